@@ -1,0 +1,12 @@
+//! The domain of trainyard: versions, commits, history, configuration,
+//! manifests and the evidence store.
+//!
+//! This crate never prints and never exits. Every operation takes a request
+//! value and returns a report value (or an [`Error`]); the `trainyard` binary
+//! renders reports for people (`human`) and for programs (`--json`).
+#![warn(clippy::print_stdout, clippy::print_stderr)]
+
+pub mod error;
+pub mod fsutil;
+
+pub use error::{Error, ErrorKind, Result};
