@@ -6,7 +6,16 @@
 //! renders reports for people (`human`) and for programs (`--json`).
 #![warn(clippy::print_stdout, clippy::print_stderr)]
 
+pub mod bump;
+pub mod commit;
+pub mod config;
 pub mod error;
+pub mod evidence;
 pub mod fsutil;
+pub mod history;
+pub mod manifest;
+pub mod releases;
+pub mod version;
+pub mod versioning;
 
 pub use error::{Error, ErrorKind, Result};

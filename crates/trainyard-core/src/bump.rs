@@ -1,0 +1,499 @@
+//! Bump decisions: which part of the version a set of commits calls for,
+//! and what the next version is. Pure: commits and versions in, a decision
+//! out; reading history is [`crate::history`]'s job.
+//!
+//! The defaults are the spec's table: a breaking change bumps major, a
+//! feature minor, and fixes, documentation, security fixes and every other
+//! change patch. A security fix also makes the release urgent.
+
+use std::cmp::Ordering;
+
+use serde::{Deserialize, Serialize};
+
+use crate::commit::Commit;
+use crate::version::{self, Bump, Channel, Version};
+use crate::{Error, Result};
+
+/// One configured rule: commits of this type (and scope, when given) bump
+/// this part. The first matching rule wins; breaking changes always bump
+/// major whatever the rules say.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BumpRule {
+    /// The commit type this rule matches (`feat`, `docs`, ...); any type
+    /// when absent.
+    #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<String>,
+    /// The scope this rule matches, compared without regard to case; any
+    /// scope (or none) when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scope: Option<String>,
+    /// What a matching commit bumps: `major`, `minor`, `patch` or `none`.
+    pub bump: Bump,
+}
+
+impl BumpRule {
+    fn matches(&self, kind: &str, scope: Option<&str>) -> bool {
+        let kind_ok = self
+            .kind
+            .as_deref()
+            .is_none_or(|k| k.eq_ignore_ascii_case(kind));
+        let scope_ok = match (&self.scope, scope) {
+            (None, _) => true,
+            (Some(want), Some(have)) => want.eq_ignore_ascii_case(have),
+            (Some(_), None) => false,
+        };
+        kind_ok && scope_ok
+    }
+}
+
+/// How commits turn into bumps.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BumpPolicy {
+    /// Configured rules, first match wins.
+    pub rules: Vec<BumpRule>,
+    /// While the major version is 0, a breaking change bumps minor.
+    pub zero_major_breaking_is_minor: bool,
+    /// The bump of a commit that is not a Conventional Commit.
+    pub nonconforming: Bump,
+    /// Count merge commits too (they are skipped by default: their changes
+    /// arrive through the commits they merge).
+    pub include_merges: bool,
+}
+
+impl Default for BumpPolicy {
+    fn default() -> Self {
+        BumpPolicy {
+            rules: Vec::new(),
+            zero_major_breaking_is_minor: false,
+            nonconforming: Bump::Patch,
+            include_merges: false,
+        }
+    }
+}
+
+/// Why a commit bumps what it bumps.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "reason", rename_all = "snake_case")]
+pub enum Reason {
+    /// A merge commit, skipped by policy.
+    Merge,
+    /// Not a Conventional Commit.
+    Nonconforming,
+    /// `!` or a breaking-change footer.
+    Breaking,
+    /// A configured rule matched (its index in `bump_rules`, from 0).
+    Rule {
+        /// Index of the rule in the configuration.
+        index: usize,
+    },
+    /// The spec's default for this type.
+    Default,
+    /// A security fix, which always makes at least a patch release.
+    Security,
+}
+
+impl Reason {
+    /// A short human explanation.
+    pub fn describe(&self) -> String {
+        match self {
+            Reason::Merge => "merge commit, skipped".into(),
+            Reason::Nonconforming => "not a conventional commit".into(),
+            Reason::Breaking => "breaking change".into(),
+            Reason::Rule { index } => format!("bump_rules[{index}]"),
+            Reason::Default => "default rule".into(),
+            Reason::Security => "security fix".into(),
+        }
+    }
+}
+
+/// The bump one commit calls for, and why.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CommitBump {
+    /// What this commit bumps.
+    pub bump: Bump,
+    /// Which rule decided it.
+    pub reason: ReasonRef,
+}
+
+/// A compact copy of [`Reason`] for the hot path of long histories.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReasonRef {
+    /// See [`Reason::Merge`].
+    Merge,
+    /// See [`Reason::Nonconforming`].
+    Nonconforming,
+    /// See [`Reason::Breaking`].
+    Breaking,
+    /// See [`Reason::Rule`].
+    Rule(usize),
+    /// See [`Reason::Default`].
+    Default,
+    /// See [`Reason::Security`].
+    Security,
+}
+
+impl From<ReasonRef> for Reason {
+    fn from(r: ReasonRef) -> Self {
+        match r {
+            ReasonRef::Merge => Reason::Merge,
+            ReasonRef::Nonconforming => Reason::Nonconforming,
+            ReasonRef::Breaking => Reason::Breaking,
+            ReasonRef::Rule(index) => Reason::Rule { index },
+            ReasonRef::Default => Reason::Default,
+            ReasonRef::Security => Reason::Security,
+        }
+    }
+}
+
+impl BumpPolicy {
+    /// The bump one commit calls for.
+    pub fn classify(&self, commit: &Commit) -> CommitBump {
+        let decided = |bump, reason| CommitBump { bump, reason };
+        if commit.merge && !self.include_merges {
+            return decided(Bump::None, ReasonRef::Merge);
+        }
+        let Some(c) = &commit.conventional else {
+            return decided(self.nonconforming, ReasonRef::Nonconforming);
+        };
+        if c.breaking {
+            return decided(Bump::Major, ReasonRef::Breaking);
+        }
+        let (bump, reason) = match self
+            .rules
+            .iter()
+            .position(|r| r.matches(&c.kind, c.scope.as_deref()))
+        {
+            Some(index) => (self.rules[index].bump, ReasonRef::Rule(index)),
+            None if c.kind == "feat" => (Bump::Minor, ReasonRef::Default),
+            None => (Bump::Patch, ReasonRef::Default),
+        };
+        if c.security && bump < Bump::Patch {
+            return decided(Bump::Patch, ReasonRef::Security);
+        }
+        decided(bump, reason)
+    }
+
+    /// The bump a whole release makes from `current`: the strongest of its
+    /// commits, with a breaking change bumping minor below 1.0.0 when the
+    /// policy says so.
+    pub fn release_bump<'a>(
+        &self,
+        current: Option<&Version>,
+        commits: impl IntoIterator<Item = &'a Commit>,
+    ) -> Bump {
+        let strongest = commits
+            .into_iter()
+            .map(|c| self.classify(c).bump)
+            .max()
+            .unwrap_or(Bump::None);
+        self.effective(current, strongest)
+    }
+
+    /// Applies the 0.x option to a bump computed from commits.
+    pub fn effective(&self, current: Option<&Version>, bump: Bump) -> Bump {
+        let zero_major = current.is_some_and(|v| v.major == 0);
+        if bump == Bump::Major && zero_major && self.zero_major_breaking_is_minor {
+            Bump::Minor
+        } else {
+            bump
+        }
+    }
+}
+
+/// What the next version is computed from.
+#[derive(Debug, Clone)]
+pub struct NextInputs<'a> {
+    /// The highest stable release reachable from the revision, if any.
+    pub current: Option<&'a Version>,
+    /// The highest pre-release reachable from the revision that is newer
+    /// than `current`: an open release line such as `1.2.0-rc.2`.
+    pub open_prerelease: Option<&'a Version>,
+    /// Every version tagged anywhere in the repository, so a new
+    /// pre-release never reuses a number.
+    pub tagged: &'a [Version],
+    /// The bump the unreleased commits call for.
+    pub bump: Bump,
+    /// Make a pre-release on this channel instead of a release.
+    pub channel: Option<Channel>,
+    /// The first release when there is none yet.
+    pub initial: &'a Version,
+}
+
+/// Computes the next version.
+///
+/// Without a release yet, the first release is the initial version. A
+/// pre-release line that is open (say `1.2.0-rc.1`) is continued, or
+/// finalised without `channel`; a stronger bump (a breaking change during
+/// `1.2.0-rc.N`) starts a new line (`2.0.0-rc.1`). A version never goes
+/// backwards.
+///
+/// # Errors
+///
+/// Returns an [`Error::Input`] when the requested channel would sort before
+/// a pre-release already tagged on the same line (beta after rc).
+pub fn next_version(inputs: &NextInputs<'_>) -> Result<Version> {
+    let mut target = match inputs.current {
+        None => version::release_of(inputs.initial),
+        Some(current) => version::bumped(current, inputs.bump),
+    };
+    if let Some(open) = inputs.open_prerelease {
+        let line = version::release_of(open);
+        target = line.max_by_precedence(target);
+    }
+    let Some(channel) = inputs.channel else {
+        return Ok(target);
+    };
+    if let Some(current) = inputs.current
+        && target.cmp_precedence(current) != Ordering::Greater
+    {
+        return Err(Error::input(format!(
+            "no change since `{current}` calls for a release, so there is no `{channel}` pre-release to make"
+        )));
+    }
+    let latest_on_line = inputs
+        .tagged
+        .iter()
+        .filter(|v| !v.pre.is_empty() && version::release_of(v) == target)
+        .max_by(|a, b| a.cmp_precedence(b));
+    let candidate = match latest_on_line {
+        None => version::with_prerelease(&target, channel, 1),
+        Some(latest) => match version::channel_of(latest) {
+            Some((same, n)) if same == channel => version::with_prerelease(&target, channel, n + 1),
+            _ => version::with_prerelease(&target, channel, 1),
+        },
+    };
+    if let Some(latest) = latest_on_line
+        && candidate.cmp_precedence(latest) != Ordering::Greater
+    {
+        return Err(Error::input(format!(
+            "a `{channel}` pre-release would go backwards: `{latest}` is already tagged and sorts after `{candidate}`"
+        )));
+    }
+    Ok(candidate)
+}
+
+trait MaxByPrecedence {
+    fn max_by_precedence(self, other: Self) -> Self;
+}
+
+impl MaxByPrecedence for Version {
+    fn max_by_precedence(self, other: Self) -> Self {
+        if self.cmp_precedence(&other) == Ordering::Less {
+            other
+        } else {
+            self
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn v(s: &str) -> Version {
+        version::parse(s).expect("valid version")
+    }
+
+    fn commit(message: &str) -> Commit {
+        Commit::parse("0000000000", message, 1)
+    }
+
+    #[test]
+    fn spec_table_by_default() {
+        let policy = BumpPolicy::default();
+        let cases = [
+            ("feat!: remove field", Bump::Major),
+            ("fix: x\n\nBREAKING CHANGE: renamed method", Bump::Major),
+            ("feat(cli): new command", Bump::Minor),
+            ("fix: typo", Bump::Patch),
+            ("docs: readme update", Bump::Patch),
+            ("fix: x\n\nSecurity: CVE-2024-1234", Bump::Patch),
+            ("chore: tidy", Bump::Patch),
+            ("Update things", Bump::Patch),
+        ];
+        for (message, bump) in cases {
+            assert_eq!(policy.classify(&commit(message)).bump, bump, "{message}");
+        }
+    }
+
+    #[test]
+    fn first_matching_rule_wins_and_breaking_always_wins() {
+        let policy = BumpPolicy {
+            rules: vec![
+                BumpRule {
+                    kind: Some("docs".into()),
+                    scope: Some("readme.md".into()),
+                    bump: Bump::Patch,
+                },
+                BumpRule {
+                    kind: Some("docs".into()),
+                    scope: None,
+                    bump: Bump::None,
+                },
+                BumpRule {
+                    kind: Some("chore".into()),
+                    scope: None,
+                    bump: Bump::None,
+                },
+            ],
+            ..BumpPolicy::default()
+        };
+        let bump = |m| policy.classify(&commit(m));
+        assert_eq!(bump("docs(README.md): fix link").bump, Bump::Patch);
+        assert_eq!(bump("docs(guide): more").bump, Bump::None);
+        assert_eq!(bump("docs: more").reason, ReasonRef::Rule(1));
+        assert_eq!(bump("chore!: drop node 14").bump, Bump::Major);
+        // A security fix still ships, whatever the rules say.
+        assert_eq!(bump("chore(security): rotate keys").bump, Bump::Patch);
+    }
+
+    #[test]
+    fn merges_are_skipped_unless_asked() {
+        let merge = Commit::parse("0", "feat: merged", 2);
+        assert_eq!(BumpPolicy::default().classify(&merge).bump, Bump::None);
+        let policy = BumpPolicy {
+            include_merges: true,
+            ..BumpPolicy::default()
+        };
+        assert_eq!(policy.classify(&merge).bump, Bump::Minor);
+    }
+
+    #[test]
+    fn zero_major_option() {
+        let commits = [commit("feat!: break")];
+        let on = BumpPolicy {
+            zero_major_breaking_is_minor: true,
+            ..BumpPolicy::default()
+        };
+        assert_eq!(on.release_bump(Some(&v("0.4.1")), &commits), Bump::Minor);
+        assert_eq!(on.release_bump(Some(&v("1.4.1")), &commits), Bump::Major);
+        assert_eq!(
+            BumpPolicy::default().release_bump(Some(&v("0.4.1")), &commits),
+            Bump::Major
+        );
+    }
+
+    fn next(
+        current: &str,
+        open: Option<&str>,
+        tagged: &[&str],
+        bump: Bump,
+        channel: Option<Channel>,
+    ) -> Result<Version> {
+        let current = v(current);
+        let open = open.map(v);
+        let tagged: Vec<Version> = tagged.iter().map(|t| v(t)).collect();
+        let initial = v("0.1.0");
+        next_version(&NextInputs {
+            current: Some(&current),
+            open_prerelease: open.as_ref(),
+            tagged: &tagged,
+            bump,
+            channel,
+            initial: &initial,
+        })
+    }
+
+    #[test]
+    fn prereleases_progress_as_users_expect() {
+        let rc = Some(Channel::Rc);
+        assert_eq!(
+            next("1.1.0", None, &[], Bump::Minor, rc).unwrap(),
+            v("1.2.0-rc.1")
+        );
+        assert_eq!(
+            next(
+                "1.1.0",
+                Some("1.2.0-rc.1"),
+                &["1.2.0-rc.1"],
+                Bump::Minor,
+                rc
+            )
+            .unwrap(),
+            v("1.2.0-rc.2")
+        );
+        assert_eq!(
+            next(
+                "1.1.0",
+                Some("1.2.0-rc.2"),
+                &["1.2.0-rc.1", "1.2.0-rc.2"],
+                Bump::Minor,
+                None
+            )
+            .unwrap(),
+            v("1.2.0")
+        );
+        // A fix after the rc keeps the line.
+        assert_eq!(
+            next(
+                "1.1.0",
+                Some("1.2.0-rc.1"),
+                &["1.2.0-rc.1"],
+                Bump::Minor,
+                rc
+            )
+            .unwrap(),
+            v("1.2.0-rc.2")
+        );
+        // alpha -> beta -> rc resets the counter.
+        assert_eq!(
+            next(
+                "1.1.0",
+                Some("1.2.0-alpha.3"),
+                &["1.2.0-alpha.3"],
+                Bump::Minor,
+                Some(Channel::Beta)
+            )
+            .unwrap(),
+            v("1.2.0-beta.1")
+        );
+        // A breaking change during rc moves the line.
+        assert_eq!(
+            next(
+                "1.1.0",
+                Some("1.2.0-rc.4"),
+                &["1.2.0-rc.4"],
+                Bump::Major,
+                rc
+            )
+            .unwrap(),
+            v("2.0.0-rc.1")
+        );
+        // Never backwards: a patch-only range keeps an open minor line.
+        assert_eq!(
+            next(
+                "1.1.0",
+                Some("1.2.0-rc.1"),
+                &["1.2.0-rc.1"],
+                Bump::Patch,
+                None
+            )
+            .unwrap(),
+            v("1.2.0")
+        );
+        let err = next(
+            "1.1.0",
+            Some("1.2.0-rc.1"),
+            &["1.2.0-rc.1"],
+            Bump::Minor,
+            Some(Channel::Beta),
+        )
+        .unwrap_err();
+        insta::assert_snapshot!(err, @"a `beta` pre-release would go backwards: `1.2.0-rc.1` is already tagged and sorts after `1.2.0-beta.1`");
+    }
+
+    #[test]
+    fn first_release_is_the_initial_version() {
+        let initial = v("0.1.0");
+        let next = next_version(&NextInputs {
+            current: None,
+            open_prerelease: None,
+            tagged: &[],
+            bump: Bump::Major,
+            channel: None,
+            initial: &initial,
+        });
+        assert_eq!(next.unwrap(), v("0.1.0"));
+    }
+}

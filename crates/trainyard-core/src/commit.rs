@@ -1,0 +1,275 @@
+//! Commit messages read as Conventional Commits 1.0.
+//!
+//! Parsing is the `git-conventional` crate's. A message that does not
+//! conform is kept, with the reason, so that callers can count and list it:
+//! nothing is silently dropped.
+
+use serde::Serialize;
+
+/// A commit as trainyard sees it: its id, its message read as a
+/// Conventional Commit when it is one, and whether it is a merge.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Commit {
+    /// The full hexadecimal object id.
+    pub id: String,
+    /// The first line of the message.
+    pub summary: String,
+    /// The commit has more than one parent.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub merge: bool,
+    /// The conventional reading of the message, when it conforms.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub conventional: Option<Conventional>,
+    /// Why the message is not a Conventional Commit, when it is not.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub nonconforming: Option<String>,
+}
+
+/// The parts of a Conventional Commit that decide versions and changelogs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Conventional {
+    /// The type, lowercased: `feat`, `fix`, `docs`, ...
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// The scope, if any, as written.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scope: Option<String>,
+    /// The description after `: `.
+    pub description: String,
+    /// The body, if any, without footers.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub body: Option<String>,
+    /// Marked with `!` or a `BREAKING CHANGE:` / `BREAKING-CHANGE:` footer.
+    pub breaking: bool,
+    /// The text of the breaking-change footer, if there is one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub breaking_description: Option<String>,
+    /// A security fix: type or scope `security`, a `Security:` footer, or a
+    /// CVE id in the message.
+    pub security: bool,
+    /// CVE ids named anywhere in the message, in order of appearance.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub cves: Vec<String>,
+    /// The footers (trailers), as `(token, value)` in message order.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub footers: Vec<Footer>,
+}
+
+/// One footer (git trailer) of a commit message.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Footer {
+    /// The token, e.g. `Refs`, `Co-authored-by`, `BREAKING CHANGE`.
+    pub token: String,
+    /// The value after the separator.
+    pub value: String,
+}
+
+impl Commit {
+    /// Reads a commit from its id, full message and number of parents.
+    pub fn parse(id: impl Into<String>, message: &str, parents: usize) -> Self {
+        let message = message.trim_end();
+        let summary = message.lines().next().unwrap_or("").to_owned();
+        let (conventional, nonconforming) = match git_conventional::Commit::parse(message) {
+            Ok(parsed) => (Some(Conventional::from_parsed(&parsed, message)), None),
+            Err(e) => (None, Some(nonconforming_reason(&e))),
+        };
+        Commit {
+            id: id.into(),
+            summary,
+            merge: parents > 1,
+            conventional,
+            nonconforming,
+        }
+    }
+
+    /// The abbreviated id used in human output.
+    pub fn short_id(&self) -> &str {
+        &self.id[..self.id.len().min(10)]
+    }
+}
+
+impl Conventional {
+    fn from_parsed(parsed: &git_conventional::Commit<'_>, message: &str) -> Self {
+        let kind = parsed.type_().as_str().to_ascii_lowercase();
+        let scope = parsed.scope().map(|s| s.as_str().to_owned());
+        let footers: Vec<Footer> = parsed
+            .footers()
+            .iter()
+            .map(|f| Footer {
+                token: f.token().as_str().to_owned(),
+                value: f.value().to_owned(),
+            })
+            .collect();
+        let cves = find_cves(message);
+        let security = kind == "security"
+            || scope
+                .as_deref()
+                .is_some_and(|s| s.eq_ignore_ascii_case("security"))
+            || footers
+                .iter()
+                .any(|f| f.token.eq_ignore_ascii_case("security"))
+            || !cves.is_empty();
+        Conventional {
+            kind,
+            scope,
+            description: parsed.description().to_owned(),
+            body: parsed.body().map(str::to_owned),
+            breaking: parsed.breaking(),
+            breaking_description: parsed
+                .breaking_description()
+                .filter(|d| *d != parsed.description())
+                .map(str::to_owned),
+            security,
+            cves,
+            footers,
+        }
+    }
+}
+
+fn nonconforming_reason(error: &git_conventional::Error) -> String {
+    use git_conventional::ErrorKind;
+    match error.kind() {
+        ErrorKind::MissingType => "no `type: description` summary",
+        ErrorKind::InvalidScope => "the scope is not `type(scope): description`",
+        ErrorKind::MissingDescription => "the description after `type: ` is missing",
+        ErrorKind::InvalidBody => "the body does not start after a blank line",
+        ErrorKind::InvalidFooter => "a footer is malformed",
+        _ => "the message is not a conventional commit",
+    }
+    .to_owned()
+}
+
+/// Finds `CVE-YYYY-NNNN...` ids in text without a regex: this runs on every
+/// commit of a long history, and most messages have no `CVE-` at all.
+fn find_cves(text: &str) -> Vec<String> {
+    let mut found = Vec::new();
+    let bytes = text.as_bytes();
+    let mut from = 0;
+    while let Some(pos) = text[from..].find("CVE-") {
+        let start = from + pos;
+        let mut i = start + 4;
+        let year_start = i;
+        while i < bytes.len() && bytes[i].is_ascii_digit() {
+            i += 1;
+        }
+        let year_ok = i - year_start == 4 && i < bytes.len() && bytes[i] == b'-';
+        if year_ok {
+            let seq_start = i + 1;
+            let mut j = seq_start;
+            while j < bytes.len() && bytes[j].is_ascii_digit() {
+                j += 1;
+            }
+            let boundary = j == bytes.len() || !bytes[j].is_ascii_alphanumeric();
+            let preceded_ok = start == 0 || !bytes[start - 1].is_ascii_alphanumeric();
+            if j - seq_start >= 4 && boundary && preceded_ok {
+                let id = text[start..j].to_owned();
+                if !found.contains(&id) {
+                    found.push(id);
+                }
+            }
+            from = j.max(start + 4);
+        } else {
+            from = start + 4;
+        }
+    }
+    found
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn conv(message: &str) -> Conventional {
+        Commit::parse("0123456789abcdef", message, 1)
+            .conventional
+            .expect("conventional")
+    }
+
+    #[test]
+    fn reads_type_scope_and_bang() {
+        let c = conv("feat(cli)!: drop the --old flag\n");
+        assert_eq!(c.kind, "feat");
+        assert_eq!(c.scope.as_deref(), Some("cli"));
+        assert!(c.breaking);
+        assert_eq!(c.description, "drop the --old flag");
+    }
+
+    #[test]
+    fn reads_both_breaking_footers() {
+        let a = conv("fix: x\n\nBREAKING CHANGE: the `a` option was renamed");
+        assert!(a.breaking);
+        assert_eq!(
+            a.breaking_description.as_deref(),
+            Some("the `a` option was renamed")
+        );
+        let b = conv("refactor(core): y\n\nsome body\n\nBREAKING-CHANGE: gone");
+        assert!(b.breaking);
+        assert_eq!(b.body.as_deref(), Some("some body"));
+    }
+
+    #[test]
+    fn security_comes_from_type_scope_footer_or_cve() {
+        assert!(conv("security: bump openssl").security);
+        assert!(conv("fix(security): escape names").security);
+        assert!(conv("fix: x\n\nSecurity: CVE-2024-0001").security);
+        let c = conv("fix: patch CVE-2023-12345 in parser");
+        assert!(c.security);
+        assert_eq!(c.cves, vec!["CVE-2023-12345"]);
+        assert!(!conv("fix: mention CVE-20-1 and XCVE-2023-1234").security);
+    }
+
+    #[test]
+    fn trailers_are_kept_in_order() {
+        let c = conv("feat: a\n\nRefs: #12\nCo-authored-by: Ada <ada@example.org>");
+        let tokens: Vec<_> = c.footers.iter().map(|f| f.token.as_str()).collect();
+        assert_eq!(tokens, ["Refs", "Co-authored-by"]);
+    }
+
+    #[test]
+    fn nonconforming_messages_keep_a_reason() {
+        let c = Commit::parse("abc", "Merge pull request #3 from fork/branch-3", 1);
+        assert!(c.conventional.is_none());
+        assert_eq!(
+            c.nonconforming.as_deref(),
+            Some("no `type: description` summary")
+        );
+        assert_eq!(c.summary, "Merge pull request #3 from fork/branch-3");
+    }
+
+    #[test]
+    fn merges_are_flagged() {
+        assert!(Commit::parse("abc", "Merge branch 'x'", 2).merge);
+    }
+
+    mod properties {
+        use super::*;
+        use proptest::prelude::*;
+
+        proptest! {
+            #[test]
+            fn parsing_never_panics(message in "\\PC{0,200}", parents in 0usize..3) {
+                let c = Commit::parse("id", &message, parents);
+                prop_assert!(c.conventional.is_some() != c.nonconforming.is_some());
+            }
+
+            #[test]
+            fn generated_headers_round_trip(
+                kind in "(feat|fix|docs|chore|perf)",
+                scope in proptest::option::of("[a-z]{1,8}"),
+                bang in any::<bool>(),
+                description in "[a-z][a-z ]{0,30}[a-z]",
+            ) {
+                let header = format!(
+                    "{kind}{}{}: {description}",
+                    scope.as_ref().map(|s| format!("({s})")).unwrap_or_default(),
+                    if bang { "!" } else { "" },
+                );
+                let c = conv(&header);
+                prop_assert_eq!(c.kind, kind);
+                prop_assert_eq!(c.scope, scope);
+                prop_assert_eq!(c.breaking, bang);
+                prop_assert_eq!(c.description, description);
+            }
+        }
+    }
+}

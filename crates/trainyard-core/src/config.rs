@@ -1,0 +1,373 @@
+//! `trainyard.yaml`: the repository's configuration.
+//!
+//! Layers, in order: built-in defaults (the spec's values), then the file.
+//! The file is `trainyard.yaml`, found by walking up from the working
+//! directory; a missing default file means defaults, while a missing file
+//! named with `--config` is an error. Parsing is strict: an unknown key is
+//! an error, and every error names the file, line, column and key.
+
+use std::borrow::Cow;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Deserializer, Serialize};
+
+use crate::bump::{BumpPolicy, BumpRule};
+use crate::manifest::ManifestSpec;
+use crate::version::{self, Bump, Version};
+use crate::{Error, Result};
+
+/// The file name trainyard looks for.
+pub const FILE_NAME: &str = "trainyard.yaml";
+
+/// The whole configuration.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields, default)]
+#[schemars(title = "trainyard.yaml")]
+pub struct Config {
+    /// How versions are found, decided and written.
+    pub versioning: VersioningConfig,
+    /// Where evidence documents are kept.
+    pub evidence: EvidenceConfig,
+}
+
+/// `versioning:` settings.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields, default)]
+pub struct VersioningConfig {
+    /// What release tags start with; may be empty (tags like `44.39.2`).
+    pub tag_prefix: String,
+    /// The first release when the repository has none.
+    pub initial_version: ConfigVersion,
+    /// Rules from commit type (and scope) to bump; first match wins.
+    /// Breaking changes always bump major.
+    pub bump_rules: Vec<BumpRule>,
+    /// While the major version is 0, a breaking change bumps minor.
+    pub zero_major_breaking_is_minor: bool,
+    /// The bump of a commit that is not a Conventional Commit.
+    pub nonconforming_bump: Bump,
+    /// Count merge commits (skipped by default).
+    pub include_merges: bool,
+    /// The manifests that carry the version. When absent, trainyard uses
+    /// the ones it finds at the repository root.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub manifests: Option<Vec<ManifestSpec>>,
+}
+
+impl Default for VersioningConfig {
+    fn default() -> Self {
+        VersioningConfig {
+            tag_prefix: "v".into(),
+            initial_version: ConfigVersion(Version::new(0, 1, 0)),
+            bump_rules: Vec::new(),
+            zero_major_breaking_is_minor: false,
+            nonconforming_bump: Bump::Patch,
+            include_merges: false,
+            manifests: None,
+        }
+    }
+}
+
+impl VersioningConfig {
+    /// The bump policy these settings describe.
+    pub fn policy(&self) -> BumpPolicy {
+        BumpPolicy {
+            rules: self.bump_rules.clone(),
+            zero_major_breaking_is_minor: self.zero_major_breaking_is_minor,
+            nonconforming: self.nonconforming_bump,
+            include_merges: self.include_merges,
+        }
+    }
+}
+
+/// `evidence:` settings.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields, default)]
+pub struct EvidenceConfig {
+    /// The evidence directory, relative to the repository root.
+    pub dir: PathBuf,
+}
+
+impl Default for EvidenceConfig {
+    fn default() -> Self {
+        EvidenceConfig {
+            dir: PathBuf::from(".trainyard"),
+        }
+    }
+}
+
+/// A version written in the configuration, checked as it is read so that
+/// a bad one is reported at its line and column.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(transparent)]
+pub struct ConfigVersion(pub Version);
+
+impl<'de> Deserialize<'de> for ConfigVersion {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        version::parse(&text)
+            .map(ConfigVersion)
+            .map_err(serde::de::Error::custom)
+    }
+}
+
+impl schemars::JsonSchema for ConfigVersion {
+    fn schema_name() -> Cow<'static, str> {
+        "Version".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "type": "string",
+            "description": "A Semantic Versioning 2.0.0 version, without prefix",
+            "pattern": r"^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:-((?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*)(?:\.(?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*))*))?(?:\+([0-9a-zA-Z-]+(?:\.[0-9a-zA-Z-]+)*))?$"
+        })
+    }
+}
+
+/// A configuration and where it came from.
+#[derive(Debug, Clone)]
+pub struct Loaded {
+    /// The configuration, defaults filled in.
+    pub config: Config,
+    /// The file it was read from, or `None` for built-in defaults.
+    pub path: Option<PathBuf>,
+}
+
+/// Finds `trainyard.yaml` in `start` or the nearest parent that has one.
+pub fn discover(start: &Path) -> Option<PathBuf> {
+    start
+        .ancestors()
+        .map(|dir| dir.join(FILE_NAME))
+        .find(|candidate| candidate.is_file())
+}
+
+/// Loads the configuration: the file named by `explicit`, or else the one
+/// [`discover`] finds from `start`, or else the defaults.
+///
+/// # Errors
+///
+/// Returns an [`Error::Input`] when `explicit` does not exist or when the
+/// file is not a valid configuration (naming file, line, column and key),
+/// and an [`Error::Io`] when it cannot be read.
+pub fn load(start: &Path, explicit: Option<&Path>) -> Result<Loaded> {
+    let path = match explicit {
+        Some(path) if !path.exists() => {
+            return Err(Error::input(format!(
+                "config file {} does not exist",
+                path.display()
+            )));
+        }
+        Some(path) => Some(path.to_path_buf()),
+        None => discover(start),
+    };
+    let Some(path) = path else {
+        return Ok(Loaded {
+            config: Config::default(),
+            path: None,
+        });
+    };
+    let text = std::fs::read_to_string(&path).map_err(|e| Error::io("cannot read", &path, e))?;
+    let config = parse(&text, &path)?;
+    Ok(Loaded {
+        config,
+        path: Some(path),
+    })
+}
+
+/// Parses configuration text; `origin` names it in error messages.
+///
+/// # Errors
+///
+/// Returns an [`Error::Input`] of the form
+/// `trainyard.yaml:4:7: versioning.bump_rules[0].bump: unknown variant ...`.
+pub fn parse(text: &str, origin: &Path) -> Result<Config> {
+    if text.trim().is_empty() {
+        return Ok(Config::default());
+    }
+    let mut key = String::new();
+    let parsed = serde_saphyr::with_deserializer_from_str(text, |de| {
+        serde_path_to_error::deserialize::<_, Config>(de).map_err(|e| {
+            key = e.path().to_string();
+            e.into_inner()
+        })
+    });
+    let config = parsed.map_err(|e| config_error(origin, &key, &e))?;
+    config.validate(origin)?;
+    Ok(config)
+}
+
+impl Config {
+    /// Checks what spans more than one key.
+    ///
+    /// # Errors
+    ///
+    /// Returns an [`Error::Input`] naming the file and key at fault.
+    pub fn validate(&self, origin: &Path) -> Result<()> {
+        if let Some(manifests) = &self.versioning.manifests {
+            for (i, manifest) in manifests.iter().enumerate() {
+                manifest.validate().map_err(|e| {
+                    Error::input(format!(
+                        "{}: versioning.manifests[{i}]: {e}",
+                        origin.display()
+                    ))
+                })?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The JSON Schema of the configuration file.
+    pub fn json_schema() -> serde_json::Value {
+        serde_json::to_value(schemars::schema_for!(Config)).unwrap_or_default()
+    }
+}
+
+fn config_error(origin: &Path, key: &str, error: &serde_saphyr::Error) -> Error {
+    let position = error
+        .location()
+        .map(|l| format!(":{}:{}", l.line(), l.column()))
+        .unwrap_or_default();
+    let message = plain_message(error);
+    // An unknown key is reported at its parent; name the key itself.
+    let key = match unknown_field(&message) {
+        Some(field) if key.is_empty() || key == "." => field.to_owned(),
+        Some(field) => format!("{key}.{field}"),
+        None => key.to_owned(),
+    };
+    let key = if key.is_empty() || key == "." {
+        String::new()
+    } else {
+        format!(" {key}:")
+    };
+    Error::input(format!("{}{position}:{key} {message}", origin.display()))
+}
+
+/// The error's own words, without the source snippet the renderer adds.
+fn plain_message(error: &serde_saphyr::Error) -> String {
+    let rendered = error.without_snippet().to_string();
+    // serde-saphyr appends " at line L column C"; the position is already
+    // given in `file:line:column` form.
+    let trimmed = match rendered.rfind(" at line ") {
+        Some(at) => &rendered[..at],
+        None => rendered.as_str(),
+    };
+    let mut message = trimmed.trim().trim_end_matches('.').to_owned();
+    if let Some(first) = message.get(..1) {
+        let lower = first.to_lowercase();
+        message.replace_range(..1, &lower);
+    }
+    message
+}
+
+fn unknown_field(message: &str) -> Option<&str> {
+    let rest = message.strip_prefix("unknown field `")?;
+    rest.split('`').next()
+}
+
+/// The commented configuration `trainyard init` writes, listing the
+/// manifests found at the repository root.
+pub fn init_template(manifests: &[ManifestSpec]) -> String {
+    let mut out = String::from(
+        "# trainyard configuration. Every key is optional: the defaults are the\n\
+         # release spec's values. `trainyard config schema` prints the JSON Schema.\n\
+         \n\
+         versioning:\n\
+         \x20 # Release tags are `<tag_prefix><version>`, e.g. v1.2.0. May be \"\".\n\
+         \x20 tag_prefix: v\n\
+         \x20 # The first release when the repository has no release tag yet.\n\
+         \x20 initial_version: 0.1.0\n\
+         \x20 # Commit type (and scope) to bump, first match wins; breaking changes\n\
+         \x20 # always bump major. Unmatched: feat -> minor, everything else -> patch.\n\
+         \x20 bump_rules: []\n\
+         \x20 #  - { type: docs, scope: readme.md, bump: patch }\n\
+         \x20 #  - { type: chore, bump: none }\n\
+         \x20 # While the major version is 0, a breaking change bumps minor.\n\
+         \x20 zero_major_breaking_is_minor: false\n\
+         \x20 # The bump of a commit that is not a Conventional Commit.\n\
+         \x20 nonconforming_bump: patch\n\
+         \x20 # Merge commits are skipped: their changes arrive with the merged commits.\n\
+         \x20 include_merges: false\n\
+         \x20 # Files that carry the version, updated by `trainyard version bump`.\n",
+    );
+    if manifests.is_empty() {
+        out.push_str(
+            "  # None were found; add one, e.g. a file and a regex with a `version` group:\n\
+             \x20 manifests: []\n\
+             \x20 #  - { kind: regex, path: src/version.h, pattern: '#define VERSION \"(?P<version>[^\"]+)\"' }\n",
+        );
+    } else {
+        out.push_str("  manifests:\n");
+        for manifest in manifests {
+            out.push_str(&format!(
+                "    - {{ kind: {}, path: {} }}\n",
+                manifest.kind().as_str(),
+                manifest.path().display()
+            ));
+        }
+    }
+    out.push_str(
+        "\n\
+         evidence:\n\
+         \x20 # Evidence documents (YAML, hash-chained), relative to the repository root.\n\
+         \x20 dir: .trainyard\n",
+    );
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn error_of(text: &str) -> String {
+        parse(text, Path::new("trainyard.yaml"))
+            .expect_err("invalid config")
+            .to_string()
+    }
+
+    #[test]
+    fn empty_and_missing_sections_mean_defaults() {
+        let config = parse("", Path::new("trainyard.yaml")).expect("empty is fine");
+        assert_eq!(config, Config::default());
+        let config =
+            parse("versioning:\n  tag_prefix: \"\"\n", Path::new("t.yaml")).expect("valid");
+        assert_eq!(config.versioning.tag_prefix, "");
+        assert_eq!(config.versioning.initial_version.0, Version::new(0, 1, 0));
+    }
+
+    #[test]
+    fn bump_rules_parse() {
+        let text = "versioning:\n  bump_rules:\n    - { type: docs, scope: readme.md, bump: patch }\n    - { type: chore, bump: none }\n";
+        let config = parse(text, Path::new("trainyard.yaml")).expect("valid");
+        assert_eq!(config.versioning.bump_rules.len(), 2);
+        assert_eq!(config.versioning.bump_rules[1].bump, Bump::None);
+    }
+
+    #[test]
+    fn errors_name_file_line_column_and_key() {
+        let cases = [
+            "versioning:\n  tag_prefx: v\n",
+            "versoning:\n  tag_prefix: v\n",
+            "versioning:\n  bump_rules:\n    - { type: docs, bump: huge }\n",
+            "versioning:\n  initial_version: 01.0.0\n",
+            "versioning:\n  include_merges: [yes\n",
+            "versioning:\n  bump_rules:\n    - { type: docs, bump: patch, colour: red }\n",
+            "evidence: 3\n",
+        ];
+        let messages: Vec<String> = cases.iter().map(|c| error_of(c)).collect();
+        insta::assert_snapshot!(messages.join("\n"));
+    }
+
+    #[test]
+    fn the_template_parses() {
+        let text = init_template(&[]);
+        parse(&text, Path::new("trainyard.yaml")).expect("template is valid");
+    }
+
+    #[test]
+    fn schema_names_the_sections() {
+        let schema = Config::json_schema();
+        let properties = &schema["properties"];
+        assert!(properties.get("versioning").is_some());
+        assert!(properties.get("evidence").is_some());
+    }
+}

@@ -1,0 +1,1455 @@
+//! The evidence store: immutable YAML documents chained by hashes.
+//!
+//! Everything trainyard does leaves evidence: a `release_evidence`,
+//! `sync_log`, `version_bump` or other document, identified by its *kind*
+//! and a *name*. Callers talk to the [`EvidenceStore`] trait so that a
+//! shared database can serve teams later; [`DirStore`] keeps the evidence in
+//! a directory, by default `.trainyard/` at the repository root.
+//!
+//! # On-disk layout of a [`DirStore`]
+//!
+//! ```text
+//! <root>/lock                              lock file (empty, flock-style lock)
+//! <root>/evidence/index.jsonl              the index: one JSON record a line
+//! <root>/evidence/<kind>/<name>.yaml       the documents, byte for byte
+//! ```
+//!
+//! Each index line is a [`Record`]:
+//!
+//! ```json
+//! {"seq":1,"kind":"sync_log","name":"nightly-42","path":"evidence/sync_log/nightly-42.yaml",
+//!  "recorded_at":"2026-04-20T10:00:00Z","sha256":"<hex of the document bytes>",
+//!  "prev":"<hash of record seq-1, or 64 zeros>","hash":"<hash of this record>"}
+//! ```
+//!
+//! A record's `hash` is the SHA-256 (lowercase hex) of the compact JSON
+//! array `["trainyard-evidence-record/1", seq, kind, name, path,
+//! recorded_at, sha256, prev]`; see [`Record::compute_hash`]. The first
+//! record's `prev` is [`GENESIS_HASH`]. Sequence numbers start at 1 and
+//! grow by one.
+//!
+//! # Writing
+//!
+//! A write holds an exclusive lock on `<root>/lock` and then
+//!
+//! 1. reads and parses the index (a malformed index refuses the write),
+//! 2. refuses a kind and name already recorded (evidence is immutable),
+//! 3. writes the document with [`write_atomic`],
+//! 4. writes the index again, old bytes plus the new line, with
+//!    [`write_atomic`], so the index is always either the old index or the
+//!    old index plus one whole record, never a half-written line.
+//!
+//! A run that dies between steps 3 and 4 leaves a document with no record:
+//! [`EvidenceStore::verify`] reports it as [`ProblemKind::Unrecorded`], and
+//! the next write of the same kind and name replaces it (the interrupted
+//! write never happened as far as the index is concerned) and says so in
+//! [`WriteReport::replaced_unrecorded`].
+//!
+//! When another run holds the lock, a writer waits up to
+//! [`DirStore::DEFAULT_LOCK_WAIT`] (see [`DirStore::with_lock_wait`]) and
+//! then fails with an [`Error::Environment`] saying the store is locked.
+//! [`EvidenceStore::verify`] takes the same lock shared, so it never sees a
+//! write half done. Listing and showing read the index once, which is
+//! replaced atomically, and take no lock.
+//!
+//! # Limits
+//!
+//! The chain detects edits, removals and reordering inside the index, but
+//! not the removal of the newest records together with their documents, nor
+//! a forger who recomputes every hash: anchor [`VerifyReport::head_hash`]
+//! somewhere else (a signed tag, a release note) to detect those.
+
+use std::collections::{HashMap, HashSet};
+use std::fmt;
+use std::fs::{File, OpenOptions, TryLockError};
+use std::io::ErrorKind as IoErrorKind;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::fsutil::write_atomic;
+use crate::{Error, Result};
+
+/// The `prev` of the first record: 64 zeros.
+pub const GENESIS_HASH: &str = "0000000000000000000000000000000000000000000000000000000000000000";
+
+/// The tag that starts the hashed form of a record, naming its version.
+const RECORD_HASH_TAG: &str = "trainyard-evidence-record/1";
+
+/// The directory under the store root that holds documents and the index.
+const EVIDENCE_DIR: &str = "evidence";
+
+/// The index file name inside [`EVIDENCE_DIR`].
+const INDEX_FILE: &str = "index.jsonl";
+
+/// The lock file name inside the store root.
+const LOCK_FILE: &str = "lock";
+
+/// The longest kind accepted, in bytes.
+const MAX_KIND_LEN: usize = 64;
+
+/// The longest name accepted, in bytes (file names stay well under 255).
+const MAX_NAME_LEN: usize = 200;
+
+/// One entry of the evidence index: which document, when, and its hashes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Record {
+    /// Position in the index, starting at 1, one more than the previous.
+    pub seq: u64,
+    /// The document kind, e.g. `release_evidence`.
+    pub kind: String,
+    /// The document name, unique within its kind.
+    pub name: String,
+    /// Where the document lives, relative to the store root, with `/`.
+    pub path: String,
+    /// When the document was recorded (RFC 3339, UTC).
+    pub recorded_at: String,
+    /// SHA-256 of the document bytes, lowercase hex.
+    pub sha256: String,
+    /// The `hash` of the previous record, or [`GENESIS_HASH`] for the first.
+    pub prev: String,
+    /// The hash of this record, see [`Record::compute_hash`].
+    pub hash: String,
+}
+
+impl Record {
+    /// The hash this record should carry: SHA-256, lowercase hex, of the
+    /// compact JSON array `["trainyard-evidence-record/1", seq, kind, name,
+    /// path, recorded_at, sha256, prev]`.
+    ///
+    /// # Errors
+    ///
+    /// None in practice; an [`Error::Internal`] if JSON encoding fails.
+    pub fn compute_hash(&self) -> Result<String> {
+        let canonical = serde_json::to_vec(&(
+            RECORD_HASH_TAG,
+            self.seq,
+            &self.kind,
+            &self.name,
+            &self.path,
+            &self.recorded_at,
+            &self.sha256,
+            &self.prev,
+        ))
+        .map_err(|e| Error::Internal(format!("cannot encode evidence record: {e}")))?;
+        Ok(sha256_hex(&canonical))
+    }
+}
+
+/// A recorded document: its record and its text.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Entry {
+    /// The index record of the document.
+    pub record: Record,
+    /// The document text as it is now.
+    pub text: String,
+    /// Whether the text still matches the recorded SHA-256.
+    pub intact: bool,
+}
+
+/// What a successful write did.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct WriteReport {
+    /// The record appended to the index.
+    pub record: Record,
+    /// True when a document with no record (left by an interrupted write)
+    /// was in the way and has been replaced.
+    pub replaced_unrecorded: bool,
+}
+
+/// How to find one recorded document.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Lookup {
+    /// By kind and name (names compare ignoring ASCII case).
+    Name {
+        /// The document kind.
+        kind: String,
+        /// The document name.
+        name: String,
+    },
+    /// By sequence number in the index.
+    Seq(u64),
+    /// By path: as recorded (`evidence/<kind>/<name>.yaml`), relative to
+    /// the evidence directory (`<kind>/<name>.yaml`), or joined to the root.
+    Path(String),
+}
+
+/// What is wrong with one file of the store.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ProblemKind {
+    /// A document's bytes no longer match its recorded SHA-256.
+    Edited,
+    /// A recorded document is not on disk.
+    Missing,
+    /// A document on disk under `evidence/` has no record in the index.
+    Unrecorded,
+    /// A record's `prev` is not the hash of the record before it: records
+    /// were removed, inserted or reordered.
+    ChainBroken,
+    /// A record's sequence number is not one more than the one before it.
+    SequenceGap,
+    /// A record's own `hash` does not match its fields: the index was edited.
+    RecordEdited,
+    /// An index line is not a valid record.
+    MalformedRecord,
+    /// A record names an invalid kind or name, or a path that does not
+    /// follow from its kind and name.
+    InvalidRecord,
+    /// A kind and name recorded more than once.
+    DuplicateRecord,
+}
+
+impl ProblemKind {
+    /// The snake_case name of the problem kind, as in JSON.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ProblemKind::Edited => "edited",
+            ProblemKind::Missing => "missing",
+            ProblemKind::Unrecorded => "unrecorded",
+            ProblemKind::ChainBroken => "chain_broken",
+            ProblemKind::SequenceGap => "sequence_gap",
+            ProblemKind::RecordEdited => "record_edited",
+            ProblemKind::MalformedRecord => "malformed_record",
+            ProblemKind::InvalidRecord => "invalid_record",
+            ProblemKind::DuplicateRecord => "duplicate_record",
+        }
+    }
+}
+
+impl fmt::Display for ProblemKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One problem found by [`EvidenceStore::verify`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Problem {
+    /// What is wrong.
+    pub kind: ProblemKind,
+    /// The file concerned: the document, or the index for record problems.
+    pub path: String,
+    /// The sequence number of the record concerned, when there is one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub seq: Option<u64>,
+    /// The index line concerned (from 1), for record problems.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub line: Option<usize>,
+    /// A lowercase sentence naming the file and what is wrong.
+    pub message: String,
+}
+
+/// The outcome of [`EvidenceStore::verify`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct VerifyReport {
+    /// The store verified (a directory or a database location).
+    pub store: String,
+    /// True when no problem was found.
+    pub ok: bool,
+    /// How many well-formed records the index holds.
+    pub documents: usize,
+    /// The `hash` of the last well-formed record, to anchor elsewhere.
+    pub head_hash: Option<String>,
+    /// Every problem found, index problems first, in index order, then
+    /// unrecorded documents by path.
+    pub problems: Vec<Problem>,
+}
+
+/// A place that keeps immutable, hash-chained evidence documents.
+///
+/// Implementations: [`DirStore`] (a directory). A shared database can
+/// implement the same trait without touching callers.
+pub trait EvidenceStore {
+    /// Where the store lives, for messages: a directory or a database URL.
+    fn location(&self) -> String;
+
+    /// Records a YAML document of `kind` under `name`.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Input`] when the kind or name is invalid, the text is empty
+    /// or not YAML, the kind and name are already recorded (evidence is
+    /// immutable), or the index is malformed; [`Error::Environment`] when
+    /// another run holds the store; [`Error::Io`] when a file cannot be
+    /// read or written. On error nothing is recorded.
+    fn write(&self, kind: &str, name: &str, yaml: &str) -> Result<WriteReport>;
+
+    /// Renders `value` as YAML with serde-saphyr and records it, as
+    /// [`EvidenceStore::write`] does.
+    ///
+    /// # Errors
+    ///
+    /// As [`EvidenceStore::write`], plus [`Error::Internal`] when the value
+    /// cannot be rendered.
+    fn write_value<T: Serialize + ?Sized>(
+        &self,
+        kind: &str,
+        name: &str,
+        value: &T,
+    ) -> Result<WriteReport>
+    where
+        Self: Sized,
+    {
+        let yaml = render_yaml(value)?;
+        self.write(kind, name, &yaml)
+    }
+
+    /// The records of the index in order, only those of `kind` if given.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Input`] when `kind` is invalid or the index is malformed;
+    /// [`Error::Io`] when the index cannot be read.
+    fn list(&self, kind: Option<&str>) -> Result<Vec<Record>>;
+
+    /// The record and text of one document.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Input`] when no record matches or the index is malformed or
+    /// the document is not UTF-8; [`Error::Io`] when the index or the
+    /// document cannot be read (a recorded document removed, for one).
+    fn get(&self, key: &Lookup) -> Result<Entry>;
+
+    /// The record and text of the document `kind`/`name`.
+    ///
+    /// # Errors
+    ///
+    /// As [`EvidenceStore::get`].
+    fn show(&self, kind: &str, name: &str) -> Result<Entry> {
+        self.get(&Lookup::Name {
+            kind: kind.to_string(),
+            name: name.to_string(),
+        })
+    }
+
+    /// Checks every document and record and lists every problem found.
+    ///
+    /// A store that does not exist yet is fine and holds zero documents.
+    ///
+    /// # Errors
+    ///
+    /// Problems with the evidence are in the report, not errors.
+    /// [`Error::Environment`] when a writer holds the store;
+    /// [`Error::Io`] when a file or directory cannot be read.
+    fn verify(&self) -> Result<VerifyReport>;
+}
+
+/// Renders a value as a YAML document with serde-saphyr.
+///
+/// # Errors
+///
+/// [`Error::Internal`] when serde-saphyr cannot render the value.
+pub fn render_yaml<T: Serialize + ?Sized>(value: &T) -> Result<String> {
+    serde_saphyr::to_string(&value).map_err(|e| Error::Internal(format!("cannot render yaml: {e}")))
+}
+
+/// Checks a document kind: lowercase ASCII letters, digits, `_` and `-`,
+/// starting with a letter or digit, at most 64 bytes.
+///
+/// # Errors
+///
+/// [`Error::Input`] naming the bad kind.
+pub fn validate_kind(kind: &str) -> Result<()> {
+    let mut bytes = kind.bytes();
+    let first_ok = bytes
+        .next()
+        .is_some_and(|b| b.is_ascii_lowercase() || b.is_ascii_digit());
+    let rest_ok =
+        bytes.all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-');
+    if first_ok && rest_ok && kind.len() <= MAX_KIND_LEN {
+        Ok(())
+    } else {
+        Err(Error::input(format!(
+            "invalid evidence kind {kind:?}: use lowercase letters, digits, _ and -, \
+             starting with a letter or digit, at most {MAX_KIND_LEN} bytes"
+        )))
+    }
+}
+
+/// Checks a document name: ASCII letters, digits, `.`, `_`, `-`, `+` and
+/// `@`, starting with a letter or digit, not ending with `.`, at most 200
+/// bytes. This rules out empty names, path separators, `..` and hidden
+/// files.
+///
+/// # Errors
+///
+/// [`Error::Input`] naming the bad name.
+pub fn validate_name(name: &str) -> Result<()> {
+    let mut bytes = name.bytes();
+    let first_ok = bytes.next().is_some_and(|b| b.is_ascii_alphanumeric());
+    let rest_ok = bytes.all(|b| b.is_ascii_alphanumeric() || b".-_+@".contains(&b));
+    if first_ok && rest_ok && !name.ends_with('.') && name.len() <= MAX_NAME_LEN {
+        Ok(())
+    } else {
+        Err(Error::input(format!(
+            "invalid evidence name {name:?}: use letters, digits, ., _, -, + and @, \
+             starting with a letter or digit, not ending with a dot, at most {MAX_NAME_LEN} bytes"
+        )))
+    }
+}
+
+/// The path of a document relative to the store root, with `/`.
+fn relative_path(kind: &str, name: &str) -> String {
+    format!("{EVIDENCE_DIR}/{kind}/{name}.yaml")
+}
+
+/// SHA-256 of `bytes` as lowercase hex.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let digest = Sha256::digest(bytes);
+    let mut out = String::with_capacity(64);
+    for b in digest.iter() {
+        out.push(char::from(HEX[usize::from(b >> 4)]));
+        out.push(char::from(HEX[usize::from(b & 0x0f)]));
+    }
+    out
+}
+
+/// The current time as RFC 3339 UTC with whole seconds.
+fn now_rfc3339() -> String {
+    format!("{:.0}", jiff::Timestamp::now())
+}
+
+/// An evidence store in a directory (default `.trainyard/` at the
+/// repository root). See the [module documentation](self) for the layout.
+#[derive(Debug, Clone)]
+pub struct DirStore {
+    root: PathBuf,
+    lock_wait: Duration,
+}
+
+/// One line of the index, parsed or not.
+struct IndexLine {
+    /// The line number, from 1.
+    number: usize,
+    /// The record, or why the line is not one.
+    parsed: std::result::Result<Record, String>,
+}
+
+/// The index as read from disk.
+struct Index {
+    /// The raw bytes, kept so that an append preserves them exactly.
+    bytes: Vec<u8>,
+    lines: Vec<IndexLine>,
+}
+
+/// A lock on the store, released when dropped.
+struct StoreLock {
+    file: File,
+}
+
+impl Drop for StoreLock {
+    fn drop(&mut self) {
+        // Closing the file releases the lock too; unlocking first is tidy.
+        let _ = self.file.unlock();
+    }
+}
+
+impl DirStore {
+    /// How long a writer or verifier waits for another run's lock.
+    pub const DEFAULT_LOCK_WAIT: Duration = Duration::from_secs(2);
+
+    /// A store rooted at `root` (usually `<repository>/.trainyard`). Nothing
+    /// is created until the first write.
+    pub fn new(root: impl Into<PathBuf>) -> Self {
+        DirStore {
+            root: root.into(),
+            lock_wait: Self::DEFAULT_LOCK_WAIT,
+        }
+    }
+
+    /// The same store, waiting at most `wait` for another run's lock
+    /// (`Duration::ZERO` fails at once).
+    pub fn with_lock_wait(mut self, wait: Duration) -> Self {
+        self.lock_wait = wait;
+        self
+    }
+
+    /// The root directory of the store.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// The index file, `<root>/evidence/index.jsonl`.
+    pub fn index_path(&self) -> PathBuf {
+        self.root.join(EVIDENCE_DIR).join(INDEX_FILE)
+    }
+
+    /// The lock file, `<root>/lock`.
+    pub fn lock_path(&self) -> PathBuf {
+        self.root.join(LOCK_FILE)
+    }
+
+    /// The absolute (root-joined) path of a relative `a/b/c` path.
+    fn full_path(&self, relative: &str) -> PathBuf {
+        relative
+            .split('/')
+            .fold(self.root.clone(), |path, part| path.join(part))
+    }
+
+    /// Takes the lock, waiting at most `self.lock_wait`.
+    fn acquire(&self, file: File, shared: bool) -> Result<StoreLock> {
+        let lock_path = self.lock_path();
+        let deadline = Instant::now() + self.lock_wait;
+        loop {
+            let attempt = if shared {
+                file.try_lock_shared()
+            } else {
+                file.try_lock()
+            };
+            match attempt {
+                Ok(()) => return Ok(StoreLock { file }),
+                Err(TryLockError::WouldBlock) => {
+                    let now = Instant::now();
+                    if now >= deadline {
+                        return Err(Error::environment(format!(
+                            "evidence store {} is locked by another trainyard run",
+                            self.root.display()
+                        )));
+                    }
+                    std::thread::sleep((deadline - now).min(Duration::from_millis(20)));
+                }
+                Err(TryLockError::Error(e)) => return Err(Error::io("cannot lock", lock_path, e)),
+            }
+        }
+    }
+
+    /// Creates the root and takes the exclusive lock for a write.
+    fn lock_exclusive(&self) -> Result<StoreLock> {
+        std::fs::create_dir_all(&self.root)
+            .map_err(|e| Error::io("cannot create directory", &self.root, e))?;
+        let path = self.lock_path();
+        let file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&path)
+            .map_err(|e| Error::io("cannot open", &path, e))?;
+        self.acquire(file, false)
+    }
+
+    /// Takes the shared lock if the lock file exists (no writer ever ran
+    /// otherwise); creates nothing, so a read-only store can be verified.
+    fn lock_shared(&self) -> Result<Option<StoreLock>> {
+        let path = self.lock_path();
+        match File::open(&path) {
+            Ok(file) => self.acquire(file, true).map(Some),
+            Err(e) if e.kind() == IoErrorKind::NotFound => Ok(None),
+            Err(e) => Err(Error::io("cannot open", &path, e)),
+        }
+    }
+
+    /// Reads the index; a missing index is empty.
+    fn read_index(&self) -> Result<Index> {
+        let path = self.index_path();
+        let bytes = match std::fs::read(&path) {
+            Ok(bytes) => bytes,
+            Err(e) if e.kind() == IoErrorKind::NotFound => Vec::new(),
+            Err(e) => return Err(Error::io("cannot read", &path, e)),
+        };
+        let lines = parse_index(&bytes);
+        Ok(Index { bytes, lines })
+    }
+
+    /// Reads the index and requires every line to be a record.
+    fn read_records(&self) -> Result<(Vec<u8>, Vec<Record>)> {
+        let index = self.read_index()?;
+        let mut records = Vec::with_capacity(index.lines.len());
+        for line in index.lines {
+            match line.parsed {
+                Ok(record) => records.push(record),
+                Err(why) => {
+                    return Err(Error::input(format!(
+                        "cannot parse evidence index {} line {}: {why}",
+                        self.index_path().display(),
+                        line.number
+                    )));
+                }
+            }
+        }
+        Ok((index.bytes, records))
+    }
+
+    /// Does the record match `key`?
+    fn matches(&self, record: &Record, key: &Lookup) -> bool {
+        match key {
+            Lookup::Name { kind, name } => {
+                record.kind == *kind && record.name.eq_ignore_ascii_case(name)
+            }
+            Lookup::Seq(seq) => record.seq == *seq,
+            Lookup::Path(path) => {
+                let wanted = path.replace('\\', "/");
+                let wanted = wanted.strip_prefix("./").unwrap_or(&wanted);
+                wanted == record.path
+                    || format!("{EVIDENCE_DIR}/{wanted}") == record.path
+                    || Path::new(wanted) == self.full_path(&record.path)
+            }
+        }
+    }
+
+    /// Lists every file under `evidence/` (not following symbolic links),
+    /// as sorted relative paths with `/`.
+    fn files_on_disk(&self) -> Result<Vec<String>> {
+        let mut out = Vec::new();
+        let dir = self.root.join(EVIDENCE_DIR);
+        if dir.is_dir() {
+            collect_files(&dir, EVIDENCE_DIR, &mut out)?;
+        }
+        out.sort();
+        Ok(out)
+    }
+}
+
+/// Appends the relative paths of every non-directory entry under `dir`.
+fn collect_files(dir: &Path, relative: &str, out: &mut Vec<String>) -> Result<()> {
+    let entries = std::fs::read_dir(dir).map_err(|e| Error::io("cannot list", dir, e))?;
+    for entry in entries {
+        let entry = entry.map_err(|e| Error::io("cannot list", dir, e))?;
+        let path = entry.path();
+        let file_type = entry
+            .file_type()
+            .map_err(|e| Error::io("cannot inspect", &path, e))?;
+        let child = format!("{relative}/{}", entry.file_name().to_string_lossy());
+        if file_type.is_dir() {
+            collect_files(&path, &child, out)?;
+        } else {
+            out.push(child);
+        }
+    }
+    Ok(())
+}
+
+/// Splits the index into lines and parses each as a record. A final line
+/// without a newline is accepted; blank lines are malformed.
+fn parse_index(bytes: &[u8]) -> Vec<IndexLine> {
+    let mut lines = Vec::new();
+    if bytes.is_empty() {
+        return lines;
+    }
+    let body = bytes.strip_suffix(b"\n").unwrap_or(bytes);
+    for (i, raw) in body.split(|&b| b == b'\n').enumerate() {
+        let number = i + 1;
+        let parsed = match std::str::from_utf8(raw) {
+            Err(_) => Err("line is not utf-8".to_string()),
+            Ok(text) if text.trim().is_empty() => Err("line is empty".to_string()),
+            Ok(text) => serde_json::from_str::<Record>(text).map_err(|e| e.to_string()),
+        };
+        lines.push(IndexLine { number, parsed });
+    }
+    lines
+}
+
+impl EvidenceStore for DirStore {
+    fn location(&self) -> String {
+        self.root.display().to_string()
+    }
+
+    fn write(&self, kind: &str, name: &str, yaml: &str) -> Result<WriteReport> {
+        validate_kind(kind)?;
+        validate_name(name)?;
+        let relative = relative_path(kind, name);
+        if yaml.trim().is_empty() {
+            return Err(Error::input(format!("evidence {kind}/{name} is empty")));
+        }
+        if let Err(e) = serde_saphyr::from_str::<serde::de::IgnoredAny>(yaml) {
+            let plain = e.without_snippet().to_string();
+            let plain = plain
+                .trim()
+                .trim_start_matches("error: ")
+                .trim_end_matches('.');
+            return Err(Error::input(format!(
+                "evidence {kind}/{name} is not a yaml document: {plain}"
+            )));
+        }
+
+        let _lock = self.lock_exclusive()?;
+        let (mut index_bytes, records) = self.read_records()?;
+        let doc_path = self.full_path(&relative);
+        if let Some(existing) = records
+            .iter()
+            .find(|r| r.kind == kind && r.name.eq_ignore_ascii_case(name))
+        {
+            return Err(Error::input(format!(
+                "evidence {kind}/{name} is already recorded in {} (seq {}): evidence is immutable",
+                self.full_path(&existing.path).display(),
+                existing.seq
+            )));
+        }
+        let replaced_unrecorded = match std::fs::symlink_metadata(&doc_path) {
+            Ok(_) => true,
+            Err(e) if e.kind() == IoErrorKind::NotFound => false,
+            Err(e) => return Err(Error::io("cannot inspect", &doc_path, e)),
+        };
+
+        // 1. The document: a crash after this leaves an unrecorded document.
+        write_atomic(&doc_path, yaml.as_bytes())?;
+
+        // 2. The record, appended by replacing the whole index atomically.
+        let (seq, prev) = match records.last() {
+            None => (1, GENESIS_HASH.to_string()),
+            Some(last) => {
+                let seq = last.seq.checked_add(1).ok_or_else(|| {
+                    Error::input(format!(
+                        "evidence index {} has no sequence number left after {}",
+                        self.index_path().display(),
+                        last.seq
+                    ))
+                })?;
+                (seq, last.hash.clone())
+            }
+        };
+        let mut record = Record {
+            seq,
+            kind: kind.to_string(),
+            name: name.to_string(),
+            path: relative,
+            recorded_at: now_rfc3339(),
+            sha256: sha256_hex(yaml.as_bytes()),
+            prev,
+            hash: String::new(),
+        };
+        record.hash = record.compute_hash()?;
+        let line = serde_json::to_string(&record)
+            .map_err(|e| Error::Internal(format!("cannot encode evidence record: {e}")))?;
+        if !index_bytes.is_empty() && !index_bytes.ends_with(b"\n") {
+            index_bytes.push(b'\n');
+        }
+        index_bytes.extend_from_slice(line.as_bytes());
+        index_bytes.push(b'\n');
+        write_atomic(&self.index_path(), &index_bytes)?;
+
+        Ok(WriteReport {
+            record,
+            replaced_unrecorded,
+        })
+    }
+
+    fn list(&self, kind: Option<&str>) -> Result<Vec<Record>> {
+        if let Some(kind) = kind {
+            validate_kind(kind)?;
+        }
+        let (_, records) = self.read_records()?;
+        Ok(records
+            .into_iter()
+            .filter(|r| kind.is_none_or(|k| r.kind == k))
+            .collect())
+    }
+
+    fn get(&self, key: &Lookup) -> Result<Entry> {
+        if let Lookup::Name { kind, name } = key {
+            validate_kind(kind)?;
+            validate_name(name)?;
+        }
+        let (_, records) = self.read_records()?;
+        let Some(record) = records.into_iter().find(|r| self.matches(r, key)) else {
+            let what = match key {
+                Lookup::Name { kind, name } => format!("{kind}/{name}"),
+                Lookup::Seq(seq) => format!("with seq {seq}"),
+                Lookup::Path(path) => path.clone(),
+            };
+            return Err(Error::input(format!(
+                "no evidence {what} recorded in {}",
+                self.index_path().display()
+            )));
+        };
+        // Never follow a path from the index that does not follow from a
+        // valid kind and name: a forged record must not read other files.
+        if validate_kind(&record.kind).is_err()
+            || validate_name(&record.name).is_err()
+            || record.path != relative_path(&record.kind, &record.name)
+        {
+            return Err(Error::input(format!(
+                "evidence index {} has an invalid record (seq {}) for path {:?}",
+                self.index_path().display(),
+                record.seq,
+                record.path
+            )));
+        }
+        let path = self.full_path(&record.path);
+        let bytes = std::fs::read(&path).map_err(|e| Error::io("cannot read", &path, e))?;
+        let intact = sha256_hex(&bytes) == record.sha256;
+        let text = String::from_utf8(bytes)
+            .map_err(|_| Error::input(format!("evidence {} is not utf-8", path.display())))?;
+        Ok(Entry {
+            record,
+            text,
+            intact,
+        })
+    }
+
+    fn verify(&self) -> Result<VerifyReport> {
+        let _lock = self.lock_shared()?;
+        let index = self.read_index()?;
+        let index_display = self.index_path().display().to_string();
+        let mut problems = Vec::new();
+        let mut recorded: HashSet<String> = HashSet::new();
+        let mut seen: HashMap<(String, String), u64> = HashMap::new();
+        let mut previous: Option<(u64, String)> = None;
+        let mut after_malformed = false;
+        let mut documents = 0;
+
+        for line in &index.lines {
+            let record = match &line.parsed {
+                Ok(record) => record,
+                Err(why) => {
+                    problems.push(Problem {
+                        kind: ProblemKind::MalformedRecord,
+                        path: index_display.clone(),
+                        seq: None,
+                        line: Some(line.number),
+                        message: format!(
+                            "evidence index {index_display} line {} is not a record: {why}",
+                            line.number
+                        ),
+                    });
+                    after_malformed = true;
+                    continue;
+                }
+            };
+            documents += 1;
+            let index_problem = |kind, message: String| Problem {
+                kind,
+                path: index_display.clone(),
+                seq: Some(record.seq),
+                line: Some(line.number),
+                message: format!(
+                    "evidence index {index_display} line {} (seq {}): {message}",
+                    line.number, record.seq
+                ),
+            };
+
+            // The chain: skipped right after a malformed line, which is
+            // reported already and whose record cannot be known.
+            if !after_malformed {
+                let (expected_seq, expected_prev) = match &previous {
+                    None => (Some(1), GENESIS_HASH),
+                    Some((seq, hash)) => (seq.checked_add(1), hash.as_str()),
+                };
+                if expected_seq != Some(record.seq) {
+                    let expected = expected_seq.map_or("none".to_string(), |s| s.to_string());
+                    problems.push(index_problem(
+                        ProblemKind::SequenceGap,
+                        format!(
+                            "sequence number {} where {expected} was expected",
+                            record.seq
+                        ),
+                    ));
+                }
+                if record.prev != expected_prev {
+                    problems.push(index_problem(
+                        ProblemKind::ChainBroken,
+                        "prev does not match the hash of the record before it: \
+                         records were removed, inserted or reordered"
+                            .to_string(),
+                    ));
+                }
+            }
+            after_malformed = false;
+            previous = Some((record.seq, record.hash.clone()));
+
+            if record.compute_hash()? != record.hash {
+                problems.push(index_problem(
+                    ProblemKind::RecordEdited,
+                    format!(
+                        "hash does not match the record's fields: the record for {} was edited",
+                        record.path
+                    ),
+                ));
+            }
+
+            let valid = validate_kind(&record.kind).is_ok()
+                && validate_name(&record.name).is_ok()
+                && record.path == relative_path(&record.kind, &record.name);
+            if !valid {
+                problems.push(index_problem(
+                    ProblemKind::InvalidRecord,
+                    format!(
+                        "kind {:?}, name {:?} and path {:?} are not a valid evidence location",
+                        record.kind, record.name, record.path
+                    ),
+                ));
+                continue;
+            }
+            let key = (record.kind.clone(), record.name.to_ascii_lowercase());
+            if let Some(first) = seen.get(&key) {
+                problems.push(index_problem(
+                    ProblemKind::DuplicateRecord,
+                    format!(
+                        "{}/{} is already recorded as seq {first}",
+                        record.kind, record.name
+                    ),
+                ));
+                continue;
+            }
+            seen.insert(key, record.seq);
+            recorded.insert(record.path.clone());
+
+            let path = self.full_path(&record.path);
+            let path_display = path.display().to_string();
+            let document_problem = |kind, message: String| Problem {
+                kind,
+                path: path_display.clone(),
+                seq: Some(record.seq),
+                line: Some(line.number),
+                message,
+            };
+            match std::fs::symlink_metadata(&path) {
+                Err(e) if e.kind() == IoErrorKind::NotFound => {
+                    problems.push(document_problem(
+                        ProblemKind::Missing,
+                        format!(
+                            "document {path_display} (seq {}) is recorded but missing",
+                            record.seq
+                        ),
+                    ));
+                }
+                Err(e) => return Err(Error::io("cannot inspect", &path, e)),
+                Ok(meta) if !meta.file_type().is_file() => {
+                    problems.push(document_problem(
+                        ProblemKind::Edited,
+                        format!(
+                            "document {path_display} (seq {}) is not a regular file",
+                            record.seq
+                        ),
+                    ));
+                }
+                Ok(_) => {
+                    let bytes =
+                        std::fs::read(&path).map_err(|e| Error::io("cannot read", &path, e))?;
+                    if sha256_hex(&bytes) != record.sha256 {
+                        problems.push(document_problem(
+                            ProblemKind::Edited,
+                            format!(
+                                "document {path_display} (seq {}) does not match its recorded \
+                                 sha-256: it was edited",
+                                record.seq
+                            ),
+                        ));
+                    }
+                }
+            }
+        }
+
+        let index_relative = format!("{EVIDENCE_DIR}/{INDEX_FILE}");
+        for relative in self.files_on_disk()? {
+            if relative == index_relative || recorded.contains(&relative) {
+                continue;
+            }
+            let path_display = self.full_path(&relative).display().to_string();
+            problems.push(Problem {
+                kind: ProblemKind::Unrecorded,
+                path: path_display.clone(),
+                seq: None,
+                line: None,
+                message: format!(
+                    "document {path_display} is not recorded in the evidence index \
+                     (added by hand or left by an interrupted write)"
+                ),
+            });
+        }
+
+        Ok(VerifyReport {
+            store: self.location(),
+            ok: problems.is_empty(),
+            documents,
+            head_hash: previous.map(|(_, hash)| hash),
+            problems,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+    use crate::ErrorKind;
+
+    const DOC_A: &str = "release_evidence:\n  version: 1.0.0\n";
+    const DOC_B: &str = "sync_log:\n  sync_id: nightly\n  execution_id: run-1\n";
+    const DOC_C: &str = "release_evidence:\n  version: 1.1.0\n";
+
+    /// A store in a fresh temporary directory with three documents.
+    fn store_with_three() -> (tempfile::TempDir, DirStore) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = DirStore::new(dir.path().join(".trainyard"));
+        store.write("release_evidence", "1.0.0", DOC_A).unwrap();
+        store.write("sync_log", "nightly-run-1", DOC_B).unwrap();
+        store.write("release_evidence", "1.1.0", DOC_C).unwrap();
+        (dir, store)
+    }
+
+    fn problem_kinds(report: &VerifyReport) -> Vec<ProblemKind> {
+        report.problems.iter().map(|p| p.kind).collect()
+    }
+
+    fn index_lines(store: &DirStore) -> Vec<String> {
+        std::fs::read_to_string(store.index_path())
+            .unwrap()
+            .lines()
+            .map(str::to_string)
+            .collect()
+    }
+
+    fn write_index_lines(store: &DirStore, lines: &[String]) {
+        std::fs::write(store.index_path(), lines.join("\n") + "\n").unwrap();
+    }
+
+    #[test]
+    fn write_list_show_round_trip() {
+        let (_dir, store) = store_with_three();
+
+        let all = store.list(None).unwrap();
+        assert_eq!(all.len(), 3);
+        assert_eq!(all.iter().map(|r| r.seq).collect::<Vec<_>>(), [1, 2, 3]);
+        assert_eq!(all[0].prev, GENESIS_HASH);
+        assert_eq!(all[1].prev, all[0].hash);
+        assert_eq!(all[2].prev, all[1].hash);
+        assert_eq!(all[1].path, "evidence/sync_log/nightly-run-1.yaml");
+        assert_eq!(all[0].sha256, sha256_hex(DOC_A.as_bytes()));
+        assert!(all[0].recorded_at.ends_with('Z'));
+        assert!(all[0].recorded_at.parse::<jiff::Timestamp>().is_ok());
+
+        let releases = store.list(Some("release_evidence")).unwrap();
+        assert_eq!(
+            releases.iter().map(|r| r.name.as_str()).collect::<Vec<_>>(),
+            ["1.0.0", "1.1.0"]
+        );
+        assert!(store.list(Some("rollback_evidence")).unwrap().is_empty());
+
+        let entry = store.show("sync_log", "nightly-run-1").unwrap();
+        assert_eq!(entry.text, DOC_B);
+        assert!(entry.intact);
+        assert_eq!(entry.record, all[1]);
+        assert_eq!(
+            std::fs::read_to_string(store.root().join("evidence/sync_log/nightly-run-1.yaml"))
+                .unwrap(),
+            DOC_B
+        );
+
+        let by_seq = store.get(&Lookup::Seq(3)).unwrap();
+        assert_eq!(by_seq.text, DOC_C);
+        let by_path = store
+            .get(&Lookup::Path("evidence/release_evidence/1.0.0.yaml".into()))
+            .unwrap();
+        assert_eq!(by_path.text, DOC_A);
+        let by_short_path = store
+            .get(&Lookup::Path("release_evidence/1.1.0.yaml".into()))
+            .unwrap();
+        assert_eq!(by_short_path.record.seq, 3);
+        let full = store.root().join("evidence/sync_log/nightly-run-1.yaml");
+        let by_full_path = store
+            .get(&Lookup::Path(full.display().to_string()))
+            .unwrap();
+        assert_eq!(by_full_path.record.seq, 2);
+
+        let missing = store.show("sync_log", "nope").unwrap_err();
+        assert_eq!(missing.kind(), ErrorKind::Input);
+        assert!(missing.to_string().contains("sync_log/nope"), "{missing}");
+
+        let report = store.verify().unwrap();
+        assert!(report.ok, "{report:?}");
+        assert_eq!(report.documents, 3);
+        assert_eq!(report.head_hash.as_deref(), Some(all[2].hash.as_str()));
+    }
+
+    #[test]
+    fn write_value_renders_yaml() {
+        #[derive(Serialize)]
+        struct Bump {
+            from: String,
+            to: String,
+        }
+        #[derive(Serialize)]
+        struct Doc {
+            version_bump: Bump,
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let store = DirStore::new(dir.path());
+        let doc = Doc {
+            version_bump: Bump {
+                from: "1.0.0".into(),
+                to: "1.1.0".into(),
+            },
+        };
+        let written = store.write_value("version_bump", "v1.1.0", &doc).unwrap();
+        assert!(!written.replaced_unrecorded);
+        let entry = store.show("version_bump", "v1.1.0").unwrap();
+        assert!(entry.text.contains("version_bump:"), "{}", entry.text);
+        assert!(entry.text.contains("to: \"1.1.0\""), "{}", entry.text);
+        assert_eq!(entry.record, written.record);
+    }
+
+    #[test]
+    fn trait_is_usable_as_a_trait_object() {
+        let dir = tempfile::tempdir().unwrap();
+        let store: Box<dyn EvidenceStore> = Box::new(DirStore::new(dir.path()));
+        let yaml = render_yaml(&serde_json::json!({ "sync_log": { "sync_id": "s" } })).unwrap();
+        store.write("sync_log", "s-1", &yaml).unwrap();
+        assert_eq!(store.list(None).unwrap().len(), 1);
+        assert!(store.verify().unwrap().ok);
+    }
+
+    #[test]
+    fn evidence_is_immutable() {
+        let (_dir, store) = store_with_three();
+        let before = std::fs::read(store.index_path()).unwrap();
+        for name in ["1.0.0", "1.0.0"] {
+            let err = store
+                .write("release_evidence", name, "release_evidence: {}\n")
+                .unwrap_err();
+            assert_eq!(err.kind(), ErrorKind::Input);
+            assert!(err.to_string().contains("already recorded"), "{err}");
+            assert!(err.to_string().contains("1.0.0.yaml"), "{err}");
+        }
+        // Names differing only in case would share a file on macOS and
+        // Windows, so they count as the same name.
+        store
+            .write("sync_log", "NIGHTLY-RUN-1", "sync_log: {}\n")
+            .unwrap_err();
+        assert_eq!(std::fs::read(store.index_path()).unwrap(), before);
+        assert_eq!(store.show("release_evidence", "1.0.0").unwrap().text, DOC_A);
+        // The same name under another kind is another document.
+        store
+            .write("version_bump", "1.0.0", "version_bump: {}\n")
+            .unwrap();
+    }
+
+    #[test]
+    fn bad_names_and_kinds_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = DirStore::new(dir.path().join(".trainyard"));
+        for name in [
+            "", ".", "..", "../x", "a/b", "a\\b", ".hidden", "x.", "a b", "a\nb", "é", "a:b",
+        ] {
+            let err = store.write("sync_log", name, DOC_B).unwrap_err();
+            assert_eq!(err.kind(), ErrorKind::Input, "{name:?}");
+            assert!(
+                err.to_string().contains(&format!("{name:?}")),
+                "{name:?}: {err}"
+            );
+        }
+        let long = "a".repeat(MAX_NAME_LEN + 1);
+        assert!(store.write("sync_log", &long, DOC_B).is_err());
+        for kind in ["", "Release", "../x", "a/b", "a.b", "_x"] {
+            let err = store.write(kind, "ok", DOC_B).unwrap_err();
+            assert_eq!(err.kind(), ErrorKind::Input, "{kind:?}");
+            assert!(err.to_string().contains(&format!("{kind:?}")), "{err}");
+        }
+        for good in ["1.2.0-rc.1", "v1.2.0+build.5", "pkg@1.0.0", "A_b-3"] {
+            validate_name(good).unwrap();
+        }
+        // Bad input leaves nothing behind.
+        assert!(!store.root().exists());
+    }
+
+    #[test]
+    fn invalid_yaml_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = DirStore::new(dir.path());
+        for text in ["", "  \n", "a: [1, 2\n", "key: value\n  bad indent: x\n"] {
+            let err = store.write("sync_log", "s", text).unwrap_err();
+            assert_eq!(err.kind(), ErrorKind::Input, "{text:?}");
+            assert!(err.to_string().contains("sync_log/s"), "{err}");
+        }
+        assert!(store.list(None).unwrap().is_empty());
+    }
+
+    #[test]
+    fn verify_empty_or_missing_store_is_ok() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = DirStore::new(dir.path().join("does-not-exist"));
+        let report = store.verify().unwrap();
+        assert!(report.ok);
+        assert_eq!(report.documents, 0);
+        assert_eq!(report.head_hash, None);
+        assert!(store.list(None).unwrap().is_empty());
+        assert!(!store.root().exists(), "verify must create nothing");
+
+        std::fs::create_dir_all(store.root().join("evidence")).unwrap();
+        let report = store.verify().unwrap();
+        assert!(report.ok);
+        assert_eq!(report.documents, 0);
+    }
+
+    #[test]
+    fn verify_detects_an_edited_document() {
+        let (_dir, store) = store_with_three();
+        let path = store.root().join("evidence/sync_log/nightly-run-1.yaml");
+        std::fs::write(&path, DOC_B.replace("run-1", "run-2")).unwrap();
+        let report = store.verify().unwrap();
+        assert!(!report.ok);
+        assert_eq!(problem_kinds(&report), [ProblemKind::Edited]);
+        assert_eq!(report.problems[0].path, path.display().to_string());
+        assert_eq!(report.problems[0].seq, Some(2));
+        assert!(
+            report.problems[0]
+                .message
+                .contains(&path.display().to_string())
+        );
+        assert!(!store.show("sync_log", "nightly-run-1").unwrap().intact);
+    }
+
+    #[test]
+    fn verify_detects_a_removed_document() {
+        let (_dir, store) = store_with_three();
+        let path = store.root().join("evidence/release_evidence/1.0.0.yaml");
+        std::fs::remove_file(&path).unwrap();
+        let report = store.verify().unwrap();
+        assert_eq!(problem_kinds(&report), [ProblemKind::Missing]);
+        assert_eq!(report.problems[0].path, path.display().to_string());
+        let err = store.show("release_evidence", "1.0.0").unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Environment);
+    }
+
+    #[test]
+    fn verify_detects_reordered_records() {
+        let (_dir, store) = store_with_three();
+        let mut lines = index_lines(&store);
+        lines.swap(1, 2);
+        write_index_lines(&store, &lines);
+        let report = store.verify().unwrap();
+        let kinds = problem_kinds(&report);
+        assert!(kinds.contains(&ProblemKind::ChainBroken), "{kinds:?}");
+        assert!(kinds.contains(&ProblemKind::SequenceGap), "{kinds:?}");
+        assert!(!kinds.contains(&ProblemKind::RecordEdited), "{kinds:?}");
+        let index = store.index_path().display().to_string();
+        assert!(report.problems.iter().all(|p| p.path == index));
+    }
+
+    #[test]
+    fn verify_detects_a_removed_record() {
+        let (_dir, store) = store_with_three();
+        let mut lines = index_lines(&store);
+        lines.remove(1);
+        write_index_lines(&store, &lines);
+        let report = store.verify().unwrap();
+        let kinds = problem_kinds(&report);
+        assert_eq!(
+            kinds,
+            [
+                ProblemKind::SequenceGap,
+                ProblemKind::ChainBroken,
+                ProblemKind::Unrecorded
+            ]
+        );
+        assert_eq!(report.problems[0].line, Some(2));
+        assert_eq!(report.problems[0].seq, Some(3));
+        assert!(report.problems[2].path.ends_with("nightly-run-1.yaml"));
+    }
+
+    #[test]
+    fn verify_detects_an_edited_record_field() {
+        let (_dir, store) = store_with_three();
+        let mut lines = index_lines(&store);
+        let mut record: Record = serde_json::from_str(&lines[1]).unwrap();
+        record.recorded_at = "2000-01-01T00:00:00Z".to_string();
+        lines[1] = serde_json::to_string(&record).unwrap();
+        write_index_lines(&store, &lines);
+        let report = store.verify().unwrap();
+        assert_eq!(problem_kinds(&report), [ProblemKind::RecordEdited]);
+        assert_eq!(report.problems[0].line, Some(2));
+        assert_eq!(
+            report.problems[0].path,
+            store.index_path().display().to_string()
+        );
+    }
+
+    #[test]
+    fn verify_detects_an_unrecorded_document() {
+        let (_dir, store) = store_with_three();
+        let path = store.root().join("evidence/release_evidence/9.9.9.yaml");
+        std::fs::write(&path, "release_evidence:\n  version: 9.9.9\n").unwrap();
+        let stray = store.root().join("evidence/notes.txt");
+        std::fs::write(&stray, "hello").unwrap();
+        let report = store.verify().unwrap();
+        assert_eq!(
+            problem_kinds(&report),
+            [ProblemKind::Unrecorded, ProblemKind::Unrecorded]
+        );
+        let paths: Vec<_> = report.problems.iter().map(|p| p.path.clone()).collect();
+        assert!(paths.contains(&path.display().to_string()), "{paths:?}");
+        assert!(paths.contains(&stray.display().to_string()), "{paths:?}");
+    }
+
+    #[test]
+    fn verify_reports_malformed_and_forged_records() {
+        let (_dir, store) = store_with_three();
+        let mut lines = index_lines(&store);
+        lines[0] = lines[0].replace("1.0.0", "../../../etc/passwd");
+        lines[1] = "{not json".to_string();
+        write_index_lines(&store, &lines);
+        let report = store.verify().unwrap();
+        let kinds = problem_kinds(&report);
+        assert!(kinds.contains(&ProblemKind::InvalidRecord), "{kinds:?}");
+        assert!(kinds.contains(&ProblemKind::RecordEdited), "{kinds:?}");
+        assert!(kinds.contains(&ProblemKind::MalformedRecord), "{kinds:?}");
+        // Writing onto a malformed index is refused and changes nothing.
+        let before = std::fs::read(store.index_path()).unwrap();
+        let err = store.write("sync_log", "later", DOC_B).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Input);
+        assert!(err.to_string().contains("line 2"), "{err}");
+        assert_eq!(std::fs::read(store.index_path()).unwrap(), before);
+    }
+
+    #[test]
+    fn verify_reports_a_duplicated_record() {
+        let (_dir, store) = store_with_three();
+        let mut lines = index_lines(&store);
+        lines.push(lines[0].clone());
+        write_index_lines(&store, &lines);
+        let report = store.verify().unwrap();
+        let kinds = problem_kinds(&report);
+        assert!(kinds.contains(&ProblemKind::DuplicateRecord), "{kinds:?}");
+        assert!(kinds.contains(&ProblemKind::ChainBroken), "{kinds:?}");
+        let err = store.write("sync_log", "later", DOC_B);
+        assert!(
+            err.is_ok(),
+            "a duplicate does not block new evidence: {err:?}"
+        );
+    }
+
+    #[test]
+    fn yaml_errors_name_the_document() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = DirStore::new(dir.path());
+        let err = store.write("sync_log", "s", "a: [1, 2\n").unwrap_err();
+        let message = err.to_string();
+        assert_eq!(
+            message,
+            concat!(
+                "evidence sync_log/s is not a yaml document: ",
+                "unclosed bracket '[' at line 1, column 4"
+            )
+        );
+    }
+
+    #[test]
+    fn interrupted_write_leaves_an_unrecorded_document_that_a_retry_replaces() {
+        let (_dir, store) = store_with_three();
+        // As if a run died after writing the document, before the index.
+        let orphan = store.root().join("evidence/sync_log/nightly-run-2.yaml");
+        std::fs::write(&orphan, "sync_log:\n  half: true\n").unwrap();
+
+        let report = store.verify().unwrap();
+        assert_eq!(problem_kinds(&report), [ProblemKind::Unrecorded]);
+        assert_eq!(report.problems[0].path, orphan.display().to_string());
+
+        // Another write is not disturbed by the orphan.
+        store
+            .write("version_bump", "v1.1.0", "version_bump: {}\n")
+            .unwrap();
+        assert_eq!(
+            problem_kinds(&store.verify().unwrap()),
+            [ProblemKind::Unrecorded]
+        );
+
+        // The retry of the interrupted write replaces the orphan.
+        let retry = "sync_log:\n  sync_id: nightly\n  execution_id: run-2\n";
+        let written = store.write("sync_log", "nightly-run-2", retry).unwrap();
+        assert!(written.replaced_unrecorded);
+        assert_eq!(written.record.seq, 5);
+        assert_eq!(std::fs::read_to_string(&orphan).unwrap(), retry);
+        let report = store.verify().unwrap();
+        assert!(report.ok, "{report:?}");
+        assert_eq!(report.documents, 5);
+    }
+
+    #[test]
+    fn index_without_final_newline_is_appended_to_cleanly() {
+        let (_dir, store) = store_with_three();
+        let text = std::fs::read_to_string(store.index_path()).unwrap();
+        std::fs::write(store.index_path(), text.trim_end()).unwrap();
+        store.write("sync_log", "after", DOC_B).unwrap();
+        let report = store.verify().unwrap();
+        assert!(report.ok, "{report:?}");
+        assert_eq!(report.documents, 4);
+    }
+
+    #[test]
+    fn a_held_lock_refuses_a_writer() {
+        let (_dir, store) = store_with_three();
+        let before = std::fs::read(store.index_path()).unwrap();
+        let holder = File::options()
+            .read(true)
+            .write(true)
+            .open(store.lock_path())
+            .unwrap();
+        holder.lock().unwrap();
+
+        let store = store.with_lock_wait(Duration::from_millis(50));
+        let err = store.write("sync_log", "blocked", DOC_B).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Environment);
+        assert_eq!(
+            err.to_string(),
+            format!(
+                "evidence store {} is locked by another trainyard run",
+                store.root().display()
+            )
+        );
+        assert_eq!(std::fs::read(store.index_path()).unwrap(), before);
+        assert!(!store.root().join("evidence/sync_log/blocked.yaml").exists());
+        // Verify waits for writers too.
+        assert_eq!(store.verify().unwrap_err().kind(), ErrorKind::Environment);
+
+        holder.unlock().unwrap();
+        store.write("sync_log", "blocked", DOC_B).unwrap();
+    }
+
+    #[test]
+    fn a_writer_waits_for_a_briefly_held_lock() {
+        let (_dir, store) = store_with_three();
+        let holder = File::options()
+            .read(true)
+            .write(true)
+            .open(store.lock_path())
+            .unwrap();
+        holder.lock().unwrap();
+        let releaser = std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(100));
+            drop(holder);
+        });
+        let store = store.with_lock_wait(Duration::from_secs(10));
+        store.write("sync_log", "waited", DOC_B).unwrap();
+        releaser.join().unwrap();
+        assert!(store.verify().unwrap().ok);
+    }
+
+    #[test]
+    fn concurrent_writers_keep_the_chain_whole() {
+        let (_dir, store) = store_with_three();
+        let store = store.with_lock_wait(Duration::from_secs(30));
+        std::thread::scope(|scope| {
+            for t in 0..4 {
+                let store = &store;
+                scope.spawn(move || {
+                    for i in 0..5 {
+                        store
+                            .write("sync_log", &format!("t{t}-{i}"), DOC_B)
+                            .unwrap();
+                    }
+                });
+            }
+        });
+        let report = store.verify().unwrap();
+        assert!(report.ok, "{report:?}");
+        assert_eq!(report.documents, 23);
+    }
+
+    #[test]
+    fn report_serialises_with_snake_case_kinds() {
+        let (_dir, store) = store_with_three();
+        std::fs::remove_file(store.root().join("evidence/release_evidence/1.1.0.yaml")).unwrap();
+        let json = serde_json::to_value(store.verify().unwrap()).unwrap();
+        assert_eq!(json["ok"], false);
+        assert_eq!(json["problems"][0]["kind"], "missing");
+        assert_eq!(json["problems"][0]["seq"], 3);
+        assert_eq!(ProblemKind::ChainBroken.to_string(), "chain_broken");
+    }
+}

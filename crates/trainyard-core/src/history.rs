@@ -1,0 +1,287 @@
+//! Reading a repository's history: its version tags and its commits.
+//!
+//! Reads go through `gix`, which walks long histories faster than spawning
+//! `git log` and needs no output parsing. Everything that writes (tags,
+//! commits, pushes) goes through the user's own `git` elsewhere, so their
+//! signing, hooks and credentials apply.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use gix::ObjectId;
+use serde::Serialize;
+
+use crate::commit::Commit;
+use crate::version::{self, Version};
+use crate::{Error, Result};
+
+/// An open repository.
+pub struct Repo {
+    repo: gix::Repository,
+}
+
+/// A tag that names a version.
+#[derive(Debug, Clone, Serialize)]
+pub struct VersionTag {
+    /// The tag's name, prefix included (`v1.2.0`).
+    pub name: String,
+    /// The version it names.
+    pub version: Version,
+    /// The commit it points to (annotated tags peeled).
+    pub commit: String,
+    #[serde(skip)]
+    pub(crate) id: ObjectId,
+}
+
+/// A tag that was not taken as a version, and why.
+#[derive(Debug, Clone, Serialize)]
+pub struct IgnoredTag {
+    /// The tag's name.
+    pub name: String,
+    /// Why it was ignored.
+    pub reason: String,
+}
+
+/// All tags of a repository, read as versions.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct TagScan {
+    /// Tags that name versions, in ascending precedence.
+    pub versions: Vec<VersionTag>,
+    /// Tags that do not, with the reason.
+    pub ignored: Vec<IgnoredTag>,
+}
+
+impl TagScan {
+    /// Every tagged version, for pre-release numbering.
+    pub fn all_versions(&self) -> Vec<Version> {
+        self.versions.iter().map(|t| t.version.clone()).collect()
+    }
+}
+
+/// Where HEAD points.
+#[derive(Debug, Clone, Serialize)]
+pub struct Head {
+    /// The commit, in full hex.
+    pub commit: String,
+    /// The branch checked out, or `None` when HEAD is detached.
+    pub branch: Option<String>,
+}
+
+/// A commit read from history before classification.
+#[derive(Debug, Clone)]
+pub struct RawCommit {
+    /// Its id.
+    pub id: ObjectId,
+    /// Its parents' ids.
+    pub parents: Vec<ObjectId>,
+    /// Its full message, decoded as UTF-8 (lossily).
+    pub message: String,
+}
+
+impl RawCommit {
+    /// Reads the message as a Conventional Commit.
+    pub fn parse(&self) -> Commit {
+        Commit::parse(self.id.to_string(), &self.message, self.parents.len())
+    }
+}
+
+impl Repo {
+    /// Opens the repository that contains `path`, searching upwards.
+    ///
+    /// # Errors
+    ///
+    /// Returns an [`Error::Input`] when `path` is not inside a git
+    /// repository.
+    pub fn discover(path: &Path) -> Result<Self> {
+        let repo = gix::discover(path).map_err(|e| {
+            Error::input(format!(
+                "{} is not inside a git repository: {e}",
+                path.display()
+            ))
+        })?;
+        let mut repo = repo;
+        // Commits are looked up right after the walk yields them.
+        repo.object_cache_size_if_unset(8 * 1024 * 1024);
+        Ok(Repo { repo })
+    }
+
+    /// The top of the working tree, or the git directory of a bare
+    /// repository.
+    pub fn root(&self) -> PathBuf {
+        self.repo
+            .workdir()
+            .unwrap_or_else(|| self.repo.git_dir())
+            .to_path_buf()
+    }
+
+    /// Whether this is a shallow clone.
+    pub fn is_shallow(&self) -> bool {
+        self.repo.is_shallow().unwrap_or(false)
+    }
+
+    /// Where HEAD points.
+    ///
+    /// # Errors
+    ///
+    /// Returns an [`Error::Input`] when the repository has no commit yet.
+    pub fn head(&self) -> Result<Head> {
+        let id = self.repo.head_id().map_err(|_| {
+            Error::input(format!(
+                "{}: the repository has no commits yet",
+                self.root().display()
+            ))
+        })?;
+        let branch = self
+            .repo
+            .head_name()
+            .ok()
+            .flatten()
+            .map(|name| name.shorten().to_string());
+        Ok(Head {
+            commit: id.to_string(),
+            branch,
+        })
+    }
+
+    /// Resolves a revision (`HEAD`, a branch, a tag, a hash) to a commit.
+    ///
+    /// # Errors
+    ///
+    /// Returns an [`Error::Input`] naming the revision when it does not
+    /// resolve to a commit.
+    pub fn resolve(&self, rev: &str) -> Result<ObjectId> {
+        let id = self
+            .repo
+            .rev_parse_single(rev)
+            .map_err(|e| Error::input(format!("cannot resolve revision `{rev}`: {e}")))?;
+        let commit = id
+            .object()
+            .and_then(|o| o.peel_to_kind(gix::object::Kind::Commit))
+            .map_err(|e| Error::input(format!("revision `{rev}` is not a commit: {e}")))?;
+        Ok(commit.id)
+    }
+
+    /// Reads every tag and keeps those named `{prefix}{version}`.
+    ///
+    /// # Errors
+    ///
+    /// Returns an [`Error::Environment`] when the references cannot be read.
+    pub fn version_tags(&self, prefix: &str) -> Result<TagScan> {
+        let env = |e: &dyn std::fmt::Display| {
+            Error::environment(format!("cannot read the repository's tags: {e}"))
+        };
+        let platform = self.repo.references().map_err(|e| env(&e))?;
+        let tags = platform.tags().map_err(|e| env(&e))?;
+        let tags = tags.peeled().map_err(|e| env(&e))?;
+        let mut scan = TagScan::default();
+        for reference in tags {
+            let reference = reference.map_err(|e| env(&e))?.detach();
+            let name = reference.name.shorten().to_string();
+            let Some(target) = reference
+                .peeled
+                .or_else(|| reference.target.try_id().map(|id| id.to_owned()))
+            else {
+                continue;
+            };
+            let Some(text) = name.strip_prefix(prefix) else {
+                scan.ignored.push(IgnoredTag {
+                    reason: format!("does not start with the tag prefix `{prefix}`"),
+                    name,
+                });
+                continue;
+            };
+            match version::parse(text) {
+                Ok(version) => scan.versions.push(VersionTag {
+                    commit: target.to_string(),
+                    id: target,
+                    name,
+                    version,
+                }),
+                Err(_) => scan.ignored.push(IgnoredTag {
+                    reason: format!(
+                        "not a version: {}",
+                        version::invalid_reason(text).unwrap_or_default()
+                    ),
+                    name,
+                }),
+            }
+        }
+        scan.versions.sort_by(|a, b| {
+            a.version
+                .cmp_precedence(&b.version)
+                .then_with(|| a.name.cmp(&b.name))
+        });
+        Ok(scan)
+    }
+
+    /// Walks the commits reachable from `tip` but not from any of `hidden`,
+    /// newest first.
+    ///
+    /// # Errors
+    ///
+    /// Returns an [`Error::Environment`] when an object cannot be read
+    /// (a shallow clone's boundary is not an error: the walk stops there).
+    pub fn walk(&self, tip: ObjectId, hidden: &[ObjectId]) -> Result<Vec<RawCommit>> {
+        let env = |e: &dyn std::fmt::Display| {
+            Error::environment(format!("cannot walk the history from {tip}: {e}"))
+        };
+        let walk = self
+            .repo
+            .rev_walk([tip])
+            .with_hidden(hidden.iter().copied())
+            .all()
+            .map_err(|e| env(&e))?;
+        let mut out = Vec::new();
+        for info in walk {
+            out.push(self.read(info.map_err(|e| env(&e))?)?);
+        }
+        Ok(out)
+    }
+
+    /// Walks the commits reachable from `tip`, newest first, without
+    /// crossing a commit for which `keep` returns `false`: such a commit is
+    /// neither returned nor are its ancestors visited through it.
+    ///
+    /// # Errors
+    ///
+    /// As [`Repo::walk`].
+    pub fn walk_until(
+        &self,
+        tip: ObjectId,
+        keep: impl FnMut(&gix::oid) -> bool + 'static,
+    ) -> Result<Vec<RawCommit>> {
+        let env = |e: &dyn std::fmt::Display| {
+            Error::environment(format!("cannot walk the history from {tip}: {e}"))
+        };
+        let walk = self
+            .repo
+            .rev_walk([tip])
+            .selected(keep)
+            .map_err(|e| env(&e))?;
+        let mut out = Vec::new();
+        for info in walk {
+            out.push(self.read(info.map_err(|e| env(&e))?)?);
+        }
+        Ok(out)
+    }
+
+    fn read(&self, info: gix::revision::walk::Info<'_>) -> Result<RawCommit> {
+        let commit = info
+            .object()
+            .map_err(|e| Error::environment(format!("cannot read commit {}: {e}", info.id)))?;
+        Ok(RawCommit {
+            id: info.id,
+            parents: info.parent_ids.iter().copied().collect(),
+            message: String::from_utf8_lossy(commit.message_raw_sloppy()).into_owned(),
+        })
+    }
+}
+
+/// The tags that point at each commit, for lookups during a walk.
+pub fn tags_by_commit(tags: &[VersionTag]) -> HashMap<ObjectId, Vec<&VersionTag>> {
+    let mut map: HashMap<ObjectId, Vec<&VersionTag>> = HashMap::with_capacity(tags.len());
+    for tag in tags {
+        map.entry(tag.id).or_default().push(tag);
+    }
+    map
+}

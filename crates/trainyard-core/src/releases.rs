@@ -1,0 +1,180 @@
+//! Where releases stand in a history: the current release, the commits no
+//! release contains yet, and every release's own commits.
+
+use std::cell::RefCell;
+use std::collections::{HashMap, HashSet};
+use std::rc::Rc;
+
+use gix::ObjectId;
+
+use crate::history::{RawCommit, Repo, TagScan, VersionTag};
+use crate::version;
+use crate::{Error, Result};
+
+/// The commits since the last release, seen from one commit.
+#[derive(Debug, Clone)]
+pub struct Unreleased {
+    /// The highest stable release reachable from the commit.
+    pub current: Option<VersionTag>,
+    /// The highest pre-release newer than `current` reachable from the
+    /// commit: an open release line.
+    pub open_prerelease: Option<VersionTag>,
+    /// Commits that no reachable release contains, newest first.
+    pub commits: Vec<RawCommit>,
+    /// The walk ended at a shallow clone's boundary before reaching any
+    /// release.
+    pub truncated_by_shallow_clone: bool,
+}
+
+/// Finds the current release and the unreleased commits from `tip`.
+///
+/// The walk stops at every commit that carries a stable release tag, so it
+/// reads only the unreleased part of the history: the commits that no
+/// release reachable from `tip` contains. The current version is the
+/// highest of the releases where it stopped.
+///
+/// # Errors
+///
+/// Returns an [`Error::Input`] for a shallow clone that has no version tags
+/// (tags must be fetched first), and an [`Error::Environment`] when the
+/// history cannot be read.
+pub fn unreleased(repo: &Repo, tip: ObjectId, tags: &TagScan) -> Result<Unreleased> {
+    let stable: HashSet<ObjectId> = tags
+        .versions
+        .iter()
+        .filter(|t| version::is_stable(&t.version))
+        .map(|t| t.id)
+        .collect();
+    if tags.versions.is_empty() && repo.is_shallow() {
+        return Err(Error::input(format!(
+            "{} is a shallow clone without version tags: fetch them with `git fetch --tags --unshallow` so the current version can be found",
+            repo.root().display()
+        )));
+    }
+    let reached: Rc<RefCell<Vec<ObjectId>>> = Rc::default();
+    let commits = if stable.contains(&tip) {
+        reached.borrow_mut().push(tip);
+        Vec::new()
+    } else {
+        let reached = Rc::clone(&reached);
+        let stable = stable.clone();
+        repo.walk_until(tip, move |id| {
+            if stable.contains(id) {
+                reached.borrow_mut().push(id.to_owned());
+                false
+            } else {
+                true
+            }
+        })?
+    };
+    let reached: HashSet<ObjectId> = reached.borrow().iter().copied().collect();
+    let current = tags
+        .versions
+        .iter()
+        .filter(|t| version::is_stable(&t.version) && reached.contains(&t.id))
+        .max_by(|a, b| a.version.cmp_precedence(&b.version))
+        .cloned();
+    let in_range: HashSet<ObjectId> = commits.iter().map(|c| c.id).collect();
+    let open_prerelease = tags
+        .versions
+        .iter()
+        .filter(|t| !version::is_stable(&t.version) && in_range.contains(&t.id))
+        .filter(|t| {
+            current
+                .as_ref()
+                .is_none_or(|c| t.version.cmp_precedence(&c.version) == std::cmp::Ordering::Greater)
+        })
+        .max_by(|a, b| a.version.cmp_precedence(&b.version))
+        .cloned();
+    Ok(Unreleased {
+        truncated_by_shallow_clone: current.is_none() && repo.is_shallow(),
+        current,
+        open_prerelease,
+        commits,
+    })
+}
+
+/// One release and the commits it brought.
+#[derive(Debug, Clone)]
+pub struct ReleaseRange {
+    /// The release's tag.
+    pub tag: VersionTag,
+    /// Pre-release tags of the same version on its commits.
+    pub prereleases: Vec<VersionTag>,
+    /// The commits this release contains and no earlier release does,
+    /// newest first.
+    pub commits: Vec<RawCommit>,
+}
+
+/// Every release reachable from a commit, oldest first, and what is not
+/// released yet.
+#[derive(Debug, Clone, Default)]
+pub struct ReleaseHistory {
+    /// Releases in ascending precedence.
+    pub releases: Vec<ReleaseRange>,
+    /// Commits no release contains, newest first.
+    pub unreleased: Vec<RawCommit>,
+}
+
+/// Reads the whole history from `tip` and gives each commit to the lowest
+/// release that contains it.
+///
+/// # Errors
+///
+/// Returns an [`Error::Environment`] when the history cannot be read.
+pub fn release_history(repo: &Repo, tip: ObjectId, tags: &TagScan) -> Result<ReleaseHistory> {
+    let commits = repo.walk(tip, &[])?;
+    let index: HashMap<ObjectId, usize> =
+        commits.iter().enumerate().map(|(i, c)| (c.id, i)).collect();
+    const UNASSIGNED: usize = usize::MAX;
+    let mut owner = vec![UNASSIGNED; commits.len()];
+    let releases: Vec<&VersionTag> = tags
+        .versions
+        .iter()
+        .filter(|t| version::is_stable(&t.version) && index.contains_key(&t.id))
+        .collect();
+    let mut stack = Vec::new();
+    for (n, tag) in releases.iter().enumerate() {
+        stack.push(index[&tag.id]);
+        while let Some(i) = stack.pop() {
+            if owner[i] != UNASSIGNED {
+                continue;
+            }
+            owner[i] = n;
+            stack.extend(
+                commits[i]
+                    .parents
+                    .iter()
+                    .filter_map(|p| index.get(p).copied()),
+            );
+        }
+    }
+    let mut ranges: Vec<ReleaseRange> = releases
+        .iter()
+        .map(|tag| ReleaseRange {
+            tag: (*tag).clone(),
+            prereleases: tags
+                .versions
+                .iter()
+                .filter(|p| {
+                    !version::is_stable(&p.version)
+                        && version::release_of(&p.version) == tag.version
+                        && index.contains_key(&p.id)
+                })
+                .cloned()
+                .collect(),
+            commits: Vec::new(),
+        })
+        .collect();
+    let mut unreleased = Vec::new();
+    for (commit, owner) in commits.into_iter().zip(owner) {
+        match ranges.get_mut(owner) {
+            Some(range) => range.commits.push(commit),
+            None => unreleased.push(commit),
+        }
+    }
+    Ok(ReleaseHistory {
+        releases: ranges,
+        unreleased,
+    })
+}

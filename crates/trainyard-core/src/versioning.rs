@@ -1,0 +1,590 @@
+//! The versioning operations: where the repository stands, the next
+//! version and why, every release's bump, and writing a version into the
+//! manifests. Each takes a request and returns a report; none prints.
+
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+use crate::bump::{self, BumpPolicy, NextInputs, Reason};
+use crate::commit::Commit;
+use crate::config::{self, Config};
+use crate::evidence::DirStore;
+use crate::history::{Head, IgnoredTag, Repo, TagScan};
+use crate::manifest::{self, BumpPlan, ManifestSpec, ManifestVersion};
+use crate::releases;
+use crate::version::{self, Bump, Channel, Version};
+use crate::{Error, Result};
+
+/// A repository with its configuration: what every operation works on.
+pub struct Workspace {
+    /// The repository.
+    pub repo: Repo,
+    /// The top of its working tree.
+    pub root: PathBuf,
+    /// Its configuration.
+    pub config: Config,
+    /// The configuration file, if there is one.
+    pub config_path: Option<PathBuf>,
+}
+
+impl Workspace {
+    /// Opens the repository containing `cwd` and loads its configuration
+    /// (`explicit` when given, else `trainyard.yaml` found upwards).
+    ///
+    /// # Errors
+    ///
+    /// Returns an [`Error::Input`] when `cwd` is not in a repository or the
+    /// configuration is invalid.
+    pub fn open(cwd: &Path, explicit_config: Option<&Path>) -> Result<Self> {
+        let repo = Repo::discover(cwd)?;
+        let root = repo.root();
+        let loaded = config::load(cwd, explicit_config)?;
+        Ok(Workspace {
+            repo,
+            root,
+            config: loaded.config,
+            config_path: loaded.path,
+        })
+    }
+
+    /// The manifests to read and write: the configured ones, or those found
+    /// at the root.
+    ///
+    /// # Errors
+    ///
+    /// Returns an error when a manifest at the root is malformed.
+    pub fn manifests(&self) -> Result<Vec<ManifestSpec>> {
+        match &self.config.versioning.manifests {
+            Some(list) => Ok(list.clone()),
+            None => manifest::detect(&self.root),
+        }
+    }
+
+    /// The evidence store configured for this repository.
+    pub fn evidence_store(&self) -> DirStore {
+        DirStore::new(self.root.join(&self.config.evidence.dir))
+    }
+
+    fn policy(&self) -> BumpPolicy {
+        self.config.versioning.policy()
+    }
+
+    fn tag_name(&self, version: &Version) -> String {
+        format!("{}{version}", self.config.versioning.tag_prefix)
+    }
+}
+
+/// A commit in a report, with the bump it calls for.
+#[derive(Debug, Clone, Serialize)]
+pub struct CommitEntry {
+    /// Full commit id.
+    pub id: String,
+    /// First line of the message.
+    pub summary: String,
+    /// Conventional type, when the message conforms.
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    pub kind: Option<String>,
+    /// Conventional scope.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scope: Option<String>,
+    /// A breaking change.
+    pub breaking: bool,
+    /// A security fix.
+    pub security: bool,
+    /// CVE ids named in the message.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub cves: Vec<String>,
+    /// What this commit bumps.
+    pub bump: Bump,
+    /// Why.
+    #[serde(flatten)]
+    pub reason: Reason,
+    /// Why the message is not conventional, when it is not.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub nonconforming: Option<String>,
+}
+
+impl CommitEntry {
+    fn new(commit: &Commit, policy: &BumpPolicy) -> Self {
+        let decided = policy.classify(commit);
+        let conventional = commit.conventional.as_ref();
+        CommitEntry {
+            id: commit.id.clone(),
+            summary: commit.summary.clone(),
+            kind: conventional.map(|c| c.kind.clone()),
+            scope: conventional.and_then(|c| c.scope.clone()),
+            breaking: conventional.is_some_and(|c| c.breaking),
+            security: conventional.is_some_and(|c| c.security),
+            cves: conventional.map(|c| c.cves.clone()).unwrap_or_default(),
+            bump: decided.bump,
+            reason: decided.reason.into(),
+            nonconforming: commit.nonconforming.clone(),
+        }
+    }
+
+    /// The abbreviated id for human output.
+    pub fn short_id(&self) -> &str {
+        &self.id[..self.id.len().min(10)]
+    }
+}
+
+/// `version next`: which version comes next.
+#[derive(Debug, Clone, Default)]
+pub struct NextRequest {
+    /// The revision to compute from (default `HEAD`).
+    pub rev: Option<String>,
+    /// Make a pre-release on this channel.
+    pub channel: Option<Channel>,
+    /// Build metadata to append.
+    pub build: Option<String>,
+}
+
+/// The next version and the commits that decided it.
+#[derive(Debug, Clone, Serialize)]
+pub struct NextReport {
+    /// The commit the computation started from.
+    pub revision: String,
+    /// The current (highest reachable stable) version, if any.
+    pub current: Option<Version>,
+    /// Its tag.
+    pub current_tag: Option<String>,
+    /// The open pre-release line continued or finalised, if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub open_prerelease: Option<Version>,
+    /// The next version.
+    pub next: Version,
+    /// The tag it would get.
+    pub next_tag: String,
+    /// The bump the unreleased commits call for, against `current`.
+    pub bump: Bump,
+    /// Whether a release is called for at all.
+    pub release_needed: bool,
+    /// A security fix is among the changes: release soon.
+    pub urgent: bool,
+    /// The commits whose bump decided `bump`.
+    pub deciding: Vec<CommitEntry>,
+    /// Every unreleased commit, newest first.
+    pub commits: Vec<CommitEntry>,
+    /// How many of them are not Conventional Commits.
+    pub nonconforming: usize,
+    /// Things worth knowing: ignored tags, a shallow clone, the first
+    /// release.
+    pub notes: Vec<String>,
+}
+
+/// Computes the next version.
+///
+/// # Errors
+///
+/// Returns an [`Error::Input`] for a bad revision, a shallow clone without
+/// tags, invalid build metadata or a pre-release that would go backwards.
+pub fn next(ws: &Workspace, request: &NextRequest) -> Result<NextReport> {
+    let rev = request.rev.as_deref().unwrap_or("HEAD");
+    if rev == "HEAD" {
+        ws.repo.head()?;
+    }
+    let tip = ws.repo.resolve(rev)?;
+    let tags = ws.repo.version_tags(&ws.config.versioning.tag_prefix)?;
+    let state = releases::unreleased(&ws.repo, tip, &tags)?;
+    let policy = ws.policy();
+    let commits: Vec<CommitEntry> = state
+        .commits
+        .iter()
+        .map(|raw| CommitEntry::new(&raw.parse(), &policy))
+        .collect();
+    let current = state.current.as_ref().map(|t| &t.version);
+    let strongest = commits.iter().map(|c| c.bump).max().unwrap_or(Bump::None);
+    let bump = if current.is_none() && !commits.is_empty() {
+        strongest.max(Bump::Patch)
+    } else {
+        policy.effective(current, strongest)
+    };
+    let tagged = tags.all_versions();
+    let initial = &ws.config.versioning.initial_version.0;
+    let mut next = bump::next_version(&NextInputs {
+        current,
+        open_prerelease: state.open_prerelease.as_ref().map(|t| &t.version),
+        tagged: &tagged,
+        bump,
+        channel: request.channel,
+        initial,
+    })?;
+    if let Some(build) = &request.build {
+        next = version::with_build(next, build)?;
+    }
+    let release_needed = current.is_none_or(|c| next.cmp_precedence(c).is_gt());
+    let mut notes = tag_notes(&tags.ignored);
+    if current.is_none() {
+        notes.push(format!(
+            "no release tag yet: the first release is the initial version {initial}"
+        ));
+    }
+    if state.truncated_by_shallow_clone {
+        notes.push("the history ends at a shallow clone's boundary before any release: run `git fetch --tags --unshallow` for a complete answer".into());
+    }
+    if let Some(taken) = tags
+        .versions
+        .iter()
+        .find(|t| release_needed && t.version == next && t.version.build == next.build)
+    {
+        notes.push(format!(
+            "{} is already tagged ({}) on a commit not reachable from {rev}",
+            taken.name,
+            &taken.commit[..10]
+        ));
+    }
+    let strongest_nonzero = commits.iter().map(|c| c.bump).max().unwrap_or(Bump::None);
+    let deciding = commits
+        .iter()
+        .filter(|c| strongest_nonzero != Bump::None && c.bump == strongest_nonzero)
+        .cloned()
+        .collect();
+    Ok(NextReport {
+        revision: tip.to_string(),
+        current_tag: state.current.as_ref().map(|t| t.name.clone()),
+        current: current.cloned(),
+        open_prerelease: state.open_prerelease.map(|t| t.version),
+        next_tag: ws.tag_name(&next),
+        next,
+        bump,
+        release_needed,
+        urgent: commits.iter().any(|c| c.security),
+        deciding,
+        nonconforming: commits.iter().filter(|c| c.nonconforming.is_some()).count(),
+        commits,
+        notes,
+    })
+}
+
+fn tag_notes(ignored: &[IgnoredTag]) -> Vec<String> {
+    const SHOWN: usize = 3;
+    let mut notes: Vec<String> = ignored
+        .iter()
+        .take(SHOWN)
+        .map(|t| format!("tag `{}` ignored: {}", t.name, t.reason))
+        .collect();
+    if ignored.len() > SHOWN {
+        notes.push(format!("{} more tags ignored", ignored.len() - SHOWN));
+    }
+    notes
+}
+
+/// `status`: where the repository stands in its release cycle.
+#[derive(Debug, Clone, Serialize)]
+pub struct StatusReport {
+    /// The repository root.
+    pub root: PathBuf,
+    /// The configuration file in use, if any.
+    pub config: Option<PathBuf>,
+    /// Where HEAD points.
+    pub head: Head,
+    /// The next version and why.
+    #[serde(flatten)]
+    pub next: NextReport,
+    /// Unreleased commits per type (`other` for nonconforming ones).
+    pub changes_by_type: Vec<(String, usize)>,
+    /// The version each manifest carries.
+    pub manifests: Vec<ManifestVersion>,
+    /// Manifests whose version differs from the current release.
+    pub disagreeing_manifests: Vec<ManifestVersion>,
+}
+
+/// Reports where the repository stands.
+///
+/// # Errors
+///
+/// As [`next`], and when a manifest is malformed.
+pub fn status(ws: &Workspace) -> Result<StatusReport> {
+    let head = ws.repo.head()?;
+    let mut next = next(ws, &NextRequest::default())?;
+    if head.branch.is_none() {
+        next.notes.push("HEAD is detached".into());
+    }
+    let specs = ws.manifests()?;
+    let manifests = manifest::read_versions(&ws.root, &specs)?;
+    let disagreeing_manifests = match &next.current {
+        Some(current) => manifest::disagreements(&manifests, current)
+            .into_iter()
+            .cloned()
+            .collect(),
+        None => Vec::new(),
+    };
+    let mut by_type: Vec<(String, usize)> = Vec::new();
+    for commit in &next.commits {
+        let key = commit.kind.clone().unwrap_or_else(|| "other".into());
+        match by_type.iter_mut().find(|(k, _)| *k == key) {
+            Some((_, n)) => *n += 1,
+            None => by_type.push((key, 1)),
+        }
+    }
+    by_type.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    Ok(StatusReport {
+        root: ws.root.clone(),
+        config: ws.config_path.clone(),
+        head,
+        next,
+        changes_by_type: by_type,
+        manifests,
+        disagreeing_manifests,
+    })
+}
+
+/// One release in `version history`.
+#[derive(Debug, Clone, Serialize)]
+pub struct ReleaseEntry {
+    /// Its tag.
+    pub tag: String,
+    /// Its version.
+    pub version: Version,
+    /// The previous release's tag, if any.
+    pub previous: Option<String>,
+    /// The bump its commits call for against the previous release
+    /// (`initial` for the first release).
+    pub bump: String,
+    /// The version that bump gives.
+    pub expected: Version,
+    /// Whether the tag is that version.
+    pub matches: bool,
+    /// How many commits it brought.
+    pub commits: usize,
+    /// How many of them are not Conventional Commits.
+    pub nonconforming: usize,
+    /// Whether it carries a security fix.
+    pub urgent: bool,
+}
+
+/// `version history`: every release's bump, checked against its tag.
+#[derive(Debug, Clone, Serialize)]
+pub struct HistoryReport {
+    /// The commit the history was read from.
+    pub revision: String,
+    /// Releases, oldest first.
+    pub releases: Vec<ReleaseEntry>,
+    /// Commits classified.
+    pub commits: usize,
+    /// Commits not in any release yet.
+    pub unreleased: usize,
+    /// Releases whose version is not what their commits call for.
+    pub mismatches: usize,
+}
+
+/// Reads the whole history and decides every release's bump.
+///
+/// # Errors
+///
+/// Returns an [`Error::Input`] for a bad revision and an
+/// [`Error::Environment`] when the history cannot be read.
+pub fn history(ws: &Workspace, rev: Option<&str>) -> Result<HistoryReport> {
+    let tip = ws.repo.resolve(rev.unwrap_or("HEAD"))?;
+    let tags: TagScan = ws.repo.version_tags(&ws.config.versioning.tag_prefix)?;
+    let history = releases::release_history(&ws.repo, tip, &tags)?;
+    let policy = ws.policy();
+    let initial = &ws.config.versioning.initial_version.0;
+    let classified = classify_ranges(&history.releases, &policy);
+    let mut releases = Vec::with_capacity(history.releases.len());
+    let mut previous: Option<&Version> = None;
+    let mut previous_tag: Option<String> = None;
+    let mut total = history.unreleased.len();
+    for (range, summary) in history.releases.iter().zip(&classified) {
+        total += range.commits.len();
+        let strongest = summary.strongest;
+        let (bump, expected) = match previous {
+            None => ("initial".to_owned(), version::release_of(initial)),
+            Some(prev) => {
+                let bump = policy.effective(Some(prev), strongest);
+                (bump.as_str().to_owned(), version::bumped(prev, bump))
+            }
+        };
+        releases.push(ReleaseEntry {
+            tag: range.tag.name.clone(),
+            version: range.tag.version.clone(),
+            previous: previous_tag.clone(),
+            matches: version::release_of(&range.tag.version) == expected,
+            bump,
+            expected,
+            commits: range.commits.len(),
+            nonconforming: summary.nonconforming,
+            urgent: summary.urgent,
+        });
+        previous = Some(&range.tag.version);
+        previous_tag = Some(range.tag.name.clone());
+    }
+    let mismatches = releases.iter().filter(|r| !r.matches).count();
+    Ok(HistoryReport {
+        revision: tip.to_string(),
+        releases,
+        commits: total,
+        unreleased: history.unreleased.len(),
+        mismatches,
+    })
+}
+
+/// What a release's commits add up to.
+#[derive(Debug, Clone, Copy, Default)]
+struct RangeSummary {
+    strongest: Bump,
+    nonconforming: usize,
+    urgent: bool,
+}
+
+/// Classifies the commits of every release, on all cores: parsing messages
+/// is the costly part of reading a long history.
+fn classify_ranges(ranges: &[releases::ReleaseRange], policy: &BumpPolicy) -> Vec<RangeSummary> {
+    let summarize = |range: &releases::ReleaseRange| {
+        let mut summary = RangeSummary::default();
+        for raw in &range.commits {
+            let commit = raw.parse();
+            summary.strongest = summary.strongest.max(policy.classify(&commit).bump);
+            summary.nonconforming += usize::from(commit.conventional.is_none());
+            summary.urgent |= commit.conventional.as_ref().is_some_and(|c| c.security);
+        }
+        summary
+    };
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    if threads < 2 || ranges.len() < 2 {
+        return ranges.iter().map(summarize).collect();
+    }
+    let chunk = ranges.len().div_ceil(threads);
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = ranges
+            .chunks(chunk)
+            .map(|part| scope.spawn(move || part.iter().map(summarize).collect::<Vec<_>>()))
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| {
+                h.join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+            })
+            .collect()
+    })
+}
+
+/// How `version bump` chooses the version.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BumpTarget {
+    /// The next version from the commits, as `version next` computes it.
+    Auto,
+    /// Force a major, minor or patch bump of the current release.
+    Part(Bump),
+    /// The next pre-release on a channel.
+    Pre(Channel),
+    /// Exactly this version.
+    Set(Version),
+}
+
+/// `version bump`: write a version into the manifests.
+#[derive(Debug, Clone)]
+pub struct BumpRequest {
+    /// How to choose the version.
+    pub target: BumpTarget,
+}
+
+/// The version chosen and the edits that write it.
+#[derive(Debug, Clone, Serialize)]
+pub struct BumpReport {
+    /// The current release, if any.
+    pub current: Option<Version>,
+    /// The version written.
+    pub version: Version,
+    /// The edits, one per file.
+    pub plan: BumpPlan,
+}
+
+impl BumpReport {
+    /// The evidence document recording this bump.
+    pub fn evidence(&self) -> BumpEvidence {
+        BumpEvidence {
+            version_bump: BumpEvidenceBody {
+                version: self.version.to_string(),
+                previous: self.current.as_ref().map(ToString::to_string),
+                recorded_at: jiff::Timestamp::now().to_string(),
+                files: self
+                    .plan
+                    .edits
+                    .iter()
+                    .map(|e| e.path.display().to_string())
+                    .collect(),
+                diff_sha256: crate::evidence::sha256_hex(self.plan.unified_diff().as_bytes()),
+            },
+        }
+    }
+}
+
+/// The `version_bump` evidence document.
+#[derive(Debug, Clone, Serialize)]
+pub struct BumpEvidence {
+    /// The document's single top-level key.
+    pub version_bump: BumpEvidenceBody,
+}
+
+/// What a `version_bump` document records.
+#[derive(Debug, Clone, Serialize)]
+pub struct BumpEvidenceBody {
+    /// The version written.
+    pub version: String,
+    /// The release it follows.
+    pub previous: Option<String>,
+    /// When it was written (RFC 3339, UTC).
+    pub recorded_at: String,
+    /// The files changed.
+    pub files: Vec<String>,
+    /// SHA-256 of the unified diff applied.
+    pub diff_sha256: String,
+}
+
+/// Chooses the version and computes the manifest edits; writes nothing.
+///
+/// # Errors
+///
+/// As [`next`], and when a manifest is missing or malformed.
+pub fn plan_bump(ws: &Workspace, request: &BumpRequest) -> Result<BumpReport> {
+    let auto = next(
+        ws,
+        &NextRequest {
+            channel: match request.target {
+                BumpTarget::Pre(channel) => Some(channel),
+                _ => None,
+            },
+            ..NextRequest::default()
+        },
+    )?;
+    let version = match &request.target {
+        BumpTarget::Auto | BumpTarget::Pre(_) => auto.next.clone(),
+        BumpTarget::Set(v) => v.clone(),
+        BumpTarget::Part(part) => match &auto.current {
+            Some(current) => version::bumped(current, *part),
+            None => version::release_of(&ws.config.versioning.initial_version.0),
+        },
+    };
+    if let (BumpTarget::Set(v), Some(current)) = (&request.target, &auto.current)
+        && v.cmp_precedence(current).is_lt()
+    {
+        return Err(Error::input(format!(
+            "version {v} sorts before the current release {current}: a version never goes backwards"
+        )));
+    }
+    let specs = ws.manifests()?;
+    if specs.is_empty() {
+        return Err(Error::input(format!(
+            "no manifests to write the version into: none found at {} and none configured under versioning.manifests",
+            ws.root.display()
+        )));
+    }
+    let plan = manifest::plan_bump(&ws.root, &specs, &version)?;
+    Ok(BumpReport {
+        current: auto.current,
+        version,
+        plan,
+    })
+}
+
+/// Writes a planned bump.
+///
+/// # Errors
+///
+/// Returns an [`Error::Input`] when a file changed since the plan.
+pub fn apply_bump(ws: &Workspace, report: &BumpReport) -> Result<Vec<PathBuf>> {
+    manifest::apply(&ws.root, &report.plan)
+}

@@ -1,0 +1,92 @@
+//! `trainyard evidence list|show|verify`.
+
+use trainyard_core::evidence::EvidenceStore;
+
+use super::{CmdResult, Context, Exit};
+use crate::cli::EvidenceCommand;
+use crate::printer::{paint, style};
+
+pub fn run(ctx: &Context<'_>, command: &EvidenceCommand) -> CmdResult {
+    let ws = ctx.workspace()?;
+    let store = ws.evidence_store();
+    match command {
+        EvidenceCommand::List { kind } => {
+            let records = store.list(kind.as_deref())?;
+            if ctx.printer.json() {
+                ctx.printer.write_json(&records)?;
+            } else {
+                let mut out = String::new();
+                for r in &records {
+                    out.push_str(&format!(
+                        "{:>4}  {}  {:<16}  {}  {}\n",
+                        r.seq,
+                        r.recorded_at,
+                        r.kind,
+                        r.name,
+                        paint(style::DIM, &r.sha256[..12])
+                    ));
+                }
+                ctx.printer.data(&out)?;
+                ctx.printer.status(&format!(
+                    "{} document(s) in {}\n",
+                    records.len(),
+                    store.location()
+                ))?;
+            }
+            Ok(Exit::Success)
+        }
+        EvidenceCommand::Show { kind, name } => {
+            let entry = store.show(kind, name)?;
+            if ctx.printer.json() {
+                ctx.printer.write_json(&entry)?;
+            } else {
+                ctx.printer.data(&entry.text)?;
+                if !entry.intact {
+                    ctx.printer.status(&format!(
+                        "{} {} no longer matches its recorded sha256\n",
+                        paint(style::BAD, "warning:"),
+                        entry.record.path
+                    ))?;
+                }
+            }
+            Ok(if entry.intact {
+                Exit::Success
+            } else {
+                Exit::Failure
+            })
+        }
+        EvidenceCommand::Verify => {
+            let report = store.verify()?;
+            if ctx.printer.json() {
+                ctx.printer.write_json(&report)?;
+            } else {
+                let mut out = String::new();
+                for p in &report.problems {
+                    out.push_str(&format!(
+                        "{} {}: {}\n",
+                        paint(style::BAD, p.kind.as_str()),
+                        p.path,
+                        p.message
+                    ));
+                }
+                ctx.printer.data(&out)?;
+                let verdict = if report.ok {
+                    paint(style::GOOD, "intact:")
+                } else {
+                    paint(style::BAD, "tampered:")
+                };
+                ctx.printer.status(&format!(
+                    "{verdict} {} document(s), {} problem(s) in {}\n",
+                    report.documents,
+                    report.problems.len(),
+                    report.store
+                ))?;
+            }
+            Ok(if report.ok {
+                Exit::Success
+            } else {
+                Exit::Failure
+            })
+        }
+    }
+}

@@ -1,0 +1,109 @@
+//! One file per command: each turns arguments into a request, calls the
+//! core, and renders the report (human or `--json`).
+
+mod config;
+mod evidence;
+mod init;
+mod status;
+mod version;
+
+use std::path::{Path, PathBuf};
+
+use trainyard_core::versioning::Workspace;
+use trainyard_core::{Error, ErrorKind};
+
+use crate::cli::{Cli, Command};
+use crate::printer::Printer;
+
+/// How a command that ran to completion ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Exit {
+    /// Exit 0.
+    Success,
+    /// Exit 1: a check failed, or changes are pending.
+    Failure,
+}
+
+/// Why a command did not run to completion.
+#[derive(Debug, thiserror::Error)]
+pub enum CliError {
+    /// An error from the core.
+    #[error(transparent)]
+    Core(#[from] Error),
+    /// Writing output failed (a broken pipe exits quietly).
+    #[error("cannot write output: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+impl CliError {
+    /// The documented exit code: 2 for input, 3 for the environment, 4 for
+    /// internal errors.
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            CliError::Core(e) => match e.kind() {
+                ErrorKind::Input => 2,
+                ErrorKind::Environment => 3,
+                ErrorKind::Internal => 4,
+            },
+            CliError::Io(_) => 3,
+        }
+    }
+
+    /// The error's kind as written in `--json` output.
+    pub fn kind_name(&self) -> &'static str {
+        match self.exit_code() {
+            2 => "input",
+            3 => "environment",
+            _ => "internal",
+        }
+    }
+}
+
+/// The result of a command.
+pub type CmdResult = Result<Exit, CliError>;
+
+/// What every command gets: where it runs, its configuration override and
+/// its printer.
+pub struct Context<'a> {
+    /// The directory the command runs in.
+    pub cwd: PathBuf,
+    /// `--config`, if given.
+    pub config: Option<PathBuf>,
+    /// The output channel.
+    pub printer: &'a Printer,
+}
+
+impl Context<'_> {
+    /// Opens the repository and configuration.
+    pub fn workspace(&self) -> Result<Workspace, Error> {
+        Workspace::open(&self.cwd, self.config.as_deref())
+    }
+
+    /// `--config` resolved against the working directory.
+    pub fn config_path(&self) -> Option<&Path> {
+        self.config.as_deref()
+    }
+}
+
+/// Runs the command `cli` names.
+pub fn run(cli: &Cli, printer: &Printer) -> CmdResult {
+    let cwd = std::env::current_dir()
+        .map_err(|e| Error::io("cannot read the working directory", ".", e))?;
+    let cwd = match &cli.global.directory {
+        Some(dir) => cwd.join(dir),
+        None => cwd,
+    };
+    let config = cli.global.config.as_ref().map(|p| cwd.join(p));
+    let ctx = Context {
+        cwd,
+        config,
+        printer,
+    };
+    match &cli.command {
+        Command::Status => status::run(&ctx),
+        Command::Version(cmd) => version::run(&ctx, cmd),
+        Command::Init(args) => init::run(&ctx, args),
+        Command::Config(cmd) => config::run(&ctx, cmd),
+        Command::Evidence(cmd) => evidence::run(&ctx, cmd),
+    }
+}

@@ -1,0 +1,151 @@
+//! `trainyard status`: where this repository stands in its release cycle.
+
+use trainyard_core::versioning::{self, NextReport, StatusReport};
+
+use super::{CmdResult, Context, Exit};
+use crate::printer::{Block, paint, style};
+
+pub fn run(ctx: &Context<'_>) -> CmdResult {
+    let ws = ctx.workspace()?;
+    let report = versioning::status(&ws)?;
+    if ctx.printer.json() {
+        ctx.printer.write_json(&report)?;
+    } else {
+        ctx.printer.data(&render(&report))?;
+    }
+    Ok(Exit::Success)
+}
+
+fn render(report: &StatusReport) -> String {
+    let next = &report.next;
+    let mut block = Block::default();
+    block.row("repository", report.root.display().to_string());
+    let config = match &report.config {
+        Some(path) => path.display().to_string(),
+        None => "defaults (no trainyard.yaml)".into(),
+    };
+    block.row("config", config);
+    let head = match &report.head.branch {
+        Some(branch) => format!("{branch} at {}", &report.head.commit[..10]),
+        None => format!("detached at {}", &report.head.commit[..10]),
+    };
+    block.row("head", head);
+    let current = match (&next.current_tag, &next.current) {
+        (Some(tag), Some(_)) => tag.clone(),
+        _ => "none (no release tag yet)".into(),
+    };
+    block.row("current", current);
+    if let Some(open) = &next.open_prerelease {
+        block.row("pre-release", format!("{open} (open line)"));
+    }
+    block.row("unreleased", unreleased_summary(report));
+    block.row("next", next_summary(next));
+    render_deciding(&mut block, next);
+    if next.urgent {
+        let security: Vec<_> = next.commits.iter().filter(|c| c.security).collect();
+        block.row(
+            "urgent",
+            paint(
+                style::WARN,
+                format!("{} security fix(es): release soon", security.len()),
+            ),
+        );
+        for commit in security.iter().take(5) {
+            block.row(
+                "",
+                format!(
+                    "{} {}",
+                    paint(style::DIM, commit.short_id()),
+                    commit.summary
+                ),
+            );
+        }
+    }
+    let mut first = true;
+    for manifest in &report.manifests {
+        let version = manifest
+            .version
+            .clone()
+            .unwrap_or_else(|| format!("none ({})", manifest.reason.clone().unwrap_or_default()));
+        let differs = report
+            .disagreeing_manifests
+            .iter()
+            .any(|d| d.path == manifest.path && d.key == manifest.key);
+        let mark = if differs {
+            paint(style::WARN, " differs from the current release")
+        } else {
+            String::new()
+        };
+        block.row(
+            if first { "manifests" } else { "" },
+            format!(
+                "{} {} {version}{mark}",
+                manifest.path.display(),
+                manifest.key
+            ),
+        );
+        first = false;
+    }
+    if report.manifests.is_empty() {
+        block.row("manifests", "none found");
+    }
+    for (i, note) in next.notes.iter().enumerate() {
+        block.row(if i == 0 { "notes" } else { "" }, note.clone());
+    }
+    block.render()
+}
+
+fn unreleased_summary(report: &StatusReport) -> String {
+    let total = report.next.commits.len();
+    if total == 0 {
+        return "no commits since the current release".into();
+    }
+    let parts: Vec<String> = report
+        .changes_by_type
+        .iter()
+        .map(|(kind, n)| {
+            if kind == "other" {
+                format!("{n} not conventional")
+            } else {
+                format!("{n} {kind}")
+            }
+        })
+        .collect();
+    format!(
+        "{total} commit{}: {}",
+        if total == 1 { "" } else { "s" },
+        parts.join(", ")
+    )
+}
+
+/// `1.3.0 (minor, tag v1.3.0)` or `no release needed`.
+pub fn next_summary(next: &NextReport) -> String {
+    if !next.release_needed {
+        return "no release needed".into();
+    }
+    format!(
+        "{} ({}, tag {})",
+        paint(style::GOOD, &next.next),
+        next.bump,
+        next.next_tag
+    )
+}
+
+/// The commits that decided the bump, a few of them.
+pub fn render_deciding(block: &mut Block, next: &NextReport) {
+    const SHOWN: usize = 5;
+    for (i, commit) in next.deciding.iter().take(SHOWN).enumerate() {
+        block.row(
+            if i == 0 { "because" } else { "" },
+            format!(
+                "{} {} ({})",
+                paint(style::DIM, commit.short_id()),
+                commit.summary,
+                commit.reason.describe()
+            ),
+        );
+    }
+    if next.deciding.len() > SHOWN {
+        block.row("", format!("and {} more", next.deciding.len() - SHOWN));
+    }
+}
