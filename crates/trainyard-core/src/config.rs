@@ -228,12 +228,6 @@ fn config_error(origin: &Path, key: &str, error: &serde_saphyr::Error) -> Error 
         .map(|l| format!(":{}:{}", l.line(), l.column()))
         .unwrap_or_default();
     let message = plain_message(error);
-    // An unknown key is reported at its parent; name the key itself.
-    let key = match unknown_field(&message) {
-        Some(field) if key.is_empty() || key == "." => field.to_owned(),
-        Some(field) => format!("{key}.{field}"),
-        None => key.to_owned(),
-    };
     let key = if key.is_empty() || key == "." {
         String::new()
     } else {
@@ -257,11 +251,6 @@ fn plain_message(error: &serde_saphyr::Error) -> String {
         message.replace_range(..1, &lower);
     }
     message
-}
-
-fn unknown_field(message: &str) -> Option<&str> {
-    let rest = message.strip_prefix("unknown field `")?;
-    rest.split('`').next()
 }
 
 /// The commented configuration `trainyard init` writes, listing the

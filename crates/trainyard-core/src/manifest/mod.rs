@@ -59,25 +59,28 @@ pub enum ManifestSpec {
     /// version requirements of the path dependencies between members.
     Cargo {
         /// The manifest, relative to the repository root.
-        #[serde(default = "default_cargo_path")]
+        #[serde(default = "default_cargo_path", deserialize_with = "checked_path")]
         path: PathBuf,
     },
     /// A `package.json`: its top-level `"version"`.
     Npm {
         /// The manifest, relative to the repository root.
-        #[serde(default = "default_npm_path")]
+        #[serde(default = "default_npm_path", deserialize_with = "checked_path")]
         path: PathBuf,
     },
     /// A `pyproject.toml`: `[project].version` and `[tool.poetry].version`.
     Pyproject {
         /// The manifest, relative to the repository root.
-        #[serde(default = "default_pyproject_path")]
+        #[serde(default = "default_pyproject_path", deserialize_with = "checked_path")]
         path: PathBuf,
     },
     /// A plain file whose whole trimmed content is the version.
     VersionFile {
         /// The file, relative to the repository root.
-        #[serde(default = "default_version_file_path")]
+        #[serde(
+            default = "default_version_file_path",
+            deserialize_with = "checked_path"
+        )]
         path: PathBuf,
     },
     /// Any file, with a regular expression whose capture group holds the
@@ -94,9 +97,27 @@ pub enum ManifestSpec {
 #[serde(deny_unknown_fields)]
 pub struct RegexManifest {
     /// The file, relative to the repository root.
+    #[serde(deserialize_with = "checked_path")]
     pub path: PathBuf,
     /// The regular expression (Rust `regex` syntax).
+    #[serde(deserialize_with = "checked_pattern")]
     pub pattern: String,
+}
+
+/// Reads a manifest path and refuses one that leaves the repository, so
+/// the configuration error points at the path itself.
+fn checked_path<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<PathBuf, D::Error> {
+    let path = PathBuf::deserialize(deserializer)?;
+    relative_path(&path).map_err(serde::de::Error::custom)?;
+    Ok(path)
+}
+
+/// Reads a regex manifest's pattern and refuses one that does not compile
+/// or has no version group, at the pattern's own line.
+fn checked_pattern<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<String, D::Error> {
+    let pattern = String::deserialize(deserializer)?;
+    plain::compile_pattern(&pattern).map_err(serde::de::Error::custom)?;
+    Ok(pattern)
 }
 
 fn default_cargo_path() -> PathBuf {

@@ -5,7 +5,7 @@ use std::path::Path;
 
 use regex::Regex;
 
-use super::text::{Replacement, line_of, one_line, splice};
+use super::text::{Replacement, line_of, splice};
 use super::{Files, ManifestKind, ManifestVersion, RegexManifest, display_path};
 use crate::{Error, Result};
 
@@ -72,23 +72,33 @@ impl Compiled {
 
 /// Compiles a regex manifest's pattern and finds its version group.
 pub(super) fn compile(spec: &RegexManifest) -> Result<Compiled> {
-    let name = display_path(&spec.path);
-    let regex = Regex::new(&spec.pattern).map_err(|e| {
-        Error::input(format!(
-            "{name}: invalid pattern {:?}: {}",
-            spec.pattern,
-            one_line(&e.to_string())
-        ))
+    compile_pattern(&spec.pattern)
+        .map_err(|e| Error::input(format!("{}: {e}", display_path(&spec.path))))
+}
+
+/// Compiles a pattern and finds its version group; the error says what is
+/// wrong with the pattern alone.
+pub(super) fn compile_pattern(pattern: &str) -> std::result::Result<Compiled, String> {
+    let regex = Regex::new(pattern).map_err(|e| {
+        // The regex crate's message draws a caret diagram over several
+        // lines; its last line says what is wrong.
+        let text = e.to_string();
+        let last = text
+            .lines()
+            .rev()
+            .find(|l| !l.trim().is_empty())
+            .unwrap_or("");
+        let reason = last.trim().trim_start_matches("error: ");
+        format!("invalid pattern {pattern:?}: {reason}")
     })?;
     let group = if regex.capture_names().any(|n| n == Some("version")) {
         Group::Named
     } else if regex.captures_len() == 2 {
         Group::First
     } else {
-        return Err(Error::input(format!(
-            "{name}: pattern {:?} must have exactly one capture group or a group named \"version\"",
-            spec.pattern
-        )));
+        return Err(format!(
+            "pattern {pattern:?} must have exactly one capture group or a group named \"version\""
+        ));
     };
     Ok(Compiled { regex, group })
 }

@@ -1,0 +1,110 @@
+//! trainyard.yaml: discovery, strictness, init, validate and schema.
+
+use crate::support::TestRepo;
+
+#[test]
+fn malformed_files_name_file_line_column_and_key() {
+    let repo = TestRepo::new();
+    repo.commit("feat: first");
+    let cases = [
+        "versioning:\n  tag_prefix: v\n  bump_rule: []\n",
+        "versioning:\n  bump_rules:\n    - { type: feat, bump: enormous }\n",
+        "versioning:\n  initial_version: 1.0\n",
+        "versioning:\n  manifests:\n    - { kind: regex, path: v.h, pattern: '(unclosed' }\n",
+        "versioning: [\n",
+    ];
+    let mut out = String::new();
+    for case in cases {
+        repo.write("trainyard.yaml", case);
+        let run = repo.run(&["config", "validate"]);
+        assert_eq!(run.code(), 2, "{}", run.transcript());
+        out.push_str(&run.stderr_clean());
+    }
+    insta::assert_snapshot!(out);
+}
+
+#[test]
+fn config_is_found_by_walking_up() {
+    let repo = TestRepo::new();
+    repo.write("trainyard.yaml", "versioning:\n  tag_prefix: rel-\n");
+    repo.write("sub/dir/file.txt", "x");
+    repo.commit("feat: first");
+    repo.tag("rel-2.0.0");
+    repo.commit("fix: x");
+    let run = repo.run_in(
+        &repo.path().join("sub/dir"),
+        &["--json", "version", "next"],
+        None,
+    );
+    assert_eq!(run.json()["next"], "2.0.1");
+}
+
+#[test]
+fn a_missing_explicit_config_is_an_error_a_missing_default_is_not() {
+    let repo = TestRepo::new();
+    repo.commit("feat: first");
+    assert_eq!(repo.run(&["config", "validate"]).code(), 0);
+    let run = repo.run(&["--config", "nope.yaml", "config", "validate"]);
+    assert_eq!(run.code(), 2);
+    assert!(
+        run.stderr().contains("config file") && run.stderr().contains("nope.yaml does not exist")
+    );
+}
+
+#[test]
+fn init_writes_a_commented_config_listing_the_manifests() {
+    let repo = TestRepo::new();
+    repo.write(
+        "Cargo.toml",
+        "[package]\nname = \"x\"\nversion = \"0.2.0\"\n",
+    );
+    repo.write("VERSION", "0.2.0\n");
+    repo.commit("feat: first");
+    let run = repo.run(&["init"]);
+    assert_eq!(run.code(), 0, "{}", run.transcript());
+    let text = std::fs::read_to_string(repo.path().join("trainyard.yaml")).expect("written");
+    assert!(
+        text.contains("- { kind: cargo, path: Cargo.toml }"),
+        "{text}"
+    );
+    assert!(
+        text.contains("- { kind: version_file, path: VERSION }"),
+        "{text}"
+    );
+    assert!(
+        text.lines()
+            .filter(|l| l.trim_start().starts_with('#'))
+            .count()
+            > 5
+    );
+    assert_eq!(repo.run(&["config", "validate"]).code(), 0);
+    // A second init refuses to overwrite.
+    let again = repo.run(&["init"]);
+    assert_eq!(again.code(), 2);
+    assert!(again.stderr().contains("--force"));
+}
+
+#[test]
+fn init_dry_run_writes_nothing() {
+    let repo = TestRepo::new();
+    repo.commit("feat: first");
+    let before = repo.tree_snapshot();
+    let run = repo.run(&["init", "--dry-run"]);
+    assert!(run.stdout().contains("versioning:"));
+    assert_eq!(before, repo.tree_snapshot());
+}
+
+#[test]
+fn schema_is_json_schema_of_the_config() {
+    let repo = TestRepo::new();
+    let run = repo.run(&["config", "schema"]);
+    assert_eq!(run.code(), 0);
+    let schema = run.json();
+    assert!(
+        schema["$schema"]
+            .as_str()
+            .is_some_and(|s| s.contains("json-schema.org"))
+    );
+    assert!(schema["properties"]["versioning"].is_object());
+    assert!(schema.to_string().contains("tag_prefix"));
+}

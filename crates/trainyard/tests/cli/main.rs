@@ -1,0 +1,10 @@
+//! The trainyard binary, run on real repositories.
+
+mod support;
+
+mod bad_input;
+mod config;
+mod evidence;
+mod generated_history;
+mod status;
+mod version;

@@ -1,0 +1,212 @@
+//! Test fixtures: real git repositories in temporary directories, with
+//! fixed identities and dates so that commit ids are the same on every run,
+//! and signing off.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+use tempfile::TempDir;
+
+/// A git repository in a temporary directory.
+pub struct TestRepo {
+    dir: TempDir,
+    clock: std::cell::Cell<u64>,
+}
+
+/// Environment that isolates git from the user's configuration.
+fn isolate(cmd: &mut Command, home: &Path) {
+    cmd.env("HOME", home)
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("GIT_CONFIG_GLOBAL", home.join(".gitconfig"))
+        .env("NO_COLOR", "1")
+        .env_remove("GIT_DIR")
+        .env_remove("GIT_WORK_TREE")
+        .env_remove("CLICOLOR_FORCE");
+}
+
+impl TestRepo {
+    /// An empty repository on branch `main`.
+    pub fn new() -> Self {
+        let dir = tempfile::tempdir().expect("temporary directory");
+        std::fs::create_dir_all(dir.path().join("repo")).expect("repo dir");
+        std::fs::write(
+            dir.path().join(".gitconfig"),
+            "[user]\n\tname = Test Person\n\temail = test@example.org\n\
+             [commit]\n\tgpgsign = false\n[tag]\n\tgpgsign = false\n\
+             [init]\n\tdefaultBranch = main\n",
+        )
+        .expect("gitconfig");
+        let repo = TestRepo {
+            dir,
+            clock: std::cell::Cell::new(1_700_000_000),
+        };
+        repo.git(&["init", "-q", "-b", "main"]);
+        repo
+    }
+
+    /// The working tree.
+    pub fn path(&self) -> PathBuf {
+        self.dir.path().join("repo")
+    }
+
+    /// The temporary home, outside the working tree.
+    pub fn home(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// Runs git in the repository and returns its trimmed stdout.
+    pub fn git(&self, args: &[&str]) -> String {
+        self.git_in(&self.path(), args)
+    }
+
+    /// Runs git in `dir` with this repository's isolated environment.
+    pub fn git_in(&self, dir: &Path, args: &[&str]) -> String {
+        let time = self.clock.get();
+        self.clock.set(time + 60);
+        let date = format!("@{time} +0000");
+        let mut cmd = Command::new("git");
+        cmd.current_dir(dir)
+            .args(args)
+            .env("GIT_AUTHOR_DATE", &date)
+            .env("GIT_COMMITTER_DATE", &date);
+        isolate(&mut cmd, self.home());
+        let out = cmd.output().expect("git runs");
+        assert!(
+            out.status.success(),
+            "git {args:?} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).trim().to_owned()
+    }
+
+    /// Writes a file (creating directories) in the working tree.
+    pub fn write(&self, path: &str, content: &str) -> &Self {
+        let full = self.path().join(path);
+        std::fs::create_dir_all(full.parent().expect("parent")).expect("mkdir");
+        std::fs::write(full, content).expect("write");
+        self
+    }
+
+    /// Commits everything (or nothing) with `message`; returns the id.
+    pub fn commit(&self, message: &str) -> String {
+        self.git(&["add", "-A"]);
+        self.git(&["commit", "-q", "--allow-empty", "-m", message]);
+        self.git(&["rev-parse", "HEAD"])
+    }
+
+    /// Tags HEAD (annotated, like most release tags).
+    pub fn tag(&self, name: &str) -> &Self {
+        self.git(&["tag", "-a", name, "-m", name]);
+        self
+    }
+
+    /// Runs trainyard in the working tree.
+    pub fn run(&self, args: &[&str]) -> Run {
+        self.run_in(&self.path(), args, None)
+    }
+
+    /// Runs trainyard in `dir` with `stdin`.
+    pub fn run_in(&self, dir: &Path, args: &[&str], stdin: Option<&str>) -> Run {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_trainyard"));
+        cmd.current_dir(dir).args(args);
+        isolate(&mut cmd, self.home());
+        cmd.stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let mut child = cmd.spawn().expect("trainyard runs");
+        if let Some(input) = stdin {
+            child
+                .stdin
+                .take()
+                .expect("stdin")
+                .write_all(input.as_bytes())
+                .expect("write stdin");
+        }
+        drop(child.stdin.take());
+        let output = child.wait_with_output().expect("trainyard finishes");
+        Run {
+            output,
+            root: self.dir.path().to_path_buf(),
+        }
+    }
+
+    /// Every file under the working tree (`.git` included) with its
+    /// bytes, to prove a command changed nothing.
+    pub fn tree_snapshot(&self) -> Vec<(PathBuf, Vec<u8>)> {
+        snapshot_dir(&self.path())
+    }
+}
+
+/// Every file's path and bytes under `root`, in path order.
+pub fn snapshot_dir(root: &Path) -> Vec<(PathBuf, Vec<u8>)> {
+    let mut entries = Vec::new();
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).expect("read dir") {
+            let entry = entry.expect("entry");
+            let path = entry.path();
+            if entry.file_type().expect("type").is_dir() {
+                stack.push(path);
+            } else {
+                entries.push((path.clone(), std::fs::read(&path).expect("read file")));
+            }
+        }
+    }
+    entries.sort();
+    entries
+}
+
+/// The outcome of one trainyard run.
+pub struct Run {
+    pub output: Output,
+    root: PathBuf,
+}
+
+impl Run {
+    /// The exit code.
+    pub fn code(&self) -> i32 {
+        self.output.status.code().unwrap_or(-1)
+    }
+
+    /// Stdout as text.
+    pub fn stdout(&self) -> String {
+        String::from_utf8_lossy(&self.output.stdout).into_owned()
+    }
+
+    /// Stderr as text.
+    pub fn stderr(&self) -> String {
+        String::from_utf8_lossy(&self.output.stderr).into_owned()
+    }
+
+    /// Stdout parsed as JSON.
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_slice(&self.output.stdout).unwrap_or_else(|e| {
+            panic!(
+                "stdout is not JSON ({e}): {}\nstderr: {}",
+                self.stdout(),
+                self.stderr()
+            )
+        })
+    }
+
+    /// Stderr with the temporary paths replaced, for snapshots.
+    pub fn stderr_clean(&self) -> String {
+        self.clean(self.stderr())
+    }
+
+    fn clean(&self, text: String) -> String {
+        text.replace(&self.root.display().to_string(), "[TMP]")
+    }
+
+    /// Exit code, stdout and stderr with the temporary paths replaced, for
+    /// snapshots.
+    pub fn transcript(&self) -> String {
+        format!(
+            "exit: {}\n----- stdout -----\n{}----- stderr -----\n{}",
+            self.code(),
+            self.clean(self.stdout()),
+            self.clean(self.stderr())
+        )
+    }
+}

@@ -1,0 +1,273 @@
+//! `trainyard version ...` on real repositories.
+
+use crate::support::TestRepo;
+
+fn next_json(repo: &TestRepo, extra: &[&str]) -> serde_json::Value {
+    let mut args = vec!["--json", "version", "next"];
+    args.extend_from_slice(extra);
+    let run = repo.run(&args);
+    assert_eq!(run.code(), 0, "{}", run.transcript());
+    run.json()
+}
+
+#[test]
+fn validate_reports_each_reason_and_exits_1() {
+    let repo = TestRepo::new();
+    let run = repo.run(&[
+        "version",
+        "validate",
+        "1.2.3",
+        "01.2.3",
+        "1.2",
+        "1.0.0-rc.1+build.5",
+        "1.2.3-a..b",
+    ]);
+    insta::assert_snapshot!(run.transcript());
+}
+
+#[test]
+fn validate_all_valid_exits_0() {
+    let repo = TestRepo::new();
+    assert_eq!(
+        repo.run(&["version", "validate", "1.0.0", "2.0.0-beta.11"])
+            .code(),
+        0
+    );
+}
+
+#[test]
+fn compare_prints_the_order() {
+    let repo = TestRepo::new();
+    let order = |a: &str, b: &str| repo.run(&["version", "compare", a, b]).stdout();
+    assert_eq!(order("1.0.0-alpha", "1.0.0-alpha.1"), "<\n");
+    assert_eq!(order("1.0.0-beta.11", "1.0.0-beta.2"), ">\n");
+    assert_eq!(order("1.0.0+a", "1.0.0+b"), "=\n");
+    assert_eq!(order("1.0.0-rc.1", "1.0.0"), "<\n");
+    let bad = repo.run(&["version", "compare", "1.0", "1.0.0"]);
+    assert_eq!(bad.code(), 2);
+    insta::assert_snapshot!(bad.stderr(), @"error: invalid version `1.0`: unexpected end of input while parsing minor version number
+");
+}
+
+#[test]
+fn sort_orders_by_precedence_and_reports_bad_lines() {
+    let repo = TestRepo::new();
+    let input = "1.0.0\n1.0.0-rc.1\n\n1.0.0-alpha\nnope\n1.0.0-beta.11\n1.0.0-beta.2\n0.9.0\n";
+    let run = repo.run_in(&repo.path(), &["version", "sort"], Some(input));
+    insta::assert_snapshot!(run.transcript());
+    let clean = repo.run_in(
+        &repo.path(),
+        &["version", "sort"],
+        Some("2.0.0\n1.0.0+b\n1.0.0+a\n"),
+    );
+    assert_eq!(clean.code(), 0);
+    // Equal precedence keeps input order.
+    assert_eq!(clean.stdout(), "1.0.0+b\n1.0.0+a\n2.0.0\n");
+}
+
+#[test]
+fn next_decides_from_commits_since_the_last_release() {
+    let repo = TestRepo::new();
+    repo.commit("feat: first");
+    repo.tag("v1.1.0");
+    repo.commit("fix: a bug");
+    let fix = next_json(&repo, &[]);
+    assert_eq!(fix["current"], "1.1.0");
+    assert_eq!(fix["next"], "1.1.1");
+    assert_eq!(fix["bump"], "patch");
+    assert_eq!(fix["urgent"], false);
+    let feat_id = repo.commit("feat(cli): new command");
+    let feat = next_json(&repo, &[]);
+    assert_eq!(feat["next"], "1.2.0");
+    assert_eq!(feat["bump"], "minor");
+    assert_eq!(feat["deciding"][0]["id"], feat_id.as_str());
+    assert_eq!(feat["deciding"].as_array().map(Vec::len), Some(1));
+    // stdout carries the version alone, for scripts.
+    assert_eq!(repo.run(&["version", "next"]).stdout(), "1.2.0\n");
+}
+
+#[test]
+fn prereleases_progress_and_finalize() {
+    let repo = TestRepo::new();
+    repo.commit("feat: first");
+    repo.tag("v1.1.0");
+    repo.commit("feat: second");
+    assert_eq!(next_json(&repo, &["--pre", "rc"])["next"], "1.2.0-rc.1");
+    repo.tag("v1.2.0-rc.1");
+    repo.commit("fix: blocker");
+    assert_eq!(next_json(&repo, &["--pre", "rc"])["next"], "1.2.0-rc.2");
+    assert_eq!(next_json(&repo, &[])["next"], "1.2.0");
+    // Going from rc back to beta would go backwards.
+    let run = repo.run(&["version", "next", "--pre", "beta"]);
+    assert_eq!(run.code(), 2, "{}", run.transcript());
+    repo.tag("v1.2.0-rc.2");
+    repo.commit("feat!: breaking during rc");
+    let breaking = next_json(&repo, &["--pre", "rc"]);
+    assert_eq!(breaking["next"], "2.0.0-rc.1");
+    assert_eq!(breaking["bump"], "major");
+}
+
+#[test]
+fn alpha_beta_rc_reset_the_counter() {
+    let repo = TestRepo::new();
+    repo.commit("feat: first");
+    repo.tag("v1.0.0");
+    repo.commit("feat: more");
+    repo.tag("v1.1.0-alpha.1");
+    repo.commit("fix: x");
+    repo.tag("v1.1.0-alpha.2");
+    assert_eq!(next_json(&repo, &["--pre", "beta"])["next"], "1.1.0-beta.1");
+    assert_eq!(
+        next_json(&repo, &["--pre", "alpha"])["next"],
+        "1.1.0-alpha.3"
+    );
+}
+
+#[test]
+fn build_metadata_is_appended() {
+    let repo = TestRepo::new();
+    repo.commit("feat: first");
+    repo.tag("v1.0.0");
+    repo.commit("fix: x");
+    assert_eq!(
+        next_json(&repo, &["--build", "ci.42"])["next"],
+        "1.0.1+ci.42"
+    );
+    let bad = repo.run(&["version", "next", "--build", "a..b"]);
+    assert_eq!(bad.code(), 2);
+}
+
+#[test]
+fn empty_tag_prefix_reads_bare_versions() {
+    let repo = TestRepo::new();
+    repo.write("trainyard.yaml", "versioning:\n  tag_prefix: \"\"\n");
+    repo.commit("feat: first");
+    repo.tag("44.39.2");
+    repo.commit("fix: x");
+    let next = next_json(&repo, &[]);
+    assert_eq!(next["current"], "44.39.2");
+    assert_eq!(next["next"], "44.39.3");
+    assert_eq!(next["next_tag"], "44.39.3");
+}
+
+#[test]
+fn tags_that_are_not_versions_are_noted() {
+    let repo = TestRepo::new();
+    repo.commit("feat: first");
+    repo.tag("v1.0.0");
+    repo.commit("fix: x");
+    repo.tag("vfoo");
+    repo.tag("release-candidate");
+    let next = next_json(&repo, &[]);
+    assert_eq!(next["current"], "1.0.0");
+    let notes = next["notes"].to_string();
+    assert!(
+        notes.contains("tag `vfoo` ignored: not a version"),
+        "{notes}"
+    );
+    assert!(notes.contains("tag `release-candidate` ignored"), "{notes}");
+}
+
+#[test]
+fn no_tags_means_the_initial_version() {
+    let repo = TestRepo::new();
+    repo.commit("feat!: everything");
+    let next = next_json(&repo, &[]);
+    assert_eq!(next["current"], serde_json::Value::Null);
+    assert_eq!(next["next"], "0.1.0");
+    assert!(next["notes"].to_string().contains("initial version 0.1.0"));
+}
+
+#[test]
+fn security_fixes_make_the_release_urgent() {
+    let repo = TestRepo::new();
+    repo.commit("feat: first");
+    repo.tag("v1.0.0");
+    repo.commit("fix(parser): bounds check\n\nSecurity: CVE-2026-1234");
+    let next = next_json(&repo, &[]);
+    assert_eq!(next["bump"], "patch");
+    assert_eq!(next["urgent"], true);
+    assert_eq!(next["commits"][0]["cves"][0], "CVE-2026-1234");
+}
+
+#[test]
+fn configured_rules_first_match_wins() {
+    let repo = TestRepo::new();
+    repo.write(
+        "trainyard.yaml",
+        "versioning:\n  bump_rules:\n    - { type: docs, scope: readme.md, bump: patch }\n    - { type: docs, bump: none }\n    - { type: chore, bump: none }\n",
+    );
+    repo.commit("feat: first");
+    repo.tag("v1.0.0");
+    repo.commit("docs: guide");
+    repo.commit("chore: tidy");
+    let quiet = next_json(&repo, &[]);
+    assert_eq!(quiet["bump"], "none");
+    assert_eq!(quiet["release_needed"], false);
+    assert_eq!(quiet["next"], "1.0.0");
+    repo.commit("docs(README.md): fix link");
+    assert_eq!(next_json(&repo, &[])["bump"], "patch");
+}
+
+#[test]
+fn zero_major_option_bumps_minor_for_breaking_changes() {
+    let repo = TestRepo::new();
+    repo.write(
+        "trainyard.yaml",
+        "versioning:\n  zero_major_breaking_is_minor: true\n",
+    );
+    repo.commit("feat: first");
+    repo.tag("v0.3.0");
+    repo.commit("feat!: break");
+    assert_eq!(next_json(&repo, &[])["next"], "0.4.0");
+}
+
+#[test]
+fn nonconforming_commits_are_counted_and_listed() {
+    let repo = TestRepo::new();
+    repo.commit("feat: first");
+    repo.tag("v1.0.0");
+    repo.commit("Update the thing");
+    let next = next_json(&repo, &[]);
+    assert_eq!(next["nonconforming"], 1);
+    assert_eq!(next["bump"], "patch");
+    assert_eq!(next["commits"][0]["reason"], "nonconforming");
+}
+
+#[test]
+fn merge_commits_are_skipped_by_default() {
+    let repo = TestRepo::new();
+    repo.commit("fix: base");
+    repo.tag("v1.0.0");
+    repo.git(&["checkout", "-q", "-b", "topic"]);
+    repo.commit("fix: on topic");
+    repo.git(&["checkout", "-q", "main"]);
+    repo.commit("docs: on main");
+    repo.git(&["merge", "-q", "--no-ff", "topic", "-m", "feat: merge topic"]);
+    let next = next_json(&repo, &[]);
+    // The merge's own message says feat, but merges are skipped.
+    assert_eq!(next["bump"], "patch");
+    let merge = next["commits"]
+        .as_array()
+        .expect("commits")
+        .iter()
+        .find(|c| c["reason"] == "merge")
+        .cloned();
+    assert!(merge.is_some(), "{next}");
+    repo.write("trainyard.yaml", "versioning:\n  include_merges: true\n");
+    assert_eq!(next_json(&repo, &[])["bump"], "minor");
+}
+
+#[test]
+fn history_checks_every_release() {
+    let repo = TestRepo::new();
+    repo.commit("feat: first");
+    repo.tag("v0.1.0");
+    repo.commit("fix: x");
+    repo.tag("v0.1.1");
+    repo.commit("feat: y");
+    repo.tag("v0.3.0");
+    repo.commit("fix: z");
+    let run = repo.run(&["version", "history", "--check"]);
+    insta::assert_snapshot!(run.transcript());
+}
