@@ -12,6 +12,7 @@ pub mod config;
 pub mod error;
 pub mod evidence;
 pub mod fsutil;
+pub mod git_cli;
 pub mod history;
 pub mod manifest;
 pub mod releases;

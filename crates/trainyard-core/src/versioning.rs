@@ -479,6 +479,8 @@ pub enum BumpTarget {
 pub struct BumpRequest {
     /// How to choose the version.
     pub target: BumpTarget,
+    /// Edit manifests that have uncommitted changes.
+    pub allow_dirty: bool,
 }
 
 /// The version chosen and the edits that write it.
@@ -573,6 +575,16 @@ pub fn plan_bump(ws: &Workspace, request: &BumpRequest) -> Result<BumpReport> {
         )));
     }
     let plan = manifest::plan_bump(&ws.root, &specs, &version)?;
+    if !request.allow_dirty {
+        let dirty = crate::git_cli::uncommitted(&ws.root, &plan.paths())?;
+        if !dirty.is_empty() {
+            let names: Vec<String> = dirty.iter().map(|p| p.display().to_string()).collect();
+            return Err(Error::input(format!(
+                "uncommitted changes in {}: commit or stash them first, or pass --allow-dirty",
+                names.join(", ")
+            )));
+        }
+    }
     Ok(BumpReport {
         current: auto.current,
         version,

@@ -115,6 +115,9 @@ pub struct BumpArgs {
     /// Print the diff and change nothing.
     #[arg(long)]
     pub dry_run: bool,
+    /// Edit manifests even when they have uncommitted changes.
+    #[arg(long)]
+    pub allow_dirty: bool,
 }
 
 /// `version history`

@@ -71,6 +71,11 @@ fn render(report: &StatusReport) -> String {
             .disagreeing_manifests
             .iter()
             .any(|d| d.path == manifest.path && d.key == manifest.key);
+        let inherited = if manifest.inherited {
+            " (inherited)"
+        } else {
+            ""
+        };
         let mark = if differs {
             paint(style::WARN, " differs from the current release")
         } else {
@@ -79,7 +84,7 @@ fn render(report: &StatusReport) -> String {
         block.row(
             if first { "manifests" } else { "" },
             format!(
-                "{} {} {version}{mark}",
+                "{} {} {version}{inherited}{mark}",
                 manifest.path.display(),
                 manifest.key
             ),

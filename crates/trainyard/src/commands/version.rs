@@ -92,7 +92,13 @@ fn bump(ctx: &Context<'_>, args: &BumpArgs) -> CmdResult {
         BumpTarget::Auto
     };
     let ws = ctx.workspace()?;
-    let report = versioning::plan_bump(&ws, &BumpRequest { target })?;
+    let report = versioning::plan_bump(
+        &ws,
+        &BumpRequest {
+            target,
+            allow_dirty: args.allow_dirty,
+        },
+    )?;
     let diff = report.plan.unified_diff();
     if args.dry_run {
         if ctx.printer.json() {

@@ -150,3 +150,43 @@ fn bump_dry_run_changes_nothing_byte_for_byte() {
         "[package]\nname = \"demo\"\nversion = \"1.1.0\" # keep me\nedition = \"2021\"\n"
     );
 }
+
+#[test]
+fn bump_refuses_manifests_with_uncommitted_changes() {
+    let repo = TestRepo::new();
+    repo.write("VERSION", "1.0.0\n");
+    repo.commit("feat: first");
+    repo.tag("v1.0.0");
+    repo.commit("fix: x");
+    repo.write("VERSION", "1.0.0\n\n");
+    let before = repo.tree_snapshot();
+    let run = repo.run(&["version", "bump"]);
+    assert_eq!(run.code(), 2, "{}", run.transcript());
+    assert!(
+        run.stderr().contains("uncommitted changes in VERSION"),
+        "{}",
+        run.transcript()
+    );
+    assert_eq!(before, repo.tree_snapshot());
+    let forced = repo.run(&["version", "bump", "--allow-dirty"]);
+    assert_eq!(forced.code(), 0, "{}", forced.transcript());
+    assert_eq!(
+        std::fs::read_to_string(repo.path().join("VERSION")).expect("read"),
+        "1.0.1\n\n"
+    );
+}
+
+#[test]
+fn colour_only_when_asked_for_or_on_a_terminal() {
+    let repo = TestRepo::new();
+    repo.commit("feat: first");
+    let plain = repo.run(&["status"]);
+    assert!(!plain.stdout().contains('\u{1b}'));
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_trainyard"));
+    cmd.current_dir(repo.path())
+        .arg("status")
+        .env("CLICOLOR_FORCE", "1")
+        .env_remove("NO_COLOR");
+    let forced = cmd.output().expect("run");
+    assert!(String::from_utf8_lossy(&forced.stdout).contains('\u{1b}'));
+}
