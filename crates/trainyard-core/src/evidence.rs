@@ -278,26 +278,6 @@ pub trait EvidenceStore {
     /// read or written. On error nothing is recorded.
     fn write(&self, kind: &str, name: &str, yaml: &str) -> Result<WriteReport>;
 
-    /// Renders `value` as YAML with serde-saphyr and records it, as
-    /// [`EvidenceStore::write`] does.
-    ///
-    /// # Errors
-    ///
-    /// As [`EvidenceStore::write`], plus [`Error::Internal`] when the value
-    /// cannot be rendered.
-    fn write_value<T: Serialize + ?Sized>(
-        &self,
-        kind: &str,
-        name: &str,
-        value: &T,
-    ) -> Result<WriteReport>
-    where
-        Self: Sized,
-    {
-        let yaml = render_yaml(value)?;
-        self.write(kind, name, &yaml)
-    }
-
     /// The records of the index in order, only those of `kind` if given.
     ///
     /// # Errors
@@ -337,6 +317,27 @@ pub trait EvidenceStore {
     /// [`Error::Environment`] when a writer holds the store;
     /// [`Error::Io`] when a file or directory cannot be read.
     fn verify(&self) -> Result<VerifyReport>;
+}
+
+impl dyn EvidenceStore + '_ {
+    /// Renders `value` as YAML with serde-saphyr and records it, as
+    /// [`EvidenceStore::write`] does. An inherent method of the trait
+    /// object, so every store gets it and callers never name the store's
+    /// type.
+    ///
+    /// # Errors
+    ///
+    /// As [`EvidenceStore::write`], plus [`Error::Internal`] when the value
+    /// cannot be rendered.
+    pub fn write_value<T: Serialize + ?Sized>(
+        &self,
+        kind: &str,
+        name: &str,
+        value: &T,
+    ) -> Result<WriteReport> {
+        let yaml = render_yaml(value)?;
+        self.write(kind, name, &yaml)
+    }
 }
 
 /// Renders a value as a YAML document with serde-saphyr.
@@ -1078,7 +1079,8 @@ mod tests {
                 to: "1.1.0".into(),
             },
         };
-        let written = store.write_value("version_bump", "v1.1.0", &doc).unwrap();
+        let dynamic: &dyn EvidenceStore = &store;
+        let written = dynamic.write_value("version_bump", "v1.1.0", &doc).unwrap();
         assert!(!written.replaced_unrecorded);
         let entry = store.show("version_bump", "v1.1.0").unwrap();
         assert!(entry.text.contains("version_bump:"), "{}", entry.text);

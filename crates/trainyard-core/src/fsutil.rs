@@ -59,6 +59,38 @@ pub fn sync_dir(dir: &Path) -> Result<()> {
     Ok(())
 }
 
+/// An exclusive lock on a file, held until dropped: one trainyard run at a
+/// time changes a repository.
+#[derive(Debug)]
+pub struct RunLock {
+    _file: File,
+}
+
+impl RunLock {
+    /// Takes the lock at `path` without waiting.
+    ///
+    /// # Errors
+    ///
+    /// Returns an [`Error::Environment`] naming the lock file when another
+    /// process holds it, and an [`Error::Io`] when it cannot be opened.
+    pub fn acquire(path: &Path) -> Result<Self> {
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(path)
+            .map_err(|e| Error::io("cannot open lock file", path, e))?;
+        match file.try_lock() {
+            Ok(()) => Ok(RunLock { _file: file }),
+            Err(std::fs::TryLockError::WouldBlock) => Err(Error::environment(format!(
+                "another trainyard run is changing this repository (lock {} is held)",
+                path.display()
+            ))),
+            Err(std::fs::TryLockError::Error(e)) => Err(Error::io("cannot lock", path, e)),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -75,5 +107,19 @@ mod tests {
             .map(|e| e.expect("entry").file_name())
             .collect();
         assert_eq!(names, vec![std::ffi::OsString::from("b.txt")]);
+    }
+
+    #[test]
+    fn a_held_run_lock_refuses_a_second_holder() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("trainyard.lock");
+        let held = RunLock::acquire(&path).expect("first");
+        let second = RunLock::acquire(&path).expect_err("second");
+        assert!(
+            second.to_string().contains("another trainyard run"),
+            "{second}"
+        );
+        drop(held);
+        RunLock::acquire(&path).expect("free again");
     }
 }

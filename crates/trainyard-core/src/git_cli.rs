@@ -40,10 +40,17 @@ pub fn uncommitted(root: &Path, paths: &[PathBuf]) -> Result<Vec<PathBuf>> {
     if paths.is_empty() {
         return Ok(Vec::new());
     }
-    let mut args: Vec<String> = ["status", "--porcelain=v1", "-z", "--"]
-        .iter()
-        .map(|s| (*s).to_owned())
-        .collect();
+    // No optional locks: a status must not refresh (write) the index.
+    let mut args: Vec<String> = [
+        "--no-optional-locks",
+        "status",
+        "--porcelain=v1",
+        "-z",
+        "--",
+    ]
+    .iter()
+    .map(|s| (*s).to_owned())
+    .collect();
     args.extend(paths.iter().map(|p| p.display().to_string()));
     let refs: Vec<&str> = args.iter().map(String::as_str).collect();
     let out = run(root, &refs)?;

@@ -114,6 +114,11 @@ impl Repo {
             .to_path_buf()
     }
 
+    /// The `.git` directory.
+    pub fn git_dir(&self) -> PathBuf {
+        self.repo.git_dir().to_path_buf()
+    }
+
     /// Whether this is a shallow clone.
     pub fn is_shallow(&self) -> bool {
         self.repo.is_shallow().unwrap_or(false)

@@ -9,7 +9,7 @@ use serde::Serialize;
 use crate::bump::{self, BumpPolicy, NextInputs, Reason};
 use crate::commit::Commit;
 use crate::config::{self, Config};
-use crate::evidence::DirStore;
+use crate::evidence::{DirStore, EvidenceStore};
 use crate::history::{Head, IgnoredTag, Repo, TagScan};
 use crate::manifest::{self, BumpPlan, ManifestSpec, ManifestVersion};
 use crate::releases;
@@ -62,8 +62,19 @@ impl Workspace {
     }
 
     /// The evidence store configured for this repository.
-    pub fn evidence_store(&self) -> DirStore {
-        DirStore::new(self.root.join(&self.config.evidence.dir))
+    pub fn evidence_store(&self) -> Box<dyn EvidenceStore> {
+        Box::new(DirStore::new(self.root.join(&self.config.evidence.dir)))
+    }
+
+    /// Takes the lock that lets one trainyard run at a time change this
+    /// repository. It lives in the git directory, so it never shows as a
+    /// change in the working tree.
+    ///
+    /// # Errors
+    ///
+    /// Returns an [`Error::Environment`] when another run holds it.
+    pub fn lock(&self) -> Result<crate::fsutil::RunLock> {
+        crate::fsutil::RunLock::acquire(&self.repo.git_dir().join("trainyard.lock"))
     }
 
     fn policy(&self) -> BumpPolicy {

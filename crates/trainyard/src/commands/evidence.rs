@@ -1,7 +1,5 @@
 //! `trainyard evidence list|show|verify`.
 
-use trainyard_core::evidence::EvidenceStore;
-
 use super::{CmdResult, Context, Exit};
 use crate::cli::EvidenceCommand;
 use crate::printer::{paint, style};

@@ -5,7 +5,6 @@ use std::io::BufRead;
 
 use serde::Serialize;
 use trainyard_core::Error;
-use trainyard_core::evidence::EvidenceStore;
 use trainyard_core::version::{self, Bump, Channel};
 use trainyard_core::versioning::{self, BumpRequest, BumpTarget, NextRequest};
 
@@ -92,6 +91,9 @@ fn bump(ctx: &Context<'_>, args: &BumpArgs) -> CmdResult {
         BumpTarget::Auto
     };
     let ws = ctx.workspace()?;
+    // Plan and apply under one lock, so a concurrent run cannot slip in
+    // between; a dry run changes nothing and needs none.
+    let _lock = if args.dry_run { None } else { Some(ws.lock()?) };
     let report = versioning::plan_bump(
         &ws,
         &BumpRequest {

@@ -141,7 +141,7 @@ fn bump_dry_run_changes_nothing_byte_for_byte() {
     let run = repo.run(&["version", "bump", "--dry-run"]);
     assert_eq!(run.code(), 1, "changes pending: {}", run.transcript());
     insta::assert_snapshot!(run.transcript());
-    assert_eq!(before, repo.tree_snapshot());
+    crate::support::assert_unchanged(&before, &repo.tree_snapshot());
     let applied = repo.run(&["version", "bump"]);
     assert_eq!(applied.code(), 0, "{}", applied.transcript());
     let cargo = std::fs::read_to_string(repo.path().join("Cargo.toml")).expect("read");
@@ -167,7 +167,7 @@ fn bump_refuses_manifests_with_uncommitted_changes() {
         "{}",
         run.transcript()
     );
-    assert_eq!(before, repo.tree_snapshot());
+    crate::support::assert_unchanged(&before, &repo.tree_snapshot());
     let forced = repo.run(&["version", "bump", "--allow-dirty"]);
     assert_eq!(forced.code(), 0, "{}", forced.transcript());
     assert_eq!(
@@ -189,4 +189,26 @@ fn colour_only_when_asked_for_or_on_a_terminal() {
         .env_remove("NO_COLOR");
     let forced = cmd.output().expect("run");
     assert!(String::from_utf8_lossy(&forced.stdout).contains('\u{1b}'));
+}
+
+#[test]
+fn a_concurrent_run_is_refused_and_changes_nothing() {
+    let repo = TestRepo::new();
+    repo.write("VERSION", "1.0.0\n");
+    repo.commit("feat: first");
+    repo.tag("v1.0.0");
+    repo.commit("fix: x");
+    let lock = std::fs::File::create(repo.path().join(".git/trainyard.lock")).expect("lock file");
+    lock.try_lock().expect("hold the lock as another run would");
+    let before = repo.tree_snapshot();
+    let run = repo.run(&["version", "bump"]);
+    assert_eq!(run.code(), 3, "{}", run.transcript());
+    assert!(
+        run.stderr().contains("another trainyard run"),
+        "{}",
+        run.transcript()
+    );
+    crate::support::assert_unchanged(&before, &repo.tree_snapshot());
+    drop(lock);
+    assert_eq!(repo.run(&["version", "bump"]).code(), 0);
 }

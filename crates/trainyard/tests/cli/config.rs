@@ -91,7 +91,7 @@ fn init_dry_run_writes_nothing() {
     let before = repo.tree_snapshot();
     let run = repo.run(&["init", "--dry-run"]);
     assert!(run.stdout().contains("versioning:"));
-    assert_eq!(before, repo.tree_snapshot());
+    crate::support::assert_unchanged(&before, &repo.tree_snapshot());
 }
 
 #[test]

@@ -148,6 +148,10 @@ pub fn snapshot_dir(root: &Path) -> Vec<(PathBuf, Vec<u8>)> {
             let path = entry.path();
             if entry.file_type().expect("type").is_dir() {
                 stack.push(path);
+            } else if path.file_name().is_some_and(|n| n == "trainyard.lock") {
+                // The run lock lives in .git and is created by any run
+                // that may write; it holds no content.
+                continue;
             } else {
                 entries.push((path.clone(), std::fs::read(&path).expect("read file")));
             }
@@ -155,6 +159,20 @@ pub fn snapshot_dir(root: &Path) -> Vec<(PathBuf, Vec<u8>)> {
     }
     entries.sort();
     entries
+}
+
+/// Asserts two tree snapshots are byte-identical, naming the paths that
+/// differ.
+pub fn assert_unchanged(before: &[(PathBuf, Vec<u8>)], after: &[(PathBuf, Vec<u8>)]) {
+    let paths = |s: &[(PathBuf, Vec<u8>)]| s.iter().map(|(p, _)| p.clone()).collect::<Vec<_>>();
+    assert_eq!(paths(before), paths(after), "files added or removed");
+    let changed: Vec<_> = before
+        .iter()
+        .zip(after)
+        .filter(|(a, b)| a.1 != b.1)
+        .map(|(a, _)| a.0.display().to_string())
+        .collect();
+    assert!(changed.is_empty(), "files changed: {changed:?}");
 }
 
 /// The outcome of one trainyard run.
