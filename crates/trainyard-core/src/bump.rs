@@ -73,7 +73,7 @@ impl Default for BumpPolicy {
 }
 
 /// Why a commit bumps what it bumps.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(tag = "reason", rename_all = "snake_case")]
 pub enum Reason {
     /// A merge commit, skipped by policy.
@@ -113,37 +113,7 @@ pub struct CommitBump {
     /// What this commit bumps.
     pub bump: Bump,
     /// Which rule decided it.
-    pub reason: ReasonRef,
-}
-
-/// A compact copy of [`Reason`] for the hot path of long histories.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ReasonRef {
-    /// See [`Reason::Merge`].
-    Merge,
-    /// See [`Reason::Nonconforming`].
-    Nonconforming,
-    /// See [`Reason::Breaking`].
-    Breaking,
-    /// See [`Reason::Rule`].
-    Rule(usize),
-    /// See [`Reason::Default`].
-    Default,
-    /// See [`Reason::Security`].
-    Security,
-}
-
-impl From<ReasonRef> for Reason {
-    fn from(r: ReasonRef) -> Self {
-        match r {
-            ReasonRef::Merge => Reason::Merge,
-            ReasonRef::Nonconforming => Reason::Nonconforming,
-            ReasonRef::Breaking => Reason::Breaking,
-            ReasonRef::Rule(index) => Reason::Rule { index },
-            ReasonRef::Default => Reason::Default,
-            ReasonRef::Security => Reason::Security,
-        }
-    }
+    pub reason: Reason,
 }
 
 impl BumpPolicy {
@@ -151,25 +121,25 @@ impl BumpPolicy {
     pub fn classify(&self, commit: &Commit) -> CommitBump {
         let decided = |bump, reason| CommitBump { bump, reason };
         if commit.merge && !self.include_merges {
-            return decided(Bump::None, ReasonRef::Merge);
+            return decided(Bump::None, Reason::Merge);
         }
         let Some(c) = &commit.conventional else {
-            return decided(self.nonconforming, ReasonRef::Nonconforming);
+            return decided(self.nonconforming, Reason::Nonconforming);
         };
         if c.breaking {
-            return decided(Bump::Major, ReasonRef::Breaking);
+            return decided(Bump::Major, Reason::Breaking);
         }
         let (bump, reason) = match self
             .rules
             .iter()
             .position(|r| r.matches(&c.kind, c.scope.as_deref()))
         {
-            Some(index) => (self.rules[index].bump, ReasonRef::Rule(index)),
-            None if c.kind == "feat" => (Bump::Minor, ReasonRef::Default),
-            None => (Bump::Patch, ReasonRef::Default),
+            Some(index) => (self.rules[index].bump, Reason::Rule { index }),
+            None if c.kind == "feat" => (Bump::Minor, Reason::Default),
+            None => (Bump::Patch, Reason::Default),
         };
         if c.security && bump < Bump::Patch {
-            return decided(Bump::Patch, ReasonRef::Security);
+            return decided(Bump::Patch, Reason::Security);
         }
         decided(bump, reason)
     }
@@ -342,7 +312,7 @@ mod tests {
         let bump = |m| policy.classify(&commit(m));
         assert_eq!(bump("docs(README.md): fix link").bump, Bump::Patch);
         assert_eq!(bump("docs(guide): more").bump, Bump::None);
-        assert_eq!(bump("docs: more").reason, ReasonRef::Rule(1));
+        assert_eq!(bump("docs: more").reason, Reason::Rule { index: 1 });
         assert_eq!(bump("chore!: drop node 14").bump, Bump::Major);
         // A security fix still ships, whatever the rules say.
         assert_eq!(bump("chore(security): rotate keys").bump, Bump::Patch);

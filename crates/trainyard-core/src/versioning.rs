@@ -129,7 +129,7 @@ impl CommitEntry {
             security: conventional.is_some_and(|c| c.security),
             cves: conventional.map(|c| c.cves.clone()).unwrap_or_default(),
             bump: decided.bump,
-            reason: decided.reason.into(),
+            reason: decided.reason,
             nonconforming: commit.nonconforming.clone(),
         }
     }
