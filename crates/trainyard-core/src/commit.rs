@@ -23,6 +23,17 @@ pub struct Commit {
     /// Why the message is not a Conventional Commit, when it is not.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub nonconforming: Option<String>,
+    /// The commit this one reverts, from git's `This reverts commit <id>.`
+    /// line, as written (full or abbreviated id).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reverts: Option<String>,
+    /// The pull request number from a trailing `(#N)` in the summary.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pr_ref: Option<u64>,
+    /// Issues named by `Fixes #N`, `Closes #N`, `Resolves #N` or a
+    /// `Refs:` footer, in order of appearance, without duplicates.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub issue_refs: Vec<u64>,
 }
 
 /// The parts of a Conventional Commit that decide versions and changelogs.
@@ -75,11 +86,19 @@ impl Commit {
         };
         Commit {
             id: id.into(),
+            pr_ref: trailing_pr_ref(&summary),
             summary,
             merge: parents > 1,
             conventional,
             nonconforming,
+            reverts: reverted_id(message),
+            issue_refs: issue_refs(message),
         }
+    }
+
+    /// The summary without a trailing `(#N)` pull request reference.
+    pub fn summary_without_pr(&self) -> &str {
+        strip_pr_ref(&self.summary)
     }
 
     /// The abbreviated id used in human output.
@@ -137,6 +156,65 @@ fn nonconforming_reason(error: &git_conventional::Error) -> String {
         _ => "the message is not a conventional commit",
     }
     .to_owned()
+}
+
+/// `(#123)` at the end of a summary, as squash merges write it.
+fn trailing_pr_ref(summary: &str) -> Option<u64> {
+    let rest = summary.trim_end().strip_suffix(')')?;
+    let open = rest.rfind("(#")?;
+    rest[open + 2..].parse().ok()
+}
+
+fn strip_pr_ref(text: &str) -> &str {
+    let trimmed = text.trim_end();
+    match trimmed
+        .strip_suffix(')')
+        .and_then(|r| r.rfind("(#").map(|i| (r, i)))
+    {
+        Some((rest, open)) if rest[open + 2..].parse::<u64>().is_ok() => rest[..open].trim_end(),
+        _ => trimmed,
+    }
+}
+
+/// The id in git's `This reverts commit <id>.` line.
+fn reverted_id(message: &str) -> Option<String> {
+    let at = message.find("This reverts commit ")?;
+    let id: String = message[at + "This reverts commit ".len()..]
+        .chars()
+        .take_while(char::is_ascii_hexdigit)
+        .collect();
+    (id.len() >= 7).then_some(id)
+}
+
+/// Issue numbers after the closing keywords forges understand, and in
+/// `Refs:` footers.
+fn issue_refs(message: &str) -> Vec<u64> {
+    const KEYWORDS: [&str; 10] = [
+        "fixes", "fixed", "fix", "closes", "closed", "close", "resolves", "resolved", "resolve",
+        "refs:",
+    ];
+    let mut found = Vec::new();
+    let lower = message.to_ascii_lowercase();
+    let words: Vec<&str> = lower.split_whitespace().collect();
+    for pair in words.windows(2) {
+        let keyword = pair[0].trim_end_matches(':');
+        let is_keyword = KEYWORDS.contains(&pair[0]) || KEYWORDS.contains(&keyword);
+        if !is_keyword {
+            continue;
+        }
+        for part in pair[1].split(',') {
+            let number = part
+                .trim_start_matches('#')
+                .trim_end_matches(|c: char| !c.is_ascii_digit());
+            if part.starts_with('#')
+                && let Ok(n) = number.parse::<u64>()
+                && !found.contains(&n)
+            {
+                found.push(n);
+            }
+        }
+    }
+    found
 }
 
 /// Finds `CVE-YYYY-NNNN...` ids in text without a regex: this runs on every
@@ -234,6 +312,27 @@ mod tests {
             Some("no `type: description` summary")
         );
         assert_eq!(c.summary, "Merge pull request #3 from fork/branch-3");
+    }
+
+    #[test]
+    fn references_are_read() {
+        let c = Commit::parse(
+            "abc",
+            "fix(api): handle nulls (#412)\n\nFixes #12, closes #13\n\nRefs: #99",
+            1,
+        );
+        assert_eq!(c.pr_ref, Some(412));
+        assert_eq!(c.summary_without_pr(), "fix(api): handle nulls");
+        assert_eq!(c.issue_refs, vec![12, 13, 99]);
+        let r = Commit::parse(
+            "def",
+            "Revert \"feat: x\"\n\nThis reverts commit 0123456789abcdef0123456789abcdef01234567.",
+            1,
+        );
+        assert_eq!(
+            r.reverts.as_deref(),
+            Some("0123456789abcdef0123456789abcdef01234567")
+        );
     }
 
     #[test]

@@ -76,6 +76,13 @@ pub struct RawCommit {
     pub parents: Vec<ObjectId>,
     /// Its full message, decoded as UTF-8 (lossily).
     pub message: String,
+    /// The author's name, as recorded (see [`Mailmap`] for the canonical
+    /// one).
+    pub author_name: String,
+    /// The author's email, as recorded.
+    pub author_email: String,
+    /// Committer time, seconds since the Unix epoch.
+    pub time: i64,
 }
 
 impl RawCommit {
@@ -274,11 +281,48 @@ impl Repo {
         let commit = info
             .object()
             .map_err(|e| Error::environment(format!("cannot read commit {}: {e}", info.id)))?;
+        let unreadable = |e: &dyn std::fmt::Display| {
+            Error::environment(format!("cannot read commit {}: {e}", info.id))
+        };
+        let author = commit.author().map_err(|e| unreadable(&e))?;
+        let time = commit.time().map_err(|e| unreadable(&e))?;
         Ok(RawCommit {
             id: info.id,
             parents: info.parent_ids.iter().copied().collect(),
             message: String::from_utf8_lossy(commit.message_raw_sloppy()).into_owned(),
+            author_name: author.name.to_string().trim().to_owned(),
+            author_email: author.email.to_string().trim().to_owned(),
+            time: time.seconds,
         })
+    }
+}
+
+/// The repository's `.mailmap`, which maps the names and emails people
+/// committed under to the ones they go by.
+pub struct Mailmap {
+    snapshot: gix::mailmap::Snapshot,
+}
+
+impl Mailmap {
+    /// The canonical name and email for a recorded pair.
+    pub fn resolve(&self, name: &str, email: &str) -> (String, String) {
+        let signature = gix::actor::SignatureRef {
+            name: name.into(),
+            email: email.into(),
+            time: "",
+        };
+        let resolved = self.snapshot.resolve(signature);
+        (resolved.name.to_string(), resolved.email.to_string())
+    }
+}
+
+impl Repo {
+    /// Reads `.mailmap` (and `mailmap.file`/`mailmap.blob` if configured);
+    /// an absent or unreadable one maps everybody to themselves.
+    pub fn mailmap(&self) -> Mailmap {
+        Mailmap {
+            snapshot: self.repo.open_mailmap(),
+        }
     }
 }
 
