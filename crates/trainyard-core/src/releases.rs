@@ -51,23 +51,7 @@ pub fn unreleased(repo: &Repo, tip: ObjectId, tags: &TagScan) -> Result<Unreleas
             repo.root().display()
         )));
     }
-    let reached: Rc<RefCell<Vec<ObjectId>>> = Rc::default();
-    let commits = if stable.contains(&tip) {
-        reached.borrow_mut().push(tip);
-        Vec::new()
-    } else {
-        let reached = Rc::clone(&reached);
-        let stable = stable.clone();
-        repo.walk_until(tip, move |id| {
-            if stable.contains(id) {
-                reached.borrow_mut().push(id.to_owned());
-                false
-            } else {
-                true
-            }
-        })?
-    };
-    let reached: HashSet<ObjectId> = reached.borrow().iter().copied().collect();
+    let (commits, reached) = walk_to_boundaries(repo, tip, stable)?;
     let current = tags
         .versions
         .iter()
@@ -94,6 +78,78 @@ pub fn unreleased(repo: &Repo, tip: ObjectId, tags: &TagScan) -> Result<Unreleas
     })
 }
 
+/// Walks from `tip` without crossing any commit in `boundaries`; returns
+/// the commits walked and the boundary commits reached.
+fn walk_to_boundaries(
+    repo: &Repo,
+    tip: ObjectId,
+    boundaries: HashSet<ObjectId>,
+) -> Result<(Vec<RawCommit>, HashSet<ObjectId>)> {
+    if boundaries.contains(&tip) {
+        return Ok((Vec::new(), HashSet::from([tip])));
+    }
+    let reached: Rc<RefCell<HashSet<ObjectId>>> = Rc::default();
+    let seen = Rc::clone(&reached);
+    let commits = repo.walk_until(tip, move |id| {
+        if boundaries.contains(id) {
+            seen.borrow_mut().insert(id.to_owned());
+            false
+        } else {
+            true
+        }
+    })?;
+    let reached = reached.borrow().clone();
+    Ok((commits, reached))
+}
+
+/// The commits of one tagged release: those its tag reaches and no lower
+/// release does (pre-releases count as releases with
+/// `include_prereleases`).
+///
+/// # Errors
+///
+/// Returns an [`Error::Environment`] when the history cannot be read.
+pub fn range_of(
+    repo: &Repo,
+    tag: &VersionTag,
+    tags: &TagScan,
+    include_prereleases: bool,
+) -> Result<ReleaseRange> {
+    let lower: HashSet<ObjectId> = tags
+        .versions
+        .iter()
+        .filter(|t| include_prereleases || version::is_stable(&t.version))
+        .filter(|t| t.version.cmp_precedence(&tag.version).is_lt() && t.id != tag.id)
+        .map(|t| t.id)
+        .collect();
+    let (commits, _) = walk_to_boundaries(repo, tag.id, lower)?;
+    Ok(ReleaseRange {
+        tag: tag.clone(),
+        prereleases: if include_prereleases {
+            Vec::new()
+        } else {
+            prereleases_of(tag, tags, |id| commits.iter().any(|c| c.id == id))
+        },
+        commits,
+    })
+}
+
+fn prereleases_of(
+    tag: &VersionTag,
+    tags: &TagScan,
+    reachable: impl Fn(ObjectId) -> bool,
+) -> Vec<VersionTag> {
+    tags.versions
+        .iter()
+        .filter(|p| {
+            !version::is_stable(&p.version)
+                && version::release_of(&p.version) == tag.version
+                && reachable(p.id)
+        })
+        .cloned()
+        .collect()
+}
+
 /// One release and the commits it brought.
 #[derive(Debug, Clone)]
 pub struct ReleaseRange {
@@ -117,12 +173,18 @@ pub struct ReleaseHistory {
 }
 
 /// Reads the whole history from `tip` and gives each commit to the lowest
-/// release that contains it.
+/// release that contains it. Pre-releases are folded into their release
+/// unless `include_prereleases`, when they get ranges of their own.
 ///
 /// # Errors
 ///
 /// Returns an [`Error::Environment`] when the history cannot be read.
-pub fn release_history(repo: &Repo, tip: ObjectId, tags: &TagScan) -> Result<ReleaseHistory> {
+pub fn release_history(
+    repo: &Repo,
+    tip: ObjectId,
+    tags: &TagScan,
+    include_prereleases: bool,
+) -> Result<ReleaseHistory> {
     let commits = repo.walk(tip, &[])?;
     let index: HashMap<ObjectId, usize> =
         commits.iter().enumerate().map(|(i, c)| (c.id, i)).collect();
@@ -131,7 +193,8 @@ pub fn release_history(repo: &Repo, tip: ObjectId, tags: &TagScan) -> Result<Rel
     let releases: Vec<&VersionTag> = tags
         .versions
         .iter()
-        .filter(|t| version::is_stable(&t.version) && index.contains_key(&t.id))
+        .filter(|t| include_prereleases || version::is_stable(&t.version))
+        .filter(|t| index.contains_key(&t.id))
         .collect();
     let mut stack = Vec::new();
     for (n, tag) in releases.iter().enumerate() {
@@ -153,16 +216,11 @@ pub fn release_history(repo: &Repo, tip: ObjectId, tags: &TagScan) -> Result<Rel
         .iter()
         .map(|tag| ReleaseRange {
             tag: (*tag).clone(),
-            prereleases: tags
-                .versions
-                .iter()
-                .filter(|p| {
-                    !version::is_stable(&p.version)
-                        && version::release_of(&p.version) == tag.version
-                        && index.contains_key(&p.id)
-                })
-                .cloned()
-                .collect(),
+            prereleases: if include_prereleases {
+                Vec::new()
+            } else {
+                prereleases_of(tag, tags, |id| index.contains_key(&id))
+            },
             commits: Vec::new(),
         })
         .collect();

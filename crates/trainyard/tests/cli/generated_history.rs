@@ -25,12 +25,12 @@ fn generator() -> Option<PathBuf> {
     None
 }
 
-struct Expected {
-    tag: String,
-    bump: String,
+pub struct Expected {
+    pub tag: String,
+    pub bump: String,
 }
 
-fn generate(repo: &TestRepo, commits: u32) -> Option<(PathBuf, Vec<Expected>)> {
+pub fn generate(repo: &TestRepo, commits: u32) -> Option<(PathBuf, Vec<Expected>)> {
     let generator = generator()?;
     let dir = repo.home().join("generated");
     let status = Command::new("python3")

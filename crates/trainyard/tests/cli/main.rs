@@ -3,6 +3,7 @@
 mod support;
 
 mod bad_input;
+mod changelog;
 mod config;
 mod evidence;
 mod generated_history;

@@ -1,0 +1,849 @@
+//! The changelog: each release's commits grouped the Keep a Changelog
+//! 1.1.0 way (Added, Changed, Deprecated, Removed, Fixed, Security), and
+//! rendered as markdown.
+//!
+//! Every commit of a release appears exactly once in the report, with the
+//! group it went to or the reason it was left out (a merge, not
+//! conventional, a type the changelog does not list, or a revert pair that
+//! cancels out within the release).
+
+use std::collections::{HashMap, HashSet};
+use std::fmt::Write as _;
+
+use serde::{Deserialize, Serialize};
+
+use std::path::PathBuf;
+
+use crate::changelog_file::{self, SectionKey, SectionUpdate};
+use crate::commit::Commit;
+use crate::history::{RawCommit, VersionTag};
+use crate::releases;
+use crate::version::{self, Version};
+use crate::workspace::Workspace;
+use crate::{Error, Result};
+
+/// A Keep a Changelog group, in the order sections appear.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    schemars::JsonSchema,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum Group {
+    /// New features.
+    Added,
+    /// Changes in existing functionality.
+    Changed,
+    /// Soon-to-be removed features.
+    Deprecated,
+    /// Removed features.
+    Removed,
+    /// Bug fixes.
+    Fixed,
+    /// Vulnerabilities.
+    Security,
+}
+
+impl Group {
+    /// The heading, e.g. `Added`.
+    pub fn title(self) -> &'static str {
+        match self {
+            Group::Added => "Added",
+            Group::Changed => "Changed",
+            Group::Deprecated => "Deprecated",
+            Group::Removed => "Removed",
+            Group::Fixed => "Fixed",
+            Group::Security => "Security",
+        }
+    }
+}
+
+/// Where a rule sends matching commits: a group, or nowhere.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(untagged)]
+pub enum GroupChoice {
+    /// Into this group.
+    Group(Group),
+    /// Left out of the changelog.
+    Skip(Skip),
+}
+
+/// The word `skip`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Skip {
+    /// Leave matching commits out.
+    Skip,
+}
+
+/// One configured rule: commits of this type (and scope) go to `group`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct GroupRule {
+    /// The commit type; any when absent.
+    #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<String>,
+    /// The scope, compared without regard to case; any when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scope: Option<String>,
+    /// The group, or `skip`.
+    pub group: GroupChoice,
+}
+
+/// Why a commit is not in any group.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Exclusion {
+    /// A merge commit (its changes come with the merged commits).
+    Merge,
+    /// Not a Conventional Commit.
+    Nonconforming,
+    /// Its type is not listed in the changelog (or a rule says `skip`).
+    Unlisted,
+    /// Reverted later in the same release.
+    Reverted,
+    /// Reverts a commit of the same release.
+    Revert,
+}
+
+/// How commits are sorted into groups.
+#[derive(Debug, Clone, Default)]
+pub struct ChangelogPolicy {
+    /// Configured rules, first match wins.
+    pub rules: Vec<GroupRule>,
+    /// List merge commits too.
+    pub include_merges: bool,
+}
+
+impl ChangelogPolicy {
+    /// The group a commit goes to, or why it goes nowhere.
+    pub fn group_of(&self, commit: &Commit) -> Result<Group, Exclusion> {
+        if commit.merge && !self.include_merges {
+            return Err(Exclusion::Merge);
+        }
+        let Some(c) = &commit.conventional else {
+            return Err(Exclusion::Nonconforming);
+        };
+        if c.security {
+            return Ok(Group::Security);
+        }
+        let scope_matches = |want: &Option<String>| match (want, &c.scope) {
+            (None, _) => true,
+            (Some(w), Some(have)) => w.eq_ignore_ascii_case(have),
+            (Some(_), None) => false,
+        };
+        if let Some(rule) = self.rules.iter().find(|r| {
+            r.kind
+                .as_deref()
+                .is_none_or(|k| k.eq_ignore_ascii_case(&c.kind))
+                && scope_matches(&r.scope)
+        }) {
+            return match rule.group {
+                GroupChoice::Group(group) => Ok(group),
+                GroupChoice::Skip(_) => Err(Exclusion::Unlisted),
+            };
+        }
+        if c.footers
+            .iter()
+            .any(|f| f.token.eq_ignore_ascii_case("deprecated"))
+        {
+            return Ok(Group::Deprecated);
+        }
+        match c.kind.as_str() {
+            "feat" => Ok(Group::Added),
+            "fix" => Ok(Group::Fixed),
+            "perf" | "refactor" | "revert" => Ok(Group::Changed),
+            "deprecate" | "deprecated" => Ok(Group::Deprecated),
+            "remove" | "removed" => Ok(Group::Removed),
+            "security" => Ok(Group::Security),
+            _ => Err(Exclusion::Unlisted),
+        }
+    }
+}
+
+/// One line of the changelog.
+#[derive(Debug, Clone, Serialize)]
+pub struct Entry {
+    /// The commit's full id.
+    pub id: String,
+    /// The conventional scope.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scope: Option<String>,
+    /// The description, without a trailing `(#N)`.
+    pub description: String,
+    /// A breaking change: the breaking-change footer's text, or the
+    /// description when there is none.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub breaking: Option<String>,
+    /// The pull request, from `(#N)`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pr_ref: Option<u64>,
+    /// Issues it fixes or refers to.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub issue_refs: Vec<u64>,
+    /// CVE ids it names.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub cves: Vec<String>,
+    /// The text of a `Deprecated:` footer.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub deprecated: Option<String>,
+}
+
+/// The entries of one group.
+#[derive(Debug, Clone, Serialize)]
+pub struct GroupSection {
+    /// The group.
+    pub group: Group,
+    /// Its entries, newest first.
+    pub entries: Vec<Entry>,
+}
+
+/// A commit of a release and where it went.
+#[derive(Debug, Clone, Serialize)]
+pub struct CommitRecord {
+    /// The full id.
+    pub id: String,
+    /// The first line of the message.
+    pub summary: String,
+    /// The group it is listed in.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub group: Option<Group>,
+    /// Why it is listed in none.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub excluded: Option<Exclusion>,
+}
+
+/// One release's section (or the unreleased changes).
+#[derive(Debug, Clone, Serialize)]
+pub struct Release {
+    /// The version, or `None` for the unreleased changes.
+    pub version: Option<Version>,
+    /// Its tag, when it is tagged.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tag: Option<String>,
+    /// The previous release's tag.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub previous_tag: Option<String>,
+    /// The release date (`YYYY-MM-DD`, UTC).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub date: Option<String>,
+    /// Pre-release tags folded into this release.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub prereleases: Vec<String>,
+    /// The compare link, when a repository URL is configured.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub compare_url: Option<String>,
+    /// Grouped entries, in Keep a Changelog order; empty groups left out.
+    pub groups: Vec<GroupSection>,
+    /// Every commit of the release, newest first.
+    pub commits: Vec<CommitRecord>,
+}
+
+/// What a release section is built from.
+pub struct SectionInput<'a> {
+    /// The version, or `None` for unreleased changes.
+    pub version: Option<Version>,
+    /// The tag.
+    pub tag: Option<&'a VersionTag>,
+    /// The previous release's tag name.
+    pub previous_tag: Option<String>,
+    /// The date, `YYYY-MM-DD`.
+    pub date: Option<String>,
+    /// Pre-release tags folded in.
+    pub prereleases: Vec<String>,
+    /// The release's commits, newest first.
+    pub commits: &'a [RawCommit],
+}
+
+/// Builds one release's section.
+pub fn build_release(
+    input: SectionInput<'_>,
+    policy: &ChangelogPolicy,
+    repository_url: Option<&str>,
+) -> Release {
+    let parsed: Vec<Commit> = input.commits.iter().map(RawCommit::parse).collect();
+    let cancelled = revert_pairs(&parsed);
+    let mut commits = Vec::with_capacity(parsed.len());
+    let mut grouped: HashMap<Group, Vec<Entry>> = HashMap::new();
+    for commit in &parsed {
+        let placed = match cancelled.get(commit.id.as_str()) {
+            Some(exclusion) => Err(*exclusion),
+            None => policy.group_of(commit),
+        };
+        if let Ok(group) = placed {
+            grouped.entry(group).or_default().push(entry(commit));
+        }
+        commits.push(CommitRecord {
+            id: commit.id.clone(),
+            summary: commit.summary.clone(),
+            group: placed.ok(),
+            excluded: placed.err(),
+        });
+    }
+    let mut groups: Vec<GroupSection> = grouped
+        .into_iter()
+        .map(|(group, entries)| GroupSection { group, entries })
+        .collect();
+    groups.sort_by_key(|g| g.group);
+    let tag_name = input.tag.map(|t| t.name.clone());
+    let compare_url = repository_url.map(|url| {
+        let url = url.trim_end_matches('/');
+        let head = tag_name.as_deref().unwrap_or("HEAD");
+        match &input.previous_tag {
+            Some(previous) => format!("{url}/compare/{previous}...{head}"),
+            None if tag_name.is_some() => format!("{url}/releases/tag/{head}"),
+            None => format!("{url}/commits/HEAD"),
+        }
+    });
+    Release {
+        version: input.version,
+        tag: tag_name,
+        previous_tag: input.previous_tag,
+        date: input.date,
+        prereleases: input.prereleases,
+        compare_url,
+        groups,
+        commits,
+    }
+}
+
+fn entry(commit: &Commit) -> Entry {
+    let c = commit.conventional.as_ref();
+    let description = c.map_or(commit.summary.as_str(), |c| c.description.as_str());
+    let description = strip_trailing_pr(description).to_owned();
+    let breaking = c.filter(|c| c.breaking).map(|c| {
+        c.breaking_description
+            .clone()
+            .unwrap_or_else(|| description.clone())
+    });
+    Entry {
+        id: commit.id.clone(),
+        scope: c.and_then(|c| c.scope.clone()),
+        description,
+        breaking,
+        pr_ref: commit.pr_ref,
+        issue_refs: commit.issue_refs.clone(),
+        cves: c.map(|c| c.cves.clone()).unwrap_or_default(),
+        deprecated: c.and_then(|c| {
+            c.footers
+                .iter()
+                .find(|f| f.token.eq_ignore_ascii_case("deprecated"))
+                .map(|f| f.value.clone())
+        }),
+    }
+}
+
+fn strip_trailing_pr(text: &str) -> &str {
+    let trimmed = text.trim_end();
+    match trimmed
+        .strip_suffix(')')
+        .and_then(|r| r.rfind("(#").map(|i| (r, i)))
+    {
+        Some((rest, open)) if rest[open + 2..].parse::<u64>().is_ok() => rest[..open].trim_end(),
+        _ => trimmed,
+    }
+}
+
+/// Commits that cancel out: a revert and the commit it reverts, both in
+/// the same release. A revert of a revert cancels too.
+pub(crate) fn revert_pairs(commits: &[Commit]) -> HashMap<&str, Exclusion> {
+    let ids: HashSet<&str> = commits.iter().map(|c| c.id.as_str()).collect();
+    let mut cancelled = HashMap::new();
+    for commit in commits {
+        let Some(target) = &commit.reverts else {
+            continue;
+        };
+        let reverted = ids
+            .iter()
+            .find(|id| id.starts_with(target.as_str()))
+            .copied();
+        if let Some(reverted) = reverted
+            && !cancelled.contains_key(reverted)
+        {
+            cancelled.insert(reverted, Exclusion::Reverted);
+            cancelled.insert(commit.id.as_str(), Exclusion::Revert);
+        }
+    }
+    cancelled
+}
+
+/// The markdown of one release section, ending with a blank line.
+pub fn render_release(release: &Release) -> String {
+    let mut out = String::new();
+    match (&release.version, &release.date) {
+        (Some(version), Some(date)) => {
+            let _ = writeln!(out, "## [{version}] - {date}");
+        }
+        (Some(version), None) => {
+            let _ = writeln!(out, "## [{version}]");
+        }
+        (None, _) => out.push_str("## [Unreleased]\n"),
+    }
+    out.push('\n');
+    for section in &release.groups {
+        let _ = writeln!(out, "### {}\n", section.group.title());
+        for entry in &section.entries {
+            render_entry(&mut out, entry);
+        }
+        out.push('\n');
+    }
+    out
+}
+
+fn render_entry(out: &mut String, entry: &Entry) {
+    out.push_str("- ");
+    if entry.breaking.is_some() {
+        out.push_str("**BREAKING** ");
+    }
+    if let Some(scope) = &entry.scope {
+        let _ = write!(out, "**{scope}:** ");
+    }
+    out.push_str(&entry.description);
+    let mut refs: Vec<String> = Vec::new();
+    if let Some(pr) = entry.pr_ref {
+        refs.push(format!("#{pr}"));
+    }
+    refs.extend(
+        entry
+            .issue_refs
+            .iter()
+            .filter(|n| Some(**n) != entry.pr_ref)
+            .map(|n| format!("fixes #{n}")),
+    );
+    refs.extend(entry.cves.iter().cloned());
+    if !refs.is_empty() {
+        let _ = write!(out, " ({})", refs.join(", "));
+    }
+    out.push('\n');
+    if let Some(breaking) = &entry.breaking
+        && breaking != &entry.description
+    {
+        let _ = writeln!(out, "  - {breaking}");
+    }
+    if let Some(deprecated) = &entry.deprecated {
+        let _ = writeln!(out, "  - {deprecated}");
+    }
+}
+
+/// The label of a release's link-reference definition: `unreleased` or
+/// the version.
+pub fn link_label(release: &Release) -> String {
+    match &release.version {
+        Some(v) => v.to_string(),
+        None => "unreleased".into(),
+    }
+}
+
+/// A whole changelog document: the Keep a Changelog header, the sections
+/// (newest first) and their compare links.
+pub fn render_document(releases: &[Release]) -> String {
+    let mut out = String::from(changelog_file::HEADER);
+    for release in releases {
+        out.push_str(&render_release(release));
+    }
+    let links: Vec<String> = releases
+        .iter()
+        .filter_map(|r| {
+            r.compare_url
+                .as_ref()
+                .map(|url| format!("[{}]: {url}", link_label(r)))
+        })
+        .collect();
+    if !links.is_empty() {
+        out.push_str(&links.join("\n"));
+        out.push('\n');
+    }
+    out
+}
+
+/// The date of a Unix timestamp, `YYYY-MM-DD` in UTC.
+pub fn utc_date(seconds: i64) -> Option<String> {
+    jiff::Timestamp::from_second(seconds)
+        .ok()
+        .map(|t| t.strftime("%Y-%m-%d").to_string())
+}
+
+/// Which part of the history a changelog covers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Scope {
+    /// The unreleased changes.
+    Unreleased,
+    /// One release; when it is not tagged yet, the unreleased changes
+    /// become that release.
+    Version(Version),
+    /// Every release, newest first, and the unreleased changes.
+    All,
+}
+
+/// `changelog`: what to generate.
+#[derive(Debug, Clone)]
+pub struct ChangelogRequest {
+    /// Which releases.
+    pub scope: Scope,
+    /// Give pre-releases sections of their own instead of folding them
+    /// into their release.
+    pub include_prereleases: bool,
+}
+
+/// The changelog: releases newest first.
+#[derive(Debug, Clone, Serialize)]
+pub struct ChangelogReport {
+    /// The releases, newest first (the unreleased changes, when included,
+    /// come first).
+    pub releases: Vec<Release>,
+}
+
+impl Workspace {
+    fn changelog_policy(&self) -> ChangelogPolicy {
+        ChangelogPolicy {
+            rules: self.config.changelog.groups.clone(),
+            include_merges: self.config.versioning.include_merges,
+        }
+    }
+}
+
+/// Generates the changelog a request asks for.
+///
+/// # Errors
+///
+/// Returns an [`Error::Input`] for a repository without commits, and an
+/// [`Error::Environment`] when the history cannot be read.
+pub fn generate(ws: &Workspace, request: &ChangelogRequest) -> Result<ChangelogReport> {
+    ws.repo.head()?;
+    let tip = ws.repo.resolve("HEAD")?;
+    let tags = ws.repo.version_tags(&ws.config.versioning.tag_prefix)?;
+    let policy = ws.changelog_policy();
+    let url = ws.config.changelog.repository_url.as_deref();
+    let folded = |t: &VersionTag| request.include_prereleases || version::is_stable(&t.version);
+    let previous_of = |v: &Version| {
+        tags.versions
+            .iter()
+            .filter(|t| folded(t) && t.version.cmp_precedence(v).is_lt())
+            .max_by(|a, b| a.version.cmp_precedence(&b.version))
+            .map(|t| t.name.clone())
+    };
+    let unreleased_section = |version: Option<Version>, commits: &[RawCommit]| {
+        let date = version.as_ref().map(|_| today());
+        let previous_tag = match &version {
+            Some(v) => previous_of(v),
+            None => tags
+                .versions
+                .iter()
+                .filter(|t| folded(t))
+                .max_by(|a, b| a.version.cmp_precedence(&b.version))
+                .map(|t| t.name.clone()),
+        };
+        build_release(
+            SectionInput {
+                version,
+                tag: None,
+                previous_tag,
+                date,
+                prereleases: Vec::new(),
+                commits,
+            },
+            &policy,
+            url,
+        )
+    };
+    let releases = match &request.scope {
+        Scope::Unreleased => {
+            let state = releases::unreleased(&ws.repo, tip, &tags)?;
+            vec![unreleased_section(None, &state.commits)]
+        }
+        Scope::Version(v) => match tags.versions.iter().find(|t| t.version == *v) {
+            Some(tag) => {
+                let range = releases::range_of(&ws.repo, tag, &tags, request.include_prereleases)?;
+                vec![tagged_section(
+                    &range,
+                    previous_of(&tag.version),
+                    &policy,
+                    url,
+                )]
+            }
+            None => {
+                let state = releases::unreleased(&ws.repo, tip, &tags)?;
+                vec![unreleased_section(Some(v.clone()), &state.commits)]
+            }
+        },
+        Scope::All => {
+            let history =
+                releases::release_history(&ws.repo, tip, &tags, request.include_prereleases)?;
+            let previous: Vec<Option<String>> = std::iter::once(None)
+                .chain(history.releases.iter().map(|r| Some(r.tag.name.clone())))
+                .collect();
+            let indexed: Vec<(usize, &releases::ReleaseRange)> =
+                history.releases.iter().enumerate().collect();
+            let mut sections = crate::parallel::map(&indexed, |(i, range)| {
+                tagged_section(range, previous[*i].clone(), &policy, url)
+            });
+            sections.reverse();
+            let mut all = vec![unreleased_section(None, &history.unreleased)];
+            all.append(&mut sections);
+            all
+        }
+    };
+    Ok(ChangelogReport { releases })
+}
+
+fn tagged_section(
+    range: &releases::ReleaseRange,
+    previous_tag: Option<String>,
+    policy: &ChangelogPolicy,
+    url: Option<&str>,
+) -> Release {
+    // The tag's own commit comes first in its range (newest first).
+    let date = range
+        .commits
+        .iter()
+        .find(|c| c.id == range.tag.id)
+        .and_then(|c| utc_date(c.time));
+    build_release(
+        SectionInput {
+            version: Some(range.tag.version.clone()),
+            tag: Some(&range.tag),
+            previous_tag,
+            date,
+            prereleases: range.prereleases.iter().map(|t| t.name.clone()).collect(),
+            commits: &range.commits,
+        },
+        policy,
+        url,
+    )
+}
+
+fn today() -> String {
+    jiff::Timestamp::now().strftime("%Y-%m-%d").to_string()
+}
+
+/// What `changelog --write` did to the file.
+#[derive(Debug, Clone, Serialize)]
+pub struct WriteOutcome {
+    /// The changelog file.
+    pub path: PathBuf,
+    /// Whether its content changed.
+    pub changed: bool,
+    /// The sections written (`unreleased` or versions).
+    pub sections: Vec<String>,
+    /// The unified diff of the change (empty when nothing changed).
+    pub diff: String,
+}
+
+/// Computes the new CHANGELOG.md for a report: only the sections the
+/// report owns are rewritten; every other byte is kept. Writes nothing.
+///
+/// When a report's only release is an untagged version (the release
+/// being made), the `Unreleased` section is emptied at the same time.
+///
+/// # Errors
+///
+/// Returns an [`Error::Input`] when the file has duplicate sections, and an
+/// [`Error::Io`] when it cannot be read.
+pub fn plan_write(ws: &Workspace, report: &ChangelogReport) -> Result<(WriteOutcome, String)> {
+    let path = ws.root.join(&ws.config.changelog.path);
+    let existing = match std::fs::read_to_string(&path) {
+        Ok(text) => Some(text),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+        Err(e) => return Err(Error::io("cannot read", &path, e)),
+    };
+    let mut updates: Vec<SectionUpdate> = report
+        .releases
+        .iter()
+        .map(|release| SectionUpdate {
+            key: match &release.version {
+                Some(v) => SectionKey::Version(v.to_string()),
+                None => SectionKey::Unreleased,
+            },
+            markdown: render_release(release),
+            link: release.compare_url.clone(),
+        })
+        .collect();
+    let releasing_untagged =
+        matches!(report.releases.as_slice(), [r] if r.version.is_some() && r.tag.is_none());
+    if releasing_untagged {
+        let url = ws.config.changelog.repository_url.as_deref().map(|u| {
+            let version = report.releases[0]
+                .version
+                .as_ref()
+                .map(|v| ws.tag_name(v))
+                .unwrap_or_default();
+            format!("{}/compare/{version}...HEAD", u.trim_end_matches('/'))
+        });
+        updates.push(SectionUpdate {
+            key: SectionKey::Unreleased,
+            markdown: "## [Unreleased]\n\n".into(),
+            link: url,
+        });
+    }
+    let name = ws.config.changelog.path.display().to_string();
+    let updated = changelog_file::update(existing.as_deref(), &updates, &name)?;
+    let before = existing.unwrap_or_default();
+    let diff = if before == updated {
+        String::new()
+    } else {
+        similar::TextDiff::from_lines(before.as_str(), updated.as_str())
+            .unified_diff()
+            .context_radius(3)
+            .header(&format!("a/{name}"), &format!("b/{name}"))
+            .to_string()
+    };
+    let outcome = WriteOutcome {
+        path,
+        changed: !diff.is_empty(),
+        sections: updates
+            .iter()
+            .map(|u| match &u.key {
+                SectionKey::Unreleased => "unreleased".to_owned(),
+                SectionKey::Version(v) => v.clone(),
+            })
+            .collect(),
+        diff,
+    };
+    Ok((outcome, updated))
+}
+
+/// Writes what [`plan_write`] computed.
+///
+/// # Errors
+///
+/// Returns an [`Error::Io`] when the file cannot be written.
+pub fn apply_write(outcome: &WriteOutcome, text: &str) -> Result<()> {
+    if outcome.changed {
+        crate::fsutil::write_atomic(&outcome.path, text.as_bytes())?;
+    }
+    Ok(())
+}
+
+/// Whether the changelog file has a section for `version`
+/// (`changelog --check`, checklist item RL-03).
+///
+/// # Errors
+///
+/// Returns an [`Error::Io`] when the file exists but cannot be read.
+pub fn has_section(ws: &Workspace, version: &Version) -> Result<bool> {
+    let path = ws.root.join(&ws.config.changelog.path);
+    match std::fs::read_to_string(&path) {
+        Ok(text) => Ok(changelog_file::has_section(&text, &version.to_string())),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
+        Err(e) => Err(Error::io("cannot read", &path, e)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn raw(id: &str, message: &str) -> RawCommit {
+        RawCommit {
+            id: gix::ObjectId::from_hex(id.as_bytes()).expect("hex id"),
+            parents: vec![gix::ObjectId::null(gix::hash::Kind::Sha1)],
+            message: message.into(),
+            author_name: "A".into(),
+            author_email: "a@example.org".into(),
+            time: 0,
+        }
+    }
+
+    const A: &str = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
+    const B: &str = "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb";
+    const C: &str = "cccccccccccccccccccccccccccccccccccccccc";
+    const D: &str = "dddddddddddddddddddddddddddddddddddddddd";
+    const E: &str = "eeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee";
+    const F: &str = "ffffffffffffffffffffffffffffffffffffffff";
+
+    #[test]
+    fn groups_in_keep_a_changelog_order_with_reverts_cancelled() {
+        let commits = vec![
+            raw(
+                A,
+                "Revert \"feat: flaky thing\"\n\nThis reverts commit cccccccccccccccccccccccccccccccccccccccc.",
+            ),
+            raw(B, "fix(parser): empty input (#12)\n\nFixes #9"),
+            raw(C, "feat: flaky thing"),
+            raw(D, "feat(api)!: drop v1\n\nBREAKING CHANGE: use /v2 instead"),
+            raw(E, "fix: patch CVE-2026-0001"),
+            raw(F, "chore: tidy"),
+        ];
+        let release = build_release(
+            SectionInput {
+                version: Some(crate::version::parse("2.0.0").expect("version")),
+                tag: None,
+                previous_tag: Some("v1.4.0".into()),
+                date: Some("2027-01-15".into()),
+                prereleases: Vec::new(),
+                commits: &commits,
+            },
+            &ChangelogPolicy::default(),
+            Some("https://example.org/o/r"),
+        );
+        insta::assert_snapshot!(render_release(&release), @r"
+        ## [2.0.0] - 2027-01-15
+
+        ### Added
+
+        - **BREAKING** **api:** drop v1
+          - use /v2 instead
+
+        ### Fixed
+
+        - **parser:** empty input (#12, fixes #9)
+
+        ### Security
+
+        - patch CVE-2026-0001 (CVE-2026-0001)
+
+        ");
+        let excluded: Vec<_> = release.commits.iter().map(|c| c.excluded).collect();
+        assert_eq!(
+            excluded,
+            vec![
+                Some(Exclusion::Revert),
+                None,
+                Some(Exclusion::Reverted),
+                None,
+                None,
+                Some(Exclusion::Unlisted)
+            ]
+        );
+        assert_eq!(
+            release.compare_url.as_deref(),
+            Some("https://example.org/o/r/compare/v1.4.0...HEAD")
+        );
+    }
+
+    #[test]
+    fn rules_override_defaults_and_can_skip() {
+        let policy = ChangelogPolicy {
+            rules: vec![
+                GroupRule {
+                    kind: Some("docs".into()),
+                    scope: None,
+                    group: GroupChoice::Group(Group::Changed),
+                },
+                GroupRule {
+                    kind: Some("fix".into()),
+                    scope: Some("ci".into()),
+                    group: GroupChoice::Skip(Skip::Skip),
+                },
+            ],
+            include_merges: false,
+        };
+        let group = |m: &str| policy.group_of(&Commit::parse("0", m, 1));
+        assert_eq!(group("docs: guide"), Ok(Group::Changed));
+        assert_eq!(group("fix(ci): flake"), Err(Exclusion::Unlisted));
+        assert_eq!(group("fix: real"), Ok(Group::Fixed));
+        assert_eq!(
+            group("refactor: x\n\nDeprecated: old api"),
+            Ok(Group::Deprecated)
+        );
+        assert_eq!(group("not conventional"), Err(Exclusion::Nonconforming));
+    }
+}

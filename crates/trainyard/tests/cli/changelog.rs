@@ -1,0 +1,174 @@
+//! `trainyard changelog` on real repositories.
+
+use std::collections::HashSet;
+
+use crate::support::TestRepo;
+
+fn fixture() -> TestRepo {
+    let repo = TestRepo::new();
+    repo.write(
+        "trainyard.yaml",
+        "changelog:\n  repository_url: https://example.org/acme/widget\n",
+    );
+    repo.commit("feat: first release");
+    repo.tag("v1.0.0");
+    repo.commit("fix(parser): accept empty input (#12)\n\nFixes #9");
+    repo.commit("feat(cli): add --json (#14)");
+    repo.commit("docs: explain the cli");
+    repo.tag("v1.1.0-rc.1");
+    repo.commit("perf: cache the index");
+    repo.tag("v1.1.0");
+    let flaky = repo.commit("feat: flaky experiment");
+    repo.commit(&format!(
+        "Revert \"feat: flaky experiment\"\n\nThis reverts commit {flaky}."
+    ));
+    repo.commit("feat(api)!: drop the v1 endpoints\n\nBREAKING CHANGE: use /v2; run `widget migrate` to move stored queries");
+    repo.commit("refactor: old loader\n\nDeprecated: `load_v1` will be removed in 3.0.0");
+    repo.commit("fix(auth): escape names\n\nSecurity: CVE-2026-4242");
+    repo.commit("Update README");
+    repo.tag("v2.0.0");
+    repo.commit("fix: after the release");
+    repo
+}
+
+#[test]
+fn all_releases_in_keep_a_changelog_format() {
+    let repo = fixture();
+    let run = repo.run(&["changelog", "--all"]);
+    assert_eq!(run.code(), 0, "{}", run.transcript());
+    insta::assert_snapshot!(run.stdout());
+}
+
+#[test]
+fn prereleases_get_sections_when_asked() {
+    let repo = fixture();
+    let json = repo
+        .run(&["--json", "changelog", "--all", "--include-prereleases"])
+        .json();
+    let versions: Vec<String> = json["releases"]
+        .as_array()
+        .expect("releases")
+        .iter()
+        .map(|r| r["version"].as_str().unwrap_or("unreleased").to_owned())
+        .collect();
+    assert_eq!(
+        versions,
+        ["unreleased", "2.0.0", "1.1.0", "1.1.0-rc.1", "1.0.0"]
+    );
+    let folded = repo.run(&["--json", "changelog", "--all"]).json();
+    assert_eq!(folded["releases"][2]["prereleases"][0], "v1.1.0-rc.1");
+}
+
+#[test]
+fn write_owns_only_its_section_and_is_idempotent() {
+    let repo = fixture();
+    assert_eq!(repo.run(&["changelog", "--all", "--write"]).code(), 0);
+    let path = repo.path().join("CHANGELOG.md");
+    let first = std::fs::read_to_string(&path).expect("written");
+    // A hand edit in an older section survives regeneration of the others.
+    let edited = first.replace(
+        "- **cli:** add --json (#14)",
+        "- **cli:** add --json (#14), thanks to Ada!",
+    );
+    assert_ne!(edited, first);
+    std::fs::write(&path, &edited).expect("edit");
+    repo.commit("feat: more after the release");
+    let run = repo.run(&["changelog", "--write"]);
+    assert_eq!(run.code(), 0, "{}", run.transcript());
+    let second = std::fs::read_to_string(&path).expect("read");
+    assert!(second.contains("thanks to Ada!"));
+    assert!(second.contains("- more after the release"));
+    // Running it again changes nothing.
+    let before = repo.tree_snapshot();
+    let again = repo.run(&["changelog", "--write"]);
+    assert!(
+        again.stderr().contains("unchanged"),
+        "{}",
+        again.transcript()
+    );
+    crate::support::assert_unchanged(&before, &repo.tree_snapshot());
+}
+
+#[test]
+fn releasing_an_untagged_version_moves_unreleased_into_it() {
+    let repo = fixture();
+    assert_eq!(repo.run(&["changelog", "--write"]).code(), 0);
+    let run = repo.run(&["changelog", "--version", "2.0.1", "--write"]);
+    assert_eq!(run.code(), 0, "{}", run.transcript());
+    let text = std::fs::read_to_string(repo.path().join("CHANGELOG.md")).expect("read");
+    let unreleased = text.find("## [Unreleased]").expect("unreleased heading");
+    let release = text.find("## [2.0.1] - ").expect("release heading");
+    assert!(unreleased < release);
+    assert!(
+        !text[unreleased..release].contains("after the release"),
+        "{text}"
+    );
+    assert!(text[release..].contains("- after the release"));
+    assert_eq!(repo.run(&["changelog", "--check", "2.0.1"]).code(), 0);
+    assert_eq!(repo.run(&["changelog", "--check", "v9.9.9"]).code(), 1);
+}
+
+#[test]
+fn write_dry_run_changes_nothing() {
+    let repo = fixture();
+    let before = repo.tree_snapshot();
+    let run = repo.run(&["changelog", "--all", "--write", "--dry-run"]);
+    assert_eq!(run.code(), 1, "changes pending: {}", run.transcript());
+    assert!(run.stdout().starts_with("--- a/CHANGELOG.md"));
+    crate::support::assert_unchanged(&before, &repo.tree_snapshot());
+}
+
+#[test]
+fn check_without_a_changelog_file_fails() {
+    let repo = fixture();
+    let run = repo.run(&["changelog", "--check", "2.0.0"]);
+    assert_eq!(run.code(), 1);
+    assert!(run.stderr().contains("has no section for 2.0.0"));
+}
+
+#[test]
+fn every_commit_lands_in_exactly_its_release() {
+    let repo = TestRepo::new();
+    let Some((dir, expected)) = crate::generated_history::generate(&repo, 3000) else {
+        return;
+    };
+    let run = repo.run_in(&dir, &["--json", "changelog", "--all"], None);
+    assert_eq!(run.code(), 0, "{}", run.stderr());
+    let report = run.json();
+    let releases = report["releases"].as_array().expect("releases");
+    let mut seen = HashSet::new();
+    let mut by_tag = std::collections::HashMap::new();
+    for release in releases {
+        let ids: HashSet<String> = release["commits"]
+            .as_array()
+            .expect("commits")
+            .iter()
+            .map(|c| c["id"].as_str().expect("id").to_owned())
+            .collect();
+        for id in &ids {
+            assert!(seen.insert(id.clone()), "{id} appears twice");
+        }
+        if let Some(tag) = release["tag"].as_str() {
+            by_tag.insert(
+                tag.to_owned(),
+                (release["previous_tag"].as_str().map(str::to_owned), ids),
+            );
+        }
+    }
+    let all = repo.git_in(&dir, &["rev-list", "--no-merges", "HEAD"]);
+    assert_eq!(seen.len(), all.lines().count());
+    assert_eq!(by_tag.len(), expected.len());
+    for want in &expected {
+        let (previous, ids) = &by_tag[&want.tag];
+        let range = match previous {
+            Some(p) => format!("{p}..{}", want.tag),
+            None => want.tag.clone(),
+        };
+        let log: HashSet<String> = repo
+            .git_in(&dir, &["log", "--no-merges", "--format=%H", &range])
+            .lines()
+            .map(str::to_owned)
+            .collect();
+        assert_eq!(&log, ids, "{}", want.tag);
+    }
+}
