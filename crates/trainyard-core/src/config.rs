@@ -28,6 +28,61 @@ pub struct Config {
     pub versioning: VersioningConfig,
     /// Where evidence documents are kept.
     pub evidence: EvidenceConfig,
+    /// How the changelog is grouped and written.
+    pub changelog: ChangelogConfig,
+    /// Where hand-written release notes live and how notes are rendered.
+    pub notes: NotesConfig,
+}
+
+/// `changelog:` settings.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields, default)]
+pub struct ChangelogConfig {
+    /// The changelog file, relative to the repository root.
+    pub path: PathBuf,
+    /// The repository's web address (e.g. `https://github.com/o/r`); when
+    /// set, sections get compare links.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub repository_url: Option<String>,
+    /// Rules from commit type (and scope) to a Keep a Changelog group, first
+    /// match wins; `skip` leaves such commits out. Unmatched: feat -> added,
+    /// fix -> fixed, perf/refactor/revert -> changed, deprecate ->
+    /// deprecated, remove -> removed, security -> security; other types are
+    /// left out. A security fix always goes to `security`, a `Deprecated:`
+    /// footer to `deprecated`.
+    pub groups: Vec<crate::changelog::GroupRule>,
+}
+
+impl Default for ChangelogConfig {
+    fn default() -> Self {
+        ChangelogConfig {
+            path: PathBuf::from("CHANGELOG.md"),
+            repository_url: None,
+            groups: Vec::new(),
+        }
+    }
+}
+
+/// `notes:` settings.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields, default)]
+pub struct NotesConfig {
+    /// Hand-written notes, one `<version>.yaml` per release, relative to
+    /// the repository root.
+    pub dir: PathBuf,
+    /// A Jinja-style (minijinja) template for the markdown notes, replacing
+    /// the built-in one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub template: Option<PathBuf>,
+}
+
+impl Default for NotesConfig {
+    fn default() -> Self {
+        NotesConfig {
+            dir: PathBuf::from(".trainyard/notes"),
+            template: None,
+        }
+    }
 }
 
 /// `versioning:` settings.
@@ -184,14 +239,7 @@ pub fn parse(text: &str, origin: &Path) -> Result<Config> {
     if text.trim().is_empty() {
         return Ok(Config::default());
     }
-    let mut key = String::new();
-    let parsed = serde_saphyr::with_deserializer_from_str(text, |de| {
-        serde_path_to_error::deserialize::<_, Config>(de).map_err(|e| {
-            key = e.path().to_string();
-            e.into_inner()
-        })
-    });
-    let config = parsed.map_err(|e| config_error(origin, &key, &e))?;
+    let config: Config = crate::yaml::parse(text, origin)?;
     config.validate(origin)?;
     Ok(config)
 }
@@ -220,37 +268,6 @@ impl Config {
     pub fn json_schema() -> serde_json::Value {
         serde_json::to_value(schemars::schema_for!(Config)).unwrap_or_default()
     }
-}
-
-fn config_error(origin: &Path, key: &str, error: &serde_saphyr::Error) -> Error {
-    let position = error
-        .location()
-        .map(|l| format!(":{}:{}", l.line(), l.column()))
-        .unwrap_or_default();
-    let message = plain_message(error);
-    let key = if key.is_empty() || key == "." {
-        String::new()
-    } else {
-        format!(" {key}:")
-    };
-    Error::input(format!("{}{position}:{key} {message}", origin.display()))
-}
-
-/// The error's own words, without the source snippet the renderer adds.
-fn plain_message(error: &serde_saphyr::Error) -> String {
-    let rendered = error.without_snippet().to_string();
-    // serde-saphyr appends " at line L column C"; the position is already
-    // given in `file:line:column` form.
-    let trimmed = match rendered.rfind(" at line ") {
-        Some(at) => &rendered[..at],
-        None => rendered.as_str(),
-    };
-    let mut message = trimmed.trim().trim_end_matches('.').to_owned();
-    if let Some(first) = message.get(..1) {
-        let lower = first.to_lowercase();
-        message.replace_range(..1, &lower);
-    }
-    message
 }
 
 /// The commented configuration `trainyard init` writes, listing the
@@ -298,7 +315,22 @@ pub fn init_template(manifests: &[ManifestSpec]) -> String {
         "\n\
          evidence:\n\
          \x20 # Evidence documents (YAML, hash-chained), relative to the repository root.\n\
-         \x20 dir: .trainyard\n",
+         \x20 dir: .trainyard\n\
+         \n\
+         changelog:\n\
+         \x20 path: CHANGELOG.md\n\
+         \x20 # Set it to get compare links:\n\
+         \x20 # repository_url: https://github.com/owner/repo\n\
+         \x20 # Commit type (and scope) to Keep a Changelog group, first match wins:\n\
+         \x20 # added, changed, deprecated, removed, fixed, security, or skip.\n\
+         \x20 groups: []\n\
+         \x20 #  - { type: docs, group: changed }\n\
+         \n\
+         notes:\n\
+         \x20 # Hand-written release notes, <version>.yaml, merged over the generated ones.\n\
+         \x20 dir: .trainyard/notes\n\
+         \x20 # A minijinja template replacing the built-in markdown:\n\
+         \x20 # template: release-notes.md.j2\n",
     );
     out
 }

@@ -7,6 +7,8 @@
 #![warn(clippy::print_stdout, clippy::print_stderr)]
 
 pub mod bump;
+pub mod changelog;
+pub mod changelog_file;
 pub mod commit;
 pub mod config;
 pub mod error;
@@ -15,8 +17,12 @@ pub mod fsutil;
 pub mod git_cli;
 pub mod history;
 pub mod manifest;
+pub mod notes;
+pub mod parallel;
 pub mod releases;
 pub mod version;
 pub mod versioning;
+pub mod workspace;
+pub mod yaml;
 
 pub use error::{Error, ErrorKind, Result};

@@ -2,89 +2,18 @@
 //! version and why, every release's bump, and writing a version into the
 //! manifests. Each takes a request and returns a report; none prints.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use serde::Serialize;
 
 use crate::bump::{self, BumpPolicy, NextInputs, Reason};
 use crate::commit::Commit;
-use crate::config::{self, Config};
-use crate::evidence::{DirStore, EvidenceStore};
-use crate::history::{Head, IgnoredTag, Repo, TagScan};
-use crate::manifest::{self, BumpPlan, ManifestSpec, ManifestVersion};
+use crate::history::{Head, IgnoredTag, TagScan};
+use crate::manifest::{self, BumpPlan, ManifestVersion};
 use crate::releases;
 use crate::version::{self, Bump, Channel, Version};
+pub use crate::workspace::Workspace;
 use crate::{Error, Result};
-
-/// A repository with its configuration: what every operation works on.
-pub struct Workspace {
-    /// The repository.
-    pub repo: Repo,
-    /// The top of its working tree.
-    pub root: PathBuf,
-    /// Its configuration.
-    pub config: Config,
-    /// The configuration file, if there is one.
-    pub config_path: Option<PathBuf>,
-}
-
-impl Workspace {
-    /// Opens the repository containing `cwd` and loads its configuration
-    /// (`explicit` when given, else `trainyard.yaml` found upwards).
-    ///
-    /// # Errors
-    ///
-    /// Returns an [`Error::Input`] when `cwd` is not in a repository or the
-    /// configuration is invalid.
-    pub fn open(cwd: &Path, explicit_config: Option<&Path>) -> Result<Self> {
-        let repo = Repo::discover(cwd)?;
-        let root = repo.root();
-        let loaded = config::load(cwd, explicit_config)?;
-        Ok(Workspace {
-            repo,
-            root,
-            config: loaded.config,
-            config_path: loaded.path,
-        })
-    }
-
-    /// The manifests to read and write: the configured ones, or those found
-    /// at the root.
-    ///
-    /// # Errors
-    ///
-    /// Returns an error when a manifest at the root is malformed.
-    pub fn manifests(&self) -> Result<Vec<ManifestSpec>> {
-        match &self.config.versioning.manifests {
-            Some(list) => Ok(list.clone()),
-            None => manifest::detect(&self.root),
-        }
-    }
-
-    /// The evidence store configured for this repository.
-    pub fn evidence_store(&self) -> Box<dyn EvidenceStore> {
-        Box::new(DirStore::new(self.root.join(&self.config.evidence.dir)))
-    }
-
-    /// Takes the lock that lets one trainyard run at a time change this
-    /// repository. It lives in the git directory, so it never shows as a
-    /// change in the working tree.
-    ///
-    /// # Errors
-    ///
-    /// Returns an [`Error::Environment`] when another run holds it.
-    pub fn lock(&self) -> Result<crate::fsutil::RunLock> {
-        crate::fsutil::RunLock::acquire(&self.repo.git_dir().join("trainyard.lock"))
-    }
-
-    fn policy(&self) -> BumpPolicy {
-        self.config.versioning.policy()
-    }
-
-    fn tag_name(&self, version: &Version) -> String {
-        format!("{}{version}", self.config.versioning.tag_prefix)
-    }
-}
 
 /// A commit in a report, with the bump it calls for.
 #[derive(Debug, Clone, Serialize)]
@@ -389,7 +318,7 @@ pub struct HistoryReport {
 pub fn history(ws: &Workspace, rev: Option<&str>) -> Result<HistoryReport> {
     let tip = ws.repo.resolve(rev.unwrap_or("HEAD"))?;
     let tags: TagScan = ws.repo.version_tags(&ws.config.versioning.tag_prefix)?;
-    let history = releases::release_history(&ws.repo, tip, &tags)?;
+    let history = releases::release_history(&ws.repo, tip, &tags, false)?;
     let policy = ws.policy();
     let initial = &ws.config.versioning.initial_version.0;
     let classified = classify_ranges(&history.releases, &policy);
@@ -439,10 +368,9 @@ struct RangeSummary {
     urgent: bool,
 }
 
-/// Classifies the commits of every release, on all cores: parsing messages
-/// is the costly part of reading a long history.
+/// Classifies the commits of every release, on all cores.
 fn classify_ranges(ranges: &[releases::ReleaseRange], policy: &BumpPolicy) -> Vec<RangeSummary> {
-    let summarize = |range: &releases::ReleaseRange| {
+    crate::parallel::map(ranges, |range| {
         let mut summary = RangeSummary::default();
         for raw in &range.commits {
             let commit = raw.parse();
@@ -451,24 +379,6 @@ fn classify_ranges(ranges: &[releases::ReleaseRange], policy: &BumpPolicy) -> Ve
             summary.urgent |= commit.conventional.as_ref().is_some_and(|c| c.security);
         }
         summary
-    };
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-    if threads < 2 || ranges.len() < 2 {
-        return ranges.iter().map(summarize).collect();
-    }
-    let chunk = ranges.len().div_ceil(threads);
-    std::thread::scope(|scope| {
-        let handles: Vec<_> = ranges
-            .chunks(chunk)
-            .map(|part| scope.spawn(move || part.iter().map(summarize).collect::<Vec<_>>()))
-            .collect();
-        handles
-            .into_iter()
-            .flat_map(|h| {
-                h.join()
-                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
-            })
-            .collect()
     })
 }
 

@@ -8,7 +8,7 @@ use clap::{Args, Parser, Subcommand};
 /// Release operations: versions, changelogs, calendars, gates, syncs and
 /// rollbacks, with evidence for all of it.
 #[derive(Debug, Parser)]
-#[command(name = "trainyard", version, about, propagate_version = true)]
+#[command(name = "trainyard", version, about)]
 pub struct Cli {
     /// Global options.
     #[command(flatten)]
@@ -42,6 +42,12 @@ pub enum Command {
     /// Versions: next, bump, history, and validate/compare/sort for scripts.
     #[command(subcommand)]
     Version(VersionCommand),
+    /// The changelog (Keep a Changelog 1.1.0): unreleased changes, one
+    /// release, or all of them; `--write` updates CHANGELOG.md in place.
+    Changelog(ChangelogArgs),
+    /// Release notes in the spec's template (markdown) or schema (YAML,
+    /// JSON), validated.
+    Notes(NotesArgs),
     /// Write a commented trainyard.yaml for this repository.
     Init(InitArgs),
     /// Check or describe the configuration.
@@ -131,6 +137,68 @@ pub struct HistoryArgs {
     pub check: bool,
 }
 
+/// `changelog`
+#[derive(Debug, Args)]
+#[command(group = clap::ArgGroup::new("scope").multiple(false))]
+pub struct ChangelogArgs {
+    /// One release (a version; when not tagged yet, the unreleased changes
+    /// become that release).
+    #[arg(long, group = "scope", value_name = "VERSION")]
+    pub version: Option<String>,
+    /// Every release in history, newest first.
+    #[arg(long, group = "scope")]
+    pub all: bool,
+    /// Give pre-releases sections of their own.
+    #[arg(long)]
+    pub include_prereleases: bool,
+    /// Update the changelog file in place: only the sections generated
+    /// change.
+    #[arg(long, conflicts_with = "check")]
+    pub write: bool,
+    /// With --write: print the diff and change nothing.
+    #[arg(long, requires = "write")]
+    pub dry_run: bool,
+    /// Exit 1 when the changelog file has no section for VERSION.
+    #[arg(long, value_name = "VERSION", conflicts_with = "scope")]
+    pub check: Option<String>,
+}
+
+/// `notes`
+#[derive(Debug, Args)]
+pub struct NotesArgs {
+    /// The release (default: the next version, from the unreleased changes).
+    #[arg(long, value_name = "VERSION")]
+    pub version: Option<String>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = NotesFormat::Markdown)]
+    pub format: NotesFormat,
+    /// Exit 1 when the notes are incomplete: a breaking change without a
+    /// migration path, a security entry without CVE id or severity, a
+    /// deprecation without a removal version.
+    #[arg(long)]
+    pub check: bool,
+    /// Provenance: the commit released (default: the release's commit).
+    #[arg(long, value_name = "SHA")]
+    pub commit: Option<String>,
+    /// Provenance: the build identifier.
+    #[arg(long, value_name = "ID")]
+    pub build_id: Option<String>,
+    /// Provenance: who signed the release.
+    #[arg(long, value_name = "SIGNER")]
+    pub signed_by: Option<String>,
+}
+
+/// Release notes formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum NotesFormat {
+    /// The spec's markdown template.
+    Markdown,
+    /// The spec's `release_notes` YAML schema.
+    Yaml,
+    /// The same document as JSON.
+    Json,
+}
+
 /// `init`
 #[derive(Debug, Args)]
 pub struct InitArgs {
@@ -171,4 +239,13 @@ pub enum EvidenceCommand {
     /// Check every document against the hash-chained index; exit 1 on any
     /// problem.
     Verify,
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_command_line_is_consistent() {
+        use clap::CommandFactory;
+        super::Cli::command().debug_assert();
+    }
 }

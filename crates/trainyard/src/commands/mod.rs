@@ -1,9 +1,11 @@
 //! One file per command: each turns arguments into a request, calls the
 //! core, and renders the report (human or `--json`).
 
+mod changelog;
 mod config;
 mod evidence;
 mod init;
+mod notes;
 mod status;
 mod version;
 
@@ -102,6 +104,8 @@ pub fn run(cli: &Cli, printer: &Printer) -> CmdResult {
     match &cli.command {
         Command::Status => status::run(&ctx),
         Command::Version(cmd) => version::run(&ctx, cmd),
+        Command::Changelog(args) => changelog::run(&ctx, args),
+        Command::Notes(args) => notes::run(&ctx, args),
         Command::Init(args) => init::run(&ctx, args),
         Command::Config(cmd) => config::run(&ctx, cmd),
         Command::Evidence(cmd) => evidence::run(&ctx, cmd),

@@ -1,0 +1,82 @@
+//! A repository with its configuration: what every operation works on.
+
+use std::path::{Path, PathBuf};
+
+use crate::Result;
+use crate::bump::BumpPolicy;
+use crate::config::{self, Config};
+use crate::evidence::{DirStore, EvidenceStore};
+use crate::history::Repo;
+use crate::manifest::{self, ManifestSpec};
+use crate::version::Version;
+
+/// A repository with its configuration: what every operation works on.
+pub struct Workspace {
+    /// The repository.
+    pub repo: Repo,
+    /// The top of its working tree.
+    pub root: PathBuf,
+    /// Its configuration.
+    pub config: Config,
+    /// The configuration file, if there is one.
+    pub config_path: Option<PathBuf>,
+}
+
+impl Workspace {
+    /// Opens the repository containing `cwd` and loads its configuration
+    /// (`explicit` when given, else `trainyard.yaml` found upwards).
+    ///
+    /// # Errors
+    ///
+    /// Returns an [`Error::Input`](crate::Error::Input) when `cwd` is not in a repository or the
+    /// configuration is invalid.
+    pub fn open(cwd: &Path, explicit_config: Option<&Path>) -> Result<Self> {
+        let repo = Repo::discover(cwd)?;
+        let root = repo.root();
+        let loaded = config::load(cwd, explicit_config)?;
+        Ok(Workspace {
+            repo,
+            root,
+            config: loaded.config,
+            config_path: loaded.path,
+        })
+    }
+
+    /// The manifests to read and write: the configured ones, or those found
+    /// at the root.
+    ///
+    /// # Errors
+    ///
+    /// Returns an error when a manifest at the root is malformed.
+    pub fn manifests(&self) -> Result<Vec<ManifestSpec>> {
+        match &self.config.versioning.manifests {
+            Some(list) => Ok(list.clone()),
+            None => manifest::detect(&self.root),
+        }
+    }
+
+    /// The evidence store configured for this repository.
+    pub fn evidence_store(&self) -> Box<dyn EvidenceStore> {
+        Box::new(DirStore::new(self.root.join(&self.config.evidence.dir)))
+    }
+
+    /// Takes the lock that lets one trainyard run at a time change this
+    /// repository. It lives in the git directory, so it never shows as a
+    /// change in the working tree.
+    ///
+    /// # Errors
+    ///
+    /// Returns an [`Error::Environment`](crate::Error::Environment) when another run holds it.
+    pub fn lock(&self) -> Result<crate::fsutil::RunLock> {
+        crate::fsutil::RunLock::acquire(&self.repo.git_dir().join("trainyard.lock"))
+    }
+
+    pub(crate) fn policy(&self) -> BumpPolicy {
+        self.config.versioning.policy()
+    }
+
+    /// The tag a version gets: `<tag_prefix><version>`.
+    pub fn tag_name(&self, version: &Version) -> String {
+        format!("{}{version}", self.config.versioning.tag_prefix)
+    }
+}

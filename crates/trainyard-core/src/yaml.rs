@@ -1,0 +1,65 @@
+//! Strict YAML reading with errors that say where: every error names the
+//! file, line, column and key, e.g.
+//! `trainyard.yaml:4:7: versioning.bump_rules[0].bump: unknown variant ...`.
+
+use std::path::Path;
+
+use serde::de::DeserializeOwned;
+
+use crate::{Error, Result};
+
+/// Deserializes `text`; `origin` names it in error messages.
+///
+/// # Errors
+///
+/// Returns an [`Error::Input`] naming the file, line, column and key.
+pub fn parse<T: DeserializeOwned>(text: &str, origin: &Path) -> Result<T> {
+    let mut key = String::new();
+    let parsed = serde_saphyr::with_deserializer_from_str(text, |de| {
+        serde_path_to_error::deserialize::<_, T>(de).map_err(|e| {
+            key = e.path().to_string();
+            e.into_inner()
+        })
+    });
+    parsed.map_err(|e| located_error(origin, &key, &e))
+}
+
+fn located_error(origin: &Path, key: &str, error: &serde_saphyr::Error) -> Error {
+    let position = error
+        .location()
+        .map(|l| format!(":{}:{}", l.line(), l.column()))
+        .unwrap_or_default();
+    // serde_path_to_error names a map key it has not read yet `?`.
+    let key = key.strip_suffix(".?").unwrap_or(key);
+    let key = if key.is_empty() || key == "." || key == "?" {
+        String::new()
+    } else {
+        format!(" {key}:")
+    };
+    Error::input(format!(
+        "{}{position}:{key} {}",
+        origin.display(),
+        plain_message(error)
+    ))
+}
+
+/// The error's own words, without the source snippet and the trailing
+/// position serde-saphyr adds, starting lowercase.
+fn plain_message(error: &serde_saphyr::Error) -> String {
+    let rendered = error.without_snippet().to_string();
+    let trimmed = match rendered.rfind(" at line ") {
+        Some(at) => &rendered[..at],
+        None => rendered.as_str(),
+    };
+    // The advice on duplicate keys is for programmers, not for this file.
+    let trimmed = match trimmed.find(", set DuplicateKeyPolicy") {
+        Some(at) => &trimmed[..at],
+        None => trimmed,
+    };
+    let mut message = trimmed.trim().trim_end_matches('.').to_owned();
+    if let Some(first) = message.get(..1) {
+        let lower = first.to_lowercase();
+        message.replace_range(..1, &lower);
+    }
+    message
+}
