@@ -194,6 +194,9 @@ fn issue_refs(message: &str) -> Vec<u64> {
         "refs:",
     ];
     let mut found = Vec::new();
+    if !message.contains('#') {
+        return found;
+    }
     let lower = message.to_ascii_lowercase();
     let words: Vec<&str> = lower.split_whitespace().collect();
     for pair in words.windows(2) {

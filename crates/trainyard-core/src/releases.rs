@@ -2,7 +2,7 @@
 //! release contains yet, and every release's own commits.
 
 use std::cell::RefCell;
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::rc::Rc;
 
 use gix::ObjectId;
@@ -185,8 +185,8 @@ pub fn release_history(
     tags: &TagScan,
     include_prereleases: bool,
 ) -> Result<ReleaseHistory> {
-    let commits = repo.walk(tip, &[])?;
-    let index: HashMap<ObjectId, usize> =
+    let commits = repo.walk_all(tip)?;
+    let index: gix::hashtable::HashMap<ObjectId, usize> =
         commits.iter().enumerate().map(|(i, c)| (c.id, i)).collect();
     const UNASSIGNED: usize = usize::MAX;
     let mut owner = vec![UNASSIGNED; commits.len()];

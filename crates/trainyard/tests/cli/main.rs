@@ -7,5 +7,6 @@ mod changelog;
 mod config;
 mod evidence;
 mod generated_history;
+mod notes;
 mod status;
 mod version;
