@@ -531,7 +531,7 @@ pub fn generate(ws: &Workspace, request: &ChangelogRequest) -> Result<ChangelogR
             .map(|t| t.name.clone())
     };
     let unreleased_section = |version: Option<Version>, commits: &[RawCommit]| {
-        let date = version.as_ref().map(|_| today());
+        let date = version.as_ref().map(|_| ws.today_utc());
         let previous_tag = match &version {
             Some(v) => previous_of(v),
             None => tags
@@ -618,10 +618,6 @@ fn tagged_section(
         policy,
         url,
     )
-}
-
-fn today() -> String {
-    jiff::Timestamp::now().strftime("%Y-%m-%d").to_string()
 }
 
 /// What `changelog --write` did to the file.

@@ -32,6 +32,8 @@ pub struct Config {
     pub changelog: ChangelogConfig,
     /// Where hand-written release notes live and how notes are rendered.
     pub notes: NotesConfig,
+    /// When releases happen: the release calendar's cadence.
+    pub cadence: crate::calendar::CadenceConfig,
 }
 
 /// `changelog:` settings.
@@ -251,6 +253,9 @@ impl Config {
     ///
     /// Returns an [`Error::Input`] naming the file and key at fault.
     pub fn validate(&self, origin: &Path) -> Result<()> {
+        self.cadence
+            .validate()
+            .map_err(|e| Error::input(format!("{}: {e}", origin.display())))?;
         if let Some(manifests) = &self.versioning.manifests {
             for (i, manifest) in manifests.iter().enumerate() {
                 manifest.validate().map_err(|e| {

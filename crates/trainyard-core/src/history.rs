@@ -51,6 +51,13 @@ pub struct TagScan {
     pub ignored: Vec<IgnoredTag>,
 }
 
+impl VersionTag {
+    /// The commit the tag points to.
+    pub fn id(&self) -> ObjectId {
+        self.id
+    }
+}
+
 impl TagScan {
     /// Every tagged version, for pre-release numbering.
     pub fn all_versions(&self) -> Vec<Version> {
@@ -248,6 +255,37 @@ impl Repo {
             out.push(self.read(info.map_err(|e| env(&e))?)?);
         }
         Ok(out)
+    }
+
+    /// The committer time of a commit, seconds since the Unix epoch.
+    ///
+    /// # Errors
+    ///
+    /// Returns an [`Error::Environment`] when the commit cannot be read.
+    pub fn commit_time(&self, id: ObjectId) -> Result<i64> {
+        let commit = self
+            .repo
+            .find_commit(id)
+            .map_err(|e| Error::environment(format!("cannot read commit {id}: {e}")))?;
+        let time = commit
+            .time()
+            .map_err(|e| Error::environment(format!("cannot read commit {id}: {e}")))?;
+        Ok(time.seconds)
+    }
+
+    /// Whether `ancestor` is reachable from `descendant`.
+    ///
+    /// # Errors
+    ///
+    /// Returns an [`Error::Environment`] when the history cannot be read.
+    pub fn is_ancestor(&self, ancestor: ObjectId, descendant: ObjectId) -> Result<bool> {
+        if ancestor == descendant {
+            return Ok(true);
+        }
+        let base = self.repo.merge_base(ancestor, descendant).map_err(|e| {
+            Error::environment(format!("cannot compare {ancestor} and {descendant}: {e}"))
+        });
+        Ok(matches!(base, Ok(Some(id)) if id.detach() == ancestor))
     }
 
     /// Reads every commit reachable from `tip`, each exactly once, tip

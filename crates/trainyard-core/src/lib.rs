@@ -7,6 +7,10 @@
 #![warn(clippy::print_stdout, clippy::print_stderr)]
 
 pub mod bump;
+pub mod calendar;
+pub mod calendar_ics;
+pub mod calendar_track;
+pub mod calendar_validate;
 pub mod changelog;
 pub mod changelog_file;
 pub mod commit;

@@ -228,6 +228,8 @@ pub struct StatusReport {
     pub manifests: Vec<ManifestVersion>,
     /// Manifests whose version differs from the current release.
     pub disagreeing_manifests: Vec<ManifestVersion>,
+    /// Today's phase and the next calendar events.
+    pub calendar: crate::calendar_track::NextEvents,
 }
 
 /// Reports where the repository stands.
@@ -259,7 +261,9 @@ pub fn status(ws: &Workspace) -> Result<StatusReport> {
         }
     }
     by_type.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    let calendar = crate::calendar_track::next(ws, ws.today()?)?;
     Ok(StatusReport {
+        calendar,
         root: ws.root.clone(),
         config: ws.config_path.clone(),
         head,
@@ -417,12 +421,12 @@ pub struct BumpReport {
 
 impl BumpReport {
     /// The evidence document recording this bump.
-    pub fn evidence(&self) -> BumpEvidence {
+    pub fn evidence(&self, now: jiff::Timestamp) -> BumpEvidence {
         BumpEvidence {
             version_bump: BumpEvidenceBody {
                 version: self.version.to_string(),
                 previous: self.current.as_ref().map(ToString::to_string),
-                recorded_at: jiff::Timestamp::now().to_string(),
+                recorded_at: now.to_string(),
                 files: self
                     .plan
                     .edits

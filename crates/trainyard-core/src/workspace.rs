@@ -20,6 +20,10 @@ pub struct Workspace {
     pub config: Config,
     /// The configuration file, if there is one.
     pub config_path: Option<PathBuf>,
+    /// The time every operation takes as now: release dates of untagged
+    /// versions, today's phase, evidence timestamps. The real clock unless
+    /// the caller pins it (`TRAINYARD_NOW`) for reproducible output.
+    pub now: jiff::Timestamp,
 }
 
 impl Workspace {
@@ -39,6 +43,7 @@ impl Workspace {
             root,
             config: loaded.config,
             config_path: loaded.path,
+            now: jiff::Timestamp::now(),
         })
     }
 
@@ -53,6 +58,25 @@ impl Workspace {
             Some(list) => Ok(list.clone()),
             None => manifest::detect(&self.root),
         }
+    }
+
+    /// Today's date in the cadence's time zone.
+    ///
+    /// # Errors
+    ///
+    /// Returns an [`Error::Input`](crate::Error::Input) for an unknown time zone.
+    pub fn today(&self) -> Result<jiff::civil::Date> {
+        self.config.cadence.date_of(self.now)
+    }
+
+    /// Today as `YYYY-MM-DD` in UTC, for dates written into documents.
+    pub fn today_utc(&self) -> String {
+        self.now.strftime("%Y-%m-%d").to_string()
+    }
+
+    /// Now as a compact UTC stamp for document names: `20261124T071500Z`.
+    pub fn stamp(&self) -> String {
+        self.now.strftime("%Y%m%dT%H%M%SZ").to_string()
     }
 
     /// The evidence store configured for this repository.

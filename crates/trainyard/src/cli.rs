@@ -48,6 +48,10 @@ pub enum Command {
     /// Release notes in the spec's template (markdown) or schema (YAML,
     /// JSON), validated.
     Notes(NotesArgs),
+    /// The release calendar: generate, reconcile with tags, show, find the
+    /// next events and today's phase, validate and export.
+    #[command(subcommand)]
+    Calendar(CalendarCommand),
     /// Write a commented trainyard.yaml for this repository.
     Init(InitArgs),
     /// Check or describe the configuration.
@@ -197,6 +201,71 @@ pub enum NotesFormat {
     Yaml,
     /// The same document as JSON.
     Json,
+}
+
+/// `calendar ...`
+#[derive(Debug, Subcommand)]
+pub enum CalendarCommand {
+    /// The year's `release_calendar` from the cadence, versions projected
+    /// from the current release.
+    Generate {
+        /// The year.
+        #[arg(long)]
+        year: i16,
+        /// Project versions from this release instead of the one in effect
+        /// when the year starts.
+        #[arg(long, value_name = "VERSION")]
+        from_version: Option<String>,
+        /// Store it as evidence and as release-calendar-YYYY.yaml.
+        #[arg(long)]
+        write: bool,
+        /// With --write: print what would be written and change nothing.
+        #[arg(long, requires = "write")]
+        dry_run: bool,
+    },
+    /// Reconcile a calendar (default: this year's) with the tags.
+    Status {
+        /// A release_calendar file (default: release-calendar-YYYY.yaml for
+        /// this year, or this year generated afresh).
+        file: Option<PathBuf>,
+    },
+    /// This year's calendar as a table, with days until each event.
+    Show {
+        /// The year (default: this year).
+        #[arg(long)]
+        year: Option<i16>,
+    },
+    /// The next release-candidate cut and release.
+    Next,
+    /// The phase of a day: development sprint, stabilization, RC cut day,
+    /// release day or freeze window.
+    Phase {
+        /// A date (YYYY-MM-DD) or an RFC 3339 time (default: now).
+        #[arg(long)]
+        date: Option<String>,
+    },
+    /// Check a release_calendar file; exit 1 with every problem and its
+    /// line.
+    Validate {
+        /// The file.
+        file: PathBuf,
+    },
+    /// Export the year's calendar for calendar applications.
+    Export {
+        /// The year.
+        #[arg(long)]
+        year: i16,
+        /// The format.
+        #[arg(long, value_enum, default_value_t = ExportFormat::Ics)]
+        format: ExportFormat,
+    },
+}
+
+/// Calendar export formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ExportFormat {
+    /// RFC 5545 iCalendar.
+    Ics,
 }
 
 /// `init`

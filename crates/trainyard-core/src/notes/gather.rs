@@ -58,7 +58,7 @@ pub fn generate(ws: &Workspace, request: &NotesRequest) -> Result<NotesReport> {
                     .iter()
                     .find(|c| c.id == tag.id)
                     .and_then(|c| crate::changelog::utc_date(c.time))
-                    .unwrap_or_else(today);
+                    .unwrap_or_else(|| ws.today_utc());
                 (
                     v.clone(),
                     previous_release(&tags, v),
@@ -70,7 +70,13 @@ pub fn generate(ws: &Workspace, request: &NotesRequest) -> Result<NotesReport> {
             None => {
                 let state = releases::unreleased(&ws.repo, tip, &tags)?;
                 let previous = state.current.map(|t| t.version);
-                (v.clone(), previous, state.commits, today(), tip.to_string())
+                (
+                    v.clone(),
+                    previous,
+                    state.commits,
+                    ws.today_utc(),
+                    tip.to_string(),
+                )
             }
         },
         None => {
@@ -80,7 +86,7 @@ pub fn generate(ws: &Workspace, request: &NotesRequest) -> Result<NotesReport> {
                 next.next,
                 next.current,
                 state.commits,
-                today(),
+                ws.today_utc(),
                 tip.to_string(),
             )
         }
@@ -106,10 +112,6 @@ pub fn generate(ws: &Workspace, request: &NotesRequest) -> Result<NotesReport> {
         problems,
         handwritten: handwritten_path,
     })
-}
-
-fn today() -> String {
-    jiff::Timestamp::now().strftime("%Y-%m-%d").to_string()
 }
 
 fn previous_release(tags: &TagScan, version: &Version) -> Option<Version> {

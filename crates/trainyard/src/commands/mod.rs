@@ -1,6 +1,7 @@
 //! One file per command: each turns arguments into a request, calls the
 //! core, and renders the report (human or `--json`).
 
+mod calendar;
 mod changelog;
 mod config;
 mod evidence;
@@ -76,15 +77,36 @@ pub struct Context<'a> {
 }
 
 impl Context<'_> {
-    /// Opens the repository and configuration.
+    /// Opens the repository and configuration. `TRAINYARD_NOW` (an RFC
+    /// 3339 time or a date) pins the clock, for reproducible output and
+    /// rehearsals.
     pub fn workspace(&self) -> Result<Workspace, Error> {
-        Workspace::open(&self.cwd, self.config.as_deref())
+        let mut ws = Workspace::open(&self.cwd, self.config.as_deref())?;
+        if let Some(pinned) = std::env::var_os("TRAINYARD_NOW") {
+            ws.now = parse_now(&pinned.to_string_lossy())?;
+        }
+        Ok(ws)
     }
 
     /// `--config` resolved against the working directory.
     pub fn config_path(&self) -> Option<&Path> {
         self.config.as_deref()
     }
+}
+
+fn parse_now(text: &str) -> Result<jiff::Timestamp, Error> {
+    if let Ok(instant) = text.parse::<jiff::Timestamp>() {
+        return Ok(instant);
+    }
+    text.parse::<jiff::civil::Date>()
+        .ok()
+        .and_then(|d| d.to_zoned_datetime(jiff::tz::TimeZone::UTC).ok())
+        .map(|z| z.timestamp())
+        .ok_or_else(|| {
+            Error::input(format!(
+                "TRAINYARD_NOW: invalid time `{text}`: expected YYYY-MM-DD or an RFC 3339 time"
+            ))
+        })
 }
 
 /// Runs the command `cli` names.
@@ -106,6 +128,7 @@ pub fn run(cli: &Cli, printer: &Printer) -> CmdResult {
         Command::Version(cmd) => version::run(&ctx, cmd),
         Command::Changelog(args) => changelog::run(&ctx, args),
         Command::Notes(args) => notes::run(&ctx, args),
+        Command::Calendar(cmd) => calendar::run(&ctx, cmd),
         Command::Init(args) => init::run(&ctx, args),
         Command::Config(cmd) => config::run(&ctx, cmd),
         Command::Evidence(cmd) => evidence::run(&ctx, cmd),

@@ -94,6 +94,20 @@ fn render(report: &StatusReport) -> String {
     if report.manifests.is_empty() {
         block.row("manifests", "none found");
     }
+    let cal = &report.calendar;
+    block.row("phase", format!("{} ({})", cal.phase.describe(), cal.today));
+    if let Some(e) = &cal.rc_cut {
+        block.row(
+            "next rc cut",
+            format!("{} for {} (in {} days)", e.date, e.version, e.days_until),
+        );
+    }
+    if let Some(e) = &cal.release {
+        block.row(
+            "next release",
+            format!("{} {} (in {} days)", e.date, e.version, e.days_until),
+        );
+    }
     for (i, note) in next.notes.iter().enumerate() {
         block.row(if i == 0 { "notes" } else { "" }, note.clone());
     }

@@ -130,8 +130,8 @@ fn bump(ctx: &Context<'_>, args: &BumpArgs) -> CmdResult {
         None
     } else {
         let store = ws.evidence_store();
-        let name = format!("{}-{}", report.version, now_compact());
-        Some(store.write_value("version_bump", &name, &report.evidence())?)
+        let name = format!("{}-{}", report.version, ws.stamp());
+        Some(store.write_value("version_bump", &name, &report.evidence(ws.now))?)
     };
     if ctx.printer.json() {
         ctx.printer.write_json(&BumpOutput {
@@ -149,12 +149,6 @@ fn bump(ctx: &Context<'_>, args: &BumpArgs) -> CmdResult {
         ))?;
     }
     Ok(Exit::Success)
-}
-
-fn now_compact() -> String {
-    jiff::Timestamp::now()
-        .strftime("%Y%m%dT%H%M%SZ")
-        .to_string()
 }
 
 #[derive(Serialize)]

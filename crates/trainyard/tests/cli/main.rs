@@ -3,6 +3,7 @@
 mod support;
 
 mod bad_input;
+mod calendar;
 mod changelog;
 mod config;
 mod evidence;

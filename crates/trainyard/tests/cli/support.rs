@@ -14,12 +14,17 @@ pub struct TestRepo {
     clock: std::cell::Cell<u64>,
 }
 
+/// The instant every test run takes as now.
+pub const NOW: &str = "2027-01-13T10:00:00Z";
+
 /// Environment that isolates git from the user's configuration.
 fn isolate(cmd: &mut Command, home: &Path) {
     cmd.env("HOME", home)
         .env("GIT_CONFIG_NOSYSTEM", "1")
         .env("GIT_CONFIG_GLOBAL", home.join(".gitconfig"))
         .env("NO_COLOR", "1")
+        // A fixed "now": today's phase, release dates of untagged versions.
+        .env("TRAINYARD_NOW", NOW)
         .env_remove("GIT_DIR")
         .env_remove("GIT_WORK_TREE")
         .env_remove("CLICOLOR_FORCE");
@@ -93,6 +98,40 @@ impl TestRepo {
         self.git(&["add", "-A"]);
         self.git(&["commit", "-q", "--allow-empty", "-m", message]);
         self.git(&["rev-parse", "HEAD"])
+    }
+
+    /// Commits everything with `message` at a given UTC instant
+    /// (`2026-01-16T12:00:00Z`); returns the id.
+    pub fn commit_at(&self, message: &str, instant: &str) -> String {
+        self.git(&["add", "-A"]);
+        let mut cmd = Command::new("git");
+        cmd.current_dir(self.path())
+            .args(["commit", "-q", "--allow-empty", "-m", message])
+            .env("GIT_AUTHOR_DATE", instant)
+            .env("GIT_COMMITTER_DATE", instant);
+        isolate(&mut cmd, self.home());
+        let out = cmd.output().expect("git runs");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        self.git(&["rev-parse", "HEAD"])
+    }
+
+    /// Runs trainyard with extra environment variables.
+    pub fn run_env(&self, args: &[&str], vars: &[(&str, &str)]) -> Run {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_trainyard"));
+        cmd.current_dir(self.path()).args(args);
+        isolate(&mut cmd, self.home());
+        for (k, v) in vars {
+            cmd.env(k, v);
+        }
+        let output = cmd.output().expect("trainyard runs");
+        Run {
+            output,
+            root: self.dir.path().to_path_buf(),
+        }
     }
 
     /// Tags HEAD (annotated, like most release tags).

@@ -1,0 +1,259 @@
+//! `trainyard calendar ...` with the spec's default cadence.
+
+use crate::support::TestRepo;
+
+fn released_repo() -> TestRepo {
+    let repo = TestRepo::new();
+    repo.commit_at("feat: first", "2025-12-01T12:00:00Z");
+    repo.tag("v1.4.0");
+    repo
+}
+
+#[test]
+fn generate_a_year_in_the_spec_schema() {
+    let repo = released_repo();
+    let run = repo.run(&["calendar", "generate", "--year", "2027"]);
+    assert_eq!(run.code(), 0, "{}", run.transcript());
+    insta::assert_snapshot!(run.stdout());
+    assert!(
+        run.stderr()
+            .contains("skipped  2027-03-26: folded into the Q1 major release"),
+        "{}",
+        run.stderr()
+    );
+}
+
+#[test]
+fn generate_write_stores_the_file_and_evidence_and_validates() {
+    let repo = released_repo();
+    let run = repo.run(&["calendar", "generate", "--year", "2027", "--write"]);
+    assert_eq!(run.code(), 0, "{}", run.transcript());
+    let path = repo.path().join("release-calendar-2027.yaml");
+    assert!(path.is_file());
+    let evidence = repo
+        .run(&["--json", "evidence", "list", "--kind", "release_calendar"])
+        .json();
+    assert_eq!(evidence.as_array().map(Vec::len), Some(1));
+    let valid = repo.run(&["calendar", "validate", "release-calendar-2027.yaml"]);
+    assert_eq!(valid.code(), 0, "{}", valid.transcript());
+}
+
+#[test]
+fn hand_broken_calendars_fail_with_their_lines() {
+    let repo = released_repo();
+    let yaml = repo
+        .run(&["calendar", "generate", "--year", "2027"])
+        .stdout();
+    let first_rc = "rc_date: \"2027-01-14\"";
+    let cases = [
+        (
+            "rc after release",
+            yaml.replacen(first_rc, "rc_date: \"2027-01-16\"", 1),
+        ),
+        (
+            "version backwards",
+            yaml.replacen("version: \"1.6.0\"", "version: \"1.4.9\"", 1),
+        ),
+        (
+            "wrong year",
+            yaml.replacen(
+                "release_date: \"2027-01-29\"",
+                "release_date: \"2026-01-29\"",
+                1,
+            ),
+        ),
+        (
+            "unknown status",
+            yaml.replacen("status: planned", "status: shipped", 1),
+        ),
+        (
+            "malformed date",
+            yaml.replacen(
+                "release_date: \"2027-01-15\"",
+                "release_date: \"2027-13-45\"",
+                1,
+            ),
+        ),
+    ];
+    let mut out = String::new();
+    for (name, text) in cases {
+        assert_ne!(text, yaml, "{name}: the edit applied");
+        repo.write("broken.yaml", &text);
+        let run = repo.run(&["calendar", "validate", "broken.yaml"]);
+        assert_eq!(run.code(), 1, "{name}: {}", run.transcript());
+        out.push_str(&format!("# {name}\n{}", run.stdout()));
+    }
+    insta::assert_snapshot!(out);
+}
+
+#[test]
+fn status_reconciles_the_calendar_with_tags() {
+    let repo = TestRepo::new();
+    repo.commit_at("feat: first", "2025-12-01T12:00:00Z");
+    repo.tag("v1.4.0");
+    repo.commit_at("feat: a", "2026-01-16T12:00:00Z");
+    repo.tag("v1.5.0");
+    // A hotfix on a release branch, and a patch on the main line.
+    repo.git(&["checkout", "-q", "-b", "release/1.5"]);
+    repo.commit_at("fix: hot", "2026-01-20T12:00:00Z");
+    repo.tag("v1.5.1");
+    repo.git(&["checkout", "-q", "main"]);
+    repo.commit_at("fix: main line", "2026-01-22T12:00:00Z");
+    repo.tag("v1.5.2");
+    repo.commit_at("feat: b", "2026-01-29T12:00:00Z");
+    repo.tag("v1.6.0-rc.1");
+    repo.commit_at("feat: c", "2026-02-09T12:00:00Z");
+    repo.tag("v1.7.0-rc.1");
+    let run = repo.run_env(
+        &["calendar", "status"],
+        &[("TRAINYARD_NOW", "2026-02-10T09:00:00Z")],
+    );
+    assert_eq!(run.code(), 0, "{}", run.transcript());
+    let yaml = run.stdout();
+    let head: String = yaml.lines().take(30).collect::<Vec<_>>().join("\n");
+    insta::assert_snapshot!(head);
+    assert!(
+        run.stderr().contains("1.5.0 as v1.5.0 on 2026-01-16"),
+        "{}",
+        run.stderr()
+    );
+}
+
+#[test]
+fn next_and_phase_use_the_pinned_clock() {
+    let repo = released_repo();
+    let next = repo
+        .run_env(
+            &["--json", "calendar", "next"],
+            &[("TRAINYARD_NOW", "2026-01-12T09:00:00Z")],
+        )
+        .json();
+    assert_eq!(next["today"], "2026-01-12");
+    assert_eq!(next["phase"]["phase"], "stabilization");
+    assert_eq!(next["rc_cut"]["date"], "2026-01-15");
+    assert_eq!(next["rc_cut"]["days_until"], 3);
+    assert_eq!(next["release"]["date"], "2026-01-16");
+    let phase = repo.run(&["calendar", "phase", "--date", "2026-01-15"]);
+    assert_eq!(phase.stdout(), "2026-01-15: release candidate cut day\n");
+}
+
+#[test]
+fn time_zones_decide_the_local_date_across_dst_changes() {
+    let repo = released_repo();
+    // New Zealand leaves daylight saving on 2026-04-05; 12:30 UTC the day
+    // before is already the 5th in Auckland (NZDT, +13).
+    repo.write(
+        "trainyard.yaml",
+        "cadence:\n  time_zone: Pacific/Auckland\n",
+    );
+    let nz = repo
+        .run(&[
+            "--json",
+            "calendar",
+            "phase",
+            "--date",
+            "2026-04-04T12:30:00Z",
+        ])
+        .json();
+    assert_eq!(nz["date"], "2026-04-05");
+    let after = repo
+        .run(&[
+            "--json",
+            "calendar",
+            "phase",
+            "--date",
+            "2026-04-05T12:30:00Z",
+        ])
+        .json();
+    assert_eq!(after["date"], "2026-04-06", "NZST is +12 after the change");
+    // Los Angeles starts daylight saving on 2026-03-08.
+    repo.write(
+        "trainyard.yaml",
+        "cadence:\n  time_zone: America/Los_Angeles\n",
+    );
+    let before = repo
+        .run(&[
+            "--json",
+            "calendar",
+            "phase",
+            "--date",
+            "2026-03-08T07:30:00Z",
+        ])
+        .json();
+    assert_eq!(before["date"], "2026-03-07", "PST is -8");
+    let la = repo
+        .run(&[
+            "--json",
+            "calendar",
+            "phase",
+            "--date",
+            "2026-03-09T06:30:00Z",
+        ])
+        .json();
+    assert_eq!(la["date"], "2026-03-08", "PDT is -7");
+    // Release days stay Fridays, 14 days apart, whatever the zone.
+    for zone in ["Pacific/Auckland", "America/Los_Angeles"] {
+        repo.write(
+            "trainyard.yaml",
+            &format!("cadence:\n  time_zone: {zone}\n  anchor: 2026-03-02\n"),
+        );
+        let cal = repo
+            .run(&["--json", "calendar", "generate", "--year", "2026"])
+            .json();
+        let minors = cal["release_calendar"]["minor_releases"]
+            .as_array()
+            .expect("minors")
+            .clone();
+        let dates: Vec<jiff::civil::Date> = minors
+            .iter()
+            .map(|m| {
+                m["release_date"]
+                    .as_str()
+                    .expect("date")
+                    .parse()
+                    .expect("valid")
+            })
+            .collect();
+        for pair in dates.windows(2) {
+            assert_eq!(
+                pair[0].until(pair[1]).expect("span").get_days(),
+                14,
+                "{zone}"
+            );
+            assert_eq!(pair[1].weekday(), jiff::civil::Weekday::Friday, "{zone}");
+        }
+    }
+}
+
+#[test]
+fn bad_cadence_config_is_located() {
+    let repo = released_repo();
+    repo.write("trainyard.yaml", "cadence:\n  time_zone: Mars/Olympus\n");
+    let run = repo.run(&["calendar", "next"]);
+    assert_eq!(run.code(), 2);
+    assert!(
+        run.stderr()
+            .contains("trainyard.yaml:2:14: cadence.time_zone: unknown time zone `Mars/Olympus`"),
+        "{}",
+        run.stderr_clean()
+    );
+    repo.write("trainyard.yaml", "cadence:\n  anchor: 2026-01-06\n");
+    let run = repo.run(&["calendar", "next"]);
+    assert!(
+        run.stderr()
+            .contains("cadence.anchor: expected a Monday, but 2026-01-06 is a tuesday"),
+        "{}",
+        run.stderr_clean()
+    );
+}
+
+#[test]
+fn ics_export_is_an_icalendar_file() {
+    let repo = released_repo();
+    let run = repo.run(&["calendar", "export", "--year", "2027", "--format", "ics"]);
+    assert_eq!(run.code(), 0, "{}", run.transcript());
+    let text = run.stdout();
+    assert!(text.starts_with("BEGIN:VCALENDAR\r\n"));
+    assert!(text.trim_end().ends_with("END:VCALENDAR"));
+    assert!(text.matches("BEGIN:VEVENT").count() > 40);
+}
