@@ -764,6 +764,52 @@ mod tests {
     }
 
     #[test]
+    fn nothing_lands_on_configured_non_working_days() {
+        let holidays: Vec<Blocked> = [2026, 2027, 2028]
+            .iter()
+            .flat_map(|&y| {
+                [
+                    Blocked::Day(date(y, 12, 25)),
+                    Blocked::Day(date(y, 1, 1)),
+                    Blocked::Range {
+                        from: date(y, 7, 1),
+                        to: date(y, 7, 10),
+                        name: Some("summer".into()),
+                    },
+                ]
+            })
+            .chain([
+                Blocked::Day(date(2026, 1, 16)),
+                Blocked::Day(date(2027, 3, 26)),
+            ])
+            .collect();
+        for on_blocked in [OnBlocked::PreviousWorkingDay, OnBlocked::Skip] {
+            let cadence = CadenceConfig {
+                non_working_days: holidays.clone(),
+                on_blocked,
+                ..CadenceConfig::default()
+            };
+            for year in [2026, 2027, 2028] {
+                let plan = plan_year(&cadence, year);
+                for minor in plan.minors.iter().filter(|m| m.skipped.is_none()) {
+                    assert!(
+                        cadence.blocked_reason(minor.release_date).is_none(),
+                        "{minor:?}"
+                    );
+                    assert!(cadence.blocked_reason(minor.rc_date).is_none(), "{minor:?}");
+                    assert!(minor.rc_date < minor.release_date);
+                }
+                for major in &plan.majors {
+                    assert!(
+                        cadence.blocked_reason(major.planned_date).is_none(),
+                        "{major:?}"
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
     fn a_major_in_a_stabilization_week_folds_the_minor() {
         let plan = plan_year(&CadenceConfig::default(), 2026);
         // 2026-03-27 is the last Friday of March and a minor release day.

@@ -335,7 +335,26 @@ pub fn init_template(manifests: &[ManifestSpec]) -> String {
          \x20 # Hand-written release notes, <version>.yaml, merged over the generated ones.\n\
          \x20 dir: .trainyard/notes\n\
          \x20 # A minijinja template replacing the built-in markdown:\n\
-         \x20 # template: release-notes.md.j2\n",
+         \x20 # template: release-notes.md.j2\n\
+         \n\
+         cadence:\n\
+         \x20 # The date \"today\" is in this time zone (IANA name).\n\
+         \x20 time_zone: UTC\n\
+         \x20 # A Monday that starts week 1 (development sprint) of a minor cycle.\n\
+         \x20 anchor: 2026-01-05\n\
+         \x20 cycle_weeks: 2\n\
+         \x20 # In the last week: Monday-Wednesday final PRs, the RC cut, the release.\n\
+         \x20 rc_day: thursday\n\
+         \x20 release_day: friday\n\
+         \x20 # Majors on the last major_day of these months (end of each quarter).\n\
+         \x20 major_months: [3, 6, 9, 12]\n\
+         \x20 major_day: friday\n\
+         \x20 working_days: [monday, tuesday, wednesday, thursday, friday]\n\
+         \x20 # Dates or ranges: - 2026-12-25  or  - { from: 2026-12-21, to: 2027-01-01, name: year-end }\n\
+         \x20 non_working_days: []\n\
+         \x20 freeze_windows: []\n\
+         \x20 # previous_working_day, or skip (minors only).\n\
+         \x20 on_blocked: previous_working_day\n",
     );
     out
 }
