@@ -34,6 +34,14 @@ pub struct Config {
     pub notes: NotesConfig,
     /// When releases happen: the release calendar's cadence.
     pub cadence: crate::calendar::CadenceConfig,
+    /// Gates: G-MRG and G-REL by default; a gate named here replaces the
+    /// built-in one of the same name.
+    pub gates: crate::gate::GatesConfig,
+    /// How the pre-release checklist checks RL-01, RL-05 and RL-06.
+    pub checklist: crate::checklist::ChecklistConfig,
+    /// The release workflow: branches, artifacts, channels, signing,
+    /// announcements.
+    pub release: crate::release::ReleaseConfig,
 }
 
 /// `changelog:` settings.
@@ -256,6 +264,17 @@ impl Config {
         self.cadence
             .validate()
             .map_err(|e| Error::input(format!("{}: {e}", origin.display())))?;
+        self.gates
+            .validate()
+            .map_err(|e| Error::input(format!("{}: {e}", origin.display())))?;
+        if let Some(forge) = &self.checklist.forge {
+            forge
+                .validate()
+                .map_err(|e| Error::input(format!("{}: {e}", origin.display())))?;
+        }
+        crate::artifacts::validate(&self.release.artifacts)
+            .and_then(|()| crate::channels::validate(&self.release.channels))
+            .map_err(|e| Error::input(format!("{}: release: {e}", origin.display())))?;
         if let Some(manifests) = &self.versioning.manifests {
             for (i, manifest) in manifests.iter().enumerate() {
                 manifest.validate().map_err(|e| {

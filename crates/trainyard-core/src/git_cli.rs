@@ -60,3 +60,87 @@ pub fn uncommitted(root: &Path, paths: &[PathBuf]) -> Result<Vec<PathBuf>> {
         .map(|entry| PathBuf::from(&entry[3..]))
         .collect())
 }
+
+/// A temporary checkout of one revision (`git worktree add --detach`),
+/// removed when dropped. Release steps read and build a release commit
+/// there, leaving the user's own checkout untouched.
+#[derive(Debug)]
+pub struct Worktree {
+    repo_root: PathBuf,
+    dir: tempfile::TempDir,
+}
+
+impl Worktree {
+    /// Checks out `rev` (detached) in a new temporary directory.
+    ///
+    /// # Errors
+    ///
+    /// As [`run`].
+    pub fn add(repo_root: &Path, rev: &str) -> Result<Self> {
+        let dir = tempfile::Builder::new()
+            .prefix("trainyard-worktree-")
+            .tempdir()
+            .map_err(|e| Error::environment(format!("cannot create a temporary directory: {e}")))?;
+        let path = dir.path().display().to_string();
+        run(
+            repo_root,
+            &["worktree", "add", "--quiet", "--detach", &path, rev],
+        )?;
+        Ok(Worktree {
+            repo_root: repo_root.to_path_buf(),
+            dir,
+        })
+    }
+
+    /// Checks out `branch` in a new temporary directory, so commits made
+    /// there move the branch.
+    ///
+    /// # Errors
+    ///
+    /// As [`run`].
+    pub fn on_branch(repo_root: &Path, branch: &str) -> Result<Self> {
+        let dir = tempfile::Builder::new()
+            .prefix("trainyard-worktree-")
+            .tempdir()
+            .map_err(|e| Error::environment(format!("cannot create a temporary directory: {e}")))?;
+        let path = dir.path().display().to_string();
+        run(repo_root, &["worktree", "add", "--quiet", &path, branch])?;
+        Ok(Worktree {
+            repo_root: repo_root.to_path_buf(),
+            dir,
+        })
+    }
+
+    /// The checkout's directory.
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+}
+
+impl Drop for Worktree {
+    fn drop(&mut self) {
+        let path = self.dir.path().display().to_string();
+        // Best effort: a leftover registration is pruned by the next
+        // `git worktree prune`.
+        let _ = run(&self.repo_root, &["worktree", "remove", "--force", &path]);
+    }
+}
+
+/// Whether a ref (branch, tag) exists locally.
+pub fn ref_exists(root: &Path, full_ref: &str) -> bool {
+    run(root, &["rev-parse", "--verify", "--quiet", full_ref]).is_ok()
+}
+
+/// The commit a revision points to (tags peeled).
+///
+/// # Errors
+///
+/// As [`run`].
+pub fn commit_of(root: &Path, rev: &str) -> Result<String> {
+    Ok(run(
+        root,
+        &["rev-parse", "--verify", &format!("{rev}^{{commit}}")],
+    )?
+    .trim()
+    .to_owned())
+}

@@ -6,6 +6,7 @@
 //! renders reports for people (`human`) and for programs (`--json`).
 #![warn(clippy::print_stdout, clippy::print_stderr)]
 
+pub mod artifacts;
 pub mod bump;
 pub mod calendar;
 pub mod calendar_ics;
@@ -13,17 +14,25 @@ pub mod calendar_track;
 pub mod calendar_validate;
 pub mod changelog;
 pub mod changelog_file;
+pub mod channels;
+pub mod checklist;
 pub mod commit;
 pub mod config;
+pub mod credentials;
 pub mod error;
 pub mod evidence;
+pub mod forge;
 pub mod fsutil;
+pub mod gate;
 pub mod git_cli;
 pub mod history;
 pub mod manifest;
 pub mod notes;
 pub mod parallel;
+pub mod provenance;
+pub mod release;
 pub mod releases;
+pub mod signoff;
 pub mod version;
 pub mod versioning;
 pub mod workspace;

@@ -20,6 +20,9 @@ pub struct Workspace {
     pub config: Config,
     /// The configuration file, if there is one.
     pub config_path: Option<PathBuf>,
+    /// Where evidence, release state and locks live: the main repository's
+    /// root, even when `root` is a temporary worktree of it.
+    pub home: PathBuf,
     /// The time every operation takes as now: release dates of untagged
     /// versions, today's phase, evidence timestamps. The real clock unless
     /// the caller pins it (`TRAINYARD_NOW`) for reproducible output.
@@ -40,6 +43,7 @@ impl Workspace {
         let loaded = config::load(cwd, explicit_config)?;
         Ok(Workspace {
             repo,
+            home: root.clone(),
             root,
             config: loaded.config,
             config_path: loaded.path,
@@ -81,7 +85,26 @@ impl Workspace {
 
     /// The evidence store configured for this repository.
     pub fn evidence_store(&self) -> Box<dyn EvidenceStore> {
-        Box::new(DirStore::new(self.root.join(&self.config.evidence.dir)))
+        Box::new(DirStore::new(self.home.join(&self.config.evidence.dir)))
+    }
+
+    /// The same workspace seen from another checkout of the repository (a
+    /// temporary worktree at a release commit): files are read there,
+    /// while evidence, state and locks stay at home.
+    ///
+    /// # Errors
+    ///
+    /// Returns an error when `dir` is not a checkout of a repository.
+    pub fn view_at(&self, dir: &Path) -> Result<Workspace> {
+        let repo = Repo::discover(dir)?;
+        Ok(Workspace {
+            root: repo.root(),
+            repo,
+            home: self.home.clone(),
+            config: self.config.clone(),
+            config_path: self.config_path.clone(),
+            now: self.now,
+        })
     }
 
     /// Takes the lock that lets one trainyard run at a time change this
@@ -92,7 +115,8 @@ impl Workspace {
     ///
     /// Returns an [`Error::Environment`](crate::Error::Environment) when another run holds it.
     pub fn lock(&self) -> Result<crate::fsutil::RunLock> {
-        crate::fsutil::RunLock::acquire(&self.repo.git_dir().join("trainyard.lock"))
+        let git_dir = Repo::discover(&self.home)?.git_dir();
+        crate::fsutil::RunLock::acquire(&git_dir.join("trainyard.lock"))
     }
 
     pub(crate) fn policy(&self) -> BumpPolicy {

@@ -52,6 +52,23 @@ pub enum Command {
     /// next events and today's phase, validate and export.
     #[command(subcommand)]
     Calendar(CalendarCommand),
+    /// Gates: run one and record its result for the commit.
+    #[command(subcommand)]
+    Gate(GateCommand),
+    /// The pre-release checklist, RL-01 to RL-08; exit 1 when a required
+    /// item fails.
+    Check {
+        /// The version (default: the release in progress, else the next
+        /// version).
+        #[arg(long, value_name = "VERSION")]
+        version: Option<String>,
+    },
+    /// Record a sign-off: who approved what, when, on which commit.
+    Signoff(SignoffArgs),
+    /// The release workflow: start, rc, validate, publish, post, abort,
+    /// status.
+    #[command(subcommand)]
+    Release(ReleaseCommand),
     /// Write a commented trainyard.yaml for this repository.
     Init(InitArgs),
     /// Check or describe the configuration.
@@ -266,6 +283,87 @@ pub enum CalendarCommand {
 pub enum ExportFormat {
     /// RFC 5545 iCalendar.
     Ics,
+}
+
+/// `gate ...`
+#[derive(Debug, Subcommand)]
+pub enum GateCommand {
+    /// Run a gate's checks on HEAD and record the result; exit 1 when it
+    /// fails.
+    Run {
+        /// The gate, e.g. G-REL or G-MRG.
+        name: String,
+    },
+    /// List the configured gates.
+    List,
+}
+
+/// `signoff`
+#[derive(Debug, Args)]
+pub struct SignoffArgs {
+    /// The version approved.
+    pub version: String,
+    /// What is approved: RL-06 (security), RL-08 (notes), review or major.
+    #[arg(long)]
+    pub item: String,
+    /// The review layer, 1 or 2 (review only).
+    #[arg(long)]
+    pub layer: Option<u8>,
+    /// Who approves (default: git's user.email).
+    #[arg(long)]
+    pub by: Option<String>,
+    /// In which role.
+    #[arg(long)]
+    pub role: Option<String>,
+}
+
+/// `release ...`
+#[derive(Debug, Subcommand)]
+pub enum ReleaseCommand {
+    /// Start a release: decide the version, declare the feature freeze.
+    Start {
+        /// patch, minor or major.
+        kind: String,
+        /// Print what would happen and change nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Cut a release candidate: branch, version, changelog, tag, gate.
+    Rc {
+        /// Cut from this commit (default: HEAD).
+        #[arg(long, value_name = "REV")]
+        from: Option<String>,
+        /// Print what would happen and change nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Validate the latest candidate: gate, checklist, two-layer review.
+    Validate {
+        /// Print what would happen and change nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Tag, build artifacts, publish to every channel (resumable).
+    Publish {
+        /// Print what would happen and change nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Announce, update the calendar, reset the changelog's Unreleased
+    /// section.
+    Post {
+        /// Print what would happen and change nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Abandon the release in progress, undoing what is local.
+    Abort {
+        /// Print what would happen and change nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Where each release stands.
+    Status,
 }
 
 /// `init`

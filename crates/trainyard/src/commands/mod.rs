@@ -3,10 +3,14 @@
 
 mod calendar;
 mod changelog;
+mod check;
 mod config;
 mod evidence;
+mod gate;
 mod init;
 mod notes;
+mod release;
+mod signoff;
 mod status;
 mod version;
 
@@ -129,6 +133,10 @@ pub fn run(cli: &Cli, printer: &Printer) -> CmdResult {
         Command::Changelog(args) => changelog::run(&ctx, args),
         Command::Notes(args) => notes::run(&ctx, args),
         Command::Calendar(cmd) => calendar::run(&ctx, cmd),
+        Command::Gate(cmd) => gate::run(&ctx, cmd),
+        Command::Check { version } => check::run(&ctx, version.as_deref()),
+        Command::Signoff(args) => signoff::run(&ctx, args),
+        Command::Release(cmd) => release::run(&ctx, cmd),
         Command::Init(args) => init::run(&ctx, args),
         Command::Config(cmd) => config::run(&ctx, cmd),
         Command::Evidence(cmd) => evidence::run(&ctx, cmd),

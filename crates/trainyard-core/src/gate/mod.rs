@@ -1,0 +1,1185 @@
+//! Gates: named lists of checks, with thresholds, that a commit must pass
+//! before a merge or a release.
+//!
+//! The release spec requires the merge gate `G-MRG` before a patch release
+//! and the release gate `G-REL` before a minor or major one (a major also
+//! needs a human sign-off, which is not a gate's business). Both exist by
+//! default; `gates:` in `trainyard.yaml` adds gates or replaces them.
+//!
+//! # Configuration
+//!
+//! ```yaml
+//! gates:
+//!   G-REL:                       # replaces the built-in G-REL entirely
+//!     description: Release gate
+//!     success_rate: 100          # minimum percent of checks passed (default 100)
+//!     rework_rate: 20            # maximum percent of rework commits (default 20)
+//!     all_tasks_passed: true     # every check must pass (default true)
+//!     checks:
+//!       - builtin: clean_tree    # name defaults to the built-in's name
+//!       - builtin: conventional_commits
+//!       - name: unit tests
+//!         run: cargo test --workspace   # run with `sh -c` in the checkout
+//!         timeout_seconds: 600   # default 600
+//!         expect_exit: 0         # default 0
+//!         parallel: true         # may run alongside other parallel checks (default false)
+//!         cwd: crates/app        # optional, relative to the checkout
+//!         env: { RUST_LOG: info } # optional, added to the environment
+//! ```
+//!
+//! Without a `gates:` key the gates are the built-in ones ([`defaults`]):
+//!
+//! | Gate    | Checks                                                  | success_rate ≥ | rework_rate ≤ | all_tasks_passed |
+//! |---------|---------------------------------------------------------|----------------|---------------|------------------|
+//! | `G-MRG` | `clean_tree`                                            | 100            | 30            | required         |
+//! | `G-REL` | `clean_tree`, `conventional_commits`, `feature_freeze`  | 100            | 20            | required         |
+//!
+//! They need nothing but git, so they work in any repository; add your
+//! test and build commands by defining the gate yourself. A gate you
+//! define under one of these names replaces the built-in one as a whole;
+//! thresholds you leave out take the generic defaults (100, 20, true).
+//!
+//! # Built-in checks
+//!
+//! See [`Builtin`]: `clean_tree`, `conventional_commits`, `feature_freeze`,
+//! `changelog_section` and `manifests_at_version`. A built-in that does not
+//! apply (no freeze point, no version) is `skipped`.
+//!
+//! # Running
+//!
+//! [`run`] resolves the commit (HEAD by default) and refuses a working
+//! directory that is not checked out at it, computes the release range
+//! (the commits since the last release, or the tagged release's own
+//! commits when the commit carries a release tag), runs the built-ins, then
+//! the `parallel` commands concurrently (at most as many at once as the
+//! machine has cores) and then the other commands one at a time. Commands
+//! get `TRAINYARD_GATE`, `TRAINYARD_COMMIT` and, when known,
+//! `TRAINYARD_VERSION`; each has its own deadline, after which its whole
+//! process group is killed and the check is `timed_out`. The last
+//! [`OUTPUT_LIMIT`] bytes of each command's combined stdout and stderr are
+//! kept.
+//!
+//! # Figures
+//!
+//! - `success_rate`: percent of the checks that ran (not skipped) that
+//!   passed, two decimals; 100 when none ran.
+//! - `rework_rate`: percent of the range's non-merge commits that are
+//!   rework (see [`rework()`]), two decimals; 0 for an empty range.
+//! - `all_tasks_passed`: no check failed or timed out.
+//!
+//! The gate passes when `success_rate` is at least its minimum,
+//! `rework_rate` at most its maximum, and `all_tasks_passed` holds when
+//! required; [`GateResult::reasons`] says which did not.
+//!
+//! # Evidence
+//!
+//! [`record`] writes the result as a `gate_result` document named
+//! `<gate>-<first 12 hex of the commit>-<stamp>`, whose top-level key is
+//! `gate_result`; [`latest_result`] reads back the newest one for a gate on
+//! exactly one commit.
+
+mod builtin;
+mod exec;
+mod rework;
+
+use std::collections::{BTreeMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use serde::{Deserialize, Serialize};
+
+use crate::evidence::{Lookup, WriteReport};
+use crate::history::{RawCommit, Repo};
+use crate::version::{self, Version};
+use crate::workspace::Workspace;
+use crate::{Error, Result, releases};
+
+pub use exec::OUTPUT_LIMIT;
+pub use rework::{Rework, ReworkReason, rework};
+
+/// The merge gate, required before a patch release.
+pub const MERGE_GATE: &str = "G-MRG";
+
+/// The release gate, required before a minor or major release.
+pub const RELEASE_GATE: &str = "G-REL";
+
+/// The evidence kind of a recorded gate result.
+pub const EVIDENCE_KIND: &str = "gate_result";
+
+/// The default timeout of a command check, in seconds.
+pub const DEFAULT_TIMEOUT_SECONDS: u64 = 600;
+
+/// The default minimum `success_rate` of a gate, in percent.
+pub const DEFAULT_SUCCESS_RATE: f64 = 100.0;
+
+/// The default maximum `rework_rate` of a gate, in percent (G-MRG's
+/// built-in definition allows 30).
+pub const DEFAULT_REWORK_RATE: f64 = 20.0;
+
+/// The longest gate name accepted, in bytes.
+const MAX_GATE_NAME_LEN: usize = 64;
+
+// ------------------------------------------------------------------ config
+
+/// `gates:` in `trainyard.yaml`: the gates the user defines, by name.
+///
+/// Empty by default; [`configured`] lays these over the built-in `G-MRG`
+/// and `G-REL` ([`defaults`]), so a gate defined under one of those names
+/// replaces the built-in one and any other name adds a gate.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(transparent)]
+pub struct GatesConfig(pub BTreeMap<String, GateConfig>);
+
+impl GatesConfig {
+    /// Checks what one key cannot: gate names usable in evidence names,
+    /// thresholds between 0 and 100, check names unique within a gate.
+    ///
+    /// # Errors
+    ///
+    /// Returns an [`Error::Input`] naming the key, e.g.
+    /// `gates.G-REL.rework_rate: 120 is not a percentage between 0 and 100`.
+    pub fn validate(&self) -> Result<()> {
+        for (name, gate) in &self.0 {
+            validate_gate_name(name).map_err(|e| Error::input(format!("gates.{name}: {e}")))?;
+            gate.validate()
+                .map_err(|e| Error::input(format!("gates.{name}.{e}")))?;
+        }
+        Ok(())
+    }
+}
+
+/// One gate: its checks and its thresholds.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct GateConfig {
+    /// What the gate is for, for people.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub description: String,
+    /// The checks, run in this order except that `parallel` commands run
+    /// together; the results keep this order.
+    #[serde(default)]
+    pub checks: Vec<CheckConfig>,
+    /// The minimum percent of checks that ran (were not skipped) that must
+    /// pass.
+    #[serde(default = "default_success_rate")]
+    #[schemars(range(min = 0, max = 100))]
+    pub success_rate: f64,
+    /// The maximum percent of the release range's commits that may be
+    /// rework: reverts, `fixup!`/`squash!`/`amend!` commits and commits
+    /// that fix a commit of the same range.
+    #[serde(default = "default_rework_rate")]
+    #[schemars(range(min = 0, max = 100))]
+    pub rework_rate: f64,
+    /// Every check that ran must pass.
+    #[serde(default = "default_true")]
+    pub all_tasks_passed: bool,
+}
+
+fn default_success_rate() -> f64 {
+    DEFAULT_SUCCESS_RATE
+}
+
+fn default_rework_rate() -> f64 {
+    DEFAULT_REWORK_RATE
+}
+
+fn default_true() -> bool {
+    true
+}
+
+impl GateConfig {
+    /// Checks the thresholds and that check names are unique.
+    ///
+    /// # Errors
+    ///
+    /// Returns an [`Error::Input`] whose message starts with the key at
+    /// fault, relative to the gate: `rework_rate: ...`, `checks[2]: ...`.
+    pub fn validate(&self) -> Result<()> {
+        for (key, value) in [
+            ("success_rate", self.success_rate),
+            ("rework_rate", self.rework_rate),
+        ] {
+            if !(0.0..=100.0).contains(&value) {
+                return Err(Error::input(format!(
+                    "{key}: {value} is not a percentage between 0 and 100"
+                )));
+            }
+        }
+        let mut seen = HashSet::new();
+        for (i, check) in self.checks.iter().enumerate() {
+            check
+                .validate()
+                .map_err(|e| Error::input(format!("checks[{i}]: {e}")))?;
+            if !seen.insert(check.name()) {
+                return Err(Error::input(format!(
+                    "checks[{i}]: another check is already named `{}`",
+                    check.name()
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    /// The thresholds the gate applies.
+    pub fn thresholds(&self) -> Thresholds {
+        Thresholds {
+            success_rate: self.success_rate,
+            rework_rate: self.rework_rate,
+            all_tasks_passed: self.all_tasks_passed,
+        }
+    }
+}
+
+/// One check of a gate: a command, or a built-in check.
+///
+/// In YAML, a command is `{name, run, timeout_seconds, expect_exit,
+/// parallel, cwd, env}` (only `run` is required) and a built-in is
+/// `{name, builtin}` (only `builtin` is required).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(try_from = "RawCheck", into = "RawCheck")]
+pub enum CheckConfig {
+    /// A command run with `sh -c`.
+    Command(CommandCheck),
+    /// A check trainyard does itself.
+    Builtin(BuiltinCheck),
+}
+
+impl CheckConfig {
+    /// The check's name, unique within its gate.
+    pub fn name(&self) -> &str {
+        match self {
+            CheckConfig::Command(c) => &c.name,
+            CheckConfig::Builtin(b) => &b.name,
+        }
+    }
+
+    /// Whether it may run alongside other parallel checks.
+    pub fn parallel(&self) -> bool {
+        match self {
+            CheckConfig::Command(c) => c.parallel,
+            CheckConfig::Builtin(_) => false,
+        }
+    }
+
+    /// What kind of check it is.
+    pub fn kind(&self) -> CheckKind {
+        match self {
+            CheckConfig::Command(_) => CheckKind::Command,
+            CheckConfig::Builtin(_) => CheckKind::Builtin,
+        }
+    }
+
+    /// A built-in check under its own name.
+    pub fn builtin(builtin: Builtin) -> Self {
+        CheckConfig::Builtin(BuiltinCheck {
+            name: builtin.as_str().to_owned(),
+            builtin,
+        })
+    }
+
+    /// A command check with the default timeout, exit status 0, not
+    /// parallel.
+    pub fn command(name: impl Into<String>, run: impl Into<String>) -> Self {
+        CheckConfig::Command(CommandCheck {
+            name: name.into(),
+            run: run.into(),
+            timeout_seconds: DEFAULT_TIMEOUT_SECONDS,
+            expect_exit: 0,
+            parallel: false,
+            cwd: None,
+            env: BTreeMap::new(),
+        })
+    }
+
+    fn validate(&self) -> Result<()> {
+        RawCheck::from(self.clone()).into_check().map(|_| ())
+    }
+}
+
+/// A command check: `sh -c <run>` in the checkout.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CommandCheck {
+    /// The check's name (default: the command's first line).
+    pub name: String,
+    /// The shell command.
+    pub run: String,
+    /// How long it may run before its process group is killed (default
+    /// 600, at least 1).
+    pub timeout_seconds: u64,
+    /// The exit status that means success (default 0).
+    pub expect_exit: i32,
+    /// Whether it may run at the same time as other parallel checks
+    /// (default false: it runs alone).
+    pub parallel: bool,
+    /// The directory to run in, relative to the checkout (default: the
+    /// checkout's working directory).
+    pub cwd: Option<PathBuf>,
+    /// Variables added to its environment.
+    pub env: BTreeMap<String, String>,
+}
+
+/// A built-in check under a name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BuiltinCheck {
+    /// The check's name (default: the built-in's name).
+    pub name: String,
+    /// Which built-in.
+    pub builtin: Builtin,
+}
+
+/// The checks trainyard does itself.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Builtin {
+    /// No uncommitted changes to tracked files (`git status --porcelain
+    /// --untracked-files=no`), trainyard's own evidence files aside.
+    CleanTree,
+    /// Every commit of the release range is a Conventional Commit, a merge
+    /// or a revert made by `git revert`.
+    ConventionalCommits,
+    /// No `feat` commit and no breaking change after the release's freeze
+    /// point; skipped when no freeze point is given.
+    FeatureFreeze,
+    /// The changelog has a section for the version; skipped without a
+    /// version.
+    ChangelogSection,
+    /// Every manifest carries the version; skipped without a version or
+    /// without manifests.
+    ManifestsAtVersion,
+}
+
+impl Builtin {
+    /// Its snake_case name, as in YAML.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Builtin::CleanTree => "clean_tree",
+            Builtin::ConventionalCommits => "conventional_commits",
+            Builtin::FeatureFreeze => "feature_freeze",
+            Builtin::ChangelogSection => "changelog_section",
+            Builtin::ManifestsAtVersion => "manifests_at_version",
+        }
+    }
+}
+
+/// A check as written in YAML, before it is known to be a command or a
+/// built-in.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(rename = "CheckConfig")]
+struct RawCheck {
+    /// The check's name, unique within the gate (default: the command's
+    /// first line, or the built-in's name).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    name: Option<String>,
+    /// A shell command, run with `sh -c` (give this or `builtin`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    run: Option<String>,
+    /// A built-in check (give this or `run`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    builtin: Option<Builtin>,
+    /// Commands only: seconds before the command is killed (default 600).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1))]
+    timeout_seconds: Option<u64>,
+    /// Commands only: the exit status that means success (default 0).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 0, max = 255))]
+    expect_exit: Option<i32>,
+    /// Commands only: may run at the same time as other parallel checks
+    /// (default false).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    parallel: Option<bool>,
+    /// Commands only: the directory to run in, relative to the checkout.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    cwd: Option<PathBuf>,
+    /// Commands only: variables added to the environment.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    env: Option<BTreeMap<String, String>>,
+}
+
+impl RawCheck {
+    fn into_check(self) -> Result<CheckConfig> {
+        let label = |name: &Option<String>| {
+            name.as_deref()
+                .map(|n| format!("check `{n}`"))
+                .unwrap_or_else(|| "a check".to_owned())
+        };
+        if let Some(name) = &self.name
+            && (name.trim().is_empty() || name.contains(['\n', '\r']))
+        {
+            return Err(Error::input(format!(
+                "invalid check name {name:?}: it must be one non-empty line"
+            )));
+        }
+        match (self.run, self.builtin) {
+            (Some(_), Some(_)) => Err(Error::input(format!(
+                "{} has both `run` and `builtin`: give one",
+                label(&self.name)
+            ))),
+            (None, None) => Err(Error::input(format!(
+                "{} needs `run` (a command) or `builtin` (one of clean_tree, \
+                 conventional_commits, feature_freeze, changelog_section, manifests_at_version)",
+                label(&self.name)
+            ))),
+            (None, Some(builtin)) => {
+                let command_only = [
+                    ("timeout_seconds", self.timeout_seconds.is_some()),
+                    ("expect_exit", self.expect_exit.is_some()),
+                    ("parallel", self.parallel.is_some()),
+                    ("cwd", self.cwd.is_some()),
+                    ("env", self.env.is_some()),
+                ];
+                if let Some((key, _)) = command_only.iter().find(|(_, set)| *set) {
+                    return Err(Error::input(format!(
+                        "{}: `{key}` applies to `run` checks only, not to the built-in {}",
+                        label(&self.name),
+                        builtin.as_str()
+                    )));
+                }
+                Ok(CheckConfig::Builtin(BuiltinCheck {
+                    name: self.name.unwrap_or_else(|| builtin.as_str().to_owned()),
+                    builtin,
+                }))
+            }
+            (Some(run), None) => {
+                if run.trim().is_empty() {
+                    return Err(Error::input(format!(
+                        "{}: `run` is empty",
+                        label(&self.name)
+                    )));
+                }
+                // A multi-line script is named by its first line.
+                let name = self.name.unwrap_or_else(|| {
+                    run.lines()
+                        .map(str::trim)
+                        .find(|l| !l.is_empty())
+                        .unwrap_or_default()
+                        .to_owned()
+                });
+                let timeout_seconds = self.timeout_seconds.unwrap_or(DEFAULT_TIMEOUT_SECONDS);
+                if timeout_seconds == 0 {
+                    return Err(Error::input(format!(
+                        "check `{name}`: timeout_seconds must be at least 1"
+                    )));
+                }
+                let expect_exit = self.expect_exit.unwrap_or(0);
+                if !(0..=255).contains(&expect_exit) {
+                    return Err(Error::input(format!(
+                        "check `{name}`: expect_exit {expect_exit} is not an exit status (0 to 255)"
+                    )));
+                }
+                if let Some(cwd) = &self.cwd
+                    && cwd.is_absolute()
+                {
+                    return Err(Error::input(format!(
+                        "check `{name}`: cwd {} must be relative to the checkout",
+                        cwd.display()
+                    )));
+                }
+                let env = self.env.unwrap_or_default();
+                if let Some(key) = env.keys().find(|k| k.is_empty() || k.contains(['=', '\0'])) {
+                    return Err(Error::input(format!(
+                        "check `{name}`: invalid environment variable name {key:?}"
+                    )));
+                }
+                Ok(CheckConfig::Command(CommandCheck {
+                    name,
+                    run,
+                    timeout_seconds,
+                    expect_exit,
+                    parallel: self.parallel.unwrap_or(false),
+                    cwd: self.cwd,
+                    env,
+                }))
+            }
+        }
+    }
+}
+
+impl TryFrom<RawCheck> for CheckConfig {
+    type Error = Error;
+
+    fn try_from(raw: RawCheck) -> Result<Self> {
+        raw.into_check()
+    }
+}
+
+impl From<CheckConfig> for RawCheck {
+    fn from(check: CheckConfig) -> Self {
+        match check {
+            CheckConfig::Builtin(b) => RawCheck {
+                name: Some(b.name),
+                builtin: Some(b.builtin),
+                ..RawCheck::default()
+            },
+            CheckConfig::Command(c) => RawCheck {
+                name: Some(c.name),
+                run: Some(c.run),
+                builtin: None,
+                timeout_seconds: Some(c.timeout_seconds),
+                expect_exit: Some(c.expect_exit),
+                parallel: Some(c.parallel),
+                cwd: c.cwd,
+                env: (!c.env.is_empty()).then_some(c.env),
+            },
+        }
+    }
+}
+
+/// The built-in gates: `G-MRG` (clean_tree; rework at most 30 %) and
+/// `G-REL` (clean_tree, conventional_commits, feature_freeze; rework at
+/// most 20 %), both requiring every check to pass.
+pub fn defaults() -> BTreeMap<String, GateConfig> {
+    BTreeMap::from([
+        (
+            MERGE_GATE.to_owned(),
+            GateConfig {
+                description: "Merge gate: required before a patch release".to_owned(),
+                checks: vec![CheckConfig::builtin(Builtin::CleanTree)],
+                success_rate: 100.0,
+                rework_rate: 30.0,
+                all_tasks_passed: true,
+            },
+        ),
+        (
+            RELEASE_GATE.to_owned(),
+            GateConfig {
+                description: "Release gate: required before a minor or major release \
+                              (a major also needs a human sign-off)"
+                    .to_owned(),
+                checks: vec![
+                    CheckConfig::builtin(Builtin::CleanTree),
+                    CheckConfig::builtin(Builtin::ConventionalCommits),
+                    CheckConfig::builtin(Builtin::FeatureFreeze),
+                ],
+                success_rate: 100.0,
+                rework_rate: 20.0,
+                all_tasks_passed: true,
+            },
+        ),
+    ])
+}
+
+/// The gates in effect: the built-in ones with the user's laid over them
+/// (same name replaces, other names add).
+pub fn configured(gates: &GatesConfig) -> BTreeMap<String, GateConfig> {
+    let mut all = defaults();
+    for (name, gate) in &gates.0 {
+        all.insert(name.clone(), gate.clone());
+    }
+    all
+}
+
+/// Finds a gate by name among the [`configured`] ones: the exact name,
+/// else the only one that matches ignoring ASCII case. Returns its
+/// configured name and definition.
+///
+/// # Errors
+///
+/// Returns an [`Error::Input`] listing the configured gates when none
+/// matches.
+pub fn find(gates: &GatesConfig, name: &str) -> Result<(String, GateConfig)> {
+    let all = configured(gates);
+    if let Some(gate) = all.get(name) {
+        return Ok((name.to_owned(), gate.clone()));
+    }
+    let matches: Vec<_> = all
+        .iter()
+        .filter(|(n, _)| n.eq_ignore_ascii_case(name))
+        .collect();
+    if let [(n, gate)] = matches.as_slice() {
+        return Ok(((*n).clone(), (*gate).clone()));
+    }
+    let names: Vec<&str> = all.keys().map(String::as_str).collect();
+    Err(Error::input(format!(
+        "unknown gate `{name}`: the configured gates are {}",
+        names.join(", ")
+    )))
+}
+
+/// Checks that a gate name can go into an evidence name: ASCII letters,
+/// digits, `.`, `_` and `-`, starting with a letter or digit, at most 64
+/// bytes.
+fn validate_gate_name(name: &str) -> Result<()> {
+    let mut bytes = name.bytes();
+    let first_ok = bytes.next().is_some_and(|b| b.is_ascii_alphanumeric());
+    let rest_ok = bytes.all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b));
+    if first_ok && rest_ok && !name.ends_with('.') && name.len() <= MAX_GATE_NAME_LEN {
+        Ok(())
+    } else {
+        Err(Error::input(format!(
+            "invalid gate name {name:?}: use letters, digits, ., _ and -, starting with a \
+             letter or digit, at most {MAX_GATE_NAME_LEN} bytes"
+        )))
+    }
+}
+
+// ----------------------------------------------------------------- request
+
+/// What to run a gate on.
+#[derive(Debug, Clone, Default)]
+pub struct GateRequest {
+    /// The gate's name, e.g. `G-REL` (case-insensitive when unambiguous).
+    pub name: String,
+    /// The revision to run on (default `HEAD` of the workspace); the result
+    /// names its full commit id.
+    pub commit: Option<String>,
+    /// The version being released, for `changelog_section`,
+    /// `manifests_at_version` and `TRAINYARD_VERSION`.
+    pub version: Option<Version>,
+    /// The release's freeze point (a revision), for `feature_freeze`.
+    pub freeze_point: Option<String>,
+    /// Where commands run and files are read: a checkout at the commit,
+    /// e.g. a temporary worktree (default: the workspace root). Its HEAD
+    /// must be the commit.
+    pub workdir: Option<PathBuf>,
+}
+
+// ------------------------------------------------------------------ result
+
+/// The outcome of one gate run: the figures, every check, and the verdict.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GateResult {
+    /// The gate's configured name.
+    pub gate: String,
+    /// The full id of the commit it ran on.
+    pub commit: String,
+    /// When it ran (RFC 3339, UTC), from the workspace's clock.
+    pub ran_at: String,
+    /// The version being released, if given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<String>,
+    /// The release range the rework rate was measured on.
+    pub range: RangeSummary,
+    /// Every check, in configuration order.
+    pub checks: Vec<CheckOutcome>,
+    /// Percent of the checks that ran that passed (two decimals).
+    pub success_rate: f64,
+    /// Percent of the range's non-merge commits that are rework (two
+    /// decimals).
+    pub rework_rate: f64,
+    /// The rework commits, newest first, and why each counts.
+    #[serde(default)]
+    pub rework: Vec<Rework>,
+    /// No check failed or timed out.
+    pub all_tasks_passed: bool,
+    /// The thresholds applied.
+    pub thresholds: Thresholds,
+    /// Whether the gate passed.
+    pub passed: bool,
+    /// Why it did not pass, one reason per threshold missed.
+    #[serde(default)]
+    pub reasons: Vec<String>,
+    /// How long the whole run took, in milliseconds.
+    #[serde(default)]
+    pub duration_ms: u64,
+}
+
+/// A gate's thresholds, as applied.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Thresholds {
+    /// The minimum success rate, in percent.
+    pub success_rate: f64,
+    /// The maximum rework rate, in percent.
+    pub rework_rate: f64,
+    /// Whether every check had to pass.
+    pub all_tasks_passed: bool,
+}
+
+/// The release range a gate measured.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RangeSummary {
+    /// The release tag on the commit, when the commit is itself a release:
+    /// the range is then that release's own commits.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub release: Option<String>,
+    /// The release the range starts after, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub since: Option<String>,
+    /// Commits in the range, merges excluded (the rework rate's base).
+    pub commits: usize,
+    /// Merge commits in the range, which are not counted.
+    #[serde(default)]
+    pub merges: usize,
+    /// The walk stopped at a shallow clone's boundary before any release.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub truncated_by_shallow_clone: bool,
+}
+
+/// The outcome of one check.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CheckOutcome {
+    /// The check's name.
+    pub name: String,
+    /// A command or a built-in.
+    pub kind: CheckKind,
+    /// Which built-in, for a built-in.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub builtin: Option<Builtin>,
+    /// The command, for a command.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub command: Option<String>,
+    /// How it went.
+    pub status: CheckStatus,
+    /// The command's exit status, when it exited.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exit_code: Option<i32>,
+    /// The exit status that meant success, for a command.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expect_exit: Option<i32>,
+    /// The signal that ended the command, when one did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signal: Option<i32>,
+    /// How long it took, in milliseconds.
+    pub duration_ms: u64,
+    /// One line saying what happened: `exit 1, expected 0`, `timed out
+    /// after 5 s`, `skipped: no freeze point`.
+    pub detail: String,
+    /// A command's combined stdout and stderr (its last [`OUTPUT_LIMIT`]
+    /// bytes, colours and carriage returns removed), or a built-in's
+    /// findings, one a line.
+    #[serde(default)]
+    pub output: String,
+    /// How many earlier bytes of output were dropped to keep the last
+    /// [`OUTPUT_LIMIT`]; 0 when nothing was.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub output_omitted_bytes: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
+}
+
+/// What kind of check ran.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CheckKind {
+    /// A command run with `sh -c`.
+    Command,
+    /// A check trainyard does itself.
+    Builtin,
+}
+
+/// How a check went.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CheckStatus {
+    /// It passed.
+    Passed,
+    /// It failed (a command exited with another status than expected, or
+    /// could not start).
+    Failed,
+    /// The command ran out of time and was killed.
+    TimedOut,
+    /// It did not apply and did not run.
+    Skipped,
+}
+
+impl CheckStatus {
+    /// Its snake_case name, as in JSON and YAML.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CheckStatus::Passed => "passed",
+            CheckStatus::Failed => "failed",
+            CheckStatus::TimedOut => "timed_out",
+            CheckStatus::Skipped => "skipped",
+        }
+    }
+}
+
+impl std::fmt::Display for CheckStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+// --------------------------------------------------------------------- run
+
+/// Runs the gate `request.name` of the workspace's configuration on a
+/// commit; see [`run_with`].
+///
+/// # Errors
+///
+/// As [`run_with`].
+pub fn run(ws: &Workspace, request: &GateRequest) -> Result<GateResult> {
+    run_with(ws, &ws.config.gates, request)
+}
+
+/// Runs the gate `request.name` of `gates` (laid over the built-in ones)
+/// on a commit: resolves the commit, checks that the working directory is
+/// checked out at it, measures the release range, runs every check and
+/// applies the thresholds. Records nothing: see [`record`].
+///
+/// A gate that fails is a result with `passed: false`, not an error.
+///
+/// # Errors
+///
+/// Returns an [`Error::Input`] for an unknown or invalid gate, a revision
+/// or freeze point that does not resolve, or a working directory that is
+/// not a checkout of the commit; an [`Error::Environment`] when git or the
+/// history cannot be read.
+pub fn run_with(ws: &Workspace, gates: &GatesConfig, request: &GateRequest) -> Result<GateResult> {
+    let started = Instant::now();
+    let (name, gate) = find(gates, &request.name)?;
+    validate_gate_name(&name)?;
+    gate.validate()
+        .map_err(|e| Error::input(format!("gates.{name}.{e}")))?;
+
+    let rev = request.commit.as_deref().unwrap_or("HEAD");
+    let id = ws.repo.resolve(rev)?;
+    let commit = id.to_string();
+    let workdir = request.workdir.clone().unwrap_or_else(|| ws.root.clone());
+    let checkout_root = checkout_at(&workdir, &commit)?;
+
+    let range = release_range(ws, id)?;
+    let rework = rework::rework(&range.commits);
+    let merges = range.commits.iter().filter(|c| c.parents.len() > 1).count();
+    let counted = range.commits.len() - merges;
+
+    let context = builtin::Context {
+        ws,
+        checkout_root: &checkout_root,
+        commit: id,
+        range: &range.commits,
+        version: request.version.as_ref(),
+        freeze_point: request.freeze_point.as_deref(),
+    };
+    let env = command_env(&name, &commit, request.version.as_ref());
+    let checks = run_checks(&gate.checks, &context, &workdir, &env)?;
+
+    let ran: Vec<&CheckOutcome> = checks
+        .iter()
+        .filter(|c| c.status != CheckStatus::Skipped)
+        .collect();
+    let passed_count = ran
+        .iter()
+        .filter(|c| c.status == CheckStatus::Passed)
+        .count();
+    let success_rate = percent(passed_count, ran.len(), 100.0);
+    let rework_rate = percent(rework.len(), counted, 0.0);
+    let all_tasks_passed = passed_count == ran.len();
+
+    let thresholds = gate.thresholds();
+    let mut reasons = Vec::new();
+    if success_rate < thresholds.success_rate {
+        reasons.push(format!(
+            "success_rate {success_rate} is below the minimum {}",
+            thresholds.success_rate
+        ));
+    }
+    if rework_rate > thresholds.rework_rate {
+        reasons.push(format!(
+            "rework_rate {rework_rate} is above the maximum {} ({} of {counted} commits)",
+            thresholds.rework_rate,
+            rework.len()
+        ));
+    }
+    if thresholds.all_tasks_passed && !all_tasks_passed {
+        let failed: Vec<String> = ran
+            .iter()
+            .filter(|c| c.status != CheckStatus::Passed)
+            .map(|c| format!("{} ({})", c.name, c.status))
+            .collect();
+        reasons.push(format!("not all tasks passed: {}", failed.join(", ")));
+    }
+
+    Ok(GateResult {
+        gate: name,
+        commit,
+        ran_at: format!("{:.0}", ws.now),
+        version: request.version.as_ref().map(ToString::to_string),
+        range: RangeSummary {
+            release: range.release,
+            since: range.since,
+            commits: counted,
+            merges,
+            truncated_by_shallow_clone: range.truncated_by_shallow_clone,
+        },
+        checks,
+        success_rate,
+        rework_rate,
+        rework,
+        all_tasks_passed,
+        thresholds,
+        passed: reasons.is_empty(),
+        reasons,
+        duration_ms: millis(started),
+    })
+}
+
+/// `part` of `whole` in percent, rounded to two decimals; `empty` when
+/// `whole` is zero.
+fn percent(part: usize, whole: usize, empty: f64) -> f64 {
+    if whole == 0 {
+        return empty;
+    }
+    let raw = part as f64 * 100.0 / whole as f64;
+    (raw * 100.0).round() / 100.0
+}
+
+fn millis(since: Instant) -> u64 {
+    u64::try_from(since.elapsed().as_millis()).unwrap_or(u64::MAX)
+}
+
+/// The environment every command of the gate gets.
+fn command_env(
+    gate: &str,
+    commit: &str,
+    version: Option<&Version>,
+) -> Vec<(String, Option<String>)> {
+    vec![
+        ("TRAINYARD_GATE".to_owned(), Some(gate.to_owned())),
+        ("TRAINYARD_COMMIT".to_owned(), Some(commit.to_owned())),
+        (
+            "TRAINYARD_VERSION".to_owned(),
+            version.map(ToString::to_string),
+        ),
+    ]
+}
+
+/// Checks that `workdir` is in a checkout whose HEAD is `commit`; returns
+/// the top of that checkout.
+fn checkout_at(workdir: &Path, commit: &str) -> Result<PathBuf> {
+    if !workdir.is_dir() {
+        return Err(Error::input(format!(
+            "cannot run a gate in {}: not a directory",
+            workdir.display()
+        )));
+    }
+    let repo = Repo::discover(workdir)?;
+    let head = repo.head()?.commit;
+    if head != commit {
+        return Err(Error::input(format!(
+            "{} is checked out at {}, not at {commit}: run the gate in a checkout of the commit",
+            workdir.display(),
+            &head[..head.len().min(12)]
+        )));
+    }
+    Ok(repo.root())
+}
+
+/// The commits a gate measures.
+struct Range {
+    release: Option<String>,
+    since: Option<String>,
+    commits: Vec<RawCommit>,
+    truncated_by_shallow_clone: bool,
+}
+
+/// The release range of a commit: the tagged release's own commits when
+/// the commit carries a stable release tag, else the commits since the
+/// last release.
+fn release_range(ws: &Workspace, id: gix::ObjectId) -> Result<Range> {
+    let tags = ws.repo.version_tags(&ws.config.versioning.tag_prefix)?;
+    let tagged = tags
+        .versions
+        .iter()
+        .filter(|t| t.id() == id && version::is_stable(&t.version))
+        .max_by(|a, b| a.version.cmp_precedence(&b.version));
+    if let Some(tag) = tagged {
+        let own = releases::range_of(&ws.repo, tag, &tags, false)?;
+        let mut since = None;
+        for lower in tags.versions.iter().rev() {
+            if version::is_stable(&lower.version)
+                && lower.version.cmp_precedence(&tag.version).is_lt()
+                && ws.repo.is_ancestor(lower.id(), id)?
+            {
+                since = Some(lower.name.clone());
+                break;
+            }
+        }
+        return Ok(Range {
+            release: Some(tag.name.clone()),
+            since,
+            commits: own.commits,
+            truncated_by_shallow_clone: false,
+        });
+    }
+    let unreleased = releases::unreleased(&ws.repo, id, &tags)?;
+    Ok(Range {
+        release: None,
+        since: unreleased.current.map(|t| t.name),
+        commits: unreleased.commits,
+        truncated_by_shallow_clone: unreleased.truncated_by_shallow_clone,
+    })
+}
+
+/// Runs the checks: built-ins first, then parallel commands together,
+/// then the other commands one at a time. Outcomes keep the configuration
+/// order.
+fn run_checks(
+    checks: &[CheckConfig],
+    context: &builtin::Context<'_>,
+    workdir: &Path,
+    env: &[(String, Option<String>)],
+) -> Result<Vec<CheckOutcome>> {
+    let mut outcomes: Vec<Option<CheckOutcome>> = vec![None; checks.len()];
+    for (i, check) in checks.iter().enumerate() {
+        if let CheckConfig::Builtin(b) = check {
+            let started = Instant::now();
+            let verdict = builtin::run(b.builtin, context)?;
+            outcomes[i] = Some(CheckOutcome {
+                name: b.name.clone(),
+                kind: CheckKind::Builtin,
+                builtin: Some(b.builtin),
+                command: None,
+                status: verdict.status,
+                exit_code: None,
+                expect_exit: None,
+                signal: None,
+                duration_ms: millis(started),
+                detail: verdict.detail,
+                output: verdict.output,
+                output_omitted_bytes: 0,
+            });
+        }
+    }
+    let commands: Vec<(usize, &CommandCheck)> = checks
+        .iter()
+        .enumerate()
+        .filter_map(|(i, c)| match c {
+            CheckConfig::Command(command) => Some((i, command)),
+            CheckConfig::Builtin(_) => None,
+        })
+        .collect();
+    let spec = |command: &CommandCheck| exec::Spec {
+        run: command.run.clone(),
+        dir: command
+            .cwd
+            .as_ref()
+            .map_or_else(|| workdir.to_path_buf(), |cwd| workdir.join(cwd)),
+        env: command
+            .env
+            .iter()
+            .map(|(k, v)| (k.clone(), Some(v.clone())))
+            .chain(env.iter().cloned())
+            .collect(),
+        timeout: std::time::Duration::from_secs(command.timeout_seconds),
+        expect_exit: command.expect_exit,
+    };
+    let (parallel, sequential): (Vec<_>, Vec<_>) =
+        commands.into_iter().partition(|(_, c)| c.parallel);
+    let workers = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let parallel_specs: Vec<exec::Spec> = parallel.iter().map(|(_, c)| spec(c)).collect();
+    let finished = exec::run_many(&parallel_specs, workers);
+    for ((i, command), done) in parallel.iter().zip(finished) {
+        outcomes[*i] = Some(command_outcome(command, done));
+    }
+    for (i, command) in &sequential {
+        let done = exec::run_one(&spec(command));
+        outcomes[*i] = Some(command_outcome(command, done));
+    }
+    outcomes
+        .into_iter()
+        .map(|o| o.ok_or_else(|| Error::Internal("a gate check did not run".to_owned())))
+        .collect()
+}
+
+fn command_outcome(command: &CommandCheck, done: exec::Finished) -> CheckOutcome {
+    CheckOutcome {
+        name: command.name.clone(),
+        kind: CheckKind::Command,
+        builtin: None,
+        command: Some(command.run.clone()),
+        status: done.status,
+        exit_code: done.exit_code,
+        expect_exit: Some(command.expect_exit),
+        signal: done.signal,
+        duration_ms: done.duration_ms,
+        detail: done.detail,
+        output: done.output,
+        output_omitted_bytes: done.omitted_bytes,
+    }
+}
+
+// ---------------------------------------------------------------- evidence
+
+/// A gate result as an evidence document: `gate_result: {...}`.
+#[derive(Serialize, Deserialize)]
+struct GateResultDocument {
+    gate_result: GateResult,
+}
+
+#[derive(Serialize)]
+struct GateResultDocumentRef<'a> {
+    gate_result: &'a GateResult,
+}
+
+/// The first 12 hex digits of a commit id, as in evidence names.
+fn short(commit: &str) -> &str {
+    &commit[..commit.len().min(12)]
+}
+
+/// Records a gate result as `gate_result` evidence named
+/// `<gate>-<first 12 hex of the commit>-<stamp of ran_at>`, with `-2`,
+/// `-3`, ... appended when that name is taken (two runs in one second).
+/// Take [`Workspace::lock`] around it when other runs may record at once.
+///
+/// # Errors
+///
+/// As [`EvidenceStore::write`](crate::evidence::EvidenceStore::write).
+pub fn record(ws: &Workspace, result: &GateResult) -> Result<WriteReport> {
+    let store = ws.evidence_store();
+    let stamp = result
+        .ran_at
+        .parse::<jiff::Timestamp>()
+        .map_or_else(|_| ws.stamp(), |t| t.strftime("%Y%m%dT%H%M%SZ").to_string());
+    let base = format!("{}-{}-{stamp}", result.gate, short(&result.commit));
+    let taken: HashSet<String> = store
+        .list(Some(EVIDENCE_KIND))?
+        .into_iter()
+        .map(|r| r.name.to_ascii_lowercase())
+        .collect();
+    let mut name = base.clone();
+    let mut n = 1;
+    while taken.contains(&name.to_ascii_lowercase()) {
+        n += 1;
+        name = format!("{base}-{n}");
+    }
+    store.write_value(
+        EVIDENCE_KIND,
+        &name,
+        &GateResultDocumentRef {
+            gate_result: result,
+        },
+    )
+}
+
+/// The newest recorded result of `gate` on exactly `commit` (a full id,
+/// or a revision that resolves to one), or `None` when there is none.
+/// Documents whose bytes no longer match their record are ignored.
+///
+/// # Errors
+///
+/// Returns an error when the evidence index or a candidate document
+/// cannot be read.
+pub fn latest_result(ws: &Workspace, gate: &str, commit: &str) -> Result<Option<GateResult>> {
+    let commit = match ws.repo.resolve(commit) {
+        Ok(id) => id.to_string(),
+        Err(_) => commit.to_ascii_lowercase(),
+    };
+    let store = ws.evidence_store();
+    let prefix = format!("{}-{}-", gate, short(&commit)).to_ascii_lowercase();
+    let mut records = store.list(Some(EVIDENCE_KIND))?;
+    records.sort_by_key(|r| std::cmp::Reverse(r.seq));
+    for record in records {
+        if !record.name.to_ascii_lowercase().starts_with(&prefix) {
+            continue;
+        }
+        let entry = store.get(&Lookup::Seq(record.seq))?;
+        if !entry.intact {
+            continue;
+        }
+        let Ok(document) = serde_saphyr::from_str::<GateResultDocument>(&entry.text) else {
+            continue;
+        };
+        let result = document.gate_result;
+        if result.gate.eq_ignore_ascii_case(gate) && result.commit == commit {
+            return Ok(Some(result));
+        }
+    }
+    Ok(None)
+}
+
+#[cfg(test)]
+mod tests;

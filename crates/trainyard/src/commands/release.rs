@@ -1,0 +1,155 @@
+//! `trainyard release ...`: the release workflow.
+
+use trainyard_core::Error;
+use trainyard_core::release::{self, Action, StepReport};
+use trainyard_core::version::Bump;
+
+use super::{CmdResult, Context, Exit};
+use crate::cli::ReleaseCommand;
+use crate::printer::{Block, paint, style};
+
+pub fn run(ctx: &Context<'_>, command: &ReleaseCommand) -> CmdResult {
+    let ws = ctx.workspace()?;
+    let report = match command {
+        ReleaseCommand::Start { kind, dry_run } => {
+            let kind = match kind.as_str() {
+                "patch" => Bump::Patch,
+                "minor" => Bump::Minor,
+                "major" => Bump::Major,
+                other => {
+                    return Err(Error::input(format!(
+                        "invalid release kind `{other}`: expected patch, minor or major"
+                    ))
+                    .into());
+                }
+            };
+            release::start(&ws, kind, *dry_run)?
+        }
+        ReleaseCommand::Rc { from, dry_run } => release::rc(&ws, from.as_deref(), *dry_run)?,
+        ReleaseCommand::Validate { dry_run } => release::validate(&ws, *dry_run)?,
+        ReleaseCommand::Publish { dry_run } => release::publish(&ws, *dry_run)?,
+        ReleaseCommand::Post { dry_run } => release::post(&ws, *dry_run)?,
+        ReleaseCommand::Abort { dry_run } => release::abort(&ws, *dry_run)?,
+        ReleaseCommand::Status => return status(ctx, &ws),
+    };
+    render(ctx, &report)?;
+    Ok(
+        if !report.applied && !report.actions.is_empty() || !report.passed {
+            Exit::Failure
+        } else {
+            Exit::Success
+        },
+    )
+}
+
+fn render(ctx: &Context<'_>, report: &StepReport) -> std::io::Result<()> {
+    if ctx.printer.json() {
+        return ctx.printer.write_json(report);
+    }
+    let mut out = String::new();
+    for action in &report.actions {
+        out.push_str(&format!("{}\n", describe(action)));
+    }
+    ctx.printer.data(&out)?;
+    let mut block = Block::default();
+    for message in &report.messages {
+        block.row(
+            if report.passed { "note" } else { "failed" },
+            message.clone(),
+        );
+    }
+    let verdict = match (report.applied, report.passed) {
+        (false, _) => format!("{} nothing changed", paint(style::WARN, "dry-run:")),
+        (true, true) => format!(
+            "{} release {} is {}",
+            paint(style::GOOD, "done:"),
+            report.version,
+            report.state.step.as_str()
+        ),
+        (true, false) => format!(
+            "{} release {} is {}",
+            paint(style::BAD, "blocked:"),
+            report.version,
+            report.state.step.as_str()
+        ),
+    };
+    block.row(&report.step, verdict);
+    ctx.printer.status(&block.render())
+}
+
+fn describe(action: &Action) -> String {
+    match action {
+        Action::WriteState { path, step } => format!(
+            "record the release as {} in {}",
+            step.as_str(),
+            path.display()
+        ),
+        Action::CreateBranch { branch, at } => {
+            format!("create branch {branch} at {}", &at[..at.len().min(10)])
+        }
+        Action::Commit {
+            branch,
+            message,
+            files,
+        } => {
+            if files.is_empty() {
+                format!("commit nothing on {branch} (manifests and changelog already current)")
+            } else {
+                format!("commit \"{message}\" on {branch}: {}", files.join(", "))
+            }
+        }
+        Action::Tag { tag, at } => {
+            format!("tag {tag} at {at} (annotated, signed when git signs tags)")
+        }
+        Action::RunGate { gate, at } => format!("run gate {gate} on {at} and record the result"),
+        Action::Validate { at } => format!("run the checklist and the two-layer review on {at}"),
+        Action::BuildArtifacts { at, dir } => format!(
+            "build the artifacts of {at} into {} with SHA256SUMS",
+            dir.display()
+        ),
+        Action::Publish { channel, steps } => format!("publish to {channel}: {}", steps.join("; ")),
+        Action::WriteEvidence { documents } => format!("write evidence: {}", documents.join(", ")),
+        Action::WriteFile { path, why } => format!("rewrite {}: {why}", path.display()),
+        Action::Run { command } => format!("run `{command}`"),
+        Action::DeleteBranch { branch } => format!("delete branch {branch}"),
+        Action::DeleteTag { tag } => format!("delete tag {tag}"),
+    }
+}
+
+fn status(ctx: &Context<'_>, ws: &trainyard_core::workspace::Workspace) -> CmdResult {
+    let states = release::all(ws)?;
+    if ctx.printer.json() {
+        ctx.printer.write_json(&states)?;
+        return Ok(Exit::Success);
+    }
+    let mut out = String::new();
+    for state in &states {
+        let rc = state
+            .rcs
+            .last()
+            .map(|r| r.tag.clone())
+            .unwrap_or_else(|| "-".into());
+        let channels: Vec<&String> = state.publication.channels.keys().collect();
+        out.push_str(&format!(
+            "{:<10} {:<6} {:<10} last rc {:<16} published to {}\n",
+            state.version,
+            state.kind,
+            state.step.as_str(),
+            rc,
+            if channels.is_empty() {
+                "-".to_owned()
+            } else {
+                channels
+                    .iter()
+                    .map(|c| c.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            }
+        ));
+    }
+    if states.is_empty() {
+        out.push_str("no release started: run `trainyard release start patch|minor|major`\n");
+    }
+    ctx.printer.data(&out)?;
+    Ok(Exit::Success)
+}
