@@ -338,6 +338,53 @@ impl dyn EvidenceStore + '_ {
         let yaml = render_yaml(value)?;
         self.write(kind, name, &yaml)
     }
+
+    /// Records `value` under the first free name from `base` (see
+    /// [`free_name`](Self::free_name)).
+    ///
+    /// # Errors
+    ///
+    /// As [`write_value`](Self::write_value).
+    pub fn write_value_unique<T: Serialize + ?Sized>(
+        &self,
+        kind: &str,
+        base: &str,
+        value: &T,
+    ) -> Result<WriteReport> {
+        let name = self.free_name(kind, base)?;
+        self.write_value(kind, &name, value)
+    }
+
+    /// Records YAML text under the first free name from `base`.
+    ///
+    /// # Errors
+    ///
+    /// As [`EvidenceStore::write`].
+    pub fn write_unique(&self, kind: &str, base: &str, yaml: &str) -> Result<WriteReport> {
+        let name = self.free_name(kind, base)?;
+        self.write(kind, &name, yaml)
+    }
+
+    /// `base`, or `base-2`, `base-3`, ... : the first name of `kind` not
+    /// recorded yet, for documents written more than once a second.
+    ///
+    /// # Errors
+    ///
+    /// As [`EvidenceStore::list`].
+    pub fn free_name(&self, kind: &str, base: &str) -> Result<String> {
+        let taken: std::collections::HashSet<String> = self
+            .list(Some(kind))?
+            .into_iter()
+            .map(|r| r.name.to_ascii_lowercase())
+            .collect();
+        let mut name = base.to_owned();
+        let mut n = 1;
+        while taken.contains(&name.to_ascii_lowercase()) {
+            n += 1;
+            name = format!("{base}-{n}");
+        }
+        Ok(name)
+    }
 }
 
 /// Renders a value as a YAML document with serde-saphyr.

@@ -30,6 +30,33 @@ pub fn run(root: &Path, args: &[&str]) -> Result<String> {
     Ok(String::from_utf8_lossy(&output.stdout).into_owned())
 }
 
+/// Runs `git` for a commit or tag that trainyard makes, dated `now`: the
+/// workspace's clock, so that a pinned clock (`TRAINYARD_NOW`) dates the
+/// release commits and tags it makes too.
+///
+/// # Errors
+///
+/// As [`run`].
+pub fn run_dated(root: &Path, args: &[&str], now: jiff::Timestamp) -> Result<String> {
+    let date = format!("@{} +0000", now.as_second());
+    let output = Command::new("git")
+        .current_dir(root)
+        .args(args)
+        .env("GIT_AUTHOR_DATE", &date)
+        .env("GIT_COMMITTER_DATE", &date)
+        .output()
+        .map_err(|e| Error::environment(format!("cannot run git: {e}")))?;
+    if !output.status.success() {
+        return Err(Error::environment(format!(
+            "git {} failed in {}: {}",
+            args.join(" "),
+            root.display(),
+            String::from_utf8_lossy(&output.stderr).trim()
+        )));
+    }
+    Ok(String::from_utf8_lossy(&output.stdout).into_owned())
+}
+
 /// The paths among `paths` (relative to `root`) that have uncommitted
 /// changes, staged or not.
 ///

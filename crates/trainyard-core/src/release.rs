@@ -547,7 +547,7 @@ pub fn rc(ws: &Workspace, from: Option<&str>, dry_run: bool) -> Result<StepRepor
     if let Some(Action::Commit { files: planned, .. }) = actions.get_mut(1) {
         *planned = files;
     }
-    git_cli::run(
+    git_cli::run_dated(
         &ws.root,
         &[
             "tag",
@@ -557,6 +557,7 @@ pub fn rc(ws: &Workspace, from: Option<&str>, dry_run: bool) -> Result<StepRepor
             &format!("Release candidate {tag}"),
             &branch,
         ],
+        ws.now,
     )?;
     let commit = git_cli::commit_of(&ws.root, &tag)?;
     state.rcs.push(RcCut {
@@ -672,7 +673,7 @@ fn commit_release_files(
         let mut add = vec!["add", "--"];
         add.extend(files.iter().map(String::as_str));
         git_cli::run(worktree.path(), &add)?;
-        git_cli::run(worktree.path(), &["commit", "-q", "-m", message])?;
+        git_cli::run_dated(worktree.path(), &["commit", "-q", "-m", message], ws.now)?;
     }
     Ok(files)
 }
@@ -801,7 +802,7 @@ pub fn validate(ws: &Workspace, dry_run: bool) -> Result<StepReport> {
         validated_at: ws.now.to_string(),
     };
     let name = format!("{}-{}", state.version, ws.stamp());
-    ws.evidence_store().write_value(
+    ws.evidence_store().write_value_unique(
         "release_validation",
         &name,
         &serde_json::json!({ "release_validation": &validation }),
@@ -991,7 +992,7 @@ pub fn publish(ws: &Workspace, dry_run: bool) -> Result<StepReport> {
             &version,
             &format!("chore(release): {tag}"),
         )?;
-        git_cli::run(
+        git_cli::run_dated(
             &ws.root,
             &[
                 "tag",
@@ -1001,6 +1002,7 @@ pub fn publish(ws: &Workspace, dry_run: bool) -> Result<StepReport> {
                 &format!("Release {tag}"),
                 &last.branch,
             ],
+            ws.now,
         )?;
     }
     let commit = git_cli::commit_of(&ws.root, &tag)?;
@@ -1143,7 +1145,7 @@ fn write_release_evidence(
     let notes_markdown = crate::notes::markdown(ws, &notes.notes)?;
     let notes_path = state_dir(ws).join(&state.version).join("RELEASE_NOTES.md");
     crate::fsutil::write_atomic(&notes_path, notes_markdown.as_bytes())?;
-    let notes_record = store.write_value(
+    let notes_record = store.write_value_unique(
         "release_notes",
         &format!("{}-{stamp}", state.version),
         &notes.notes,
@@ -1195,7 +1197,7 @@ fn write_release_evidence(
             },
         },
     };
-    let evidence_record = store.write_value(
+    let evidence_record = store.write_value_unique(
         "release_evidence",
         &format!("{}-{stamp}", state.version),
         &evidence,

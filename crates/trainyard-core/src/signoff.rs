@@ -156,7 +156,7 @@ pub fn record(ws: &Workspace, request: &SignoffRequest) -> Result<Signoff> {
         .unwrap_or_default();
     let name = format!("{version}-{}{layer}-{}", request.item.as_str(), ws.stamp());
     let store = ws.evidence_store();
-    store.write_value(
+    store.write_value_unique(
         "signoff",
         &name,
         &SignoffDocument {

@@ -1125,17 +1125,7 @@ pub fn record(ws: &Workspace, result: &GateResult) -> Result<WriteReport> {
         .parse::<jiff::Timestamp>()
         .map_or_else(|_| ws.stamp(), |t| t.strftime("%Y%m%dT%H%M%SZ").to_string());
     let base = format!("{}-{}-{stamp}", result.gate, short(&result.commit));
-    let taken: HashSet<String> = store
-        .list(Some(EVIDENCE_KIND))?
-        .into_iter()
-        .map(|r| r.name.to_ascii_lowercase())
-        .collect();
-    let mut name = base.clone();
-    let mut n = 1;
-    while taken.contains(&name.to_ascii_lowercase()) {
-        n += 1;
-        name = format!("{base}-{n}");
-    }
+    let name = store.free_name(EVIDENCE_KIND, &base)?;
     store.write_value(
         EVIDENCE_KIND,
         &name,

@@ -32,7 +32,7 @@ pub fn run(ctx: &Context<'_>, command: &CalendarCommand) -> CmdResult {
                 let name = format!("{year}-{}", ws.stamp());
                 let record = ws
                     .evidence_store()
-                    .write("release_calendar", &name, &yaml)?;
+                    .write_unique("release_calendar", &name, &yaml)?;
                 ctx.printer.status(&format!(
                     "{} {} (evidence {})\n",
                     paint(style::GOOD, "wrote"),

@@ -78,7 +78,7 @@ fn render(report: &ChecklistReport) -> String {
         paint(
             style::LABEL,
             format!(
-                "{:<5}  {:<21}  {:<24}  {:<10}  {:<6}  {}",
+                "{:<5}  {:<21}  {:<27}  {:<10}  {:<6}  {}",
                 "ID", "Check", "Validation", "Required", "Status", "Reason"
             )
         )

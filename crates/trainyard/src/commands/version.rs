@@ -131,7 +131,7 @@ fn bump(ctx: &Context<'_>, args: &BumpArgs) -> CmdResult {
     } else {
         let store = ws.evidence_store();
         let name = format!("{}-{}", report.version, ws.stamp());
-        Some(store.write_value("version_bump", &name, &report.evidence(ws.now))?)
+        Some(store.write_value_unique("version_bump", &name, &report.evidence(ws.now))?)
     };
     if ctx.printer.json() {
         ctx.printer.write_json(&BumpOutput {

@@ -9,5 +9,6 @@ mod config;
 mod evidence;
 mod generated_history;
 mod notes;
+mod release;
 mod status;
 mod version;

@@ -1,0 +1,468 @@
+//! The release workflow end to end: a fresh repository with a bare remote
+//! and directory channels, from `release start` to `release post`.
+
+use std::io::{BufRead, BufReader, Write};
+use std::path::PathBuf;
+
+use crate::support::{TestRepo, assert_unchanged, snapshot_dir};
+
+/// A repository with a bare `origin`, a released v1.0.0 and two features
+/// since; the release gate checks for a file outside the repository, so a
+/// test can make it fail and then pass.
+struct Fixture {
+    repo: TestRepo,
+    remote: PathBuf,
+    channel: PathBuf,
+    gate_flag: PathBuf,
+}
+
+fn fixture(extra_config: &str) -> Fixture {
+    let repo = TestRepo::new();
+    let remote = repo.home().join("origin.git");
+    let channel = repo.home().join("dist");
+    let gate_flag = repo.home().join("regression-suite-green");
+    repo.git_in(
+        repo.home(),
+        &["init", "-q", "--bare", remote.to_str().expect("utf-8")],
+    );
+    repo.git(&["remote", "add", "origin", remote.to_str().expect("utf-8")]);
+    let config = format!(
+        "gates:\n  G-REL:\n    checks:\n      - builtin: clean_tree\n      - builtin: feature_freeze\n      - name: regression suite\n        run: test -f {flag}\n  G-MRG:\n    checks:\n      - name: regression suite\n        run: test -f {flag}\nchecklist:\n  security_audit: \"true\"\nrelease:\n  artifacts:\n    - name: tarball\n      run: tar -czf \"$TRAINYARD_OUT/widget-$TRAINYARD_VERSION.tgz\" README.md\n      paths: [\"$TRAINYARD_OUT/*.tgz\"]\n  channels:\n    - {{ type: directory, name: downloads, path: {channel} }}\n    - {{ type: git_remote, name: origin, remote: origin }}\n{extra_config}",
+        flag = gate_flag.display(),
+        channel = channel.display(),
+    );
+    repo.write("trainyard.yaml", &config);
+    repo.write(".gitignore", ".trainyard/\n");
+    repo.write(
+        "Cargo.toml",
+        "[package]\nname = \"widget\"\nversion = \"1.0.0\"\nedition = \"2021\"\n",
+    );
+    repo.write("README.md", "# widget\n");
+    repo.commit("feat: first release");
+    repo.tag("v1.0.0");
+    repo.write("README.md", "# widget\n\nNow with exports.\n");
+    repo.commit("feat(export): add csv export (#7)");
+    repo.commit("fix(parser): accept empty input\n\nFixes #3");
+    repo.git(&["push", "-q", "origin", "main", "v1.0.0"]);
+    Fixture {
+        repo,
+        remote,
+        channel,
+        gate_flag,
+    }
+}
+
+fn sign_everything(repo: &TestRepo, version: &str) {
+    for (item, layer, by) in [
+        ("review", Some("1"), "ada@example.org"),
+        ("review", Some("2"), "grace@example.org"),
+        ("RL-08", None, "ada@example.org"),
+    ] {
+        let mut args = vec!["signoff", version, "--item", item, "--by", by];
+        if let Some(layer) = layer {
+            args.extend(["--layer", layer]);
+        }
+        let run = repo.run(&args);
+        assert_eq!(run.code(), 0, "{}", run.transcript());
+    }
+}
+
+fn ok(repo: &TestRepo, args: &[&str]) -> crate::support::Run {
+    let run = repo.run(args);
+    assert_eq!(run.code(), 0, "{args:?}: {}", run.transcript());
+    run
+}
+
+#[test]
+fn a_minor_release_from_start_to_post() {
+    let f = fixture("");
+    let repo = &f.repo;
+    let start = ok(repo, &["--json", "release", "start", "minor"]).json();
+    assert_eq!(start["version"], "1.1.0");
+    // Out of order: validation needs a candidate first.
+    let early = repo.run(&["release", "validate"]);
+    assert_eq!(early.code(), 2);
+    assert!(
+        early
+            .stderr()
+            .contains("`release validate` needs `release rc` first"),
+        "{}",
+        early.stderr()
+    );
+    // The regression gate fails on the first candidate...
+    let rc = repo.run(&["--json", "release", "rc"]);
+    assert_eq!(rc.code(), 1, "the gate fails: {}", rc.transcript());
+    let rc = rc.json();
+    assert_eq!(rc["state"]["rcs"][0]["tag"], "v1.1.0-rc.1");
+    assert_eq!(rc["state"]["rcs"][0]["branch"], "release/v1.1.0-rc.1");
+    let on_branch = repo.git(&["show", "release/v1.1.0-rc.1:Cargo.toml"]);
+    assert!(
+        on_branch.contains("version = \"1.1.0-rc.1\""),
+        "{on_branch}"
+    );
+    let changelog = repo.git(&["show", "release/v1.1.0-rc.1:CHANGELOG.md"]);
+    assert!(changelog.contains("## [1.1.0] - 2027-01-13"), "{changelog}");
+    // ...and so does validation, with the reasons.
+    sign_everything(repo, "1.1.0");
+    let failing = repo.run(&["--json", "release", "validate"]);
+    assert_eq!(failing.code(), 1, "{}", failing.transcript());
+    let failures = failing.json()["messages"].to_string();
+    assert!(
+        failures.contains("G-REL: success_rate 66.67 is below the minimum 100"),
+        "{failures}"
+    );
+    assert!(failures.contains("RL-02"), "{failures}");
+    // Once the suite is green, validation passes.
+    std::fs::write(&f.gate_flag, "").expect("flag");
+    let passing = repo.run(&["--json", "release", "validate"]);
+    assert_eq!(passing.code(), 0, "{}", passing.transcript());
+    assert_eq!(passing.json()["state"]["step"], "validated");
+    // Publishing is a plan first: a dry run changes nothing anywhere.
+    let before = (repo.tree_snapshot(), snapshot_dir(&f.remote));
+    let dry = repo.run(&["release", "publish", "--dry-run"]);
+    assert_eq!(dry.code(), 1, "changes pending: {}", dry.transcript());
+    assert!(
+        dry.stdout().contains("tag v1.1.0 at release/v1.1.0-rc.1"),
+        "{}",
+        dry.stdout()
+    );
+    assert_unchanged(&before.0, &repo.tree_snapshot());
+    assert_unchanged(&before.1, &snapshot_dir(&f.remote));
+    assert!(!f.channel.exists());
+    let published = ok(repo, &["--json", "release", "publish"]).json();
+    assert_eq!(published["state"]["step"], "published");
+    assert!(f.channel.join("1.1.0/widget-1.1.0.tgz").is_file());
+    assert!(f.channel.join("1.1.0/SHA256SUMS").is_file());
+    let remote_tags = repo.git_in(&f.remote, &["tag", "--list"]);
+    assert!(remote_tags.lines().any(|t| t == "v1.1.0"), "{remote_tags}");
+    let released = repo.git(&["show", "v1.1.0:Cargo.toml"]);
+    assert!(released.contains("version = \"1.1.0\""), "{released}");
+    ok(repo, &["release", "post"]);
+    let changelog = std::fs::read_to_string(repo.path().join("CHANGELOG.md")).expect("changelog");
+    assert!(changelog.contains("## [Unreleased]"), "{changelog}");
+    assert!(changelog.contains("## [1.1.0] - 2027-01-13"), "{changelog}");
+    let status = ok(repo, &["release", "status"]).stdout();
+    assert!(status.contains("1.1.0      minor  posted"), "{status}");
+    // The evidence trail: the spec's keys, intact.
+    let evidence = release_evidence(repo);
+    assert_release_evidence_shape(&evidence);
+    assert!(evidence.contains("g_rel_passed: true"), "{evidence}");
+    assert!(evidence.contains("- downloads"), "{evidence}");
+    let slsa = ok(
+        repo,
+        &["--json", "evidence", "list", "--kind", "slsa_provenance"],
+    )
+    .json();
+    assert_eq!(slsa.as_array().map(Vec::len), Some(1));
+    ok(repo, &["evidence", "verify"]);
+    let notes = std::fs::read_to_string(
+        repo.path()
+            .join(".trainyard/releases/1.1.0/RELEASE_NOTES.md"),
+    )
+    .expect("notes");
+    assert!(notes.contains("## Provenance"), "{notes}");
+}
+
+fn release_evidence(repo: &TestRepo) -> String {
+    let list = ok(
+        repo,
+        &["--json", "evidence", "list", "--kind", "release_evidence"],
+    )
+    .json();
+    let name = list[0]["name"]
+        .as_str()
+        .expect("a release_evidence document")
+        .to_owned();
+    ok(repo, &["evidence", "show", "release_evidence", &name]).stdout()
+}
+
+/// The document has exactly the spec's keys, in the spec's nesting.
+fn assert_release_evidence_shape(yaml: &str) {
+    let keys: Vec<String> = yaml
+        .lines()
+        .filter(|l| !l.trim_start().starts_with("- ") && l.contains(':'))
+        .map(|l| {
+            let indent = l.len() - l.trim_start().len();
+            format!(
+                "{}{}",
+                " ".repeat(indent),
+                l.trim_start().split(':').next().unwrap_or("")
+            )
+        })
+        .collect();
+    insta::assert_snapshot!(keys.join("\n"), @r"
+    release_evidence
+      version
+      release_date
+      released_by
+      validation
+        gate_results
+          g_rel_passed
+          success_rate
+          rework_rate
+          all_tasks_passed
+        checklist
+          status
+          status
+          status
+          status
+          status
+          status
+          status
+          status
+      artifacts
+        changelog_ref
+        release_notes_ref
+        verification_log_ref
+      provenance
+        commit
+        branch
+        build_id
+        signed_by
+      distribution
+        channels
+        published_at
+    ");
+    for id in [
+        "RL-01", "RL-02", "RL-03", "RL-04", "RL-05", "RL-06", "RL-07", "RL-08",
+    ] {
+        assert!(
+            yaml.contains(&format!("- check: {id}")),
+            "{id} missing: {yaml}"
+        );
+    }
+}
+
+#[test]
+fn a_publish_that_fails_on_its_second_channel_resumes() {
+    let log_dir = tempfile::tempdir().expect("tempdir");
+    let log = log_dir.path().join("first-channel.log");
+    let allow = log_dir.path().join("mirror-up");
+    let extra = format!(
+        "    - {{ type: command, name: announce, run: 'echo published >> {log}' }}\n    - {{ type: command, name: mirror, run: 'test -f {allow}' }}\n    - {{ type: directory, name: archive, path: {archive} }}\n",
+        log = log.display(),
+        allow = allow.display(),
+        archive = log_dir.path().join("archive").display(),
+    );
+    let f = fixture(&extra);
+    let repo = &f.repo;
+    std::fs::write(&f.gate_flag, "").expect("flag");
+    ok(repo, &["release", "start", "minor"]);
+    ok(repo, &["release", "rc"]);
+    sign_everything(repo, "1.1.0");
+    ok(repo, &["release", "validate"]);
+    let failed = repo.run(&["release", "publish"]);
+    assert_eq!(failed.code(), 3, "{}", failed.transcript());
+    assert!(
+        failed.stderr().contains("channel mirror failed"),
+        "{}",
+        failed.stderr()
+    );
+    let state = ok(repo, &["--json", "release", "status"]).json();
+    let channels = state[0]["publication"]["channels"]
+        .as_object()
+        .expect("receipts")
+        .clone();
+    let names: Vec<&String> = channels.keys().collect();
+    assert_eq!(
+        names,
+        ["announce", "downloads", "origin"],
+        "published before the failure"
+    );
+    std::fs::write(&allow, "").expect("mirror up");
+    let resumed = ok(repo, &["release", "publish"]);
+    assert!(
+        resumed
+            .stderr()
+            .contains("announce: already published, skipped"),
+        "{}",
+        resumed.stderr()
+    );
+    // The first channels ran once; the evidence names all of them.
+    assert_eq!(std::fs::read_to_string(&log).expect("log"), "published\n");
+    let evidence = release_evidence(repo);
+    for channel in ["announce", "archive", "downloads", "mirror", "origin"] {
+        assert!(
+            evidence.contains(&format!("- {channel}")),
+            "{channel}: {evidence}"
+        );
+    }
+}
+
+#[test]
+fn a_major_without_sign_off_and_rehearsal_is_refused() {
+    let f = fixture("");
+    let repo = &f.repo;
+    std::fs::write(&f.gate_flag, "").expect("flag");
+    repo.commit(
+        "feat!: drop the v1 format\n\nBREAKING CHANGE: run `widget migrate` to convert old files",
+    );
+    ok(repo, &["release", "start", "major"]);
+    ok(repo, &["release", "rc"]);
+    sign_everything(repo, "2.0.0");
+    let refused = repo.run(&["--json", "release", "validate"]);
+    assert_eq!(refused.code(), 1, "{}", refused.transcript());
+    let messages = refused.json()["messages"].to_string();
+    assert!(
+        messages
+            .contains("RL-07 Rollback tested: no successful rollback rehearsal recorded for 2.0.0"),
+        "{messages}"
+    );
+    assert!(
+        messages.contains("a major release needs a human sign-off"),
+        "{messages}"
+    );
+    let publish = repo.run(&["release", "publish"]);
+    assert_eq!(publish.code(), 2);
+    assert!(
+        publish
+            .stderr()
+            .contains("needs a passing `release validate` first"),
+        "{}",
+        publish.stderr()
+    );
+}
+
+#[test]
+fn every_step_has_a_dry_run_that_changes_nothing() {
+    let f = fixture("");
+    let repo = &f.repo;
+    let snapshot = |f: &Fixture| (f.repo.tree_snapshot(), snapshot_dir(&f.remote));
+    let before = snapshot(&f);
+    let dry = repo.run(&["release", "start", "minor", "--dry-run"]);
+    assert_eq!(dry.code(), 1, "{}", dry.transcript());
+    assert_unchanged(&before.0, &snapshot(&f).0);
+    ok(repo, &["release", "start", "minor"]);
+    for step in [
+        vec!["release", "rc", "--dry-run"],
+        vec!["release", "abort", "--dry-run"],
+    ] {
+        let before = snapshot(&f);
+        let run = repo.run(&step);
+        assert_eq!(run.code(), 1, "{step:?}: {}", run.transcript());
+        let after = snapshot(&f);
+        assert_unchanged(&before.0, &after.0);
+        assert_unchanged(&before.1, &after.1);
+    }
+    // Abort undoes the local candidate.
+    std::fs::write(&f.gate_flag, "").expect("flag");
+    ok(repo, &["release", "rc"]);
+    ok(repo, &["release", "abort"]);
+    assert!(repo.git(&["tag", "--list", "v1.1.0-rc.1"]).is_empty());
+    assert!(repo.git(&["branch", "--list", "release/*"]).is_empty());
+}
+
+#[test]
+fn the_feature_freeze_fails_the_gate() {
+    let f = fixture("");
+    let repo = &f.repo;
+    std::fs::write(&f.gate_flag, "").expect("flag");
+    ok(repo, &["release", "start", "minor"]);
+    repo.commit("feat: sneaks in after the freeze");
+    let rc = repo.run(&["--json", "release", "rc"]);
+    assert_eq!(rc.code(), 1, "{}", rc.transcript());
+    assert!(
+        rc.json()["messages"].to_string().contains("feature_freeze"),
+        "{}",
+        rc.stdout()
+    );
+}
+
+#[test]
+fn the_two_review_layers_need_two_people() {
+    let f = fixture("");
+    let repo = &f.repo;
+    ok(
+        repo,
+        &[
+            "signoff",
+            "1.1.0",
+            "--item",
+            "review",
+            "--layer",
+            "1",
+            "--by",
+            "ada@example.org",
+        ],
+    );
+    let same = repo.run(&[
+        "signoff",
+        "1.1.0",
+        "--item",
+        "review",
+        "--layer",
+        "2",
+        "--by",
+        "ADA@example.org",
+    ]);
+    assert_eq!(same.code(), 2);
+    assert!(
+        same.stderr().contains("two different people"),
+        "{}",
+        same.stderr()
+    );
+}
+
+/// A one-shot HTTP server on loopback that answers GitHub's pull request
+/// listing with `body`, and returns the request it saw.
+fn github_server(body: &'static str) -> (String, std::thread::JoinHandle<String>) {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind loopback");
+    let url = format!("http://{}", listener.local_addr().expect("address"));
+    let handle = std::thread::spawn(move || {
+        let (stream, _) = listener.accept().expect("one request");
+        let mut reader = BufReader::new(stream.try_clone().expect("clone"));
+        let mut request = String::new();
+        loop {
+            let mut line = String::new();
+            if reader.read_line(&mut line).expect("read") == 0 || line == "\r\n" {
+                break;
+            }
+            request.push_str(&line);
+        }
+        let mut stream = stream;
+        write!(
+            stream,
+            "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+            body.len()
+        )
+        .expect("answer");
+        request
+    });
+    (url, handle)
+}
+
+#[test]
+fn the_checklist_asks_the_forge_for_open_pull_requests() {
+    let (url, server) = github_server(
+        r#"[{"number": 12, "title": "Finish the export", "html_url": "https://example.org/pr/12", "base": {"ref": "main"}, "milestone": {"title": "v1.1.0"}},
+            {"number": 13, "title": "Unrelated", "html_url": "https://example.org/pr/13", "base": {"ref": "main"}, "milestone": null}]"#,
+    );
+    let f = fixture("");
+    let repo = &f.repo;
+    let config = std::fs::read_to_string(repo.path().join("trainyard.yaml")).expect("config");
+    let config = config.replace(
+        "checklist:\n",
+        &format!("checklist:\n  forge: {{ kind: github, api_url: \"{url}\", repository: acme/widget, token: \"env:WIDGET_TOKEN\" }}\n"),
+    );
+    repo.write("trainyard.yaml", &config);
+    repo.commit("chore: configure the forge");
+    let run = repo.run_env(
+        &["check", "--version", "1.1.0"],
+        &[("WIDGET_TOKEN", "s3cret-token")],
+    );
+    assert_eq!(run.code(), 1, "{}", run.transcript());
+    let request = server.join().expect("server");
+    assert!(
+        request.starts_with("GET /repos/acme/widget/pulls?state=open"),
+        "{request}"
+    );
+    assert!(
+        request
+            .to_ascii_lowercase()
+            .contains("authorization: bearer s3cret-token"),
+        "{request}"
+    );
+    assert!(!run.stdout().contains("s3cret-token"));
+    let head = repo.git(&["rev-parse", "HEAD"]);
+    insta::assert_snapshot!(run.stdout().replace(&head[..10], "[HEAD]"));
+}
