@@ -33,6 +33,7 @@ pub mod provenance;
 pub mod release;
 pub mod releases;
 pub mod signoff;
+pub mod sync;
 pub mod version;
 pub mod versioning;
 pub mod workspace;

@@ -1,0 +1,292 @@
+//! The values every part of the sync engine shares: paths (which may be
+//! any bytes), tree entries, snapshots of a filtered tree, and changes.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+/// A path relative to a sync root, `/`-separated, as raw bytes: file
+/// names may be any bytes but `/` and NUL, not only UTF-8.
+///
+/// In YAML and JSON it is written as text: valid UTF-8 as is, other bytes
+/// (and `%` itself) percent-escaped, so the form round-trips exactly.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct SyncPath(pub Vec<u8>);
+
+impl SyncPath {
+    /// The path from an OS path relative to the root.
+    #[cfg(unix)]
+    pub fn from_relative(path: &std::path::Path) -> Self {
+        use std::os::unix::ffi::OsStrExt;
+        SyncPath(path.as_os_str().as_bytes().to_vec())
+    }
+
+    /// The OS path under `root`.
+    #[cfg(unix)]
+    pub fn under(&self, root: &std::path::Path) -> std::path::PathBuf {
+        use std::os::unix::ffi::OsStrExt;
+        root.join(std::ffi::OsStr::from_bytes(&self.0))
+    }
+
+    /// The escaped text form.
+    pub fn encoded(&self) -> String {
+        let mut out = String::with_capacity(self.0.len());
+        let mut rest: &[u8] = &self.0;
+        while !rest.is_empty() {
+            match std::str::from_utf8(rest) {
+                Ok(text) => {
+                    push_escaping_percent(&mut out, text);
+                    break;
+                }
+                Err(e) => {
+                    let (valid, after) = rest.split_at(e.valid_up_to());
+                    push_escaping_percent(&mut out, std::str::from_utf8(valid).unwrap_or(""));
+                    let bad = e.error_len().unwrap_or(after.len());
+                    for b in &after[..bad] {
+                        out.push_str(&format!("%{b:02X}"));
+                    }
+                    rest = &after[bad..];
+                }
+            }
+        }
+        out
+    }
+
+    /// Reads the escaped text form.
+    pub fn decode(text: &str) -> Option<Self> {
+        let bytes = text.as_bytes();
+        let mut out = Vec::with_capacity(bytes.len());
+        let mut i = 0;
+        while i < bytes.len() {
+            if bytes[i] == b'%' {
+                let hex = text.get(i + 1..i + 3)?;
+                out.push(u8::from_str_radix(hex, 16).ok()?);
+                i += 3;
+            } else {
+                out.push(bytes[i]);
+                i += 1;
+            }
+        }
+        Some(SyncPath(out))
+    }
+}
+
+fn push_escaping_percent(out: &mut String, text: &str) {
+    for c in text.chars() {
+        if c == '%' {
+            out.push_str("%25");
+        } else {
+            out.push(c);
+        }
+    }
+}
+
+impl fmt::Display for SyncPath {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.encoded())
+    }
+}
+
+impl Serialize for SyncPath {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&self.encoded())
+    }
+}
+
+impl<'de> Deserialize<'de> for SyncPath {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        SyncPath::decode(&text)
+            .ok_or_else(|| serde::de::Error::custom(format!("invalid escaped path `{text}`")))
+    }
+}
+
+/// What an entry is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum EntryKind {
+    /// A regular file.
+    File,
+    /// A symbolic link (never followed).
+    Symlink,
+}
+
+/// One file or symlink of a filtered tree. Directories are implied by the
+/// paths under them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Entry {
+    /// File or symlink.
+    pub kind: EntryKind,
+    /// Whether the file is executable (the one mode bit a sync carries).
+    pub executable: bool,
+    /// Size in bytes (of the link text, for a symlink).
+    pub size: u64,
+    /// BLAKE3 of the content (of the link text, for a symlink), hex.
+    pub hash: String,
+    /// The link's target, for a symlink (escaped like a [`SyncPath`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub link: Option<SyncPath>,
+}
+
+/// A filtered tree as read: every entry by path, and a fingerprint over
+/// all of them (an empty or missing tree has a fingerprint too).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct Snapshot {
+    /// Entries by path.
+    pub entries: BTreeMap<SyncPath, Entry>,
+}
+
+impl Snapshot {
+    /// BLAKE3 over every (path, kind, executable, hash) in path order,
+    /// hex; the same for the same content whatever the timestamps.
+    pub fn fingerprint(&self) -> String {
+        let mut hasher = blake3::Hasher::new();
+        hasher.update(b"trainyard-snapshot/1\0");
+        for (path, entry) in &self.entries {
+            hasher.update(&(path.0.len() as u64).to_le_bytes());
+            hasher.update(&path.0);
+            hasher.update(match entry.kind {
+                EntryKind::File => b"f",
+                EntryKind::Symlink => b"l",
+            });
+            hasher.update(if entry.executable { b"x" } else { b"-" });
+            hasher.update(entry.hash.as_bytes());
+        }
+        hasher.finalize().to_hex().to_string()
+    }
+}
+
+/// add, modify or delete.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ChangeKind {
+    /// The path is new in the target.
+    Add,
+    /// The content, mode or kind changes.
+    Modify,
+    /// The path goes away from the target.
+    Delete,
+}
+
+/// One change a sync makes to its target.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Change {
+    /// The path.
+    pub path: SyncPath,
+    /// What happens to it.
+    pub kind: ChangeKind,
+    /// The target's entry before (absent for an add).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub before: Option<Entry>,
+    /// The entry after (absent for a delete).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub after: Option<Entry>,
+}
+
+/// Compares two snapshots: the changes that make `target` equal `source`,
+/// in path order. Pure.
+pub fn changes(source: &Snapshot, target: &Snapshot) -> Vec<Change> {
+    use std::cmp::Ordering;
+    let add = |path: &SyncPath, entry: &Entry| Change {
+        path: path.clone(),
+        kind: ChangeKind::Add,
+        before: None,
+        after: Some(entry.clone()),
+    };
+    let delete = |path: &SyncPath, entry: &Entry| Change {
+        path: path.clone(),
+        kind: ChangeKind::Delete,
+        before: Some(entry.clone()),
+        after: None,
+    };
+    let mut out = Vec::new();
+    let mut s = source.entries.iter().peekable();
+    let mut t = target.entries.iter().peekable();
+    loop {
+        match (s.peek(), t.peek()) {
+            (None, None) => break,
+            (Some((sp, se)), None) => {
+                out.push(add(sp, se));
+                s.next();
+            }
+            (None, Some((tp, te))) => {
+                out.push(delete(tp, te));
+                t.next();
+            }
+            (Some((sp, se)), Some((tp, te))) => match sp.cmp(tp) {
+                Ordering::Less => {
+                    out.push(add(sp, se));
+                    s.next();
+                }
+                Ordering::Greater => {
+                    out.push(delete(tp, te));
+                    t.next();
+                }
+                Ordering::Equal => {
+                    if se != te {
+                        out.push(Change {
+                            path: (*sp).clone(),
+                            kind: ChangeKind::Modify,
+                            before: Some((*te).clone()),
+                            after: Some((*se).clone()),
+                        });
+                    }
+                    s.next();
+                    t.next();
+                }
+            },
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn file(hash: &str) -> Entry {
+        Entry {
+            kind: EntryKind::File,
+            executable: false,
+            size: 1,
+            hash: hash.into(),
+            link: None,
+        }
+    }
+
+    fn snap(items: &[(&[u8], &str)]) -> Snapshot {
+        Snapshot {
+            entries: items.iter().map(|(p, h)| (SyncPath(p.to_vec()), file(h))).collect(),
+        }
+    }
+
+    #[test]
+    fn changes_cover_add_modify_delete() {
+        let source = snap(&[(b"a", "1"), (b"b", "2"), (b"d", "4")]);
+        let target = snap(&[(b"b", "2x"), (b"c", "3"), (b"d", "4")]);
+        let kinds: Vec<(String, ChangeKind)> = changes(&source, &target)
+            .into_iter()
+            .map(|c| (c.path.to_string(), c.kind))
+            .collect();
+        assert_eq!(
+            kinds,
+            vec![
+                ("a".into(), ChangeKind::Add),
+                ("b".into(), ChangeKind::Modify),
+                ("c".into(), ChangeKind::Delete)
+            ]
+        );
+        assert_ne!(source.fingerprint(), target.fingerprint());
+        assert_eq!(Snapshot::default().fingerprint(), Snapshot::default().fingerprint());
+    }
+
+    #[test]
+    fn paths_round_trip_any_bytes() {
+        for raw in [&b"plain/name.txt"[..], b"with space", b"100% sure", b"caf\xc3\xa9", b"bad\xff\xfebytes", b"new\nline"] {
+            let path = SyncPath(raw.to_vec());
+            assert_eq!(SyncPath::decode(&path.encoded()), Some(path.clone()), "{raw:?}");
+        }
+        assert_eq!(SyncPath(b"bad\xffx".to_vec()).encoded(), "bad%FFx");
+    }
+}
