@@ -42,6 +42,9 @@ pub struct Config {
     /// The release workflow: branches, artifacts, channels, signing,
     /// announcements.
     pub release: crate::release::ReleaseConfig,
+    /// Sync configuration files besides those in `.trainyard/syncs/`,
+    /// relative to the repository root.
+    pub syncs: Vec<PathBuf>,
 }
 
 /// `changelog:` settings.

@@ -57,8 +57,12 @@ fn plain_message(error: &serde_saphyr::Error) -> String {
         None => trimmed,
     };
     let mut message = trimmed.trim().trim_end_matches('.').to_owned();
-    if let Some(first) = message.get(..1) {
-        let lower = first.to_lowercase();
+    // Lowercase a capitalised first word, but not an acronym such as DR-01.
+    let mut chars = message.chars();
+    let first_upper = chars.next().is_some_and(char::is_uppercase);
+    let second_lower = chars.next().is_some_and(char::is_lowercase);
+    if first_upper && second_lower {
+        let lower = message[..1].to_lowercase();
         message.replace_range(..1, &lower);
     }
     message

@@ -69,6 +69,10 @@ pub enum Command {
     /// status.
     #[command(subcommand)]
     Release(ReleaseCommand),
+    /// Sync automation: validate, plan (the dry-run), approve, apply, run,
+    /// log, recover.
+    #[command(subcommand)]
+    Sync(SyncCommand),
     /// Write a commented trainyard.yaml for this repository.
     Init(InitArgs),
     /// Check or describe the configuration.
@@ -364,6 +368,73 @@ pub enum ReleaseCommand {
     },
     /// Where each release stands.
     Status,
+}
+
+/// `sync ...`
+#[derive(Debug, Subcommand)]
+pub enum SyncCommand {
+    /// Check sync configurations: schema, DR-01, filters, credentials,
+    /// source reachable, target readable.
+    Validate {
+        /// One sync (default: all).
+        id: Option<String>,
+    },
+    /// The dry-run: every change, sealed and recorded; exit 1 when there
+    /// are changes, like `diff`.
+    Plan {
+        /// The sync.
+        id: String,
+    },
+    /// Approve (or reject) a plan.
+    Approve {
+        /// The plan id (at least 8 hex digits).
+        plan_id: String,
+        /// Who approves (default: git's user.email).
+        #[arg(long)]
+        by: Option<String>,
+        /// In which role.
+        #[arg(long)]
+        role: Option<String>,
+        /// Reject the plan: it can never be applied.
+        #[arg(long, requires = "reason")]
+        reject: bool,
+        /// Why.
+        #[arg(long)]
+        reason: Option<String>,
+        /// Allow deletions beyond max_delete.
+        #[arg(long)]
+        override_max_delete: bool,
+    },
+    /// Apply an approved plan.
+    Apply {
+        /// The plan id.
+        plan_id: String,
+    },
+    /// Plan, approve automatically, apply and verify (syncs that need no
+    /// approval).
+    Run {
+        /// The sync.
+        id: String,
+    },
+    /// The sync logs.
+    Log {
+        /// One sync (default: all).
+        id: Option<String>,
+    },
+    /// The configured syncs.
+    List,
+    /// Finish or undo an interrupted apply from its journal.
+    Recover {
+        /// The sync.
+        id: String,
+    },
+    /// Break a target lock by its id.
+    Unlock {
+        /// The sync.
+        id: String,
+        /// The lock's id, as the refusal named it.
+        lock_id: String,
+    },
 }
 
 /// `init`

@@ -3,4 +3,16 @@
 //! planned (the dry-run), approved against that exact plan, applied
 //! crash-safely, verified and logged.
 
+#[cfg(unix)]
+pub mod apply;
+pub mod config;
+#[cfg(unix)]
+pub mod diff;
+#[cfg(unix)]
+pub mod engine;
+pub mod journal;
+pub mod lock;
 pub mod model;
+pub mod record;
+#[cfg(unix)]
+pub mod tree;

@@ -257,7 +257,10 @@ mod tests {
 
     fn snap(items: &[(&[u8], &str)]) -> Snapshot {
         Snapshot {
-            entries: items.iter().map(|(p, h)| (SyncPath(p.to_vec()), file(h))).collect(),
+            entries: items
+                .iter()
+                .map(|(p, h)| (SyncPath(p.to_vec()), file(h)))
+                .collect(),
         }
     }
 
@@ -278,14 +281,28 @@ mod tests {
             ]
         );
         assert_ne!(source.fingerprint(), target.fingerprint());
-        assert_eq!(Snapshot::default().fingerprint(), Snapshot::default().fingerprint());
+        assert_eq!(
+            Snapshot::default().fingerprint(),
+            Snapshot::default().fingerprint()
+        );
     }
 
     #[test]
     fn paths_round_trip_any_bytes() {
-        for raw in [&b"plain/name.txt"[..], b"with space", b"100% sure", b"caf\xc3\xa9", b"bad\xff\xfebytes", b"new\nline"] {
+        for raw in [
+            &b"plain/name.txt"[..],
+            b"with space",
+            b"100% sure",
+            b"caf\xc3\xa9",
+            b"bad\xff\xfebytes",
+            b"new\nline",
+        ] {
             let path = SyncPath(raw.to_vec());
-            assert_eq!(SyncPath::decode(&path.encoded()), Some(path.clone()), "{raw:?}");
+            assert_eq!(
+                SyncPath::decode(&path.encoded()),
+                Some(path.clone()),
+                "{raw:?}"
+            );
         }
         assert_eq!(SyncPath(b"bad\xffx".to_vec()).encoded(), "bad%FFx");
     }

@@ -12,6 +12,7 @@ mod notes;
 mod release;
 mod signoff;
 mod status;
+mod sync;
 mod version;
 
 use std::path::{Path, PathBuf};
@@ -137,6 +138,7 @@ pub fn run(cli: &Cli, printer: &Printer) -> CmdResult {
         Command::Check { version } => check::run(&ctx, version.as_deref()),
         Command::Signoff(args) => signoff::run(&ctx, args),
         Command::Release(cmd) => release::run(&ctx, cmd),
+        Command::Sync(cmd) => sync::run(&ctx, cmd),
         Command::Init(args) => init::run(&ctx, args),
         Command::Config(cmd) => config::run(&ctx, cmd),
         Command::Evidence(cmd) => evidence::run(&ctx, cmd),

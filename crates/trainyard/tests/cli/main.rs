@@ -11,4 +11,5 @@ mod generated_history;
 mod notes;
 mod release;
 mod status;
+mod sync;
 mod version;

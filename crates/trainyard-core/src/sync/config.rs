@@ -1,0 +1,345 @@
+//! Sync configurations in the spec's `sync_config` schema, one per file
+//! under `.trainyard/syncs/` (or listed under `syncs:` in trainyard.yaml).
+//!
+//! The schema is the spec's, key for key; trainyard's own settings live
+//! under `options` (`max_delete`, `plan_ttl_minutes`, `smoke_tests`,
+//! `secret_patterns`). Parsing is strict, errors name file, line and key,
+//! and `dry_run_required` can only be `true` (DR-01).
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Deserializer, Serialize};
+
+use crate::{Error, Result};
+
+/// A sync file: a single `sync_config` key.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SyncFile {
+    /// The sync.
+    pub sync_config: SyncConfig,
+}
+
+/// The spec's `sync_config`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SyncConfig {
+    /// A unique id; names plans, logs and locks.
+    pub sync_id: String,
+    /// A human name.
+    pub name: String,
+    /// `upstream`, `downstream`, `cross_repo` or `config`.
+    #[serde(rename = "type")]
+    pub kind: SyncType,
+    /// Where changes come from.
+    pub source: Endpoint,
+    /// Where they go.
+    pub target: Endpoint,
+    /// How the sync is run.
+    pub options: SyncOptions,
+    /// Which paths the sync owns.
+    #[serde(default)]
+    pub filters: Filters,
+    /// When it runs.
+    #[serde(default)]
+    pub schedule: Schedule,
+    /// Who hears about it.
+    #[serde(default)]
+    pub notifications: Notifications,
+}
+
+/// The spec's sync types.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SyncType {
+    /// Pull from upstream.
+    Upstream,
+    /// Push to distribution.
+    Downstream,
+    /// Between related repositories.
+    CrossRepo,
+    /// Configuration and policies.
+    Config,
+}
+
+/// The spec's endpoint types.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum EndpointType {
+    /// A git repository (path or URL) and branch.
+    Git,
+    /// A JSON HTTP API.
+    Api,
+    /// A directory.
+    File,
+    /// A package registry.
+    Registry,
+}
+
+impl EndpointType {
+    /// The schema's name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EndpointType::Git => "git",
+            EndpointType::Api => "api",
+            EndpointType::File => "file",
+            EndpointType::Registry => "registry",
+        }
+    }
+}
+
+/// `source` or `target`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Endpoint {
+    /// What kind of endpoint.
+    #[serde(rename = "type")]
+    pub kind: EndpointType,
+    /// A path (relative to the repository root) or URL.
+    pub location: String,
+    /// The branch, for git.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub branch: Option<String>,
+    /// A credential reference (`env:NAME`, `file:PATH`, `command:...`),
+    /// never the secret itself.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "credential_reference"
+    )]
+    pub credentials: Option<String>,
+}
+
+fn credential_reference<'de, D: Deserializer<'de>>(
+    deserializer: D,
+) -> std::result::Result<Option<String>, D::Error> {
+    let reference = Option::<String>::deserialize(deserializer)?;
+    if let Some(r) = &reference {
+        crate::credentials::validate_reference(r).map_err(serde::de::Error::custom)?;
+    }
+    Ok(reference)
+}
+
+/// `options`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SyncOptions {
+    /// Always true (DR-01).
+    #[serde(deserialize_with = "always_true")]
+    pub dry_run_required: bool,
+    /// Whether a plan needs an approval before it is applied.
+    pub approval_required: bool,
+    /// The role or person who approves.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub approver: Option<String>,
+    /// What happens to a path changed on both sides since the last sync.
+    #[serde(default)]
+    pub conflict_strategy: ConflictStrategy,
+    /// A plan deleting more than this (a count, or a percentage such as
+    /// `10%` of the target's files) needs an explicit override in its
+    /// approval.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_delete: Option<MaxDelete>,
+    /// How long a plan stays appliable (default 24 hours).
+    #[serde(default = "default_ttl")]
+    pub plan_ttl_minutes: u64,
+    /// Commands run in the target after an apply (smoke tests).
+    #[serde(default)]
+    pub smoke_tests: Vec<String>,
+    /// Regular expressions whose matches are masked in diffs and logs.
+    #[serde(default)]
+    pub secret_patterns: Vec<String>,
+}
+
+fn default_ttl() -> u64 {
+    24 * 60
+}
+
+fn always_true<'de, D: Deserializer<'de>>(deserializer: D) -> std::result::Result<bool, D::Error> {
+    let value = bool::deserialize(deserializer)?;
+    if !value {
+        return Err(serde::de::Error::custom(
+            "DR-01: all syncs must have a dry-run before execution, so dry_run_required must be true",
+        ));
+    }
+    Ok(value)
+}
+
+/// The spec's conflict strategies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum ConflictStrategy {
+    /// Apply nothing and list every conflict.
+    #[default]
+    Fail,
+    /// The source wins.
+    Theirs,
+    /// The target's edit is kept.
+    Ours,
+    /// Three-way text merge against the base; conflict hunks fail.
+    Merge,
+}
+
+/// `max_delete`: a count or a percentage.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[serde(untagged)]
+pub enum MaxDelete {
+    /// At most this many deletions.
+    Count(u64),
+    /// At most this percent of the target's files.
+    #[serde(serialize_with = "percent")]
+    Percent(f64),
+}
+
+fn percent<S: serde::Serializer>(
+    value: &f64,
+    serializer: S,
+) -> std::result::Result<S::Ok, S::Error> {
+    serializer.serialize_str(&format!("{value}%"))
+}
+
+impl<'de> Deserialize<'de> for MaxDelete {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> std::result::Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        let bad = || {
+            serde::de::Error::custom(format!(
+                "expected a count or a percentage such as 10%, but found `{text}`"
+            ))
+        };
+        match text.trim().strip_suffix('%') {
+            Some(p) => p
+                .trim()
+                .parse::<f64>()
+                .ok()
+                .filter(|p| (0.0..=100.0).contains(p))
+                .map(MaxDelete::Percent)
+                .ok_or_else(bad),
+            None => text
+                .trim()
+                .parse::<u64>()
+                .map(MaxDelete::Count)
+                .map_err(|_| bad()),
+        }
+    }
+}
+
+impl MaxDelete {
+    /// Whether `deletes` of `target_files` exceeds the limit.
+    pub fn exceeded(self, deletes: usize, target_files: usize) -> bool {
+        match self {
+            MaxDelete::Count(n) => deletes as u64 > n,
+            MaxDelete::Percent(p) => {
+                target_files > 0 && (deletes as f64) * 100.0 / (target_files as f64) > p
+            }
+        }
+    }
+}
+
+/// `filters`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct Filters {
+    /// Gitignore-style globs of the paths the sync owns (all when empty).
+    #[serde(default)]
+    pub include: Vec<String>,
+    /// Globs of paths it leaves alone.
+    #[serde(default)]
+    pub exclude: Vec<String>,
+}
+
+/// `schedule`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Schedule {
+    /// `manual`, `on_release` or `cron`.
+    pub trigger: Trigger,
+    /// The cron expression, for `cron`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cron: Option<String>,
+}
+
+impl Default for Schedule {
+    fn default() -> Self {
+        Schedule {
+            trigger: Trigger::Manual,
+            cron: None,
+        }
+    }
+}
+
+/// The spec's triggers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Trigger {
+    /// Run by hand.
+    Manual,
+    /// Run when a release is published.
+    OnRelease,
+    /// Run on a cron schedule.
+    Cron,
+}
+
+/// `notifications`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct Notifications {
+    /// Told on success.
+    #[serde(default)]
+    pub on_success: Vec<String>,
+    /// Told on failure.
+    #[serde(default)]
+    pub on_failure: Vec<String>,
+}
+
+/// A sync configuration and the file it came from.
+#[derive(Debug, Clone)]
+pub struct LoadedSync {
+    /// The configuration.
+    pub config: SyncConfig,
+    /// Its file.
+    pub path: PathBuf,
+    /// BLAKE3 of the file's bytes, recorded in plans.
+    pub hash: String,
+}
+
+/// Reads one sync file.
+///
+/// # Errors
+///
+/// Returns an [`Error::Input`] naming the file, line, column and key.
+pub fn read(path: &Path, shown: &Path) -> Result<LoadedSync> {
+    let text = std::fs::read_to_string(path).map_err(|e| Error::io("cannot read", path, e))?;
+    let file: SyncFile = crate::yaml::parse(&text, shown)?;
+    let config = file.sync_config;
+    if config.sync_id.is_empty()
+        || !config
+            .sync_id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+    {
+        return Err(Error::input(format!(
+            "{}: sync_config.sync_id: `{}` must be letters, digits, `-`, `_` or `.`",
+            shown.display(),
+            config.sync_id
+        )));
+    }
+    if config.schedule.trigger == Trigger::Cron && config.schedule.cron.is_none() {
+        return Err(Error::input(format!(
+            "{}: sync_config.schedule.cron: a cron trigger needs a cron expression",
+            shown.display()
+        )));
+    }
+    if config.source.kind == EndpointType::Git && config.source.branch.is_none()
+        || config.target.kind == EndpointType::Git && config.target.branch.is_none()
+    {
+        return Err(Error::input(format!(
+            "{}: sync_config: a git endpoint needs a branch",
+            shown.display()
+        )));
+    }
+    Ok(LoadedSync {
+        hash: blake3::hash(text.as_bytes()).to_hex().to_string(),
+        config,
+        path: path.to_path_buf(),
+    })
+}

@@ -1,0 +1,1082 @@
+//! The sync workflow: validate, plan (the sealed dry-run), approve, apply,
+//! verify, log; and `run` for unattended syncs.
+//!
+//! Endpoints are read into directories: a `file` endpoint is its own
+//! directory; a `git` endpoint is a fresh clone of its branch in a
+//! temporary directory (its `.git` is never part of the tree). Plans,
+//! approvals, diffs and logs are evidence documents; the base of the last
+//! successful sync (for conflicts) and the hash cache live beside them.
+
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+use super::config::{self, ConflictStrategy, EndpointType, LoadedSync};
+use super::model::{self, Change, Snapshot};
+use super::record::{
+    Approval, ChangesApplied, Conflict, DryRunResult, LogApproval, LogDryRun, LogExecution,
+    LogVerification, PlanBody, SideRecord, SyncLog, SyncLogDocument, SyncPlan,
+};
+use super::{apply, diff, lock, tree};
+use crate::evidence::{EvidenceStore, Lookup};
+use crate::workspace::Workspace;
+use crate::{Error, Result, git_cli};
+
+/// Where sync files, state and caches live.
+fn sync_home(ws: &Workspace) -> PathBuf {
+    ws.home.join(&ws.config.evidence.dir)
+}
+
+/// Every configured sync: the files in `.trainyard/syncs/` and those listed
+/// under `syncs:` in trainyard.yaml.
+///
+/// # Errors
+///
+/// Returns an [`Error::Input`] for a malformed file (file, line, key) or a
+/// `sync_id` used twice.
+pub fn load_all(ws: &Workspace) -> Result<Vec<LoadedSync>> {
+    let dir = sync_home(ws).join("syncs");
+    let mut paths: Vec<PathBuf> = match std::fs::read_dir(&dir) {
+        Ok(entries) => entries
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| p.extension().is_some_and(|e| e == "yaml" || e == "yml"))
+            .collect(),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
+        Err(e) => return Err(Error::io("cannot read", dir, e)),
+    };
+    paths.sort();
+    paths.extend(ws.config.syncs.iter().map(|p| ws.home.join(p)));
+    let mut out: Vec<LoadedSync> = Vec::new();
+    for path in paths {
+        let shown = path.strip_prefix(&ws.home).unwrap_or(&path).to_path_buf();
+        let loaded = config::read(&path, &shown)?;
+        if let Some(other) = out
+            .iter()
+            .find(|o| o.config.sync_id == loaded.config.sync_id)
+        {
+            return Err(Error::input(format!(
+                "{}: sync_config.sync_id: `{}` is also the id of {}",
+                shown.display(),
+                loaded.config.sync_id,
+                other
+                    .path
+                    .strip_prefix(&ws.home)
+                    .unwrap_or(&other.path)
+                    .display()
+            )));
+        }
+        out.push(loaded);
+    }
+    Ok(out)
+}
+
+/// The sync with this id.
+///
+/// # Errors
+///
+/// Returns an [`Error::Input`] naming the known ids when there is none.
+pub fn find(ws: &Workspace, id: &str) -> Result<LoadedSync> {
+    let all = load_all(ws)?;
+    let known: Vec<String> = all.iter().map(|s| s.config.sync_id.clone()).collect();
+    all.into_iter()
+        .find(|s| s.config.sync_id == id)
+        .ok_or_else(|| {
+            Error::input(format!(
+                "no sync `{id}`: configured syncs are {}",
+                if known.is_empty() {
+                    "none (add one under .trainyard/syncs/)".to_owned()
+                } else {
+                    known.join(", ")
+                }
+            ))
+        })
+}
+
+/// One sync's pre-sync validation.
+#[derive(Debug, Clone, Serialize)]
+pub struct Validation {
+    /// The sync.
+    pub sync_id: String,
+    /// Its file.
+    pub file: String,
+    /// What is wrong (empty when valid).
+    pub problems: Vec<String>,
+}
+
+/// `sync validate`: schema (already checked when loading), filters,
+/// credentials, source reachable, target readable.
+///
+/// # Errors
+///
+/// Returns an error when the configuration files cannot be loaded.
+pub fn validate(ws: &Workspace, id: Option<&str>) -> Result<Vec<Validation>> {
+    let syncs = match id {
+        Some(id) => vec![find(ws, id)?],
+        None => load_all(ws)?,
+    };
+    Ok(syncs
+        .iter()
+        .map(|sync| {
+            let mut problems = Vec::new();
+            let c = &sync.config;
+            if let Err(e) = tree::Filters::new(&c.filters.include, &c.filters.exclude) {
+                problems.push(format!("filters: {e}"));
+            }
+            for (side, endpoint) in [("source", &c.source), ("target", &c.target)] {
+                if let Some(reference) = &endpoint.credentials
+                    && let Err(e) = crate::credentials::resolve(reference, &ws.home)
+                {
+                    problems.push(format!("{side}.credentials: {e}"));
+                }
+                if let Err(e) = reachable(ws, endpoint, side == "target") {
+                    problems.push(format!("{side}: {e}"));
+                }
+            }
+            for pattern in &c.options.secret_patterns {
+                if let Err(e) = regex::Regex::new(pattern) {
+                    problems.push(format!("options.secret_patterns: `{pattern}`: {e}"));
+                }
+            }
+            Validation {
+                sync_id: c.sync_id.clone(),
+                file: sync
+                    .path
+                    .strip_prefix(&ws.home)
+                    .unwrap_or(&sync.path)
+                    .display()
+                    .to_string(),
+                problems,
+            }
+        })
+        .collect())
+}
+
+fn reachable(ws: &Workspace, endpoint: &config::Endpoint, may_be_missing: bool) -> Result<()> {
+    match endpoint.kind {
+        EndpointType::File => {
+            let path = ws.home.join(&endpoint.location);
+            if path.is_dir() {
+                std::fs::read_dir(&path).map_err(|e| Error::io("cannot read", &path, e))?;
+                Ok(())
+            } else if may_be_missing && !path.exists() && path.parent().is_some_and(Path::is_dir) {
+                Ok(())
+            } else {
+                Err(Error::input(format!(
+                    "{} is not a readable directory",
+                    path.display()
+                )))
+            }
+        }
+        EndpointType::Git => {
+            let branch = endpoint.branch.as_deref().unwrap_or("HEAD");
+            let out = git_cli::run(
+                &ws.home,
+                &[
+                    "ls-remote",
+                    "--heads",
+                    &git_location(ws, &endpoint.location),
+                    branch,
+                ],
+            )?;
+            if out.trim().is_empty() && !may_be_missing {
+                return Err(Error::input(format!(
+                    "branch {branch} not found in {}",
+                    endpoint.location
+                )));
+            }
+            Ok(())
+        }
+        other => Err(Error::input(format!(
+            "{} endpoints are not supported by this version of trainyard: use file or git",
+            other.as_str()
+        ))),
+    }
+}
+
+fn git_location(ws: &Workspace, location: &str) -> String {
+    if location.contains("://") || location.contains('@') {
+        location.to_owned()
+    } else {
+        ws.home.join(location).display().to_string()
+    }
+}
+
+/// An endpoint read into a directory.
+struct Side {
+    /// The directory holding the tree.
+    root: PathBuf,
+    /// The commit read, for git.
+    revision: Option<String>,
+    /// A clone, for git (removed when dropped).
+    _clone: Option<tempfile::TempDir>,
+}
+
+fn read_side(ws: &Workspace, endpoint: &config::Endpoint) -> Result<Side> {
+    match endpoint.kind {
+        EndpointType::File => Ok(Side {
+            root: ws.home.join(&endpoint.location),
+            revision: None,
+            _clone: None,
+        }),
+        EndpointType::Git => {
+            let branch = endpoint.branch.clone().unwrap_or_else(|| "main".into());
+            let dir = tempfile::Builder::new()
+                .prefix("trainyard-sync-")
+                .tempdir()
+                .map_err(|e| {
+                    Error::environment(format!("cannot create a temporary directory: {e}"))
+                })?;
+            let path = dir.path().join("tree");
+            let location = git_location(ws, &endpoint.location);
+            git_cli::run(
+                &ws.home,
+                &[
+                    "clone",
+                    "--quiet",
+                    "--no-tags",
+                    "--single-branch",
+                    "--branch",
+                    &branch,
+                    &location,
+                    &path.display().to_string(),
+                ],
+            )
+            .map_err(|e| {
+                Error::input(format!(
+                    "cannot read branch {branch} of {}: {e}",
+                    endpoint.location
+                ))
+            })?;
+            let revision = git_cli::commit_of(&path, "HEAD")?;
+            Ok(Side {
+                root: path,
+                revision: Some(revision),
+                _clone: Some(dir),
+            })
+        }
+        other => Err(Error::input(format!(
+            "{} endpoints are not supported by this version of trainyard: use file or git",
+            other.as_str()
+        ))),
+    }
+}
+
+/// The filters of a sync, plus what is never synced: `.git` and the
+/// evidence directory.
+fn filters_of(ws: &Workspace, sync: &LoadedSync) -> Result<tree::Filters> {
+    let mut exclude = sync.config.filters.exclude.clone();
+    exclude.push("/.git".into());
+    exclude.push(format!("/{}", ws.config.evidence.dir.display()));
+    tree::Filters::new(&sync.config.filters.include, &exclude)
+}
+
+fn state_dir(ws: &Workspace, sync_id: &str) -> PathBuf {
+    sync_home(ws).join("sync-state").join(sync_id)
+}
+
+fn load_base(ws: &Workspace, sync_id: &str) -> Option<Snapshot> {
+    let text = std::fs::read(state_dir(ws, sync_id).join("base.json")).ok()?;
+    serde_json::from_slice(&text).ok()
+}
+
+fn save_base(ws: &Workspace, sync_id: &str, snapshot: &Snapshot) -> Result<()> {
+    let text = serde_json::to_vec(snapshot)
+        .map_err(|e| Error::Internal(format!("cannot encode the sync base: {e}")))?;
+    crate::fsutil::write_atomic(&state_dir(ws, sync_id).join("base.json"), &text)
+}
+
+fn scan(
+    ws: &Workspace,
+    sync_id: &str,
+    side: &str,
+    root: &Path,
+    filters: &tree::Filters,
+) -> Result<Snapshot> {
+    let cache_path = state_dir(ws, sync_id).join(format!("{side}.cache"));
+    let mut cache = tree::HashCache::load(&cache_path);
+    let report = tree::scan(root, filters, Some(&mut cache))?;
+    let _ = cache.save(&cache_path);
+    Ok(report.snapshot)
+}
+
+fn secrets_of(ws: &Workspace, sync: &LoadedSync) -> (Vec<regex::Regex>, Vec<String>) {
+    let patterns = sync
+        .config
+        .options
+        .secret_patterns
+        .iter()
+        .filter_map(|p| regex::Regex::new(p).ok())
+        .collect();
+    let values = [&sync.config.source, &sync.config.target]
+        .iter()
+        .filter_map(|e| e.credentials.as_ref())
+        .filter_map(|r| crate::credentials::resolve(r, &ws.home).ok())
+        .map(|s| s.expose().to_owned())
+        .filter(|s| !s.is_empty())
+        .collect();
+    (patterns, values)
+}
+
+/// A plan and what goes with it.
+#[derive(Debug, Clone, Serialize)]
+pub struct PlanReport {
+    /// The sealed plan.
+    #[serde(flatten)]
+    pub plan: SyncPlan,
+    /// Where it is recorded.
+    pub plan_ref: String,
+    /// The full diff, secrets masked.
+    #[serde(skip)]
+    pub diff: String,
+}
+
+/// Conflicts between the target's edits and the source's since the last
+/// successful sync, resolved by the strategy. Returns the changes to apply
+/// and the conflicts.
+fn resolve_conflicts(
+    changes: Vec<Change>,
+    base: Option<&Snapshot>,
+    target: &Snapshot,
+    strategy: ConflictStrategy,
+) -> (Vec<Change>, Vec<Conflict>) {
+    let Some(base) = base else {
+        return (changes, Vec::new());
+    };
+    let mut kept = Vec::with_capacity(changes.len());
+    let mut conflicts = Vec::new();
+    for change in changes {
+        let base_entry = base.entries.get(&change.path);
+        let target_changed = target.entries.get(&change.path) != base_entry;
+        let source_changed = change.after.as_ref() != base_entry;
+        if !(target_changed && source_changed) {
+            kept.push(change);
+            continue;
+        }
+        let (resolution, keep, detail) = match strategy {
+            ConflictStrategy::Fail => ("fail", true, Some("changed in the target and in the source since the last sync".to_owned())),
+            ConflictStrategy::Theirs => ("theirs", true, None),
+            ConflictStrategy::Ours => ("ours", false, None),
+            ConflictStrategy::Merge => (
+                "fail",
+                true,
+                Some("merge needs the base's content, which this sync did not keep: resolve by hand or use theirs/ours".to_owned()),
+            ),
+        };
+        conflicts.push(Conflict {
+            path: change.path.to_string(),
+            resolution: resolution.into(),
+            detail,
+        });
+        if keep {
+            kept.push(change);
+        }
+    }
+    (kept, conflicts)
+}
+
+fn side_record(endpoint: &config::Endpoint, side: &Side, snapshot: &Snapshot) -> SideRecord {
+    SideRecord {
+        kind: endpoint.kind.as_str().into(),
+        location: endpoint.location.clone(),
+        branch: endpoint.branch.clone(),
+        revision: side.revision.clone(),
+        fingerprint: snapshot.fingerprint(),
+        files: snapshot.entries.len(),
+    }
+}
+
+fn identity(ws: &Workspace) -> String {
+    git_cli::run(&ws.home, &["config", "user.email"])
+        .map(|s| s.trim().to_owned())
+        .ok()
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| "unknown".into())
+}
+
+/// `sync plan`: the dry-run. Reads both sides, compares by content, and
+/// records the sealed plan and its full diff as evidence. Never writes to
+/// the target (DR-04).
+///
+/// # Errors
+///
+/// Returns an [`Error::Input`] for an unknown sync or an unreachable
+/// endpoint, and I/O errors naming the path.
+pub fn plan(ws: &Workspace, id: &str) -> Result<PlanReport> {
+    let sync = find(ws, id)?;
+    let c = &sync.config;
+    let filters = filters_of(ws, &sync)?;
+    let source = read_side(ws, &c.source)?;
+    let target = match read_side(ws, &c.target) {
+        Ok(side) => side,
+        Err(e) if c.target.kind == EndpointType::File => return Err(e),
+        Err(e) => return Err(e),
+    };
+    let source_snapshot = scan(ws, &c.sync_id, "source", &source.root, &filters)?;
+    let target_snapshot = scan(ws, &c.sync_id, "target", &target.root, &filters)?;
+    let all = model::changes(&source_snapshot, &target_snapshot);
+    let base = load_base(ws, &c.sync_id);
+    let (changes, conflicts) = resolve_conflicts(
+        all,
+        base.as_ref(),
+        &target_snapshot,
+        c.options.conflict_strategy,
+    );
+    let result = DryRunResult::of(&changes);
+    let exceeds_max_delete = c
+        .options
+        .max_delete
+        .is_some_and(|m| m.exceeded(result.files_to_delete, target_snapshot.entries.len()));
+    let (patterns, secrets) = secrets_of(ws, &sync);
+    let secret_refs: Vec<&str> = secrets.iter().map(String::as_str).collect();
+    let text = diff::render_all(&changes, &source.root, &target.root)?;
+    let text = diff::redact(&text, &patterns, &secret_refs);
+    let store = ws.evidence_store();
+    let stamp = ws.stamp();
+    let diff_record = store.write_value_unique(
+        "sync_diff",
+        &format!("{}-{stamp}", c.sync_id),
+        &serde_json::json!({ "sync_diff": { "sync_id": c.sync_id, "diff": text } }),
+    )?;
+    let ttl = jiff::SignedDuration::from_mins(
+        i64::try_from(c.options.plan_ttl_minutes).unwrap_or(i64::MAX / 120),
+    );
+    let body = PlanBody {
+        sync_id: c.sync_id.clone(),
+        config_hash: sync.hash.clone(),
+        planned_at: ws.now.to_string(),
+        planned_by: identity(ws),
+        expires_at: ws.now.checked_add(ttl).unwrap_or(ws.now).to_string(),
+        source: side_record(&c.source, &source, &source_snapshot),
+        target: side_record(&c.target, &target, &target_snapshot),
+        diff_summary: format!(
+            "{} to add, {} to modify, {} to delete{}",
+            result.files_to_add,
+            result.files_to_modify,
+            result.files_to_delete,
+            if conflicts.is_empty() {
+                String::new()
+            } else {
+                format!(", {} conflict(s)", conflicts.len())
+            }
+        ),
+        result,
+        changes,
+        conflicts,
+        exceeds_max_delete,
+        diff_ref: diff_record.record.path.clone(),
+        diff_sha256: crate::evidence::sha256_hex(text.as_bytes()),
+    };
+    let plan = SyncPlan::seal(body);
+    let record = store.write_value_unique(
+        "sync_plan",
+        &format!("{}-{}", c.sync_id, plan.short_id()),
+        &serde_json::json!({ "sync_plan": &plan }),
+    )?;
+    Ok(PlanReport {
+        plan,
+        plan_ref: record.record.path,
+        diff: text,
+    })
+}
+
+#[derive(serde::Deserialize)]
+struct PlanDocument {
+    sync_plan: SyncPlan,
+}
+
+#[derive(serde::Deserialize, Serialize)]
+struct ApprovalDocument {
+    sync_approval: Approval,
+}
+
+/// Finds a recorded plan by its id or a prefix of it (at least 8 hex
+/// digits).
+///
+/// # Errors
+///
+/// Returns an [`Error::Input`] when no plan (or more than one) matches, and
+/// when the plan's document was edited since it was sealed.
+pub fn find_plan(ws: &Workspace, id: &str) -> Result<(SyncPlan, String)> {
+    if id.len() < 8 || !id.chars().all(|c| c.is_ascii_hexdigit()) {
+        return Err(Error::input(format!(
+            "invalid plan id `{id}`: expected at least 8 hex digits"
+        )));
+    }
+    let store = ws.evidence_store();
+    let mut found = Vec::new();
+    for record in store.list(Some("sync_plan"))? {
+        let entry = store.get(&Lookup::Seq(record.seq))?;
+        let Ok(document) = crate::yaml::parse::<PlanDocument>(&entry.text, Path::new(&record.path))
+        else {
+            continue;
+        };
+        if document
+            .sync_plan
+            .plan_id
+            .starts_with(&id.to_ascii_lowercase())
+        {
+            if !entry.intact || !document.sync_plan.intact() {
+                return Err(Error::input(format!(
+                    "plan {id} was edited after it was sealed ({}): plan again",
+                    record.path
+                )));
+            }
+            found.push((document.sync_plan, record.path));
+        }
+    }
+    match found.len() {
+        1 => Ok(found.remove(0)),
+        0 => Err(Error::input(format!(
+            "no sync plan {id}: run `trainyard sync plan <sync-id>`"
+        ))),
+        n => Err(Error::input(format!(
+            "{n} plans start with {id}: give more of the id"
+        ))),
+    }
+}
+
+fn approvals_of(store: &dyn EvidenceStore, plan_id: &str) -> Result<Vec<Approval>> {
+    let mut out = Vec::new();
+    for record in store.list(Some("sync_approval"))? {
+        let entry = store.get(&Lookup::Seq(record.seq))?;
+        if let Ok(document) =
+            crate::yaml::parse::<ApprovalDocument>(&entry.text, Path::new(&record.path))
+            && document.sync_approval.plan_id == plan_id
+        {
+            out.push(document.sync_approval);
+        }
+    }
+    Ok(out)
+}
+
+/// `sync approve`: what to record.
+#[derive(Debug, Clone, Default)]
+pub struct ApproveRequest {
+    /// The plan id (or a prefix).
+    pub plan_id: String,
+    /// Who approves (default: git's user.email).
+    pub by: Option<String>,
+    /// In which role.
+    pub role: Option<String>,
+    /// Reject instead.
+    pub reject: bool,
+    /// Why (required to reject).
+    pub reason: Option<String>,
+    /// Allow deletions beyond `max_delete`.
+    pub override_max_delete: bool,
+}
+
+/// `sync approve`: records an approval (or rejection) that names the plan
+/// and repeats its counts, source revision and target fingerprint (DR-06).
+///
+/// # Errors
+///
+/// Returns an [`Error::Input`] when the plan is unknown or already decided,
+/// when the approver is not the configured one, or when a rejection has
+/// no reason.
+pub fn approve(ws: &Workspace, request: &ApproveRequest) -> Result<Approval> {
+    let (plan, _) = find_plan(ws, &request.plan_id)?;
+    let sync = find(ws, &plan.plan.sync_id)?;
+    let store = ws.evidence_store();
+    if let Some(previous) = approvals_of(store.as_ref(), &plan.plan_id)?.first() {
+        return Err(Error::input(format!(
+            "plan {} was already {} by {} at {}",
+            plan.short_id(),
+            if previous.approved {
+                "approved"
+            } else {
+                "rejected"
+            },
+            previous.approved_by,
+            previous.approved_at
+        )));
+    }
+    if request.reject
+        && request
+            .reason
+            .as_deref()
+            .is_none_or(|r| r.trim().is_empty())
+    {
+        return Err(Error::input("a rejection needs --reason"));
+    }
+    let by = request.by.clone().unwrap_or_else(|| identity(ws));
+    if let Some(approver) = &sync.config.options.approver
+        && approver != &by
+        && request.role.as_deref() != Some(approver.as_str())
+    {
+        return Err(Error::input(format!(
+            "sync {} is approved by `{approver}`: {by} is not `{approver}` (pass --role {approver} when acting in that role)",
+            sync.config.sync_id
+        )));
+    }
+    let approval = Approval {
+        plan_id: plan.plan_id.clone(),
+        sync_id: plan.plan.sync_id.clone(),
+        approved: !request.reject,
+        approved_by: by,
+        role: request.role.clone(),
+        approved_at: ws.now.to_string(),
+        reason: request.reason.clone(),
+        result: plan.plan.result,
+        source_revision: plan
+            .plan
+            .source
+            .revision
+            .clone()
+            .unwrap_or_else(|| plan.plan.source.fingerprint.clone()),
+        target_fingerprint: plan.plan.target.fingerprint.clone(),
+        override_max_delete: request.override_max_delete,
+        automatic: false,
+    };
+    store.write_value_unique(
+        "sync_approval",
+        &format!("{}-{}", plan.plan.sync_id, plan.short_id()),
+        &ApprovalDocument {
+            sync_approval: approval.clone(),
+        },
+    )?;
+    Ok(approval)
+}
+
+/// What an apply did.
+#[derive(Debug, Clone, Serialize)]
+pub struct ApplyReport {
+    /// The log written.
+    pub log: SyncLog,
+    /// Where.
+    pub log_ref: String,
+}
+
+fn logs(ws: &Workspace) -> Result<Vec<(SyncLog, String)>> {
+    let store = ws.evidence_store();
+    let mut out = Vec::new();
+    for record in store.list(Some("sync_log"))? {
+        let entry = store.get(&Lookup::Seq(record.seq))?;
+        if let Ok(document) =
+            crate::yaml::parse::<SyncLogDocument>(&entry.text, Path::new(&record.path))
+        {
+            out.push((document.sync_log, record.path));
+        }
+    }
+    Ok(out)
+}
+
+/// `sync apply`: applies an approved, fresh, unused plan, verifies it and
+/// writes the `sync_log`.
+///
+/// # Errors
+///
+/// Returns an [`Error::Input`] when the plan is unapproved, rejected,
+/// already applied, expired, blocked by conflicts or `max_delete`, or
+/// stale (the source or target changed since: the error shows what changed
+/// since); an [`Error::Environment`] when another apply holds the target's
+/// lock or an interrupted apply awaits `sync recover`.
+pub fn apply_plan(
+    ws: &Workspace,
+    plan_id: &str,
+    automatic: Option<Approval>,
+) -> Result<ApplyReport> {
+    let (plan, plan_ref) = find_plan(ws, plan_id)?;
+    let sync = find(ws, &plan.plan.sync_id)?;
+    let c = &sync.config;
+    let short = plan.short_id().to_owned();
+    if sync.hash != plan.plan.config_hash {
+        return Err(Error::input(format!(
+            "plan {short} was made with another version of {}: plan again",
+            sync.path
+                .strip_prefix(&ws.home)
+                .unwrap_or(&sync.path)
+                .display()
+        )));
+    }
+    let store = ws.evidence_store();
+    let approvals = approvals_of(store.as_ref(), &plan.plan_id)?;
+    if let Some(rejected) = approvals.iter().find(|a| !a.approved) {
+        return Err(Error::input(format!(
+            "plan {short} was rejected by {} ({}): it can never be applied",
+            rejected.approved_by,
+            rejected.reason.clone().unwrap_or_default()
+        )));
+    }
+    let approval = match (approvals.into_iter().find(|a| a.approved), automatic) {
+        (Some(a), _) => a,
+        (None, Some(auto)) if !c.options.approval_required => auto,
+        (None, _) if c.options.approval_required => {
+            return Err(Error::input(format!(
+                "plan {short} is not approved, and sync {} requires approval: run `trainyard sync approve {short}`",
+                c.sync_id
+            )));
+        }
+        (None, _) => Approval {
+            plan_id: plan.plan_id.clone(),
+            sync_id: c.sync_id.clone(),
+            approved: true,
+            approved_by: identity(ws),
+            role: None,
+            approved_at: ws.now.to_string(),
+            reason: Some("approval not required by the sync's configuration".into()),
+            result: plan.plan.result,
+            source_revision: plan
+                .plan
+                .source
+                .revision
+                .clone()
+                .unwrap_or_else(|| plan.plan.source.fingerprint.clone()),
+            target_fingerprint: plan.plan.target.fingerprint.clone(),
+            override_max_delete: false,
+            automatic: true,
+        },
+    };
+    if let Some((_, log_ref)) = logs(ws)?
+        .into_iter()
+        .find(|(l, _)| l.dry_run.diff_ref == plan.plan.diff_ref)
+    {
+        return Err(Error::input(format!(
+            "plan {short} was already applied ({log_ref}): plans are single-use, plan again"
+        )));
+    }
+    if let Ok(expires) = plan.plan.expires_at.parse::<jiff::Timestamp>()
+        && ws.now > expires
+    {
+        return Err(Error::input(format!(
+            "plan {short} expired at {expires}: plan again"
+        )));
+    }
+    if plan.plan.exceeds_max_delete && !approval.override_max_delete {
+        return Err(Error::input(format!(
+            "plan {short} deletes {} files, more than max_delete allows: approve it with --override-max-delete to go ahead",
+            plan.plan.result.files_to_delete
+        )));
+    }
+    if let Some(conflict) = plan.plan.conflicts.iter().find(|c| c.resolution == "fail") {
+        return Err(Error::input(format!(
+            "plan {short} has {} unresolved conflict(s), e.g. {}: {}",
+            plan.plan
+                .conflicts
+                .iter()
+                .filter(|c| c.resolution == "fail")
+                .count(),
+            conflict.path,
+            conflict.detail.clone().unwrap_or_default()
+        )));
+    }
+    let lock_dir = sync_home(ws).join("locks");
+    std::fs::create_dir_all(&lock_dir).map_err(|e| Error::io("cannot create", &lock_dir, e))?;
+    let _lock = lock::TargetLock::acquire(
+        &lock_dir,
+        &c.sync_id,
+        &identity(ws),
+        &plan.plan_id,
+        std::time::Duration::from_secs(3600),
+        ws.now,
+    )?;
+    let journal_dir = state_dir(ws, &c.sync_id).join("journal");
+    if let Some(pending) = apply::interrupted(&journal_dir)? {
+        return Err(Error::environment(format!(
+            "an interrupted apply ({pending}) of sync {} must be finished first: run `trainyard sync recover {}`",
+            c.sync_id, c.sync_id
+        )));
+    }
+    // Stale? Read both sides again and compare with what the plan saw.
+    let filters = filters_of(ws, &sync)?;
+    let source = read_side(ws, &c.source)?;
+    let target = read_side(ws, &c.target)?;
+    let source_snapshot = scan(ws, &c.sync_id, "source", &source.root, &filters)?;
+    let target_snapshot = scan(ws, &c.sync_id, "target", &target.root, &filters)?;
+    let source_now = side_record(&c.source, &source, &source_snapshot);
+    let target_now = side_record(&c.target, &target, &target_snapshot);
+    if source_now.fingerprint != plan.plan.source.fingerprint
+        || target_now.fingerprint != plan.plan.target.fingerprint
+        || source_now.revision != plan.plan.source.revision
+        || target_now.revision != plan.plan.target.revision
+    {
+        let now = DryRunResult::of(&model::changes(&source_snapshot, &target_snapshot));
+        let side = if target_now.fingerprint != plan.plan.target.fingerprint
+            || target_now.revision != plan.plan.target.revision
+        {
+            "target"
+        } else {
+            "source"
+        };
+        return Err(Error::input(format!(
+            "plan {short} is stale: the {side} changed since it was planned; a plan now would be {} to add, {} to modify, {} to delete: run `trainyard sync plan {}`",
+            now.files_to_add, now.files_to_modify, now.files_to_delete, c.sync_id
+        )));
+    }
+    let started_at = ws.now.to_string();
+    let execution_id = format!("{}-{}-{short}", c.sync_id, ws.stamp());
+    let mut errors = Vec::new();
+    let applied = apply::apply(&apply::ApplyRequest {
+        source_root: &source.root,
+        target_root: &target.root,
+        changes: &plan.plan.changes,
+        journal_dir: &journal_dir,
+        apply_id: &execution_id,
+        plan_id: &plan.plan_id,
+    });
+    let mut status = "success";
+    if let Err(e) = &applied {
+        errors.push(e.to_string());
+        status = "failed";
+    }
+    if status == "success"
+        && c.target.kind == EndpointType::Git
+        && let Err(e) = commit_and_push(ws, &sync, &target, &plan)
+    {
+        errors.push(e.to_string());
+        status = "failed";
+    }
+    // Integrity: every changed path now hashes to what the plan promised.
+    let after = tree::scan(&target.root, &filters, None).map(|r| r.snapshot);
+    let integrity_verified = status == "success"
+        && after.as_ref().is_ok_and(|snapshot| {
+            plan.plan
+                .changes
+                .iter()
+                .all(|change| snapshot.entries.get(&change.path) == change.after.as_ref())
+        });
+    if status == "success" && !integrity_verified {
+        errors.push("the target does not match the plan after the apply".into());
+        status = "partial";
+    }
+    let mut smoke_failures = Vec::new();
+    if status == "success" {
+        for command in &c.options.smoke_tests {
+            let ok = std::process::Command::new("sh")
+                .arg("-c")
+                .arg(command)
+                .current_dir(&target.root)
+                .status()
+                .is_ok_and(|s| s.success());
+            if !ok {
+                smoke_failures.push(command.clone());
+            }
+        }
+        if let Ok(snapshot) = &after {
+            save_base(ws, &c.sync_id, snapshot)?;
+        }
+    }
+    let changes_applied = if status == "failed" {
+        ChangesApplied::default()
+    } else {
+        ChangesApplied {
+            added: plan.plan.result.files_to_add,
+            modified: plan.plan.result.files_to_modify,
+            deleted: plan.plan.result.files_to_delete,
+        }
+    };
+    let log = SyncLog {
+        sync_id: c.sync_id.clone(),
+        execution_id: execution_id.clone(),
+        executed_at: started_at.clone(),
+        executed_by: identity(ws),
+        dry_run: LogDryRun {
+            executed_at: plan.plan.planned_at.clone(),
+            result: plan.plan.result,
+            diff_summary: plan.plan.diff_summary.clone(),
+            diff_ref: plan.plan.diff_ref.clone(),
+        },
+        approval: LogApproval {
+            approved: approval.approved,
+            approved_by: if approval.automatic {
+                format!("{} (automatic)", approval.approved_by)
+            } else {
+                approval.approved_by.clone()
+            },
+            approved_at: approval.approved_at.clone(),
+            dry_run_ref: plan_ref,
+        },
+        execution: LogExecution {
+            started_at,
+            completed_at: jiff::Timestamp::now().max(ws.now).to_string(),
+            status: status.into(),
+            changes_applied,
+            errors: errors.clone(),
+        },
+        verification: LogVerification {
+            smoke_tests_passed: smoke_failures.is_empty(),
+            integrity_verified,
+            notes: (!smoke_failures.is_empty())
+                .then(|| format!("smoke tests failed: {}", smoke_failures.join("; "))),
+        },
+    };
+    let record = store.write_value_unique(
+        "sync_log",
+        &execution_id,
+        &SyncLogDocument {
+            sync_log: log.clone(),
+        },
+    )?;
+    if let Some(first) = errors.first() {
+        return Err(Error::environment(format!(
+            "sync {} {status}: {first} (log {})",
+            c.sync_id, record.record.path
+        )));
+    }
+    Ok(ApplyReport {
+        log,
+        log_ref: record.record.path,
+    })
+}
+
+/// A git target: one commit with a `Sync-Source-Rev:` trailer, pushed with
+/// a compare-and-swap on the revision the plan read.
+fn commit_and_push(
+    ws: &Workspace,
+    sync: &LoadedSync,
+    target: &Side,
+    plan: &SyncPlan,
+) -> Result<()> {
+    let c = &sync.config;
+    let branch = c.target.branch.clone().unwrap_or_else(|| "main".into());
+    let expected = target
+        .revision
+        .clone()
+        .ok_or_else(|| Error::Internal("a git target without a revision".into()))?;
+    git_cli::run(&target.root, &["add", "--all", "--", "."])?;
+    let staged = git_cli::run(&target.root, &["diff", "--cached", "--name-only"])?;
+    if staged.trim().is_empty() {
+        return Ok(());
+    }
+    let source_rev = plan
+        .plan
+        .source
+        .revision
+        .clone()
+        .unwrap_or_else(|| format!("fingerprint:{}", plan.plan.source.fingerprint));
+    let message = format!(
+        "chore(sync): {} from {}\n\n{}\n\nSync-Id: {}\nSync-Plan: {}\nSync-Source-Rev: {source_rev}",
+        c.sync_id, c.source.location, plan.plan.diff_summary, c.sync_id, plan.plan_id
+    );
+    let email = identity(ws);
+    git_cli::run_dated(
+        &target.root,
+        &[
+            "-c",
+            &format!("user.email={email}"),
+            "-c",
+            "user.name=trainyard",
+            "commit",
+            "-q",
+            "-m",
+            &message,
+        ],
+        ws.now,
+    )?;
+    let location = git_location(ws, &c.target.location);
+    git_cli::run(
+        &target.root,
+        &[
+            "push",
+            "--quiet",
+            &format!("--force-with-lease=refs/heads/{branch}:{expected}"),
+            &location,
+            &format!("HEAD:refs/heads/{branch}"),
+        ],
+    )
+    .map_err(|e| {
+        Error::input(format!(
+            "the target branch {branch} moved since the plan (compare-and-swap refused): {e}"
+        ))
+    })?;
+    Ok(())
+}
+
+/// `sync run`: validation, plan, an automatic approval recorded as such,
+/// apply and verification, for syncs that do not require approval.
+///
+/// # Errors
+///
+/// Returns an [`Error::Input`] when the sync requires approval or fails
+/// validation, and the errors of plan and apply.
+pub fn run(ws: &Workspace, id: &str) -> Result<(PlanReport, Option<ApplyReport>)> {
+    let sync = find(ws, id)?;
+    if sync.config.options.approval_required {
+        return Err(Error::input(format!(
+            "sync {id} requires approval: run `trainyard sync plan {id}`, then approve and apply the plan"
+        )));
+    }
+    if let Some(v) = validate(ws, Some(id))?
+        .into_iter()
+        .find(|v| !v.problems.is_empty())
+    {
+        return Err(Error::input(format!(
+            "sync {id} fails pre-sync validation: {}",
+            v.problems.join("; ")
+        )));
+    }
+    let planned = plan(ws, id)?;
+    if planned.plan.plan.result.total_changes == 0 {
+        return Ok((planned, None));
+    }
+    let automatic = Approval {
+        plan_id: planned.plan.plan_id.clone(),
+        sync_id: id.to_owned(),
+        approved: true,
+        approved_by: identity(ws),
+        role: None,
+        approved_at: ws.now.to_string(),
+        reason: Some("automatic: the sync does not require approval".into()),
+        result: planned.plan.plan.result,
+        source_revision: planned
+            .plan
+            .plan
+            .source
+            .revision
+            .clone()
+            .unwrap_or_else(|| planned.plan.plan.source.fingerprint.clone()),
+        target_fingerprint: planned.plan.plan.target.fingerprint.clone(),
+        override_max_delete: false,
+        automatic: true,
+    };
+    let store = ws.evidence_store();
+    store.write_value_unique(
+        "sync_approval",
+        &format!("{id}-{}", planned.plan.short_id()),
+        &ApprovalDocument {
+            sync_approval: automatic.clone(),
+        },
+    )?;
+    let applied = apply_plan(ws, &planned.plan.plan_id, Some(automatic))?;
+    Ok((planned, Some(applied)))
+}
+
+/// `sync log`: the sync logs, oldest first, of one sync or all.
+///
+/// # Errors
+///
+/// As reading the evidence store.
+pub fn history(ws: &Workspace, id: Option<&str>) -> Result<Vec<(SyncLog, String)>> {
+    Ok(logs(ws)?
+        .into_iter()
+        .filter(|(l, _)| id.is_none_or(|id| l.sync_id == id))
+        .collect())
+}
+
+/// `sync recover`: finishes or undoes an interrupted apply from its
+/// journal.
+///
+/// # Errors
+///
+/// As [`apply::recover`].
+pub fn recover(ws: &Workspace, id: &str) -> Result<apply::RecoveryOutcome> {
+    let sync = find(ws, id)?;
+    if sync.config.target.kind != EndpointType::File {
+        return Err(Error::input(format!(
+            "sync {id} targets git: an interrupted apply there leaves the branch untouched (the push is a compare-and-swap); plan again"
+        )));
+    }
+    let target_root = ws.home.join(&sync.config.target.location);
+    let journal_dir = state_dir(ws, id).join("journal");
+    apply::recover(&target_root, &journal_dir, None)
+}
+
+/// `sync unlock`: breaks a target lock, only by naming its id.
+///
+/// # Errors
+///
+/// As [`lock::break_lock`].
+pub fn unlock(ws: &Workspace, id: &str, lock_id: &str) -> Result<()> {
+    lock::break_lock(&sync_home(ws).join("locks"), id, lock_id).map(|_| ())
+}

@@ -1,0 +1,264 @@
+//! The documents a sync leaves: the sealed plan, the approval bound to it,
+//! and the spec's `sync_log`, key for key.
+
+use serde::{Deserialize, Serialize};
+
+use super::model::Change;
+
+/// The spec's dry-run counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct DryRunResult {
+    /// Paths the sync adds.
+    pub files_to_add: usize,
+    /// Paths it modifies.
+    pub files_to_modify: usize,
+    /// Paths it deletes.
+    pub files_to_delete: usize,
+    /// All of them.
+    pub total_changes: usize,
+}
+
+impl DryRunResult {
+    /// Counts a change list.
+    pub fn of(changes: &[Change]) -> Self {
+        let count = |k| changes.iter().filter(|c| c.kind == k).count();
+        let files_to_add = count(super::model::ChangeKind::Add);
+        let files_to_modify = count(super::model::ChangeKind::Modify);
+        let files_to_delete = count(super::model::ChangeKind::Delete);
+        DryRunResult {
+            files_to_add,
+            files_to_modify,
+            files_to_delete,
+            total_changes: files_to_add + files_to_modify + files_to_delete,
+        }
+    }
+}
+
+/// One side of a plan as it was read.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SideRecord {
+    /// `file` or `git`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// The location.
+    pub location: String,
+    /// The branch, for git.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub branch: Option<String>,
+    /// The commit read, for git.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub revision: Option<String>,
+    /// The fingerprint of the filtered tree as read (also for an empty or
+    /// missing one).
+    pub fingerprint: String,
+    /// How many files the filtered tree held.
+    pub files: usize,
+}
+
+/// A path changed on both sides since the last sync, and what the plan
+/// does about it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Conflict {
+    /// The path (escaped).
+    pub path: String,
+    /// `fail`, `theirs`, `ours` or `merge`.
+    pub resolution: String,
+    /// Details: the merge's conflict hunks, or why it fails.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+}
+
+/// The sealed body of a plan; its id is the BLAKE3 of its canonical JSON.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PlanBody {
+    /// The sync.
+    pub sync_id: String,
+    /// BLAKE3 of the sync configuration file as planned.
+    pub config_hash: String,
+    /// When (RFC 3339).
+    pub planned_at: String,
+    /// Who.
+    pub planned_by: String,
+    /// Until when it may be applied (RFC 3339).
+    pub expires_at: String,
+    /// The source as read.
+    pub source: SideRecord,
+    /// The target as read.
+    pub target: SideRecord,
+    /// The counts (DR-03).
+    pub result: DryRunResult,
+    /// Every change, with hashes before and after.
+    pub changes: Vec<Change>,
+    /// Conflicts with the last sync's base, and their resolution.
+    pub conflicts: Vec<Conflict>,
+    /// Whether the deletions exceed `max_delete` (an approval must
+    /// override).
+    pub exceeds_max_delete: bool,
+    /// A short human summary of the diff.
+    pub diff_summary: String,
+    /// The evidence path of the full diff.
+    pub diff_ref: String,
+    /// SHA-256 of the full diff's text.
+    pub diff_sha256: String,
+}
+
+/// A sealed plan: the body and the id derived from it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SyncPlan {
+    /// BLAKE3 of the body's canonical JSON, hex.
+    pub plan_id: String,
+    /// The body.
+    pub plan: PlanBody,
+}
+
+impl SyncPlan {
+    /// Seals a body: computes its id.
+    pub fn seal(plan: PlanBody) -> Self {
+        SyncPlan {
+            plan_id: plan_id_of(&plan),
+            plan,
+        }
+    }
+
+    /// Whether the id still matches the body (a plan edited on disk does
+    /// not).
+    pub fn intact(&self) -> bool {
+        plan_id_of(&self.plan) == self.plan_id
+    }
+
+    /// The short id shown to people and used in names.
+    pub fn short_id(&self) -> &str {
+        &self.plan_id[..16.min(self.plan_id.len())]
+    }
+}
+
+fn plan_id_of(plan: &PlanBody) -> String {
+    let canonical = serde_json::to_vec(plan).unwrap_or_default();
+    blake3::hash(&canonical).to_hex().to_string()
+}
+
+/// The approval of a plan (DR-06): it names the plan and repeats what the
+/// approver saw.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Approval {
+    /// The plan's full id.
+    pub plan_id: String,
+    /// The sync.
+    pub sync_id: String,
+    /// Approved, or rejected.
+    pub approved: bool,
+    /// Who.
+    pub approved_by: String,
+    /// In which role, when the config names a role.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub role: Option<String>,
+    /// When.
+    pub approved_at: String,
+    /// Why (rejections need one).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// The plan's counts, repeated.
+    pub result: DryRunResult,
+    /// The source revision or fingerprint the plan read.
+    pub source_revision: String,
+    /// The target fingerprint the plan read.
+    pub target_fingerprint: String,
+    /// Allows a plan whose deletions exceed `max_delete`.
+    #[serde(default)]
+    pub override_max_delete: bool,
+    /// Recorded by `sync run` for a sync that needs no approval.
+    #[serde(default)]
+    pub automatic: bool,
+}
+
+/// The spec's `sync_log`, key for key.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SyncLogDocument {
+    /// The log.
+    pub sync_log: SyncLog,
+}
+
+/// `sync_log`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SyncLog {
+    /// The sync.
+    pub sync_id: String,
+    /// This execution.
+    pub execution_id: String,
+    /// When it ran.
+    pub executed_at: String,
+    /// Who ran it.
+    pub executed_by: String,
+    /// The dry-run it applied.
+    pub dry_run: LogDryRun,
+    /// The approval it carried.
+    pub approval: LogApproval,
+    /// What happened.
+    pub execution: LogExecution,
+    /// The checks afterwards.
+    pub verification: LogVerification,
+}
+
+/// `sync_log.dry_run`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LogDryRun {
+    /// When the plan was made.
+    pub executed_at: String,
+    /// Its counts.
+    pub result: DryRunResult,
+    /// Its summary.
+    pub diff_summary: String,
+    /// Its full diff.
+    pub diff_ref: String,
+}
+
+/// `sync_log.approval`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LogApproval {
+    /// Whether it was approved.
+    pub approved: bool,
+    /// By whom.
+    pub approved_by: String,
+    /// When.
+    pub approved_at: String,
+    /// The plan's evidence path.
+    pub dry_run_ref: String,
+}
+
+/// `sync_log.execution`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LogExecution {
+    /// When the apply started.
+    pub started_at: String,
+    /// When it ended.
+    pub completed_at: String,
+    /// `success`, `partial` or `failed`.
+    pub status: String,
+    /// What was applied.
+    pub changes_applied: ChangesApplied,
+    /// What went wrong.
+    pub errors: Vec<String>,
+}
+
+/// `sync_log.execution.changes_applied`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct ChangesApplied {
+    /// Paths added.
+    pub added: usize,
+    /// Paths modified.
+    pub modified: usize,
+    /// Paths deleted.
+    pub deleted: usize,
+}
+
+/// `sync_log.verification`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LogVerification {
+    /// Whether every smoke test passed (true when none are configured).
+    pub smoke_tests_passed: bool,
+    /// Whether every changed path hashes to what the plan promised.
+    pub integrity_verified: bool,
+    /// Details.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notes: Option<String>,
+}

@@ -1,0 +1,381 @@
+//! `trainyard sync ...`: plan, approve, apply on real directories and git
+//! repositories.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use crate::support::{TestRepo, assert_unchanged, snapshot_dir};
+
+fn sync_file(repo: &TestRepo, id: &str, body: &str) {
+    repo.write(&format!(".trainyard/syncs/{id}.yaml"), body);
+}
+
+fn file_sync(id: &str, source: &str, target: &str, options: &str) -> String {
+    format!(
+        "sync_config:\n  sync_id: {id}\n  name: {id}\n  type: cross_repo\n  source:\n    type: file\n    location: {source}\n  target:\n    type: file\n    location: {target}\n  options:\n    dry_run_required: true\n    approval_required: true\n    approver: release-managers\n    conflict_strategy: fail\n{options}  filters:\n    include: []\n    exclude: []\n  schedule:\n    trigger: manual\n  notifications:\n    on_success: []\n    on_failure: []\n"
+    )
+}
+
+fn plan_id(repo: &TestRepo, id: &str) -> String {
+    let run = repo.run(&["--json", "sync", "plan", id]);
+    assert!(run.code() <= 1, "{}", run.transcript());
+    run.json()["plan_id"].as_str().expect("plan id").to_owned()
+}
+
+fn approve(repo: &TestRepo, plan: &str) {
+    let run = repo.run(&[
+        "sync",
+        "approve",
+        plan,
+        "--by",
+        "ada@example.org",
+        "--role",
+        "release-managers",
+    ]);
+    assert_eq!(run.code(), 0, "{}", run.transcript());
+}
+
+/// Every file under a directory with its bytes, by relative path.
+fn files(root: &Path) -> Vec<(PathBuf, Vec<u8>)> {
+    snapshot_dir(root)
+        .into_iter()
+        .map(|(p, b)| (p.strip_prefix(root).expect("under root").to_path_buf(), b))
+        .collect()
+}
+
+#[test]
+fn generated_trees_plan_exactly_and_apply_to_equality() {
+    let repo = TestRepo::new();
+    repo.commit("chore: start");
+    let script =
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/bench/gen-tree.py");
+    if !script.is_file() {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "gen-tree.py is needed in CI"
+        );
+        return;
+    }
+    let pair = repo.path().join("pair");
+    let status = Command::new("python3")
+        .arg(&script)
+        .arg(&pair)
+        .args(["--files", "1500", "--seed", "5"])
+        .status()
+        .expect("python3");
+    assert!(status.success());
+    sync_file(
+        &repo,
+        "trees",
+        &file_sync("trees", "pair/source", "pair/target", ""),
+    );
+    let before = snapshot_dir(&pair.join("target"));
+    let run = repo.run(&["--json", "sync", "plan", "trees"]);
+    assert_eq!(run.code(), 1, "changes planned: {}", run.stderr());
+    let plan = run.json();
+    assert_unchanged(&before, &snapshot_dir(&pair.join("target")));
+    let planned: BTreeSet<(String, String)> = plan["plan"]["changes"]
+        .as_array()
+        .expect("changes")
+        .iter()
+        .map(|c| {
+            (
+                c["kind"].as_str().expect("kind").to_owned(),
+                c["path"].as_str().expect("path").to_owned(),
+            )
+        })
+        .collect();
+    let expected: BTreeSet<(String, String)> = std::fs::read_to_string(pair.join("expected.tsv"))
+        .expect("expected.tsv")
+        .lines()
+        .filter_map(|l| l.split_once('\t'))
+        .map(|(k, p)| (k.to_owned(), p.to_owned()))
+        .collect();
+    assert_eq!(planned, expected);
+    assert_eq!(plan["plan"]["result"]["total_changes"], expected.len());
+    let id = plan["plan_id"].as_str().expect("id").to_owned();
+    approve(&repo, &id);
+    let applied = repo.run(&["sync", "apply", &id]);
+    assert_eq!(applied.code(), 0, "{}", applied.transcript());
+    assert_eq!(files(&pair.join("source")), files(&pair.join("target")));
+    // The log is the spec's sync_log.
+    let logs = repo.run(&["--json", "sync", "log", "trees"]).json();
+    assert_eq!(logs[0]["execution"]["status"], "success");
+    assert_eq!(logs[0]["verification"]["integrity_verified"], true);
+    // Plans are single-use.
+    let again = repo.run(&["sync", "apply", &id]);
+    assert_eq!(again.code(), 2);
+    assert!(again.stderr().contains("single-use"), "{}", again.stderr());
+    assert_eq!(repo.run(&["evidence", "verify"]).code(), 0);
+}
+
+fn small_fixture(options: &str) -> TestRepo {
+    let repo = TestRepo::new();
+    repo.write("src/a.txt", "alpha\n");
+    repo.write("src/b.txt", "bravo\n");
+    repo.write("src/with space.txt", "space\n");
+    repo.write("dst/b.txt", "old bravo\n");
+    repo.write("dst/gone.txt", "gone\n");
+    repo.commit("chore: trees");
+    sync_file(&repo, "small", &file_sync("small", "src", "dst", options));
+    repo
+}
+
+#[test]
+fn unapproved_rejected_and_stale_plans_are_refused() {
+    let repo = small_fixture("");
+    let id = plan_id(&repo, "small");
+    let unapproved = repo.run(&["sync", "apply", &id]);
+    assert_eq!(unapproved.code(), 2);
+    assert!(
+        unapproved.stderr().contains("is not approved"),
+        "{}",
+        unapproved.stderr()
+    );
+    // The approver is enforced.
+    let wrong = repo.run(&["sync", "approve", &id, "--by", "mallory@example.org"]);
+    assert_eq!(wrong.code(), 2, "{}", wrong.transcript());
+    approve(&repo, &id);
+    // The target changes after planning: stale.
+    repo.write("dst/b.txt", "edited by hand\n");
+    let stale = repo.run(&["sync", "apply", &id]);
+    assert_eq!(stale.code(), 2, "{}", stale.transcript());
+    assert!(
+        stale.stderr().contains("is stale: the target changed"),
+        "{}",
+        stale.stderr()
+    );
+    // A rejected plan can never be applied.
+    let id = plan_id(&repo, "small");
+    let reject = repo.run(&[
+        "sync",
+        "approve",
+        &id,
+        "--reject",
+        "--reason",
+        "not today",
+        "--role",
+        "release-managers",
+    ]);
+    assert_eq!(reject.code(), 0, "{}", reject.transcript());
+    let rejected = repo.run(&["sync", "apply", &id]);
+    assert_eq!(rejected.code(), 2);
+    assert!(
+        rejected.stderr().contains("was rejected"),
+        "{}",
+        rejected.stderr()
+    );
+}
+
+#[test]
+fn an_empty_target_goes_stale_too() {
+    let repo = small_fixture("");
+    std::fs::remove_dir_all(repo.path().join("dst")).expect("empty target");
+    let id = plan_id(&repo, "small");
+    approve(&repo, &id);
+    repo.write("dst/surprise.txt", "appeared\n");
+    let stale = repo.run(&["sync", "apply", &id]);
+    assert_eq!(stale.code(), 2, "{}", stale.transcript());
+    assert!(stale.stderr().contains("stale"), "{}", stale.stderr());
+}
+
+#[test]
+fn dr01_and_escaping_filters_are_refused_with_their_lines() {
+    let repo = small_fixture("");
+    let text = file_sync("bad", "src", "dst", "")
+        .replace("dry_run_required: true", "dry_run_required: false");
+    sync_file(&repo, "bad", &text);
+    let run = repo.run(&["sync", "validate", "bad"]);
+    assert_eq!(run.code(), 2, "{}", run.transcript());
+    assert!(
+        run.stderr().contains(
+            ".trainyard/syncs/bad.yaml:12:23: sync_config.options.dry_run_required: DR-01"
+        ),
+        "{}",
+        run.stderr()
+    );
+    let text =
+        file_sync("bad", "src", "dst", "").replace("include: []", "include: [\"../outside/**\"]");
+    sync_file(&repo, "bad", &text);
+    let run = repo.run(&["sync", "validate", "bad"]);
+    assert_eq!(run.code(), 1, "{}", run.transcript());
+    assert!(run.stdout().contains("../outside"), "{}", run.stdout());
+}
+
+#[test]
+fn secrets_never_appear_in_plans() {
+    let repo = small_fixture("    secret_patterns: ['password=\\S+']\n");
+    repo.write("src/app.conf", "user=ada\npassword=hunter2\n");
+    let run = repo.run(&["sync", "plan", "small"]);
+    assert_eq!(run.code(), 1);
+    assert!(!run.stdout().contains("hunter2"), "{}", run.stdout());
+    assert!(run.stdout().contains("***"), "{}", run.stdout());
+    let evidence =
+        std::fs::read_dir(repo.path().join(".trainyard/evidence/sync_diff")).expect("diffs");
+    for entry in evidence.flatten() {
+        let text = std::fs::read_to_string(entry.path()).expect("read");
+        assert!(!text.contains("hunter2"));
+    }
+}
+
+#[test]
+fn max_delete_needs_an_override() {
+    let repo = small_fixture("    max_delete: \"0\"\n");
+    let id = plan_id(&repo, "small");
+    approve(&repo, &id);
+    let refused = repo.run(&["sync", "apply", &id]);
+    assert_eq!(refused.code(), 2);
+    assert!(
+        refused.stderr().contains("max_delete"),
+        "{}",
+        refused.stderr()
+    );
+    let id = plan_id(&repo, "small");
+    let run = repo.run(&[
+        "sync",
+        "approve",
+        &id,
+        "--role",
+        "release-managers",
+        "--override-max-delete",
+    ]);
+    assert_eq!(run.code(), 0, "{}", run.transcript());
+    assert_eq!(repo.run(&["sync", "apply", &id]).code(), 0);
+    assert!(!repo.path().join("dst/gone.txt").exists());
+}
+
+#[test]
+fn a_held_lock_blocks_an_apply_until_broken_by_its_id() {
+    let repo = small_fixture("");
+    let id = plan_id(&repo, "small");
+    approve(&repo, &id);
+    // Another apply holds the target.
+    let holder = repo.run_env(
+        &["sync", "apply", &id],
+        &[("TRAINYARD_SYNC_CRASH_AFTER", "begin")],
+    );
+    assert_ne!(holder.code(), 0);
+    let blocked = repo.run(&["sync", "apply", &id]);
+    assert_ne!(blocked.code(), 0, "{}", blocked.transcript());
+    let recovered = repo.run(&["sync", "recover", "small"]);
+    assert_eq!(recovered.code(), 0, "{}", recovered.transcript());
+}
+
+fn conflict_fixture(strategy: &str) -> TestRepo {
+    let options = "";
+    let repo = small_fixture(options);
+    let text = file_sync("small", "src", "dst", "").replace(
+        "conflict_strategy: fail",
+        &format!("conflict_strategy: {strategy}"),
+    );
+    sync_file(&repo, "small", &text);
+    // A first sync sets the base.
+    let id = plan_id(&repo, "small");
+    approve(&repo, &id);
+    assert_eq!(repo.run(&["sync", "apply", &id]).code(), 0);
+    // Both sides change a.txt since.
+    repo.write("src/a.txt", "alpha from the source\n");
+    repo.write("dst/a.txt", "alpha edited in the target\n");
+    repo
+}
+
+#[test]
+fn conflicts_follow_the_strategy() {
+    let repo = conflict_fixture("fail");
+    let id = plan_id(&repo, "small");
+    approve(&repo, &id);
+    let failed = repo.run(&["sync", "apply", &id]);
+    assert_eq!(failed.code(), 2, "{}", failed.transcript());
+    assert!(
+        failed.stderr().contains("unresolved conflict"),
+        "{}",
+        failed.stderr()
+    );
+    for (strategy, wanted) in [
+        ("theirs", "alpha from the source\n"),
+        ("ours", "alpha edited in the target\n"),
+    ] {
+        let repo = conflict_fixture(strategy);
+        let id = plan_id(&repo, "small");
+        approve(&repo, &id);
+        let run = repo.run(&["sync", "apply", &id]);
+        assert_eq!(run.code(), 0, "{strategy}: {}", run.transcript());
+        assert_eq!(
+            std::fs::read_to_string(repo.path().join("dst/a.txt")).expect("read"),
+            wanted,
+            "{strategy}"
+        );
+    }
+}
+
+#[test]
+fn a_git_target_gets_one_commit_with_the_source_revision() {
+    let repo = TestRepo::new();
+    let target = repo.home().join("target.git");
+    repo.git_in(
+        repo.home(),
+        &[
+            "init",
+            "-q",
+            "--bare",
+            "-b",
+            "main",
+            target.to_str().expect("utf-8"),
+        ],
+    );
+    let seed = repo.home().join("seed");
+    repo.git_in(
+        repo.home(),
+        &[
+            "clone",
+            "-q",
+            target.to_str().expect("utf-8"),
+            seed.to_str().expect("utf-8"),
+        ],
+    );
+    std::fs::write(seed.join("README"), "target\n").expect("seed");
+    repo.git_in(&seed, &["add", "-A"]);
+    repo.git_in(&seed, &["commit", "-q", "-m", "chore: seed"]);
+    repo.git_in(&seed, &["push", "-q", "origin", "HEAD:main"]);
+    repo.write("config/app.yaml", "replicas: 3\n");
+    repo.commit("feat: config");
+    let text = format!(
+        "sync_config:\n  sync_id: cfg\n  name: config\n  type: config\n  source:\n    type: file\n    location: config\n  target:\n    type: git\n    location: {}\n    branch: main\n  options:\n    dry_run_required: true\n    approval_required: false\n    conflict_strategy: theirs\n  filters:\n    include: [\"app.yaml\"]\n    exclude: []\n  schedule:\n    trigger: on_release\n  notifications:\n    on_success: []\n    on_failure: []\n",
+        target.display()
+    );
+    sync_file(&repo, "cfg", &text);
+    let before = snapshot_dir(&target);
+    let planned = repo.run(&["sync", "plan", "cfg"]);
+    assert_eq!(planned.code(), 1, "{}", planned.transcript());
+    assert_unchanged(&before, &snapshot_dir(&target));
+    let run = repo.run(&["sync", "run", "cfg"]);
+    assert_eq!(run.code(), 0, "{}", run.transcript());
+    let log = repo.git_in(&target, &["log", "-1", "--format=%B", "main"]);
+    assert!(log.contains("Sync-Source-Rev: fingerprint:"), "{log}");
+    let files = repo.git_in(&target, &["ls-tree", "--name-only", "main"]);
+    assert_eq!(files, "README\napp.yaml");
+    // A branch moved after planning is a stale plan, not an overwrite.
+    let text =
+        std::fs::read_to_string(repo.path().join(".trainyard/syncs/cfg.yaml")).expect("read");
+    sync_file(
+        &repo,
+        "cfg",
+        &text.replace("approval_required: false", "approval_required: true"),
+    );
+    repo.write("config/app.yaml", "replicas: 5\n");
+    let id = plan_id(&repo, "cfg");
+    approve_plain(&repo, &id);
+    repo.git_in(&seed, &["pull", "-q", "origin", "main"]);
+    std::fs::write(seed.join("README"), "moved\n").expect("move");
+    repo.git_in(&seed, &["commit", "-q", "-am", "chore: move"]);
+    repo.git_in(&seed, &["push", "-q", "origin", "HEAD:main"]);
+    let stale = repo.run(&["sync", "apply", &id]);
+    assert_eq!(stale.code(), 2, "{}", stale.transcript());
+    assert!(stale.stderr().contains("stale"), "{}", stale.stderr());
+}
+
+fn approve_plain(repo: &TestRepo, plan: &str) {
+    let run = repo.run(&["sync", "approve", plan, "--by", "ada@example.org"]);
+    assert_eq!(run.code(), 0, "{}", run.transcript());
+}
