@@ -14,12 +14,13 @@
 //! planned: a file that changed since it was scanned is an error.
 
 use std::fmt::Write as _;
-use std::fs::OpenOptions;
+use std::fs::File;
 use std::io::Read;
-use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 use std::time::Duration;
 
+use rustix::fs::{Mode, OFlags};
+use rustix::io::Errno;
 use serde::{Deserialize, Serialize};
 
 use crate::sync::model::{Change, ChangeKind, Entry, EntryKind, SyncPath};
@@ -223,29 +224,22 @@ impl Side {
                 file.display()
             ))
         };
-        let read = || -> std::io::Result<Vec<u8>> {
-            let mut handle = OpenOptions::new()
-                .read(true)
-                .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
-                .open(&file)?;
+        let flags = OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::NONBLOCK | OFlags::CLOEXEC;
+        let read = || -> rustix::io::Result<std::io::Result<Vec<u8>>> {
+            let handle = File::from(rustix::fs::open(&file, flags, Mode::empty())?);
             let mut bytes = Vec::with_capacity(usize::try_from(entry.size).unwrap_or(0));
-            handle
-                .by_ref()
+            Ok(handle
                 .take(MAX_TEXT_BYTES + 1)
-                .read_to_end(&mut bytes)?;
-            Ok(bytes)
+                .read_to_end(&mut bytes)
+                .map(|_| bytes))
         };
+        let cannot_read =
+            |e: std::io::Error| Error::input(format!("cannot read {}: {e}", file.display()));
         let bytes = match read() {
-            Ok(bytes) => bytes,
-            Err(e)
-                if matches!(e.kind(), std::io::ErrorKind::NotFound)
-                    || e.raw_os_error() == Some(libc::ELOOP) =>
-            {
-                return Err(changed());
-            }
-            Err(e) => {
-                return Err(Error::input(format!("cannot read {}: {e}", file.display())));
-            }
+            Ok(Ok(bytes)) => bytes,
+            Ok(Err(e)) => return Err(cannot_read(e)),
+            Err(Errno::NOENT | Errno::LOOP) => return Err(changed()),
+            Err(e) => return Err(cannot_read(e.into())),
         };
         if blake3::hash(&bytes).to_hex().as_str() != entry.hash {
             return Err(changed());

@@ -331,6 +331,66 @@ pub struct PlanReport {
     pub diff: String,
 }
 
+/// What a three-way merge needs: the base's stored contents and both
+/// sides' trees.
+struct MergeContext<'a> {
+    objects: PathBuf,
+    source_root: &'a Path,
+    target_root: &'a Path,
+}
+
+impl MergeContext<'_> {
+    /// Merges one path: `Ok(entry)` of the merged content (stored among the
+    /// objects), or `Err(hunks)` with the conflict markers.
+    fn merge(
+        &self,
+        change: &Change,
+        base: &model::Entry,
+    ) -> std::result::Result<model::Entry, String> {
+        let read = |path: PathBuf| -> std::result::Result<String, String> {
+            let bytes =
+                std::fs::read(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+            String::from_utf8(bytes)
+                .map_err(|_| "not a text file: a binary conflict cannot be merged".to_owned())
+        };
+        let base_text = read(self.objects.join(&base.hash)).map_err(|_| {
+            "the base's content was not kept: resolve by hand or use theirs/ours".to_owned()
+        })?;
+        let ours = read(change.path.under(self.target_root))?;
+        let theirs = read(change.path.under(self.source_root))?;
+        let merged = diffy::merge(&base_text, &ours, &theirs)
+            .map_err(|with_markers| conflict_hunks(&with_markers))?;
+        let hash = blake3::hash(merged.as_bytes()).to_hex().to_string();
+        crate::fsutil::write_atomic(&self.objects.join(&hash), merged.as_bytes())
+            .map_err(|e| e.to_string())?;
+        Ok(model::Entry {
+            kind: model::EntryKind::File,
+            executable: change.after.as_ref().is_some_and(|a| a.executable),
+            size: merged.len() as u64,
+            hash,
+            link: None,
+        })
+    }
+}
+
+/// The conflict hunks of a merge result, markers included.
+fn conflict_hunks(text: &str) -> String {
+    let mut out = Vec::new();
+    let mut inside = false;
+    for line in text.lines() {
+        if line.starts_with("<<<<<<<") {
+            inside = true;
+        }
+        if inside {
+            out.push(line);
+        }
+        if line.starts_with(">>>>>>>") {
+            inside = false;
+        }
+    }
+    out.join("\n")
+}
+
 /// Conflicts between the target's edits and the source's since the last
 /// successful sync, resolved by the strategy. Returns the changes to apply
 /// and the conflicts.
@@ -339,13 +399,14 @@ fn resolve_conflicts(
     base: Option<&Snapshot>,
     target: &Snapshot,
     strategy: ConflictStrategy,
+    merger: &MergeContext<'_>,
 ) -> (Vec<Change>, Vec<Conflict>) {
     let Some(base) = base else {
         return (changes, Vec::new());
     };
     let mut kept = Vec::with_capacity(changes.len());
     let mut conflicts = Vec::new();
-    for change in changes {
+    for mut change in changes {
         let base_entry = base.entries.get(&change.path);
         let target_changed = target.entries.get(&change.path) != base_entry;
         let source_changed = change.after.as_ref() != base_entry;
@@ -353,18 +414,41 @@ fn resolve_conflicts(
             kept.push(change);
             continue;
         }
+        let path = change.path.to_string();
         let (resolution, keep, detail) = match strategy {
-            ConflictStrategy::Fail => ("fail", true, Some("changed in the target and in the source since the last sync".to_owned())),
-            ConflictStrategy::Theirs => ("theirs", true, None),
-            ConflictStrategy::Ours => ("ours", false, None),
-            ConflictStrategy::Merge => (
+            ConflictStrategy::Fail => (
                 "fail",
                 true,
-                Some("merge needs the base's content, which this sync did not keep: resolve by hand or use theirs/ours".to_owned()),
+                Some("changed in the target and in the source since the last sync".to_owned()),
             ),
+            ConflictStrategy::Theirs => ("theirs", true, None),
+            ConflictStrategy::Ours => ("ours", false, None),
+            ConflictStrategy::Merge => match (base_entry, change.kind) {
+                (Some(base_entry), model::ChangeKind::Modify) => {
+                    match merger.merge(&change, base_entry) {
+                        Ok(merged) => {
+                            change.after = Some(merged);
+                            ("merge", true, Some("merged cleanly".to_owned()))
+                        }
+                        Err(hunks) => (
+                            "fail",
+                            true,
+                            Some(format!("the merge has conflicts:\n{hunks}")),
+                        ),
+                    }
+                }
+                _ => (
+                    "fail",
+                    true,
+                    Some(
+                        "added or deleted on one side and changed on the other: nothing to merge"
+                            .to_owned(),
+                    ),
+                ),
+            },
         };
         conflicts.push(Conflict {
-            path: change.path.to_string(),
+            path,
             resolution: resolution.into(),
             detail,
         });
@@ -416,11 +500,17 @@ pub fn plan(ws: &Workspace, id: &str) -> Result<PlanReport> {
     let target_snapshot = scan(ws, &c.sync_id, "target", &target.root, &filters)?;
     let all = model::changes(&source_snapshot, &target_snapshot);
     let base = load_base(ws, &c.sync_id);
+    let merger = MergeContext {
+        objects: state_dir(ws, &c.sync_id).join("objects"),
+        source_root: &source.root,
+        target_root: &target.root,
+    };
     let (changes, conflicts) = resolve_conflicts(
         all,
         base.as_ref(),
         &target_snapshot,
         c.options.conflict_strategy,
+        &merger,
     );
     let result = DryRunResult::of(&changes);
     let exceeds_max_delete = c
@@ -429,7 +519,33 @@ pub fn plan(ws: &Workspace, id: &str) -> Result<PlanReport> {
         .is_some_and(|m| m.exceeded(result.files_to_delete, target_snapshot.entries.len()));
     let (patterns, secrets) = secrets_of(ws, &sync);
     let secret_refs: Vec<&str> = secrets.iter().map(String::as_str).collect();
-    let text = diff::render_all(&changes, &source.root, &target.root)?;
+    // Merged paths are shown as the merge's result against the target.
+    let merged_paths: Vec<&str> = conflicts
+        .iter()
+        .filter(|c| c.resolution == "merge")
+        .map(|c| c.path.as_str())
+        .collect();
+    let (plain, merged): (Vec<&Change>, Vec<&Change>) = changes
+        .iter()
+        .partition(|c| !merged_paths.contains(&c.path.to_string().as_str()));
+    let plain: Vec<Change> = plain.into_iter().cloned().collect();
+    let mut text = diff::render_all(&plain, &source.root, &target.root)?;
+    for change in merged {
+        let Some(after) = &change.after else { continue };
+        let before = std::fs::read_to_string(change.path.under(&target.root)).unwrap_or_default();
+        let result = std::fs::read_to_string(merger.objects.join(&after.hash)).unwrap_or_default();
+        let name = change.path.to_string();
+        text.push_str(&format!(
+            "merged (three-way, against the last sync's base): {name}\n"
+        ));
+        text.push_str(
+            &similar::TextDiff::from_lines(before.as_str(), result.as_str())
+                .unified_diff()
+                .context_radius(3)
+                .header(&format!("a/{name}"), &format!("b/{name}"))
+                .to_string(),
+        );
+    }
     let text = diff::redact(&text, &patterns, &secret_refs);
     let store = ws.evidence_store();
     let stamp = ws.stamp();
@@ -807,8 +923,26 @@ pub fn apply_plan(
     let started_at = ws.now.to_string();
     let execution_id = format!("{}-{}-{short}", c.sync_id, ws.stamp());
     let mut errors = Vec::new();
+    let merged: Vec<&str> = plan
+        .plan
+        .conflicts
+        .iter()
+        .filter(|c| c.resolution == "merge")
+        .map(|c| c.path.as_str())
+        .collect();
+    let overlay = if merged.is_empty() {
+        None
+    } else {
+        Some(merge_overlay(
+            &state_dir(ws, &c.sync_id).join("objects"),
+            &source.root,
+            &plan.plan.changes,
+            &merged,
+        )?)
+    };
+    let source_root = overlay.as_ref().map_or(source.root.as_path(), |o| o.path());
     let applied = apply::apply(&apply::ApplyRequest {
-        source_root: &source.root,
+        source_root,
         target_root: &target.root,
         changes: &plan.plan.changes,
         journal_dir: &journal_dir,
@@ -855,6 +989,13 @@ pub fn apply_plan(
         }
         if let Ok(snapshot) = &after {
             save_base(ws, &c.sync_id, snapshot)?;
+            if c.options.conflict_strategy == ConflictStrategy::Merge {
+                keep_base_objects(
+                    &state_dir(ws, &c.sync_id).join("objects"),
+                    &target.root,
+                    snapshot,
+                )?;
+            }
         }
     }
     let changes_applied = if status == "failed" {
@@ -918,6 +1059,63 @@ pub fn apply_plan(
         log,
         log_ref: record.record.path,
     })
+}
+
+/// The largest file whose content is kept as a merge base.
+const MERGE_BASE_LIMIT: u64 = 1024 * 1024;
+
+/// Keeps the content of the synced text files, by hash, as the base of the
+/// next three-way merge.
+fn keep_base_objects(objects: &Path, root: &Path, snapshot: &Snapshot) -> Result<()> {
+    for (path, entry) in &snapshot.entries {
+        if entry.kind != model::EntryKind::File || entry.size > MERGE_BASE_LIMIT {
+            continue;
+        }
+        let object = objects.join(&entry.hash);
+        if object.exists() {
+            continue;
+        }
+        let bytes = std::fs::read(path.under(root))
+            .map_err(|e| Error::io("cannot read", path.under(root), e))?;
+        if std::str::from_utf8(&bytes).is_ok() {
+            crate::fsutil::write_atomic(&object, &bytes)?;
+        }
+    }
+    Ok(())
+}
+
+/// A source tree for an apply with merged paths: the changed files, merged
+/// ones taken from the stored merge results.
+fn merge_overlay(
+    objects: &Path,
+    source_root: &Path,
+    changes: &[Change],
+    merged: &[&str],
+) -> Result<tempfile::TempDir> {
+    let dir = tempfile::Builder::new()
+        .prefix("trainyard-merge-")
+        .tempdir()
+        .map_err(|e| Error::environment(format!("cannot create a temporary directory: {e}")))?;
+    for change in changes {
+        let Some(after) = &change.after else { continue };
+        let to = change.path.under(dir.path());
+        if let Some(parent) = to.parent() {
+            std::fs::create_dir_all(parent).map_err(|e| Error::io("cannot create", parent, e))?;
+        }
+        let from = if merged.contains(&change.path.to_string().as_str()) {
+            objects.join(&after.hash)
+        } else {
+            change.path.under(source_root)
+        };
+        if after.kind == model::EntryKind::Symlink {
+            let link = std::fs::read_link(&from).map_err(|e| Error::io("cannot read", &from, e))?;
+            std::os::unix::fs::symlink(&link, &to)
+                .map_err(|e| Error::io("cannot create", &to, e))?;
+        } else {
+            std::fs::copy(&from, &to).map_err(|e| Error::io("cannot copy", &from, e))?;
+        }
+    }
+    Ok(dir)
 }
 
 /// A git target: one commit with a `Sync-Source-Rev:` trailer, pushed with

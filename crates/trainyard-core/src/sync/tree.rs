@@ -3,21 +3,21 @@
 //! A sync owns only the paths its filters select ([`Filters`], the spec's
 //! `filters.include` / `filters.exclude`). [`scan`] walks a root without
 //! following symlinks, records regular files and symlinks, and hashes file
-//! content with BLAKE3 on all cores:
-//!
-//! 1. a parallel walk over directories (one queue, one worker per core)
-//!    lists entries, applies the filters (pruning excluded directories and
-//!    directories no include can reach), reads link texts and, when a
-//!    [`HashCache`] is given, `lstat`s files and looks their hash up;
-//! 2. a parallel pass hashes every file the cache could not vouch for, each
-//!    worker with one reusable read buffer; large files go first so that no
-//!    core is left hashing a big file alone at the end.
+//! content with BLAKE3 on all cores, in one pass: one worker per core
+//! takes a directory, lists it (applying the filters, pruning excluded
+//! directories and directories no include can reach), reads link texts,
+//! looks cached hashes up, goes on depth first with one subdirectory and
+//! shares the others; the files it has to hash it hashes itself, handing
+//! batches of a large directory's files to the other workers. Everything
+//! is opened relative to an open directory (`openat`, `statx`,
+//! `readlinkat`), so no path is looked up twice, and each worker reads
+//! with one reusable buffer.
 //!
 //! Files are opened with `O_NOFOLLOW | O_NONBLOCK` (and `O_NOATIME` where
 //! the kernel allows it), so a file swapped for a symlink or a fifo between
-//! the walk and the read is never followed or waited on, and scanning a
-//! target does not even move its access times: a dry-run does not modify
-//! target state (DR-04).
+//! the listing and the read is never followed or waited on, and scanning a
+//! target does not even move its files' access times: a dry-run does not
+//! modify target state (DR-04).
 //!
 //! # What the cache trusts
 //!
@@ -36,17 +36,20 @@
 //! Use a cold plan when that trust is not enough.
 
 use std::collections::HashMap;
-use std::ffi::OsStr;
-use std::fs::{File, Metadata, OpenOptions};
+use std::ffi::{CStr, CString, OsStr};
+use std::fs::{File, Metadata};
 use std::io::{self, Read};
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
-use std::os::unix::fs::{FileTypeExt, MetadataExt, OpenOptionsExt};
+use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Condvar, Mutex, MutexGuard};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use globset::{Candidate, GlobBuilder, GlobSet, GlobSetBuilder};
+use rustix::fs::{Dir, FileType, Mode, OFlags, RawMode};
+use rustix::io::Errno;
 
 use crate::sync::model::{Entry, EntryKind, Snapshot, SyncPath};
 use crate::{Error, Result};
@@ -598,38 +601,39 @@ pub struct ScanReport {
 /// a selected file or directory cannot be read.
 pub fn scan(root: &Path, filters: &Filters, cache: Option<&mut HashCache>) -> Result<ScanReport> {
     let started = SystemTime::now();
-    match std::fs::metadata(root) {
-        Ok(meta) if meta.is_dir() => {}
-        Ok(_) => {
+    let root_fd = match rustix::fs::openat(rustix::fs::CWD, root, DIR_FLAGS, Mode::empty()) {
+        Ok(fd) => fd,
+        Err(Errno::NOENT) => return Ok(ScanReport::default()),
+        Err(Errno::NOTDIR) => {
             return Err(Error::input(format!(
                 "sync root {} is not a directory",
                 root.display()
             )));
         }
-        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(ScanReport::default()),
         Err(e) => {
             return Err(Error::input(format!(
-                "cannot read sync root {}: {e}",
-                root.display()
+                "cannot read sync root {}: {}",
+                root.display(),
+                io::Error::from(e)
             )));
         }
-    }
+    };
     let root_key = std::fs::canonicalize(root)
         .unwrap_or_else(|_| root.to_path_buf())
         .into_os_string()
         .into_vec();
     let known = cache.as_deref().and_then(|c| c.roots.get(&root_key));
-    let (mut found, mut warnings) = walk(root, filters, known, cache.is_some())?;
+    let walked = walk(root, root_fd.as_fd(), filters, known)?;
+    let mut found = walked.found;
     found.sort_unstable_by(|a, b| a.rel.cmp(&b.rel));
-    let (files_hashed, bytes_hashed) = hash_pending(root, &mut found, &mut warnings)?;
-    warnings.sort();
-
     let mut report = ScanReport {
-        warnings,
-        files_hashed,
-        bytes_hashed,
+        warnings: walked.warnings,
+        files_hashed: walked.files_hashed,
+        bytes_hashed: walked.bytes_hashed,
         ..ScanReport::default()
     };
+    report.warnings.sort();
+
     let racy_window = cache.as_deref().map_or(Duration::ZERO, |c| c.racy_window);
     let racy_from = nanos_since_epoch(started).saturating_sub(duration_ns(racy_window));
     let mut records: Option<HashMap<Vec<u8>, Cached>> =
@@ -646,8 +650,8 @@ pub fn scan(root: &Path, filters: &Filters, cache: Option<&mut HashCache>) -> Re
                 link: Some(SyncPath(text)),
             },
             Item::File {
-                meta: Some(meta),
-                hash: Some(hash),
+                meta,
+                hash,
                 from_cache,
             } => {
                 if from_cache {
@@ -669,8 +673,6 @@ pub fn scan(root: &Path, filters: &Filters, cache: Option<&mut HashCache>) -> Re
                     link: None,
                 }
             }
-            // Vanished while being read (warned), or never hashed.
-            Item::File { .. } | Item::Gone => continue,
         };
         entries.push((SyncPath(rel), entry));
     }
@@ -696,10 +698,46 @@ fn duration_ns(d: Duration) -> i64 {
     i64::try_from(d.as_nanos()).unwrap_or(i64::MAX)
 }
 
-/// A selected entry the walk found.
+/// How directories are opened: never through a symlink.
+const DIR_FLAGS: OFlags = OFlags::RDONLY
+    .union(OFlags::DIRECTORY)
+    .union(OFlags::NOFOLLOW)
+    .union(OFlags::CLOEXEC);
+
+/// How files are opened for hashing: never through a symlink, never
+/// waiting on a fifo swapped in since the listing.
+const FILE_FLAGS: OFlags = OFlags::RDONLY
+    .union(OFlags::NOFOLLOW)
+    .union(OFlags::NONBLOCK)
+    .union(OFlags::CLOEXEC);
+
+/// Not moving access times needs the file's owner (or CAP_FOWNER).
+#[cfg(any(target_os = "linux", target_os = "android"))]
+const NOATIME: OFlags = OFlags::NOATIME;
+#[cfg(not(any(target_os = "linux", target_os = "android")))]
+const NOATIME: OFlags = OFlags::empty();
+
+/// A directory lists at most this many files to hash before it hands the
+/// rest to other workers, in batches of this size.
+const FILES_PER_JOB: usize = 64;
+/// The read buffer of each worker.
+const READ_BUFFER: usize = 1 << 20;
+
+/// A selected entry, read.
 struct Found {
     rel: Vec<u8>,
     item: Item,
+}
+
+enum Item {
+    /// A symlink and its link text.
+    Link(Vec<u8>),
+    /// A regular file, hashed or vouched for by the cache.
+    File {
+        meta: FileMeta,
+        hash: [u8; 32],
+        from_cache: bool,
+    },
 }
 
 /// Metadata of a regular file.
@@ -718,22 +756,99 @@ impl FileMeta {
     }
 }
 
-enum Item {
-    /// A symlink and its link text.
-    Link(Vec<u8>),
-    /// A regular file. Without a cache the walk does not stat it (the open
-    /// file is); `hash` is `None` until it is hashed.
-    File {
-        meta: Option<FileMeta>,
-        hash: Option<[u8; 32]>,
-        from_cache: bool,
+/// Work for the walkers.
+enum Job {
+    /// List a directory (relative path; whether an include pattern matched
+    /// it or a directory above it).
+    Dir { rel: Vec<u8>, included: bool },
+    /// Hash files of an open directory.
+    Files {
+        dir: Arc<Dir>,
+        files: Vec<PendingFile>,
     },
-    /// Went away while being read.
-    Gone,
 }
 
-fn workers() -> usize {
-    std::thread::available_parallelism().map_or(1, |n| n.get())
+/// A file to hash: its path and its name in its directory.
+struct PendingFile {
+    rel: Vec<u8>,
+    name: CString,
+}
+
+/// The shared part of the job queue. Each walker keeps one job of its own
+/// (depth first, no locking) and shares the rest.
+struct Queue {
+    jobs: Vec<Job>,
+    idle: usize,
+    done: bool,
+}
+
+/// What one walker gathered.
+#[derive(Default)]
+struct Walked {
+    found: Vec<Found>,
+    warnings: Vec<String>,
+    files_hashed: usize,
+    bytes_hashed: u64,
+}
+
+/// The parallel walk and hash of one root.
+struct Walker<'a> {
+    root: &'a Path,
+    root_fd: BorrowedFd<'a>,
+    filters: &'a Filters,
+    known: Option<&'a HashMap<Vec<u8>, Cached>>,
+    workers: usize,
+    queue: Mutex<Queue>,
+    wake: Condvar,
+    failed: AtomicBool,
+    noatime: AtomicBool,
+}
+
+fn walk(
+    root: &Path,
+    root_fd: BorrowedFd<'_>,
+    filters: &Filters,
+    known: Option<&HashMap<Vec<u8>, Cached>>,
+) -> Result<Walked> {
+    let workers = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let walker = Walker {
+        root,
+        root_fd,
+        filters,
+        known,
+        workers,
+        queue: Mutex::new(Queue {
+            jobs: vec![Job::Dir {
+                rel: Vec::new(),
+                included: filters.include.is_none(),
+            }],
+            idle: 0,
+            done: false,
+        }),
+        wake: Condvar::new(),
+        failed: AtomicBool::new(false),
+        noatime: AtomicBool::new(!NOATIME.is_empty()),
+    };
+    let outputs: Vec<Result<Walked>> = if workers == 1 {
+        vec![walker.run()]
+    } else {
+        std::thread::scope(|s| {
+            let handles: Vec<_> = (0..workers).map(|_| s.spawn(|| walker.run())).collect();
+            handles
+                .into_iter()
+                .map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
+                .collect()
+        })
+    };
+    let mut all = Walked::default();
+    for output in outputs {
+        let mut output = output?;
+        all.found.append(&mut output.found);
+        all.warnings.append(&mut output.warnings);
+        all.files_hashed += output.files_hashed;
+        all.bytes_hashed += output.bytes_hashed;
+    }
+    Ok(all)
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -748,383 +863,382 @@ fn os_path(root: &Path, rel: &[u8]) -> PathBuf {
     }
 }
 
-fn unreadable(path: &Path, e: &io::Error) -> Error {
-    Error::input(format!("cannot read {}: {e}", path.display()))
-}
-
-/// The directories still to read, shared by the walkers.
-struct Queue {
-    /// (relative path, included by an include pattern at or above it).
-    dirs: Vec<(Vec<u8>, bool)>,
-    /// Walkers reading a directory now (which may queue more).
-    active: usize,
-    /// A walker failed: everyone stops.
-    stop: bool,
-}
-
-/// What one walker gathered.
-#[derive(Default)]
-struct WalkerOutput {
-    found: Vec<Found>,
-    warnings: Vec<String>,
-}
-
-/// Phase 1: the parallel walk.
-fn walk(
-    root: &Path,
-    filters: &Filters,
-    known: Option<&HashMap<Vec<u8>, Cached>>,
-    stat_files: bool,
-) -> Result<(Vec<Found>, Vec<String>)> {
-    let queue = Mutex::new(Queue {
-        dirs: vec![(Vec::new(), filters.include.is_none())],
-        active: 0,
-        stop: false,
-    });
-    let wake = Condvar::new();
-    let walker = || -> Result<WalkerOutput> {
-        let mut out = WalkerOutput::default();
-        loop {
-            let (rel, included) = {
-                let mut q = lock(&queue);
-                loop {
-                    if q.stop {
-                        return Ok(out);
-                    }
-                    if let Some(job) = q.dirs.pop() {
-                        q.active += 1;
-                        break job;
-                    }
-                    if q.active == 0 {
-                        wake.notify_all();
-                        return Ok(out);
-                    }
-                    q = wake
-                        .wait(q)
-                        .unwrap_or_else(std::sync::PoisonError::into_inner);
-                }
-            };
-            let mut subdirs = Vec::new();
-            let read = read_dir(
-                root,
-                &rel,
-                included,
-                filters,
-                known,
-                stat_files,
-                &mut out,
-                &mut subdirs,
-            );
-            let mut q = lock(&queue);
-            q.active -= 1;
-            if let Err(e) = read {
-                q.stop = true;
-                wake.notify_all();
-                return Err(e);
-            }
-            if !subdirs.is_empty() || q.active == 0 {
-                q.dirs.append(&mut subdirs);
-                wake.notify_all();
-            }
-        }
-    };
-    let outputs: Vec<Result<WalkerOutput>> = std::thread::scope(|s| {
-        let handles: Vec<_> = (0..workers()).map(|_| s.spawn(walker)).collect();
-        handles
-            .into_iter()
-            .map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
-            .collect()
-    });
-    let mut found = Vec::new();
-    let mut warnings = Vec::new();
-    for output in outputs {
-        let mut output = output?;
-        found.append(&mut output.found);
-        warnings.append(&mut output.warnings);
-    }
-    Ok((found, warnings))
-}
-
-/// Reads one directory: selected entries into `out`, selected
-/// subdirectories into `subdirs`.
-#[allow(clippy::too_many_arguments)]
-fn read_dir(
-    root: &Path,
-    rel: &[u8],
-    included: bool,
-    filters: &Filters,
-    known: Option<&HashMap<Vec<u8>, Cached>>,
-    stat_files: bool,
-    out: &mut WalkerOutput,
-    subdirs: &mut Vec<(Vec<u8>, bool)>,
-) -> Result<()> {
-    let dir = os_path(root, rel);
-    let listing = match std::fs::read_dir(&dir) {
-        Ok(listing) => listing,
-        Err(e) if e.kind() == io::ErrorKind::NotFound && !rel.is_empty() => {
-            out.warnings.push(format!(
-                "{} vanished while it was being read",
-                dir.display()
-            ));
-            return Ok(());
-        }
-        Err(e) => return Err(unreadable(&dir, &e)),
-    };
-    for dirent in listing {
-        let dirent = dirent.map_err(|e| unreadable(&dir, &e))?;
-        let name = dirent.file_name();
-        let mut child = Vec::with_capacity(rel.len() + 1 + name.len());
-        if !rel.is_empty() {
-            child.extend_from_slice(rel);
-            child.push(b'/');
-        }
-        child.extend_from_slice(name.as_bytes());
-        let file_type = match dirent.file_type() {
-            Ok(t) => t,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => {
-                out.warnings.push(vanished(&dirent.path()));
-                continue;
-            }
-            Err(e) => return Err(unreadable(&dirent.path(), &e)),
-        };
-        if file_type.is_dir() {
-            if let DirVerdict::Descend(inc) = filters.dir_verdict(&child, included) {
-                subdirs.push((child, inc));
-            }
-            continue;
-        }
-        if !filters.selects_leaf(&child, included) {
-            continue;
-        }
-        if file_type.is_symlink() {
-            match std::fs::read_link(dirent.path()) {
-                Ok(text) => out.found.push(Found {
-                    rel: child,
-                    item: Item::Link(text.into_os_string().into_vec()),
-                }),
-                Err(e) if e.kind() == io::ErrorKind::NotFound => {
-                    out.warnings.push(vanished(&dirent.path()));
-                }
-                Err(e) => return Err(unreadable(&dirent.path(), &e)),
-            }
-        } else if file_type.is_file() {
-            let item = if stat_files {
-                let meta = match dirent.metadata() {
-                    Ok(m) => FileMeta::of(&m),
-                    Err(e) if e.kind() == io::ErrorKind::NotFound => {
-                        out.warnings.push(vanished(&dirent.path()));
-                        continue;
-                    }
-                    Err(e) => return Err(unreadable(&dirent.path(), &e)),
-                };
-                let hash = known
-                    .and_then(|k| k.get(&child))
-                    .filter(|c| c.stamp == meta.stamp)
-                    .map(|c| c.hash);
-                Item::File {
-                    meta: Some(meta),
-                    hash,
-                    from_cache: hash.is_some(),
-                }
-            } else {
-                Item::File {
-                    meta: None,
-                    hash: None,
-                    from_cache: false,
-                }
-            };
-            out.found.push(Found { rel: child, item });
-        } else {
-            let what = if file_type.is_fifo() {
-                "a fifo"
-            } else if file_type.is_socket() {
-                "a socket"
-            } else if file_type.is_block_device() {
-                "a block device"
-            } else if file_type.is_char_device() {
-                "a character device"
-            } else {
-                "of an unknown type"
-            };
-            out.warnings.push(format!(
-                "skipped {}: it is {what}; a sync carries only regular files and symlinks",
-                dirent.path().display()
-            ));
-        }
-    }
-    Ok(())
+fn unreadable(path: &Path, e: impl Into<io::Error>) -> Error {
+    Error::input(format!("cannot read {}: {}", path.display(), e.into()))
 }
 
 fn vanished(path: &Path) -> String {
     format!("{} vanished while it was being read", path.display())
 }
 
-/// Files at least this big are hashed first, biggest first.
-const BIG_FILE: u64 = 4 << 20;
-/// The read buffer of each hashing worker.
-const READ_BUFFER: usize = 1 << 20;
-
-/// What one hashing worker did: (index in the found list, outcome) pairs
-/// and the bytes it read.
-type HashedBatch = (Vec<(usize, Hashed)>, u64);
-
-/// What hashing one file gave.
-enum Hashed {
-    File { meta: FileMeta, hash: [u8; 32] },
-    Vanished,
+fn changed_type(path: &Path) -> Error {
+    Error::input(format!(
+        "{} changed while it was being read (it is no longer a regular file); scan again",
+        path.display()
+    ))
 }
 
-/// Phase 2: hashes every file without a hash, in parallel. Returns the
-/// number of files and bytes hashed.
-fn hash_pending(
-    root: &Path,
-    found: &mut [Found],
-    warnings: &mut Vec<String>,
-) -> Result<(usize, u64)> {
-    let size_of = |f: &Found| match &f.item {
-        Item::File { meta: Some(m), .. } => m.stamp.size,
-        _ => 0,
-    };
-    let mut jobs: Vec<usize> = found
-        .iter()
-        .enumerate()
-        .filter(|(_, f)| matches!(f.item, Item::File { hash: None, .. }))
-        .map(|(i, _)| i)
-        .collect();
-    // Big files first (sizes are known when a cache made the walk stat
-    // files); the rest in path order, which keeps reads directory-local.
-    jobs.sort_by_key(|&i| std::cmp::Reverse(size_of(&found[i]).max(BIG_FILE - 1)));
-    let next = AtomicUsize::new(0);
-    let stop = AtomicBool::new(false);
-    let noatime = AtomicBool::new(NOATIME != 0);
-    let found_ref: &[Found] = found;
-    let worker = || -> Result<HashedBatch> {
+impl Walker<'_> {
+    fn run(&self) -> Result<Walked> {
+        let mut out = Walked::default();
         let mut buffer = vec![0u8; READ_BUFFER];
-        let mut done = Vec::new();
-        let mut bytes = 0u64;
-        while !stop.load(Ordering::Relaxed) {
-            let Some(&i) = jobs.get(next.fetch_add(1, Ordering::Relaxed)) else {
-                break;
+        let mut mine = None;
+        while let Some(job) = self.next(&mut mine) {
+            let done = match job {
+                Job::Dir { rel, included } => self.read_dir(&rel, included, &mut out, &mut buffer),
+                Job::Files { dir, files } => self
+                    .hash_files(&dir, files, &mut out, &mut buffer)
+                    .map(|()| None),
             };
-            let path = os_path(root, &found_ref[i].rel);
-            match hash_file(&path, &mut buffer, &noatime) {
-                Ok(hashed) => {
-                    if let Hashed::File { meta, .. } = &hashed {
-                        bytes += meta.stamp.size;
-                    }
-                    done.push((i, hashed));
-                }
+            match done {
+                Ok(next) => mine = next,
                 Err(e) => {
-                    stop.store(true, Ordering::Relaxed);
+                    self.failed.store(true, Ordering::Relaxed);
+                    lock(&self.queue).done = true;
+                    self.wake.notify_all();
                     return Err(e);
                 }
             }
         }
-        Ok((done, bytes))
-    };
-    let threads = workers().min(jobs.len()).max(1);
-    let outputs: Vec<Result<HashedBatch>> = if threads == 1 {
-        vec![worker()]
-    } else {
-        std::thread::scope(|s| {
-            let handles: Vec<_> = (0..threads).map(|_| s.spawn(worker)).collect();
-            handles
-                .into_iter()
-                .map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
-                .collect()
-        })
-    };
-    let mut files = 0;
-    let mut total = 0;
-    for output in outputs {
-        let (done, bytes) = output?;
-        total += bytes;
-        for (i, hashed) in done {
-            found[i].item = match hashed {
-                Hashed::File { meta, hash } => {
-                    files += 1;
-                    Item::File {
-                        meta: Some(meta),
-                        hash: Some(hash),
-                        from_cache: false,
+        Ok(out)
+    }
+
+    /// The walker's own next job, or a shared one; `None` when all the
+    /// work is done (or another walker failed).
+    fn next(&self, mine: &mut Option<Job>) -> Option<Job> {
+        if self.failed.load(Ordering::Relaxed) {
+            return None;
+        }
+        if let Some(job) = mine.take() {
+            return Some(job);
+        }
+        let mut q = lock(&self.queue);
+        loop {
+            if q.done {
+                return None;
+            }
+            if let Some(job) = q.jobs.pop() {
+                return Some(job);
+            }
+            q.idle += 1;
+            if q.idle == self.workers {
+                q.done = true;
+                self.wake.notify_all();
+                return None;
+            }
+            q = self
+                .wake
+                .wait(q)
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            q.idle -= 1;
+        }
+    }
+
+    fn share(&self, jobs: Vec<Job>) {
+        if jobs.is_empty() {
+            return;
+        }
+        let count = jobs.len();
+        let mut q = lock(&self.queue);
+        q.jobs.extend(jobs);
+        let sleeping = q.idle.min(count);
+        drop(q);
+        for _ in 0..sleeping {
+            self.wake.notify_one();
+        }
+    }
+
+    /// Lists one directory: records symlinks and cached files, shares its
+    /// subdirectories and files to hash, hashes a first batch of files
+    /// itself and returns a subdirectory to go on with.
+    fn read_dir(
+        &self,
+        rel: &[u8],
+        included: bool,
+        out: &mut Walked,
+        buffer: &mut [u8],
+    ) -> Result<Option<Job>> {
+        let opened = if rel.is_empty() {
+            rustix::fs::openat(self.root_fd, c".", DIR_FLAGS, Mode::empty())
+        } else {
+            rustix::fs::openat(self.root_fd, rel, DIR_FLAGS, Mode::empty())
+        };
+        let fd = match opened {
+            Ok(fd) => fd,
+            Err(Errno::NOENT) if !rel.is_empty() => {
+                out.warnings.push(vanished(&os_path(self.root, rel)));
+                return Ok(None);
+            }
+            Err(e) => return Err(unreadable(&os_path(self.root, rel), e)),
+        };
+        let mut dir = Dir::new(fd).map_err(|e| unreadable(&os_path(self.root, rel), e))?;
+        let mut subdirs = Vec::new();
+        let mut pending = Vec::new();
+        while let Some(dirent) = dir.read() {
+            let dirent = dirent.map_err(|e| unreadable(&os_path(self.root, rel), e))?;
+            let name = dirent.file_name();
+            let name_bytes = name.to_bytes();
+            if name_bytes == b"." || name_bytes == b".." {
+                continue;
+            }
+            let mut child = Vec::with_capacity(rel.len() + 1 + name_bytes.len());
+            if !rel.is_empty() {
+                child.extend_from_slice(rel);
+                child.push(b'/');
+            }
+            child.extend_from_slice(name_bytes);
+            let mut file_type = dirent.file_type();
+            if file_type == FileType::Unknown {
+                // Some file systems do not fill in d_type.
+                match std::fs::symlink_metadata(os_path(self.root, &child)) {
+                    Ok(m) => file_type = FileType::from_raw_mode(m.mode() as RawMode),
+                    Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                        out.warnings.push(vanished(&os_path(self.root, &child)));
+                        continue;
+                    }
+                    Err(e) => return Err(unreadable(&os_path(self.root, &child), e)),
+                }
+            }
+            if file_type == FileType::Directory {
+                if let DirVerdict::Descend(inc) = self.filters.dir_verdict(&child, included) {
+                    subdirs.push(Job::Dir {
+                        rel: child,
+                        included: inc,
+                    });
+                }
+                continue;
+            }
+            if !self.filters.selects_leaf(&child, included) {
+                continue;
+            }
+            match file_type {
+                FileType::Symlink => {
+                    let dir_fd = dir
+                        .fd()
+                        .map_err(|e| unreadable(&os_path(self.root, rel), e))?;
+                    match rustix::fs::readlinkat(dir_fd, name, Vec::new()) {
+                        Ok(text) => out.found.push(Found {
+                            rel: child,
+                            item: Item::Link(text.into_bytes()),
+                        }),
+                        Err(Errno::NOENT) => {
+                            out.warnings.push(vanished(&os_path(self.root, &child)))
+                        }
+                        Err(e) => return Err(unreadable(&os_path(self.root, &child), e)),
                     }
                 }
-                Hashed::Vanished => {
-                    warnings.push(vanished(&os_path(root, &found[i].rel)));
-                    Item::Gone
+                FileType::RegularFile => {
+                    if let Some(known) = self.known {
+                        let dir_fd = dir
+                            .fd()
+                            .map_err(|e| unreadable(&os_path(self.root, rel), e))?;
+                        let Some(meta) = self.stat_file(dir_fd, name, &child, out)? else {
+                            continue;
+                        };
+                        if let Some(cached) = known.get(&child).filter(|c| c.stamp == meta.stamp) {
+                            out.found.push(Found {
+                                rel: child,
+                                item: Item::File {
+                                    meta,
+                                    hash: cached.hash,
+                                    from_cache: true,
+                                },
+                            });
+                            continue;
+                        }
+                    }
+                    pending.push(PendingFile {
+                        rel: child,
+                        name: name.to_owned(),
+                    });
                 }
-            };
+                other => {
+                    let what = match other {
+                        FileType::Fifo => "a fifo",
+                        FileType::Socket => "a socket",
+                        FileType::BlockDevice => "a block device",
+                        FileType::CharacterDevice => "a character device",
+                        _ => "of an unknown type",
+                    };
+                    out.warnings.push(format!(
+                        "skipped {}: it is {what}; a sync carries only regular files and symlinks",
+                        os_path(self.root, &child).display()
+                    ));
+                }
+            }
         }
+        let dir = Arc::new(dir);
+        let mine = subdirs.pop();
+        let mut shared = subdirs;
+        if pending.len() > FILES_PER_JOB {
+            let mut rest = pending.split_off(FILES_PER_JOB).into_iter();
+            loop {
+                let files: Vec<PendingFile> = rest.by_ref().take(FILES_PER_JOB).collect();
+                if files.is_empty() {
+                    break;
+                }
+                shared.push(Job::Files {
+                    dir: Arc::clone(&dir),
+                    files,
+                });
+            }
+        }
+        self.share(shared);
+        self.hash_files(&dir, pending, out, buffer)?;
+        Ok(mine)
     }
-    Ok((files, total))
-}
 
-#[cfg(any(target_os = "linux", target_os = "android"))]
-const NOATIME: i32 = libc::O_NOATIME;
-#[cfg(not(any(target_os = "linux", target_os = "android")))]
-const NOATIME: i32 = 0;
-
-/// Opens a file for reading without following a symlink, blocking on a
-/// fifo, or (where permitted) touching its access time.
-fn open_for_hashing(path: &Path, noatime: &AtomicBool) -> io::Result<File> {
-    let flags = libc::O_NOFOLLOW | libc::O_NONBLOCK;
-    if noatime.load(Ordering::Relaxed) {
-        match OpenOptions::new()
-            .read(true)
-            .custom_flags(flags | NOATIME)
-            .open(path)
+    /// The metadata of a regular file in `dir`, without opening it; `None`
+    /// (with a warning) when it vanished.
+    fn stat_file(
+        &self,
+        dir: BorrowedFd<'_>,
+        name: &CStr,
+        rel: &[u8],
+        out: &mut Walked,
+    ) -> Result<Option<FileMeta>> {
+        #[cfg(any(target_os = "linux", target_os = "android"))]
         {
-            // O_NOATIME needs the file's owner (or CAP_FOWNER).
-            Err(e) if e.raw_os_error() == Some(libc::EPERM) => {
-                noatime.store(false, Ordering::Relaxed);
+            use rustix::fs::{AtFlags, StatxFlags};
+            let ns = |t: rustix::fs::StatxTimestamp| {
+                t.tv_sec
+                    .saturating_mul(1_000_000_000)
+                    .saturating_add(i64::from(t.tv_nsec))
+            };
+            match rustix::fs::statx(
+                dir,
+                name,
+                AtFlags::SYMLINK_NOFOLLOW,
+                StatxFlags::BASIC_STATS,
+            ) {
+                Ok(st) => {
+                    if FileType::from_raw_mode(RawMode::from(st.stx_mode)) != FileType::RegularFile
+                    {
+                        return Err(changed_type(&os_path(self.root, rel)));
+                    }
+                    return Ok(Some(FileMeta {
+                        executable: st.stx_mode & 0o111 != 0,
+                        stamp: Stamp {
+                            size: st.stx_size,
+                            mtime_ns: ns(st.stx_mtime),
+                            ino: st.stx_ino,
+                            ctime_ns: ns(st.stx_ctime),
+                        },
+                    }));
+                }
+                Err(Errno::NOENT) => {
+                    out.warnings.push(vanished(&os_path(self.root, rel)));
+                    return Ok(None);
+                }
+                Err(Errno::NOSYS) => {}
+                Err(e) => return Err(unreadable(&os_path(self.root, rel), e)),
             }
-            other => return other,
         }
+        // Without statx: open it and ask the open file.
+        let file = match rustix::fs::openat(dir, name, FILE_FLAGS, Mode::empty()) {
+            Ok(fd) => File::from(fd),
+            Err(Errno::NOENT) => {
+                out.warnings.push(vanished(&os_path(self.root, rel)));
+                return Ok(None);
+            }
+            Err(Errno::LOOP) => return Err(changed_type(&os_path(self.root, rel))),
+            Err(e) => return Err(unreadable(&os_path(self.root, rel), e)),
+        };
+        let meta = file
+            .metadata()
+            .map_err(|e| unreadable(&os_path(self.root, rel), e))?;
+        if !meta.is_file() {
+            return Err(changed_type(&os_path(self.root, rel)));
+        }
+        Ok(Some(FileMeta::of(&meta)))
     }
-    OpenOptions::new().read(true).custom_flags(flags).open(path)
-}
 
-fn hash_file(path: &Path, buffer: &mut [u8], noatime: &AtomicBool) -> Result<Hashed> {
-    let mut file = match open_for_hashing(path, noatime) {
-        Ok(f) => f,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Hashed::Vanished),
-        Err(e) if e.raw_os_error() == Some(libc::ELOOP) => {
-            return Err(Error::input(format!(
-                "{} changed while it was being read (it is now a symlink); scan again",
-                path.display()
-            )));
+    fn hash_files(
+        &self,
+        dir: &Dir,
+        files: Vec<PendingFile>,
+        out: &mut Walked,
+        buffer: &mut [u8],
+    ) -> Result<()> {
+        if files.is_empty() {
+            return Ok(());
         }
-        Err(e) => return Err(unreadable(path, &e)),
-    };
-    let meta = file.metadata().map_err(|e| unreadable(path, &e))?;
-    if !meta.is_file() {
-        return Err(Error::input(format!(
-            "{} changed while it was being read (it is no longer a regular file); scan again",
-            path.display()
-        )));
-    }
-    let mut meta = FileMeta::of(&meta);
-    let mut hasher = blake3::Hasher::new();
-    let mut read = 0u64;
-    loop {
-        match file.read(buffer) {
-            Ok(0) => break,
-            Ok(n) => {
-                hasher.update(&buffer[..n]);
-                read += n as u64;
+        let dir_fd = dir.fd().map_err(|e| unreadable(self.root, e))?;
+        for file in files {
+            if self.failed.load(Ordering::Relaxed) {
+                return Ok(());
             }
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(unreadable(path, &e)),
+            match self.hash_file(dir_fd, &file, buffer)? {
+                Some((meta, hash)) => {
+                    out.files_hashed += 1;
+                    out.bytes_hashed += meta.stamp.size;
+                    out.found.push(Found {
+                        rel: file.rel,
+                        item: Item::File {
+                            meta,
+                            hash,
+                            from_cache: false,
+                        },
+                    });
+                }
+                None => out.warnings.push(vanished(&os_path(self.root, &file.rel))),
+            }
         }
+        Ok(())
     }
-    // A file written to while being read: the size must describe the bytes
-    // hashed, and the stamp (taken before reading) no longer matches, so
-    // the next scan reads it again.
-    meta.stamp.size = read;
-    Ok(Hashed::File {
-        meta,
-        hash: *hasher.finalize().as_bytes(),
-    })
+
+    fn open(&self, dir: BorrowedFd<'_>, name: &CStr) -> rustix::io::Result<OwnedFd> {
+        if self.noatime.load(Ordering::Relaxed) {
+            match rustix::fs::openat(dir, name, FILE_FLAGS | NOATIME, Mode::empty()) {
+                Err(Errno::PERM) => self.noatime.store(false, Ordering::Relaxed),
+                other => return other,
+            }
+        }
+        rustix::fs::openat(dir, name, FILE_FLAGS, Mode::empty())
+    }
+
+    /// Hashes one file as of its `fstat`: the bytes up to the size it had
+    /// then (a file that grows while it is read is hashed as it was; its
+    /// stamp no longer matches, so a cache reads it again next time).
+    /// `None` when it vanished.
+    fn hash_file(
+        &self,
+        dir: BorrowedFd<'_>,
+        pending: &PendingFile,
+        buffer: &mut [u8],
+    ) -> Result<Option<(FileMeta, [u8; 32])>> {
+        let path = || os_path(self.root, &pending.rel);
+        let mut file = match self.open(dir, &pending.name) {
+            Ok(fd) => File::from(fd),
+            Err(Errno::NOENT) => return Ok(None),
+            Err(Errno::LOOP) => return Err(changed_type(&path())),
+            Err(e) => return Err(unreadable(&path(), e)),
+        };
+        let meta = file.metadata().map_err(|e| unreadable(&path(), e))?;
+        if !meta.is_file() {
+            return Err(changed_type(&path()));
+        }
+        let mut meta = FileMeta::of(&meta);
+        let mut hasher = blake3::Hasher::new();
+        let mut read = 0u64;
+        while read < meta.stamp.size {
+            let want = usize::try_from(meta.stamp.size - read)
+                .map_or(buffer.len(), |n| n.min(buffer.len()));
+            match file.read(&mut buffer[..want]) {
+                Ok(0) => break,
+                Ok(n) => {
+                    hasher.update(&buffer[..n]);
+                    read += n as u64;
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(unreadable(&path(), e)),
+            }
+        }
+        // A file that shrank while being read: the size describes the
+        // bytes hashed.
+        meta.stamp.size = read;
+        Ok(Some((meta, *hasher.finalize().as_bytes())))
+    }
 }
 
 #[cfg(test)]
@@ -1132,7 +1246,7 @@ mod tests {
     use super::*;
     use std::collections::{BTreeMap, BTreeSet};
     use std::fs::{FileTimes, Permissions};
-    use std::os::unix::fs::PermissionsExt;
+    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
     use std::time::Duration;
 
     use crate::ErrorKind;
@@ -1646,7 +1760,7 @@ mod tests {
                     let mut bytes = Vec::new();
                     File::options()
                         .read(true)
-                        .custom_flags(NOATIME)
+                        .custom_flags(NOATIME.bits() as i32)
                         .open(&path)
                         .and_then(|mut f| f.read_to_end(&mut bytes))
                         .expect("read");

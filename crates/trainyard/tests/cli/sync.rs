@@ -379,3 +379,50 @@ fn approve_plain(repo: &TestRepo, plan: &str) {
     let run = repo.run(&["sync", "approve", plan, "--by", "ada@example.org"]);
     assert_eq!(run.code(), 0, "{}", run.transcript());
 }
+
+#[test]
+fn merge_combines_both_edits_or_shows_the_conflict_hunks() {
+    let repo = small_fixture("");
+    let text = file_sync("small", "src", "dst", "")
+        .replace("conflict_strategy: fail", "conflict_strategy: merge");
+    sync_file(&repo, "small", &text);
+    repo.write("src/a.txt", "one\ntwo\nthree\nfour\nfive\n");
+    let id = plan_id(&repo, "small");
+    approve(&repo, &id);
+    assert_eq!(repo.run(&["sync", "apply", &id]).code(), 0);
+    // Different lines on each side: a clean merge.
+    repo.write("src/a.txt", "ONE\ntwo\nthree\nfour\nfive\n");
+    repo.write("dst/a.txt", "one\ntwo\nthree\nfour\nFIVE\n");
+    let run = repo.run(&["--json", "sync", "plan", "small"]);
+    let plan = run.json();
+    assert_eq!(
+        plan["plan"]["conflicts"][0]["resolution"], "merge",
+        "{plan}"
+    );
+    let id = plan["plan_id"].as_str().expect("id").to_owned();
+    approve(&repo, &id);
+    let applied = repo.run(&["sync", "apply", &id]);
+    assert_eq!(applied.code(), 0, "{}", applied.transcript());
+    assert_eq!(
+        std::fs::read_to_string(repo.path().join("dst/a.txt")).expect("read"),
+        "ONE\ntwo\nthree\nfour\nFIVE\n"
+    );
+    // The same line on both sides: the plan shows the hunks and cannot apply.
+    repo.write("src/a.txt", "ONE\ntwo\nthree from the source\nfour\nFIVE\n");
+    repo.write("dst/a.txt", "ONE\ntwo\nthree from the target\nfour\nFIVE\n");
+    let plan = repo.run(&["--json", "sync", "plan", "small"]).json();
+    let detail = plan["plan"]["conflicts"][0]["detail"]
+        .as_str()
+        .expect("detail")
+        .to_owned();
+    assert!(
+        detail.contains("<<<<<<<")
+            && detail.contains("three from the source")
+            && detail.contains("three from the target"),
+        "{detail}"
+    );
+    let id = plan["plan_id"].as_str().expect("id").to_owned();
+    approve(&repo, &id);
+    let refused = repo.run(&["sync", "apply", &id]);
+    assert_eq!(refused.code(), 2, "{}", refused.transcript());
+}
