@@ -426,3 +426,62 @@ fn merge_combines_both_edits_or_shows_the_conflict_hunks() {
     let refused = repo.run(&["sync", "apply", &id]);
     assert_eq!(refused.code(), 2, "{}", refused.transcript());
 }
+
+#[test]
+fn the_sync_log_has_the_spec_keys() {
+    let repo = small_fixture("    smoke_tests: [\"test -f b.txt\"]\n");
+    let id = plan_id(&repo, "small");
+    approve(&repo, &id);
+    assert_eq!(repo.run(&["sync", "apply", &id]).code(), 0);
+    let list = repo
+        .run(&["--json", "evidence", "list", "--kind", "sync_log"])
+        .json();
+    let name = list[0]["name"].as_str().expect("a sync_log").to_owned();
+    let yaml = repo.run(&["evidence", "show", "sync_log", &name]).stdout();
+    let keys: Vec<String> = yaml
+        .lines()
+        .filter(|l| !l.trim_start().starts_with("- ") && l.contains(':'))
+        .map(|l| {
+            let indent = l.len() - l.trim_start().len();
+            format!(
+                "{}{}",
+                " ".repeat(indent),
+                l.trim_start().split(':').next().unwrap_or("")
+            )
+        })
+        .collect();
+    insta::assert_snapshot!(keys.join("\n"), @r"
+    sync_log
+      sync_id
+      execution_id
+      executed_at
+      executed_by
+      dry_run
+        executed_at
+        result
+          files_to_add
+          files_to_modify
+          files_to_delete
+          total_changes
+        diff_summary
+        diff_ref
+      approval
+        approved
+        approved_by
+        approved_at
+        dry_run_ref
+      execution
+        started_at
+        completed_at
+        status
+        changes_applied
+          added
+          modified
+          deleted
+        errors
+      verification
+        smoke_tests_passed
+        integrity_verified
+    ");
+    assert!(yaml.contains("smoke_tests_passed: true"), "{yaml}");
+}
