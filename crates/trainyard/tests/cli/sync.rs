@@ -485,3 +485,49 @@ fn the_sync_log_has_the_spec_keys() {
     ");
     assert!(yaml.contains("smoke_tests_passed: true"), "{yaml}");
 }
+
+#[test]
+fn an_expired_plan_is_refused() {
+    let repo = small_fixture("    plan_ttl_minutes: 60\n");
+    let id = plan_id(&repo, "small");
+    approve(&repo, &id);
+    let late = repo.run_env(
+        &["sync", "apply", &id],
+        &[("TRAINYARD_NOW", "2027-01-13T12:00:00Z")],
+    );
+    assert_eq!(late.code(), 2, "{}", late.transcript());
+    assert!(
+        late.stderr().contains("expired at 2027-01-13T11:00:00Z"),
+        "{}",
+        late.stderr()
+    );
+}
+
+#[test]
+fn a_plan_that_fails_leaves_the_target_as_it_was() {
+    let repo = TestRepo::new();
+    let target = repo.home().join("target.git");
+    repo.git_in(
+        repo.home(),
+        &[
+            "init",
+            "-q",
+            "--bare",
+            "-b",
+            "main",
+            target.to_str().expect("utf-8"),
+        ],
+    );
+    repo.write("config/app.yaml", "replicas: 3\n");
+    repo.commit("feat: config");
+    let text = format!(
+        "sync_config:\n  sync_id: cfg\n  name: config\n  type: config\n  source:\n    type: file\n    location: config\n  target:\n    type: git\n    location: {}\n    branch: no-such-branch\n  options:\n    dry_run_required: true\n    approval_required: false\n  filters:\n    include: []\n    exclude: []\n  schedule:\n    trigger: manual\n  notifications:\n    on_success: []\n    on_failure: []\n",
+        target.display()
+    );
+    sync_file(&repo, "cfg", &text);
+    let before = snapshot_dir(&target);
+    let run = repo.run(&["sync", "plan", "cfg"]);
+    assert_eq!(run.code(), 2, "{}", run.transcript());
+    assert!(run.stderr().contains("no-such-branch"), "{}", run.stderr());
+    assert_unchanged(&before, &snapshot_dir(&target));
+}
