@@ -55,15 +55,20 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
     if let Some(reason) = cache.as_ref().and_then(HashCache::ignored_reason) {
         eprintln!("scan_pair: {reason}");
     }
+    let loaded = started.elapsed();
     let filters = Filters::default();
     let source_scan = scan(source, &filters, cache.as_mut())?;
+    let source_done = started.elapsed();
     let target_scan = scan(target, &filters, cache.as_mut())?;
+    let target_done = started.elapsed();
     let plan = changes(&source_scan.snapshot, &target_scan.snapshot);
+    let compared = started.elapsed();
     if let (Some(cache), Some(file)) = (&cache, &cache_file)
         && cache.is_changed()
     {
         cache.save(file)?;
     }
+    let saved = started.elapsed();
     let mut out = std::io::stdout().lock();
     if tsv {
         for change in &plan {
@@ -97,6 +102,17 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
     };
     eprintln!("{}", side("source", &source_scan));
     eprintln!("{}", side("target", &target_scan));
-    eprintln!("planned in {:.3} s", started.elapsed().as_secs_f64());
-    Ok(())
+    let ms = |d: std::time::Duration| d.as_secs_f64() * 1000.0;
+    eprintln!(
+        "planned in {:.0} ms: cache load {:.0}, source {:.0}, target {:.0}, compare {:.0}, cache save {:.0}",
+        ms(saved),
+        ms(loaded),
+        ms(source_done - loaded),
+        ms(target_done - source_done),
+        ms(compared - target_done),
+        ms(saved - compared)
+    );
+    out.flush()?;
+    // The trees are no longer needed: leave without freeing them one by one.
+    std::process::exit(0)
 }

@@ -318,7 +318,7 @@ pub fn build_release(
 fn entry(commit: &Commit) -> Entry {
     let c = commit.conventional.as_ref();
     let description = c.map_or(commit.summary.as_str(), |c| c.description.as_str());
-    let description = strip_trailing_pr(description).to_owned();
+    let description = crate::commit::strip_pr_ref(description).to_owned();
     let breaking = c.filter(|c| c.breaking).map(|c| {
         c.breaking_description
             .clone()
@@ -338,17 +338,6 @@ fn entry(commit: &Commit) -> Entry {
                 .find(|f| f.token.eq_ignore_ascii_case("deprecated"))
                 .map(|f| f.value.clone())
         }),
-    }
-}
-
-fn strip_trailing_pr(text: &str) -> &str {
-    let trimmed = text.trim_end();
-    match trimmed
-        .strip_suffix(')')
-        .and_then(|r| r.rfind("(#").map(|i| (r, i)))
-    {
-        Some((rest, open)) if rest[open + 2..].parse::<u64>().is_ok() => rest[..open].trim_end(),
-        _ => trimmed,
     }
 }
 

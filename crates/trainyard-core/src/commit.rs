@@ -165,7 +165,8 @@ fn trailing_pr_ref(summary: &str) -> Option<u64> {
     rest[open + 2..].parse().ok()
 }
 
-fn strip_pr_ref(text: &str) -> &str {
+/// `text` without a trailing `(#N)`.
+pub(crate) fn strip_pr_ref(text: &str) -> &str {
     let trimmed = text.trim_end();
     match trimmed
         .strip_suffix(')')

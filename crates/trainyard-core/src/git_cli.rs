@@ -14,9 +14,14 @@ use crate::{Error, Result};
 /// Returns an [`Error::Environment`] when git cannot be started or fails,
 /// quoting its stderr.
 pub fn run(root: &Path, args: &[&str]) -> Result<String> {
+    run_with_env(root, args, &[])
+}
+
+fn run_with_env(root: &Path, args: &[&str], env: &[(&str, &str)]) -> Result<String> {
     let output = Command::new("git")
         .current_dir(root)
         .args(args)
+        .envs(env.iter().copied())
         .output()
         .map_err(|e| Error::environment(format!("cannot run git: {e}")))?;
     if !output.status.success() {
@@ -39,22 +44,11 @@ pub fn run(root: &Path, args: &[&str]) -> Result<String> {
 /// As [`run`].
 pub fn run_dated(root: &Path, args: &[&str], now: jiff::Timestamp) -> Result<String> {
     let date = format!("@{} +0000", now.as_second());
-    let output = Command::new("git")
-        .current_dir(root)
-        .args(args)
-        .env("GIT_AUTHOR_DATE", &date)
-        .env("GIT_COMMITTER_DATE", &date)
-        .output()
-        .map_err(|e| Error::environment(format!("cannot run git: {e}")))?;
-    if !output.status.success() {
-        return Err(Error::environment(format!(
-            "git {} failed in {}: {}",
-            args.join(" "),
-            root.display(),
-            String::from_utf8_lossy(&output.stderr).trim()
-        )));
-    }
-    Ok(String::from_utf8_lossy(&output.stdout).into_owned())
+    run_with_env(
+        root,
+        args,
+        &[("GIT_AUTHOR_DATE", &date), ("GIT_COMMITTER_DATE", &date)],
+    )
 }
 
 /// The paths among `paths` (relative to `root`) that have uncommitted

@@ -683,6 +683,29 @@ pub struct ApproveRequest {
     pub override_max_delete: bool,
 }
 
+/// An approval of `plan` by `by`, repeating what the plan saw (DR-06).
+fn approval_of(plan: &SyncPlan, by: String, now: jiff::Timestamp) -> Approval {
+    Approval {
+        plan_id: plan.plan_id.clone(),
+        sync_id: plan.plan.sync_id.clone(),
+        approved: true,
+        approved_by: by,
+        role: None,
+        approved_at: now.to_string(),
+        reason: None,
+        result: plan.plan.result,
+        source_revision: plan
+            .plan
+            .source
+            .revision
+            .clone()
+            .unwrap_or_else(|| plan.plan.source.fingerprint.clone()),
+        target_fingerprint: plan.plan.target.fingerprint.clone(),
+        override_max_delete: false,
+        automatic: false,
+    }
+}
+
 /// `sync approve`: records an approval (or rejection) that names the plan
 /// and repeats its counts, source revision and target fingerprint (DR-06).
 ///
@@ -727,23 +750,11 @@ pub fn approve(ws: &Workspace, request: &ApproveRequest) -> Result<Approval> {
         )));
     }
     let approval = Approval {
-        plan_id: plan.plan_id.clone(),
-        sync_id: plan.plan.sync_id.clone(),
         approved: !request.reject,
-        approved_by: by,
         role: request.role.clone(),
-        approved_at: ws.now.to_string(),
         reason: request.reason.clone(),
-        result: plan.plan.result,
-        source_revision: plan
-            .plan
-            .source
-            .revision
-            .clone()
-            .unwrap_or_else(|| plan.plan.source.fingerprint.clone()),
-        target_fingerprint: plan.plan.target.fingerprint.clone(),
         override_max_delete: request.override_max_delete,
-        automatic: false,
+        ..approval_of(&plan, by, ws.now)
     };
     store.write_value_unique(
         "sync_approval",
@@ -825,23 +836,9 @@ pub fn apply_plan(
             )));
         }
         (None, _) => Approval {
-            plan_id: plan.plan_id.clone(),
-            sync_id: c.sync_id.clone(),
-            approved: true,
-            approved_by: identity(ws),
-            role: None,
-            approved_at: ws.now.to_string(),
             reason: Some("approval not required by the sync's configuration".into()),
-            result: plan.plan.result,
-            source_revision: plan
-                .plan
-                .source
-                .revision
-                .clone()
-                .unwrap_or_else(|| plan.plan.source.fingerprint.clone()),
-            target_fingerprint: plan.plan.target.fingerprint.clone(),
-            override_max_delete: false,
             automatic: true,
+            ..approval_of(&plan, identity(ws), ws.now)
         },
     };
     if let Some((_, log_ref)) = logs(ws)?
@@ -1209,24 +1206,9 @@ pub fn run(ws: &Workspace, id: &str) -> Result<(PlanReport, Option<ApplyReport>)
         return Ok((planned, None));
     }
     let automatic = Approval {
-        plan_id: planned.plan.plan_id.clone(),
-        sync_id: id.to_owned(),
-        approved: true,
-        approved_by: identity(ws),
-        role: None,
-        approved_at: ws.now.to_string(),
         reason: Some("automatic: the sync does not require approval".into()),
-        result: planned.plan.plan.result,
-        source_revision: planned
-            .plan
-            .plan
-            .source
-            .revision
-            .clone()
-            .unwrap_or_else(|| planned.plan.plan.source.fingerprint.clone()),
-        target_fingerprint: planned.plan.plan.target.fingerprint.clone(),
-        override_max_delete: false,
         automatic: true,
+        ..approval_of(&planned.plan, identity(ws), ws.now)
     };
     let store = ws.evidence_store();
     store.write_value_unique(

@@ -38,12 +38,13 @@
 use std::collections::HashMap;
 use std::ffi::{CStr, CString, OsStr};
 use std::fs::{File, Metadata};
+use std::hash::{BuildHasherDefault, Hasher};
 use std::io::{self, Read};
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -318,7 +319,47 @@ fn parse_pattern(list: &str, raw: &str) -> Result<ParsedPattern> {
 // ---------------------------------------------------------------------------
 
 /// Remembered hashes by root, then by path under it.
-type RootRecords = HashMap<Vec<u8>, HashMap<Vec<u8>, Cached>>;
+type RootRecords = HashMap<Vec<u8>, PathMap<Cached>>;
+
+/// A map keyed by paths, with a fast hash: the keys are the user's own
+/// file names, so hash flooding is no concern, and a re-plan does little
+/// else than look paths up.
+type PathMap<V> = HashMap<Vec<u8>, V, BuildHasherDefault<PathHasher>>;
+
+/// FxHash (as in rustc), eight bytes at a time.
+#[derive(Default, Clone, Copy)]
+struct PathHasher(u64);
+
+impl PathHasher {
+    fn add(&mut self, word: u64) {
+        self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+}
+
+impl Hasher for PathHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        let mut words = bytes.chunks_exact(8);
+        for word in &mut words {
+            let mut buf = [0u8; 8];
+            buf.copy_from_slice(word);
+            self.add(u64::from_le_bytes(buf));
+        }
+        let rest = words.remainder();
+        if !rest.is_empty() {
+            let mut buf = [0u8; 8];
+            buf[..rest.len()].copy_from_slice(rest);
+            self.add(u64::from_le_bytes(buf));
+        }
+    }
+
+    fn write_usize(&mut self, n: usize) {
+        self.add(n as u64);
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
 
 /// The metadata a cached hash is bound to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -433,7 +474,7 @@ impl HashCache {
 
     /// The number of remembered hashes, over all roots.
     pub fn len(&self) -> usize {
-        self.roots.values().map(HashMap::len).sum()
+        self.roots.values().map(PathMap::len).sum()
     }
 
     /// Whether no hash is remembered.
@@ -510,7 +551,8 @@ fn decode_cache(bytes: &[u8]) -> Option<RootRecords> {
         let root = r.take(root_len)?.to_vec();
         let count = usize::try_from(r.u64()?).ok()?;
         // Each record is at least 72 bytes: a count beyond that is corrupt.
-        let mut files = HashMap::with_capacity(count.min(r.remaining() / 72));
+        let mut files =
+            PathMap::with_capacity_and_hasher(count.min(r.remaining() / 72), Default::default());
         let mut previous: Vec<u8> = Vec::new();
         for _ in 0..count {
             let shared = r.u32()? as usize;
@@ -636,8 +678,18 @@ pub fn scan(root: &Path, filters: &Filters, cache: Option<&mut HashCache>) -> Re
 
     let racy_window = cache.as_deref().map_or(Duration::ZERO, |c| c.racy_window);
     let racy_from = nanos_since_epoch(started).saturating_sub(duration_ns(racy_window));
-    let mut records: Option<HashMap<Vec<u8>, Cached>> =
-        cache.is_some().then(|| HashMap::with_capacity(found.len()));
+    // When every file came from the cache and it knew no other, its
+    // records for this root stay as they are.
+    let (mut files, mut cached) = (0, 0);
+    for f in &found {
+        if let Item::File { from_cache, .. } = f.item {
+            files += 1;
+            cached += usize::from(from_cache);
+        }
+    }
+    let unchanged = known.is_some_and(|k| files == cached && cached == k.len());
+    let mut records: Option<PathMap<Cached>> = (cache.is_some() && !unchanged)
+        .then(|| PathMap::with_capacity_and_hasher(files, Default::default()));
     let mut entries = Vec::with_capacity(found.len());
     let mut recorded_fresh = false;
     for Found { rel, item } in found {
@@ -680,7 +732,7 @@ pub fn scan(root: &Path, filters: &Filters, cache: Option<&mut HashCache>) -> Re
         entries: entries.into_iter().collect(),
     };
     if let (Some(cache), Some(records)) = (cache, records) {
-        let previous = cache.roots.get(&root_key).map_or(0, HashMap::len);
+        let previous = cache.roots.get(&root_key).map_or(0, PathMap::len);
         if recorded_fresh || previous != records.len() {
             cache.changed = true;
         }
@@ -720,6 +772,11 @@ const NOATIME: OFlags = OFlags::empty();
 /// A directory lists at most this many files to hash before it hands the
 /// rest to other workers, in batches of this size.
 const FILES_PER_JOB: usize = 64;
+/// At most this many open directories wait in the queue (opened relative
+/// to their parent, or shared with file batches); beyond it, a directory
+/// is opened by its path when its turn comes and its files are hashed by
+/// the worker that lists it.
+const QUEUED_FDS: usize = 128;
 /// The read buffer of each worker.
 const READ_BUFFER: usize = 1 << 20;
 
@@ -757,15 +814,35 @@ impl FileMeta {
 }
 
 /// Work for the walkers.
-enum Job {
-    /// List a directory (relative path; whether an include pattern matched
-    /// it or a directory above it).
-    Dir { rel: Vec<u8>, included: bool },
+enum Job<'a> {
+    /// List a directory: its relative path, whether an include pattern
+    /// matched it or a directory above it, and the directory itself when
+    /// it was opened already.
+    Dir {
+        rel: Vec<u8>,
+        included: bool,
+        fd: Held<'a, OwnedFd>,
+    },
     /// Hash files of an open directory.
     Files {
-        dir: Arc<Dir>,
+        dir: Arc<Held<'a, Dir>>,
         files: Vec<PendingFile>,
     },
+}
+
+/// Something holding a file descriptor while it waits in the queue,
+/// counted against [`QUEUED_FDS`] when `budget` is set.
+struct Held<'a, T> {
+    value: Option<T>,
+    budget: Option<&'a AtomicUsize>,
+}
+
+impl<T> Drop for Held<'_, T> {
+    fn drop(&mut self) {
+        if let Some(budget) = self.budget {
+            budget.fetch_sub(1, Ordering::Relaxed);
+        }
+    }
 }
 
 /// A file to hash: its path and its name in its directory.
@@ -776,8 +853,8 @@ struct PendingFile {
 
 /// The shared part of the job queue. Each walker keeps one job of its own
 /// (depth first, no locking) and shares the rest.
-struct Queue {
-    jobs: Vec<Job>,
+struct Queue<'a> {
+    jobs: Vec<Job<'a>>,
     idle: usize,
     done: bool,
 }
@@ -796,21 +873,27 @@ struct Walker<'a> {
     root: &'a Path,
     root_fd: BorrowedFd<'a>,
     filters: &'a Filters,
-    known: Option<&'a HashMap<Vec<u8>, Cached>>,
+    known: Option<&'a PathMap<Cached>>,
     workers: usize,
-    queue: Mutex<Queue>,
+    queue: Mutex<Queue<'a>>,
     wake: Condvar,
     failed: AtomicBool,
     noatime: AtomicBool,
+    /// Descriptors held by queued jobs.
+    queued_fds: &'a AtomicUsize,
 }
 
 fn walk(
     root: &Path,
     root_fd: BorrowedFd<'_>,
     filters: &Filters,
-    known: Option<&HashMap<Vec<u8>, Cached>>,
+    known: Option<&PathMap<Cached>>,
 ) -> Result<Walked> {
-    let workers = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let workers = std::env::var("TY_EXPERIMENT_THREADS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    let queued_fds = AtomicUsize::new(0);
     let walker = Walker {
         root,
         root_fd,
@@ -821,6 +904,10 @@ fn walk(
             jobs: vec![Job::Dir {
                 rel: Vec::new(),
                 included: filters.include.is_none(),
+                fd: Held {
+                    value: None,
+                    budget: None,
+                },
             }],
             idle: 0,
             done: false,
@@ -828,6 +915,7 @@ fn walk(
         wake: Condvar::new(),
         failed: AtomicBool::new(false),
         noatime: AtomicBool::new(!NOATIME.is_empty()),
+        queued_fds: &queued_fds,
     };
     let outputs: Vec<Result<Walked>> = if workers == 1 {
         vec![walker.run()]
@@ -878,17 +966,24 @@ fn changed_type(path: &Path) -> Error {
     ))
 }
 
-impl Walker<'_> {
+impl<'a> Walker<'a> {
     fn run(&self) -> Result<Walked> {
         let mut out = Walked::default();
         let mut buffer = vec![0u8; READ_BUFFER];
         let mut mine = None;
         while let Some(job) = self.next(&mut mine) {
             let done = match job {
-                Job::Dir { rel, included } => self.read_dir(&rel, included, &mut out, &mut buffer),
-                Job::Files { dir, files } => self
-                    .hash_files(&dir, files, &mut out, &mut buffer)
-                    .map(|()| None),
+                Job::Dir {
+                    rel,
+                    included,
+                    mut fd,
+                } => self.read_dir(&rel, included, fd.value.take(), &mut out, &mut buffer),
+                Job::Files { dir, files } => match &dir.value {
+                    Some(open) => self
+                        .hash_files(open, files, &mut out, &mut buffer)
+                        .map(|()| None),
+                    None => Ok(None),
+                },
             };
             match done {
                 Ok(next) => mine = next,
@@ -905,7 +1000,7 @@ impl Walker<'_> {
 
     /// The walker's own next job, or a shared one; `None` when all the
     /// work is done (or another walker failed).
-    fn next(&self, mine: &mut Option<Job>) -> Option<Job> {
+    fn next(&self, mine: &mut Option<Job<'a>>) -> Option<Job<'a>> {
         if self.failed.load(Ordering::Relaxed) {
             return None;
         }
@@ -934,7 +1029,7 @@ impl Walker<'_> {
         }
     }
 
-    fn share(&self, jobs: Vec<Job>) {
+    fn share(&self, jobs: Vec<Job<'a>>) {
         if jobs.is_empty() {
             return;
         }
@@ -951,17 +1046,30 @@ impl Walker<'_> {
     /// Lists one directory: records symlinks and cached files, shares its
     /// subdirectories and files to hash, hashes a first batch of files
     /// itself and returns a subdirectory to go on with.
+    /// Takes one descriptor from the queue's budget.
+    fn reserve_fd(&self) -> bool {
+        if self.queued_fds.fetch_add(1, Ordering::Relaxed) < QUEUED_FDS {
+            true
+        } else {
+            self.queued_fds.fetch_sub(1, Ordering::Relaxed);
+            false
+        }
+    }
+
     fn read_dir(
         &self,
         rel: &[u8],
         included: bool,
+        fd: Option<OwnedFd>,
         out: &mut Walked,
         buffer: &mut [u8],
-    ) -> Result<Option<Job>> {
-        let opened = if rel.is_empty() {
-            rustix::fs::openat(self.root_fd, c".", DIR_FLAGS, Mode::empty())
-        } else {
-            rustix::fs::openat(self.root_fd, rel, DIR_FLAGS, Mode::empty())
+    ) -> Result<Option<Job<'a>>> {
+        let opened = match fd {
+            Some(fd) => Ok(fd),
+            None if rel.is_empty() => {
+                rustix::fs::openat(self.root_fd, c".", DIR_FLAGS, Mode::empty())
+            }
+            None => rustix::fs::openat(self.root_fd, rel, DIR_FLAGS, Mode::empty()),
         };
         let fd = match opened {
             Ok(fd) => fd,
@@ -1001,10 +1109,7 @@ impl Walker<'_> {
             }
             if file_type == FileType::Directory {
                 if let DirVerdict::Descend(inc) = self.filters.dir_verdict(&child, included) {
-                    subdirs.push(Job::Dir {
-                        rel: child,
-                        included: inc,
-                    });
+                    subdirs.push((child, name.to_owned(), inc));
                 }
                 continue;
             }
@@ -1067,10 +1172,49 @@ impl Walker<'_> {
                 }
             }
         }
-        let dir = Arc::new(dir);
-        let mine = subdirs.pop();
-        let mut shared = subdirs;
-        if pending.len() > FILES_PER_JOB {
+        // Subdirectories are opened now, relative to this one (one name to
+        // look up, not a path), while the budget lasts; the last one is
+        // this worker's next job.
+        let dir_fd = dir
+            .fd()
+            .map_err(|e| unreadable(&os_path(self.root, rel), e))?;
+        let mut shared = Vec::with_capacity(subdirs.len());
+        let mut mine = None;
+        let count = subdirs.len();
+        for (i, (child, name, inc)) in subdirs.into_iter().enumerate() {
+            let own = i + 1 == count;
+            let counted = !own && self.reserve_fd();
+            let mut fd = Held {
+                value: None,
+                budget: counted.then_some(self.queued_fds),
+            };
+            if own || counted {
+                match rustix::fs::openat(dir_fd, &name, DIR_FLAGS, Mode::empty()) {
+                    Ok(opened) => fd.value = Some(opened),
+                    Err(Errno::NOENT) => {
+                        out.warnings.push(vanished(&os_path(self.root, &child)));
+                        continue;
+                    }
+                    Err(e) => return Err(unreadable(&os_path(self.root, &child), e)),
+                }
+            }
+            let job = Job::Dir {
+                rel: child,
+                included: inc,
+                fd,
+            };
+            if own {
+                mine = Some(job);
+            } else {
+                shared.push(job);
+            }
+        }
+        let share_files = pending.len() > FILES_PER_JOB && self.reserve_fd();
+        let dir = Arc::new(Held {
+            value: Some(dir),
+            budget: share_files.then_some(self.queued_fds),
+        });
+        if share_files {
             let mut rest = pending.split_off(FILES_PER_JOB).into_iter();
             loop {
                 let files: Vec<PendingFile> = rest.by_ref().take(FILES_PER_JOB).collect();
@@ -1084,7 +1228,9 @@ impl Walker<'_> {
             }
         }
         self.share(shared);
-        self.hash_files(&dir, pending, out, buffer)?;
+        if let Some(open) = &dir.value {
+            self.hash_files(open, pending, out, buffer)?;
+        }
         Ok(mine)
     }
 
@@ -1456,6 +1602,82 @@ mod tests {
         );
         let report = scan(root, &f, None).expect("scan");
         assert_eq!(paths(&report), ["dist/sub/x.bin"]);
+    }
+
+    /// The same tree read the plain way: one thread, paths, std only.
+    fn reference_snapshot(root: &Path) -> Snapshot {
+        let mut entries = BTreeMap::new();
+        let mut stack = vec![root.to_path_buf()];
+        while let Some(dir) = stack.pop() {
+            for dirent in std::fs::read_dir(&dir).expect("list") {
+                let path = dirent.expect("entry").path();
+                let meta = std::fs::symlink_metadata(&path).expect("lstat");
+                let rel = path.strip_prefix(root).expect("under root");
+                let rel = SyncPath(rel.as_os_str().as_bytes().to_vec());
+                let (kind, executable, bytes, link) = if meta.is_dir() {
+                    stack.push(path);
+                    continue;
+                } else if meta.file_type().is_symlink() {
+                    let text = std::fs::read_link(&path).expect("readlink");
+                    let text = text.into_os_string().into_vec();
+                    (
+                        EntryKind::Symlink,
+                        false,
+                        text.clone(),
+                        Some(SyncPath(text)),
+                    )
+                } else {
+                    let bytes = std::fs::read(&path).expect("read");
+                    (EntryKind::File, meta.mode() & 0o111 != 0, bytes, None)
+                };
+                let entry = Entry {
+                    kind,
+                    executable,
+                    size: bytes.len() as u64,
+                    hash: blake3::hash(&bytes).to_hex().to_string(),
+                    link,
+                };
+                entries.insert(rel, entry);
+            }
+        }
+        Snapshot { entries }
+    }
+
+    #[test]
+    fn scan_agrees_with_a_plain_walk_on_wide_deep_and_flat_trees() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let root = dir.path();
+        // Flat: more files than one worker keeps, so batches are shared.
+        for i in 0..(FILES_PER_JOB * 5 + 7) {
+            write(
+                root,
+                format!("flat/f{i:04}"),
+                format!("flat {i}\n").as_bytes(),
+            );
+        }
+        // Wide: more subdirectories than the queue may hold open.
+        for i in 0..(QUEUED_FDS + 40) {
+            write(root, format!("wide/d{i:03}/x"), &[i as u8; 3]);
+        }
+        // Deep, with a big file on the way down.
+        let mut deep = String::from("deep");
+        for level in 0..30 {
+            deep.push_str(&format!("/l{level}"));
+            write(root, format!("{deep}/f"), deep.as_bytes());
+        }
+        write(root, "deep/big.bin", &vec![7u8; 3 * READ_BUFFER + 11]);
+        std::os::unix::fs::symlink("flat/f0001", root.join("wide/link")).expect("ln");
+        let expected = reference_snapshot(root);
+        let report = scan(root, &Filters::default(), None).expect("scan");
+        assert_eq!(report.snapshot.entries.len(), expected.entries.len());
+        assert_eq!(report.snapshot, expected);
+        let files = expected.entries.len() - 1;
+        assert_eq!(report.files_hashed, files);
+        let mut cache = cache_without_racy_window();
+        scan(root, &Filters::default(), Some(&mut cache)).expect("fill");
+        let cached = scan(root, &Filters::default(), Some(&mut cache)).expect("cached");
+        assert_eq!((cached.files_hashed, cached.files_from_cache), (0, files));
+        assert_eq!(cached.snapshot, expected);
     }
 
     #[test]

@@ -178,19 +178,7 @@ fn release_evidence(repo: &TestRepo) -> String {
 
 /// The document has exactly the spec's keys, in the spec's nesting.
 fn assert_release_evidence_shape(yaml: &str) {
-    let keys: Vec<String> = yaml
-        .lines()
-        .filter(|l| !l.trim_start().starts_with("- ") && l.contains(':'))
-        .map(|l| {
-            let indent = l.len() - l.trim_start().len();
-            format!(
-                "{}{}",
-                " ".repeat(indent),
-                l.trim_start().split(':').next().unwrap_or("")
-            )
-        })
-        .collect();
-    insta::assert_snapshot!(keys.join("\n"), @r"
+    insta::assert_snapshot!(crate::support::yaml_keys(yaml), @r"
     release_evidence
       version
       release_date

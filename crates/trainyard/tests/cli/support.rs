@@ -267,3 +267,21 @@ impl Run {
         )
     }
 }
+
+/// The key structure of a YAML document: one line per mapping key,
+/// indented as in the document, list items' own keys left out. Used to
+/// check that evidence documents carry the spec's keys exactly.
+pub fn yaml_keys(yaml: &str) -> String {
+    yaml.lines()
+        .filter(|l| !l.trim_start().starts_with("- ") && l.contains(':'))
+        .map(|l| {
+            let indent = l.len() - l.trim_start().len();
+            format!(
+                "{}{}",
+                " ".repeat(indent),
+                l.trim_start().split(':').next().unwrap_or("")
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}

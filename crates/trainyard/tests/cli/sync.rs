@@ -438,19 +438,7 @@ fn the_sync_log_has_the_spec_keys() {
         .json();
     let name = list[0]["name"].as_str().expect("a sync_log").to_owned();
     let yaml = repo.run(&["evidence", "show", "sync_log", &name]).stdout();
-    let keys: Vec<String> = yaml
-        .lines()
-        .filter(|l| !l.trim_start().starts_with("- ") && l.contains(':'))
-        .map(|l| {
-            let indent = l.len() - l.trim_start().len();
-            format!(
-                "{}{}",
-                " ".repeat(indent),
-                l.trim_start().split(':').next().unwrap_or("")
-            )
-        })
-        .collect();
-    insta::assert_snapshot!(keys.join("\n"), @r"
+    insta::assert_snapshot!(crate::support::yaml_keys(&yaml), @r"
     sync_log
       sync_id
       execution_id
