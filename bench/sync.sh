@@ -9,7 +9,8 @@
 # hyperfine). The pair is made once by ../shared/bench/gen-tree.py under
 # target/bench-corpus/ and reused. The plan is checked against the pair's
 # expected.tsv before anything is timed. Runs are on a warm page cache
-# (hyperfine warms up); DROP_CACHES=1 adds a cold-cache round (root only).
+# (hyperfine warms up); DROP_CACHES=1 adds a round on a cold page cache,
+# every file read from the disk (root only; COLD_RUNS=3 runs each).
 #
 # trainyard's side is the scan_pair example of trainyard-core (scan both
 # trees, compare); switch it to `trainyard sync plan` once that exists.
@@ -42,20 +43,64 @@ hyperfine -N --warmup 2 --export-markdown "../sync-$files.md" \
   -n "rsync -an --delete (metadata)" "rsync -an --delete source/ target/" \
   -n "scan_pair --cache (cached re-plan)" "$bin source target --cache cache"
 
-rm -f rss.txt
 if [ "${DROP_CACHES:-0}" = 1 ]; then
-  echo "cold page cache, one run each:" >> rss.txt
-  for cmd in "rsync -anc --delete source/ target/" "$bin source target"; do
-    sync; echo 3 > /proc/sys/vm/drop_caches
-    /usr/bin/time -a -o rss.txt -f "  %e s, %M KiB: ${cmd##*/}" $cmd > /dev/null 2>&1
-  done
+  # Cold page cache: every run reads from the disk (needs root).
+  hyperfine -N --runs "${COLD_RUNS:-3}" --export-markdown "../sync-$files-cold.md" \
+    --prepare "sh -c 'sync; echo 3 > /proc/sys/vm/drop_caches'" \
+    -n "rsync -anc --delete (content, cold cache)" "rsync -anc --delete source/ target/" \
+    -n "scan_pair (cold content plan, cold cache)" "$bin source target" \
+    -n "rsync -an --delete (metadata, cold cache)" "rsync -an --delete source/ target/" \
+    -n "scan_pair --cache (cached re-plan, cold cache)" "$bin source target --cache cache"
 fi
+
+rm -f rss.txt
+"$bin" source target > /dev/null 2>&1  # warm the page cache again
 echo "warm page cache, peak resident memory:" >> rss.txt
 t() { label=$1; shift; /usr/bin/time -a -o rss.txt -f "  %e s, %M KiB: $label" "$@" > /dev/null 2>&1; }
 t "rsync -anc --delete" rsync -anc --delete source/ target/
 t "scan_pair (cold content plan)" "$bin" source target
 t "rsync -an --delete" rsync -an --delete source/ target/
 t "scan_pair --cache (cached re-plan)" "$bin" source target --cache cache
+
+# The whole command, side by side with rsync: `trainyard sync plan` (with
+# --exact: no cache), a re-plan, and the apply (`sync run` on a fresh copy
+# of the target) against `rsync -a --delete` on the same fresh copy.
+cli=$OLDPWD/target/release/trainyard
+(cd "$OLDPWD" && cargo build --release --quiet -p trainyard)
+rm -rf work && mkdir -p work/.trainyard/syncs && git -C work init -q
+# `plan` reads the pair itself; `apply` writes into a fresh copy of the
+# target each run, so the corpus stays as generated.
+for sync in "plan ../target" "apply copy"; do
+  set -- $sync
+  cat > "work/.trainyard/syncs/$1.yaml" <<YAML
+sync_config:
+  sync_id: $1
+  name: $1
+  type: cross_repo
+  source: { type: file, location: ../source }
+  target: { type: file, location: $2 }
+  options: { dry_run_required: true, approval_required: false, conflict_strategy: theirs }
+  filters: { include: [], exclude: [] }
+  schedule: { trigger: manual }
+  notifications: { on_success: [], on_failure: [] }
+YAML
+done
+fresh="rm -rf work/copy && cp -a target work/copy"
+eval "$fresh"
+# `sync plan` exits 1 when it finds changes, like diff: -i.
+hyperfine -N -i --warmup 1 --runs 5 --export-markdown "../sync-cli-plan-$files.md" \
+  -n "rsync -anc --delete (content)" "rsync -anc --delete source/ target/" \
+  -n "trainyard sync plan --exact" "$cli -C work sync plan plan --exact" \
+  -n "rsync -an --delete (metadata)" "rsync -an --delete source/ target/" \
+  -n "trainyard sync plan (cached re-plan)" "$cli -C work sync plan plan" || true
+hyperfine -N --warmup 1 --runs 5 --export-markdown "../sync-cli-apply-$files.md" \
+  --prepare "sh -c '$fresh'" \
+  -n "rsync -a --delete (apply)" "rsync -a --delete source/ work/copy/" \
+  -n "trainyard sync run (plan + apply + verify + log)" "$cli -C work sync run apply"
+eval "$fresh"
+t "trainyard sync run (plan + apply + verify + log)" "$cli" -C work sync run apply
+eval "$fresh"
+t "rsync -a --delete" rsync -a --delete source/ work/copy/
 echo
 cat rss.txt
-echo "results: target/bench-corpus/sync-$files.md"
+echo "results: target/bench-corpus/sync-$files.md, sync-cli-plan-$files.md, sync-cli-apply-$files.md (and sync-$files-cold.md with DROP_CACHES=1)"

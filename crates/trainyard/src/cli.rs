@@ -384,6 +384,10 @@ pub enum SyncCommand {
     Plan {
         /// The sync.
         id: String,
+        /// Read every file, trusting no cached hash (a cached plan trusts
+        /// files whose size, mtime, inode and ctime are unchanged).
+        #[arg(long)]
+        exact: bool,
     },
     /// Approve (or reject) a plan.
     Approve {

@@ -286,17 +286,25 @@ fn save_base(ws: &Workspace, sync_id: &str, snapshot: &Snapshot) -> Result<()> {
     crate::fsutil::write_atomic(&state_dir(ws, sync_id).join("base.json"), &text)
 }
 
+/// Scans one side; with `exact`, every file is read (no metadata cache).
 fn scan(
     ws: &Workspace,
     sync_id: &str,
     side: &str,
     root: &Path,
     filters: &tree::Filters,
+    exact: bool,
 ) -> Result<Snapshot> {
+    if exact {
+        return Ok(tree::scan(root, filters, None)?.snapshot);
+    }
     let cache_path = state_dir(ws, sync_id).join(format!("{side}.cache"));
     let mut cache = tree::HashCache::load(&cache_path);
     let report = tree::scan(root, filters, Some(&mut cache))?;
-    let _ = cache.save(&cache_path);
+    if cache.is_changed() {
+        // A cache that cannot be saved only costs the next plan time.
+        let _ = cache.save(&cache_path);
+    }
     Ok(report.snapshot)
 }
 
@@ -486,7 +494,7 @@ fn identity(ws: &Workspace) -> String {
 ///
 /// Returns an [`Error::Input`] for an unknown sync or an unreachable
 /// endpoint, and I/O errors naming the path.
-pub fn plan(ws: &Workspace, id: &str) -> Result<PlanReport> {
+pub fn plan(ws: &Workspace, id: &str, exact: bool) -> Result<PlanReport> {
     let sync = find(ws, id)?;
     let c = &sync.config;
     let filters = filters_of(ws, &sync)?;
@@ -496,8 +504,8 @@ pub fn plan(ws: &Workspace, id: &str) -> Result<PlanReport> {
         Err(e) if c.target.kind == EndpointType::File => return Err(e),
         Err(e) => return Err(e),
     };
-    let source_snapshot = scan(ws, &c.sync_id, "source", &source.root, &filters)?;
-    let target_snapshot = scan(ws, &c.sync_id, "target", &target.root, &filters)?;
+    let source_snapshot = scan(ws, &c.sync_id, "source", &source.root, &filters, exact)?;
+    let target_snapshot = scan(ws, &c.sync_id, "target", &target.root, &filters, exact)?;
     let all = model::changes(&source_snapshot, &target_snapshot);
     let base = load_base(ws, &c.sync_id);
     let merger = MergeContext {
@@ -895,8 +903,8 @@ pub fn apply_plan(
     let filters = filters_of(ws, &sync)?;
     let source = read_side(ws, &c.source)?;
     let target = read_side(ws, &c.target)?;
-    let source_snapshot = scan(ws, &c.sync_id, "source", &source.root, &filters)?;
-    let target_snapshot = scan(ws, &c.sync_id, "target", &target.root, &filters)?;
+    let source_snapshot = scan(ws, &c.sync_id, "source", &source.root, &filters, false)?;
+    let target_snapshot = scan(ws, &c.sync_id, "target", &target.root, &filters, false)?;
     let source_now = side_record(&c.source, &source, &source_snapshot);
     let target_now = side_record(&c.target, &target, &target_snapshot);
     if source_now.fingerprint != plan.plan.source.fingerprint
@@ -959,7 +967,9 @@ pub fn apply_plan(
         status = "failed";
     }
     // Integrity: every changed path now hashes to what the plan promised.
-    let after = tree::scan(&target.root, &filters, None).map(|r| r.snapshot);
+    // The paths the apply wrote have new inodes and ctimes, so the cache
+    // hashes them again: exactly the ones whose integrity is in question.
+    let after = scan(ws, &c.sync_id, "target", &target.root, &filters, false);
     let integrity_verified = status == "success"
         && after.as_ref().is_ok_and(|snapshot| {
             plan.plan
@@ -1201,7 +1211,7 @@ pub fn run(ws: &Workspace, id: &str) -> Result<(PlanReport, Option<ApplyReport>)
             v.problems.join("; ")
         )));
     }
-    let planned = plan(ws, id)?;
+    let planned = plan(ws, id, false)?;
     if planned.plan.plan.result.total_changes == 0 {
         return Ok((planned, None));
     }

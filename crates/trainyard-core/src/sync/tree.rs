@@ -3,15 +3,15 @@
 //! A sync owns only the paths its filters select ([`Filters`], the spec's
 //! `filters.include` / `filters.exclude`). [`scan`] walks a root without
 //! following symlinks, records regular files and symlinks, and hashes file
-//! content with BLAKE3 on all cores, in one pass: one worker per core
-//! takes a directory, lists it (applying the filters, pruning excluded
-//! directories and directories no include can reach), reads link texts,
-//! looks cached hashes up, goes on depth first with one subdirectory and
-//! shares the others; the files it has to hash it hashes itself, handing
-//! batches of a large directory's files to the other workers. Everything
-//! is opened relative to an open directory (`openat`, `statx`,
-//! `readlinkat`), so no path is looked up twice, and each worker reads
-//! with one reusable buffer.
+//! content with BLAKE3 on all cores, in one pass: each worker (one per
+//! core, at least 16 to keep a cold disk busy) takes a directory, lists
+//! it (applying the filters, pruning excluded directories and directories
+//! no include can reach), reads link texts, looks cached hashes up, goes
+//! on depth first with one subdirectory and shares the others; the files
+//! it has to hash it hashes itself, handing batches of a large
+//! directory's files to the other workers. Everything is opened relative
+//! to an open directory (`openat`, `statx`, `readlinkat`), so no path is
+//! looked up twice, and each worker reads with one reusable buffer.
 //!
 //! Files are opened with `O_NOFOLLOW | O_NONBLOCK` (and `O_NOATIME` where
 //! the kernel allows it), so a file swapped for a symlink or a fifo between
@@ -779,6 +779,11 @@ const FILES_PER_JOB: usize = 64;
 const QUEUED_FDS: usize = 128;
 /// The read buffer of each worker.
 const READ_BUFFER: usize = 1 << 20;
+/// Walkers: one per core, but at least this many. On a cold page cache a
+/// scan waits on the disk, and requests in flight are what make it fast
+/// (16 walkers read a 100,000-file pair 3.5x faster than 2 on a 2-core
+/// VM); on a warm one the extra threads cost about 2 %.
+const MIN_WORKERS: usize = 16;
 
 /// A selected entry, read.
 struct Found {
@@ -889,10 +894,9 @@ fn walk(
     filters: &Filters,
     known: Option<&PathMap<Cached>>,
 ) -> Result<Walked> {
-    let workers = std::env::var("TY_EXPERIMENT_THREADS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    let workers = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .max(MIN_WORKERS);
     let queued_fds = AtomicUsize::new(0);
     let walker = Walker {
         root,

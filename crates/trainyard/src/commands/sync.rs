@@ -62,8 +62,8 @@ pub fn run(ctx: &Context<'_>, command: &SyncCommand) -> CmdResult {
             }
             Ok(if ok { Exit::Success } else { Exit::Failure })
         }
-        SyncCommand::Plan { id } => {
-            let report = engine::plan(&ws, id)?;
+        SyncCommand::Plan { id, exact } => {
+            let report = engine::plan(&ws, id, *exact)?;
             let plan = &report.plan.plan;
             if p.json() {
                 p.write_json(&report)?;
