@@ -59,6 +59,14 @@ impl VersionTag {
 }
 
 impl TagScan {
+    /// The highest stable release that sorts before `version`.
+    pub fn previous_release(&self, version: &Version) -> Option<&VersionTag> {
+        self.versions
+            .iter()
+            .filter(|t| version::is_stable(&t.version) && t.version.cmp_precedence(version).is_lt())
+            .max_by(|a, b| a.version.cmp_precedence(&b.version))
+    }
+
     /// Every tagged version, for pre-release numbering.
     pub fn all_versions(&self) -> Vec<Version> {
         self.versions.iter().map(|t| t.version.clone()).collect()

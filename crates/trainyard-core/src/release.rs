@@ -386,11 +386,7 @@ fn require(state: &ReleaseState, allowed: &[Step], step: &str, first: &str) -> R
 }
 
 fn identity(ws: &Workspace) -> String {
-    git_cli::run(&ws.root, &["config", "user.email"])
-        .map(|s| s.trim().to_owned())
-        .ok()
-        .filter(|s| !s.is_empty())
-        .unwrap_or_else(|| "unknown".into())
+    ws.git_email().unwrap_or_else(|| "unknown".into())
 }
 
 fn tag_name(ws: &Workspace, version: &Version) -> String {

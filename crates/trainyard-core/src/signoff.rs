@@ -171,15 +171,8 @@ fn same_person(a: &str, b: &str) -> bool {
 }
 
 fn git_identity(ws: &Workspace) -> Result<String> {
-    let email = crate::git_cli::run(&ws.root, &["config", "user.email"])
-        .map(|s| s.trim().to_owned())
-        .unwrap_or_default();
-    if email.is_empty() {
-        return Err(Error::input(
-            "no identity to sign with: pass --by, or set git's user.email",
-        ));
-    }
-    Ok(email)
+    ws.git_email()
+        .ok_or_else(|| Error::input("no identity to sign with: pass --by, or set git's user.email"))
 }
 
 /// Every sign-off recorded for a version, oldest first.

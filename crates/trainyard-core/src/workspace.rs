@@ -64,6 +64,14 @@ impl Workspace {
         }
     }
 
+    /// Who is running trainyard: git's `user.email`, if set.
+    pub fn git_email(&self) -> Option<String> {
+        crate::git_cli::run(&self.home, &["config", "user.email"])
+            .map(|s| s.trim().to_owned())
+            .ok()
+            .filter(|s| !s.is_empty())
+    }
+
     /// Today's date in the cadence's time zone.
     ///
     /// # Errors

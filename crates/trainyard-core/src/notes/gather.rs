@@ -11,8 +11,8 @@ use super::{
     ReleaseNotes,
 };
 use crate::changelog::revert_pairs;
-use crate::history::{RawCommit, TagScan, VersionTag};
-use crate::version::{self, Bump, Version};
+use crate::history::RawCommit;
+use crate::version::{Bump, Version};
 use crate::versioning::{self, NextRequest};
 use crate::workspace::Workspace;
 use crate::{Error, Result, releases};
@@ -61,7 +61,7 @@ pub fn generate(ws: &Workspace, request: &NotesRequest) -> Result<NotesReport> {
                     .unwrap_or_else(|| ws.today_utc());
                 (
                     v.clone(),
-                    previous_release(&tags, v),
+                    tags.previous_release(v).map(|t| t.version.clone()),
                     range.commits,
                     date,
                     tag.commit.clone(),
@@ -112,14 +112,6 @@ pub fn generate(ws: &Workspace, request: &NotesRequest) -> Result<NotesReport> {
         problems,
         handwritten: handwritten_path,
     })
-}
-
-fn previous_release(tags: &TagScan, version: &Version) -> Option<Version> {
-    tags.versions
-        .iter()
-        .filter(|t| version::is_stable(&t.version) && t.version.cmp_precedence(version).is_lt())
-        .max_by(|a, b| a.version.cmp_precedence(&b.version))
-        .map(|t: &VersionTag| t.version.clone())
 }
 
 /// Major, minor or patch, by which part changed since the previous

@@ -479,11 +479,7 @@ fn side_record(endpoint: &config::Endpoint, side: &Side, snapshot: &Snapshot) ->
 }
 
 fn identity(ws: &Workspace) -> String {
-    git_cli::run(&ws.home, &["config", "user.email"])
-        .map(|s| s.trim().to_owned())
-        .ok()
-        .filter(|s| !s.is_empty())
-        .unwrap_or_else(|| "unknown".into())
+    ws.git_email().unwrap_or_else(|| "unknown".into())
 }
 
 /// `sync plan`: the dry-run. Reads both sides, compares by content, and

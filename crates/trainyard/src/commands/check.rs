@@ -29,12 +29,7 @@ pub fn run(ctx: &Context<'_>, version_arg: Option<&str>) -> CmdResult {
         (None, None) => (next.next.clone(), next.bump, Vec::new()),
     };
     let tags = ws.repo.version_tags(&ws.config.versioning.tag_prefix)?;
-    let previous = tags
-        .versions
-        .iter()
-        .filter(|t| version::is_stable(&t.version) && t.version.cmp_precedence(&version).is_lt())
-        .max_by(|a, b| a.version.cmp_precedence(&b.version))
-        .cloned();
+    let previous = tags.previous_release(&version).cloned();
     let report = checklist::run(
         &ws,
         &ChecklistRequest {
