@@ -936,7 +936,6 @@ mod tests {
     use std::collections::{BTreeMap, HashMap};
     use std::io::{BufRead, BufReader, Read, Write};
     use std::net::{TcpListener, TcpStream};
-    use std::process::Command;
     use std::sync::atomic::{AtomicBool, Ordering};
     use std::sync::{Arc, Mutex};
 
@@ -1178,38 +1177,7 @@ mod tests {
 
     // ------------------------------------------------------------ git
 
-    /// Runs git isolated from the user's configuration.
-    fn git(dir: &Path, home: &Path, args: &[&str]) -> String {
-        let global = home.join("gitconfig");
-        if !global.exists() {
-            std::fs::write(&global, "").expect("write gitconfig");
-        }
-        let out = Command::new("git")
-            .current_dir(dir)
-            .env("GIT_CONFIG_GLOBAL", &global)
-            .env("GIT_CONFIG_NOSYSTEM", "1")
-            .args([
-                "-c",
-                "user.name=Release Bot",
-                "-c",
-                "user.email=bot@example.com",
-                "-c",
-                "commit.gpgsign=false",
-                "-c",
-                "tag.gpgsign=false",
-                "-c",
-                "init.defaultBranch=main",
-            ])
-            .args(args)
-            .output()
-            .expect("git");
-        assert!(
-            out.status.success(),
-            "git {args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8_lossy(&out.stdout).trim().to_owned()
-    }
+    use crate::test_git::git;
 
     #[test]
     fn git_remote_channel_pushes_the_tag_once_and_refuses_a_moved_tag() {

@@ -769,7 +769,6 @@ mod tests {
     use std::io::{BufRead, BufReader, Write};
     use std::net::TcpListener;
     use std::path::PathBuf;
-    use std::process::Command;
     use std::sync::{Arc, Mutex};
 
     const TOKEN: &str = "ghp_PlantedForgeToken0123456789abcdef";
@@ -1545,36 +1544,7 @@ mod tests {
 
     // ---------------------------------------------------------- git
 
-    /// Runs git isolated from the user's configuration.
-    fn git(dir: &Path, home: &Path, args: &[&str]) -> String {
-        let global = home.join("gitconfig");
-        if !global.exists() {
-            std::fs::write(&global, "").unwrap();
-        }
-        let out = Command::new("git")
-            .current_dir(dir)
-            .env("GIT_CONFIG_GLOBAL", &global)
-            .env("GIT_CONFIG_NOSYSTEM", "1")
-            .args([
-                "-c",
-                "user.name=Release Bot",
-                "-c",
-                "user.email=bot@example.com",
-                "-c",
-                "commit.gpgsign=false",
-                "-c",
-                "init.defaultBranch=main",
-            ])
-            .args(args)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "git {args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8_lossy(&out.stdout).trim().to_owned()
-    }
+    use crate::test_git::git;
 
     fn repo_with_branches() -> (tempfile::TempDir, PathBuf) {
         let home = tempfile::tempdir().unwrap();

@@ -34,6 +34,8 @@ pub mod release;
 pub mod releases;
 pub mod signoff;
 pub mod sync;
+#[cfg(test)]
+mod test_git;
 pub mod version;
 pub mod versioning;
 pub mod workspace;
