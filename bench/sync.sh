@@ -63,13 +63,19 @@ t "rsync -an --delete" rsync -an --delete source/ target/
 t "scan_pair --cache (cached re-plan)" "$bin" source target --cache cache
 
 # The whole command, side by side with rsync: `trainyard sync plan` (with
-# --exact: no cache), a re-plan, and the apply (`sync run` on a fresh copy
-# of the target) against `rsync -a --delete` on the same fresh copy.
+# --exact: no cache), a re-plan, and the apply. The apply writes into a
+# fresh copy of the target each run (so the corpus stays as generated),
+# made more than 2 s earlier so that its files are past the hash cache's
+# racy window, as a target that is not being written to is:
+#   - `sync apply` of a plan made in the prepare step (the stale check
+#     re-reads both trees, then the apply, verification and log);
+#   - `sync run` (plan, automatic approval, apply, verification and log
+#     in one go; every target file is hashed, the copy being new to it);
+#   - `rsync -a --delete` (no flush to disk, and size and time only: it
+#     misses the modifications that keep both) and with `--fsync`.
 cli=$OLDPWD/target/release/trainyard
 (cd "$OLDPWD" && cargo build --release --quiet -p trainyard)
 rm -rf work && mkdir -p work/.trainyard/syncs && git -C work init -q
-# `plan` reads the pair itself; `apply` writes into a fresh copy of the
-# target each run, so the corpus stays as generated.
 for sync in "plan ../target" "apply copy"; do
   set -- $sync
   cat > "work/.trainyard/syncs/$1.yaml" <<YAML
@@ -85,7 +91,12 @@ sync_config:
   notifications: { on_success: [], on_failure: [] }
 YAML
 done
-fresh="rm -rf work/copy && cp -a target work/copy"
+fresh="rm -rf work/copy && cp -a target work/copy && sleep 2.1"
+cat > work/prepare-plan.sh <<SH
+#!/bin/sh
+$fresh
+"$cli" -C work sync plan apply --json | python3 -c 'import json, sys; print(json.load(sys.stdin)["plan_id"])' > work/plan-id
+SH
 eval "$fresh"
 # `sync plan` exits 1 when it finds changes, like diff: -i.
 hyperfine -N -i --warmup 1 --runs 5 --export-markdown "../sync-cli-plan-$files.md" \
@@ -93,12 +104,18 @@ hyperfine -N -i --warmup 1 --runs 5 --export-markdown "../sync-cli-plan-$files.m
   -n "trainyard sync plan --exact" "$cli -C work sync plan plan --exact" \
   -n "rsync -an --delete (metadata)" "rsync -an --delete source/ target/" \
   -n "trainyard sync plan (cached re-plan)" "$cli -C work sync plan plan" || true
-hyperfine -N --warmup 1 --runs 5 --export-markdown "../sync-cli-apply-$files.md" \
-  --prepare "sh -c '$fresh'" \
-  -n "rsync -a --delete (apply)" "rsync -a --delete source/ work/copy/" \
-  -n "trainyard sync run (plan + apply + verify + log)" "$cli -C work sync run apply"
+hyperfine --warmup 1 --runs 5 --export-markdown "../sync-cli-apply-$files.md" \
+  -n "rsync -a --delete" --prepare "sh -c '$fresh'" "rsync -a --delete source/ work/copy/" \
+  -n "rsync -a --delete --fsync" --prepare "sh -c '$fresh'" "rsync -a --delete --fsync source/ work/copy/" \
+  -n "trainyard sync apply (planned)" --prepare "sh work/prepare-plan.sh" "sh -c '$cli -C work sync apply \$(cat work/plan-id)'" \
+  -n "trainyard sync run (plan + apply + verify + log)" --prepare "sh -c '$fresh'" "$cli -C work sync run apply"
 eval "$fresh"
 t "trainyard sync run (plan + apply + verify + log)" "$cli" -C work sync run apply
+if diff -r --no-dereference source work/copy > /dev/null; then
+  echo "after sync run: the copy equals the source (diff -r --no-dereference)"
+else
+  echo "after sync run: the copy differs from the source"; exit 1
+fi
 eval "$fresh"
 t "rsync -a --delete" rsync -a --delete source/ work/copy/
 echo

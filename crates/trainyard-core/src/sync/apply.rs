@@ -4,24 +4,34 @@
 //! # The crash-safety argument
 //!
 //! An apply runs in two phases around one commit point, and journals
-//! (see [`super::journal`]) each step, flushed, before moving on:
+//! (see [`super::journal`]) each step before moving on:
 //!
-//! 1. **Staging.** `begin` is journaled. For every add or modify, the
-//!    intent `stage {path, temp}` is journaled, then the new content is
-//!    written to a temporary file `.trainyard-stage-<apply id>-<n>` in the
-//!    deepest directory of the path that already exists (its own directory
-//!    in the common case; nothing is created in the target but these
-//!    files), its BLAKE3 is checked against the plan, its mode set, and it
-//!    is flushed; then `staged {path, temp, hash}` is journaled. Every
-//!    directory a delete touches is probed the same way (a temporary file
+//! 1. **Staging.** `begin` is journaled and flushed. Every target entry a
+//!    change touches is checked against the plan. For every add or
+//!    modify, the intent `stage {path, temp}` is journaled for a
+//!    temporary file `.trainyard-stage-<apply id>-<n>` in the deepest
+//!    directory of the path that already exists (its own directory in
+//!    the common case; nothing is created in the target but these files),
+//!    and so is one for every directory a delete touches; the intents are
+//!    flushed once, before any temporary file exists. Then each new
+//!    content is written to its temporary file, its BLAKE3 checked
+//!    against the plan and its mode set, and `staged {path, temp, hash}`
+//!    is journaled; each delete's directory is probed (a temporary file
 //!    created and removed), so a read-only directory fails *here*. The
-//!    directories holding temporary files are flushed.
-//! 2. **Commit point.** `staged_all {deletes}` is journaled.
+//!    temporary files and their directories are flushed, many at a time.
+//! 2. **Commit point.** `staged_all {deletes}` is journaled and flushed
+//!    (and with it every `staged` before it).
 //! 3. **Committing.** Deletes are done (`deleted` after each, with empty
 //!    parent directories pruned up to the root), then every staged file is
 //!    renamed over its path (creating missing directories; `renamed` after
 //!    each), every touched directory is flushed, and `committed` is
-//!    journaled.
+//!    journaled and flushed.
+//!
+//! Every event is written to the journal before the step after it starts,
+//! so a killed process leaves a journal that is exact. Only `begin`, the
+//! intents, `staged_all` and `committed` wait for the disk: a power cut
+//! may lose a `staged`, `deleted` or `renamed`, and recovery does not need
+//! them (it checks the target itself, see below).
 //!
 //! Before the commit point the target holds its old entries plus, at
 //! most, temporary files that the journal names (the `stage` intent is on
@@ -69,7 +79,6 @@ use std::path::{Path, PathBuf};
 
 use super::journal::{self, Event, Journal, JournalState, check_id};
 use super::model::{Change, ChangeKind, EntryKind, SyncPath};
-use crate::fsutil::sync_dir;
 use crate::{Error, Result};
 
 /// The prefix of every temporary file an apply creates in the target.
@@ -220,7 +229,24 @@ fn apply_with(request: &ApplyRequest<'_>, hooks: &Hooks) -> Result<ApplyOutcome>
             )),
         });
     }
-    journal.record(&Event::StagedAll { deletes })?;
+    // A directory the deletes empty stays when the source has it, so the
+    // target ends up shaped like the source.
+    let kept_dirs: Vec<SyncPath> = deletes
+        .iter()
+        .flat_map(|path| {
+            let mut dirs = Vec::new();
+            let mut dir = parent(path);
+            while !dir.0.is_empty() {
+                dirs.push(dir.clone());
+                dir = parent(&dir);
+            }
+            dirs
+        })
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .filter(|dir| matches!(lstat(&dir.under(request.source_root)), Ok(Found::Dir)))
+        .collect();
+    journal.record(&Event::StagedAll { deletes, kept_dirs })?;
     roll_forward(&root, &mut journal)?;
     let count = |kind| request.changes.iter().filter(|c| c.kind == kind).count();
     Ok(ApplyOutcome {
@@ -658,29 +684,64 @@ struct Staging<'a> {
 
 impl Staging<'_> {
     /// Stages every add and modify, probes every delete's directory, and
-    /// flushes the directories holding temporary files.
+    /// flushes the temporary files and the directories holding them.
+    ///
+    /// The intents are journaled (and flushed, once) before any temporary
+    /// file exists; the files are written, then flushed together, since
+    /// waiting for the disk once per file is most of an apply's time.
     fn stage_all(&self, changes: &[Change], journal: &mut Journal) -> Result<()> {
+        let mut intents = Vec::new();
         let mut writable: BTreeSet<SyncPath> = BTreeSet::new();
         for (n, change) in changes.iter().enumerate() {
             if change.kind != ChangeKind::Delete {
-                let dir = self.stage_one(n, change, journal)?;
+                let existing = self.check_before(change)?;
+                let dir = prefix(&change.path, existing);
+                intents.push((n, change, self.temp_in(&dir, n)));
                 writable.insert(dir);
             }
         }
+        let staged = intents.len();
         for (n, change) in changes.iter().enumerate() {
             if change.kind == ChangeKind::Delete {
                 self.check_before(change)?;
                 let dir = parent(&change.path);
-                if !writable.contains(&dir) {
-                    self.probe(n, &change.path, &dir, journal)?;
-                    writable.insert(dir);
+                if writable.insert(dir.clone()) {
+                    intents.push((n, change, self.temp_in(&dir, n)));
                 }
             }
         }
-        for dir in &writable {
-            sync_dir(&under(self.root, dir))?;
+        for (_, change, temp) in &intents {
+            journal.note(&Event::Stage {
+                path: change.path.clone(),
+                temp: temp.clone(),
+            })?;
         }
-        Ok(())
+        journal.flush()?;
+        let mut temps = Vec::with_capacity(staged);
+        for (index, (_, change, temp)) in intents.iter().enumerate() {
+            if index < staged {
+                let hash = self.stage_one(change, temp)?;
+                journal.note(&Event::Staged {
+                    path: change.path.clone(),
+                    temp: temp.clone(),
+                    hash,
+                })?;
+                // A symlink cannot be opened to flush; its directory's
+                // flush makes it durable.
+                if change
+                    .after
+                    .as_ref()
+                    .is_some_and(|a| a.kind == EntryKind::File)
+                {
+                    temps.push(under(self.root, temp));
+                }
+            } else {
+                self.probe(&change.path, temp)?;
+            }
+        }
+        flush_all(&temps)?;
+        let dirs: Vec<PathBuf> = writable.iter().map(|d| under(self.root, d)).collect();
+        flush_all(&dirs)
     }
 
     fn temp_in(&self, dir: &SyncPath, n: usize) -> SyncPath {
@@ -737,22 +798,16 @@ impl Staging<'_> {
         ))
     }
 
-    /// Stages change `n`, returning the directory its temporary file is in.
-    fn stage_one(&self, n: usize, change: &Change, journal: &mut Journal) -> Result<SyncPath> {
+    /// Writes the new content of `change` to `temp` (not yet flushed),
+    /// returning its hash once it matches the plan's.
+    fn stage_one(&self, change: &Change, temp: &SyncPath) -> Result<String> {
         let path = &change.path;
         let after = change
             .after
             .as_ref()
             .ok_or_else(|| Error::Internal(format!("no after entry for `{path}`")))?;
-        let existing = self.check_before(change)?;
-        let dir = prefix(path, existing);
-        let temp = self.temp_in(&dir, n);
-        let temp_path = under(self.root, &temp);
+        let temp_path = under(self.root, temp);
         let source_path = path.under(self.source);
-        journal.record(&Event::Stage {
-            path: path.clone(),
-            temp: temp.clone(),
-        })?;
         let hash = match after.kind {
             EntryKind::File => {
                 let Found::File { .. } = lstat(&source_path)? else {
@@ -781,12 +836,7 @@ impl Staging<'_> {
         if hash != after.hash {
             return Err(self.stale_source(path));
         }
-        journal.record(&Event::Staged {
-            path: path.clone(),
-            temp,
-            hash,
-        })?;
-        Ok(dir)
+        Ok(hash)
     }
 
     /// Copies `source` into the new file `temp`, hashing what it writes;
@@ -820,28 +870,15 @@ impl Staging<'_> {
                 .map_err(|e| Error::io("cannot write", temp, e))?;
         }
         set_mode(&output, temp, executable, base_mode)?;
-        output
-            .sync_all()
-            .map_err(|e| Error::io("cannot flush", temp, e))?;
         Ok(hasher.finalize().to_hex().to_string())
     }
 
-    /// Proves `dir` writable before the commit point by creating and
-    /// removing a temporary file in it (journaled like a staged file, so a
-    /// crash in between leaves nothing the recovery does not know).
-    fn probe(
-        &self,
-        n: usize,
-        path: &SyncPath,
-        dir: &SyncPath,
-        journal: &mut Journal,
-    ) -> Result<()> {
-        let temp = self.temp_in(dir, n);
-        let temp_path = under(self.root, &temp);
-        journal.record(&Event::Stage {
-            path: path.clone(),
-            temp,
-        })?;
+    /// Proves the directory of `path` writable before the commit point by
+    /// creating and removing the temporary file `temp` in it (journaled
+    /// like a staged file, so a crash in between leaves nothing the
+    /// recovery does not know).
+    fn probe(&self, path: &SyncPath, temp: &SyncPath) -> Result<()> {
+        let temp_path = under(self.root, temp);
         OpenOptions::new()
             .write(true)
             .create_new(true)
@@ -860,6 +897,41 @@ impl Staging<'_> {
                 e,
             )
         })
+    }
+}
+
+/// How many flushes wait on the disk at once: the waits are the device's,
+/// not the processor's, so more than the core count.
+const FLUSHES_IN_FLIGHT: usize = 8;
+
+/// Flushes the files or directories at `paths` to disk, several at a
+/// time, and reports the first failure. A directory that is gone (pruned
+/// after its last entry was deleted) needs no flush.
+fn flush_all(paths: &[PathBuf]) -> Result<()> {
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let failure = std::sync::Mutex::new(None);
+    let workers = FLUSHES_IN_FLIGHT.min(paths.len());
+    std::thread::scope(|scope| {
+        for _ in 0..workers {
+            scope.spawn(|| {
+                loop {
+                    let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    let Some(path) = paths.get(i) else { break };
+                    let flushed = File::open(path)
+                        .and_then(|f| f.sync_all())
+                        .map_err(|e| Error::io("cannot flush", path, e));
+                    if let Err(e) = flushed {
+                        let mut slot = failure.lock().unwrap_or_else(|p| p.into_inner());
+                        slot.get_or_insert(e);
+                        break;
+                    }
+                }
+            });
+        }
+    });
+    match failure.into_inner().unwrap_or_else(|p| p.into_inner()) {
+        Some(e) => Err(e),
+        None => Ok(()),
     }
 }
 
@@ -924,12 +996,13 @@ fn remove_temp(root: &Path, temp: &SyncPath, touched: &mut BTreeSet<PathBuf>) ->
 }
 
 fn sync_dirs(dirs: &BTreeSet<PathBuf>) -> Result<()> {
+    let mut present = Vec::with_capacity(dirs.len());
     for dir in dirs {
         if matches!(lstat(dir)?, Found::Dir) {
-            sync_dir(dir)?;
+            present.push(dir.clone());
         }
     }
-    Ok(())
+    flush_all(&present)
 }
 
 /// Undoes an apply before its commit point; the number of temporary files
@@ -962,11 +1035,18 @@ struct Finished {
 fn roll_forward(root: &Path, journal: &mut Journal) -> Result<Finished> {
     let events = journal.events().to_vec();
     let mut deletes = Vec::new();
+    let mut kept = HashSet::new();
     let mut staged = Vec::new();
     let mut journaled = HashSet::new();
     for event in &events {
         match event {
-            Event::StagedAll { deletes: d } => deletes.clone_from(d),
+            Event::StagedAll {
+                deletes: d,
+                kept_dirs,
+            } => {
+                deletes.clone_from(d);
+                kept = kept_dirs.iter().cloned().collect();
+            }
             Event::Staged { path, temp, hash } => staged.push((path, temp, hash)),
             Event::Renamed { path } => {
                 journaled.insert(("renamed", path));
@@ -1003,10 +1083,10 @@ fn roll_forward(root: &Path, journal: &mut Journal) -> Result<Finished> {
                     done.deleted += 1;
                 }
             }
-            prune(root, path, &mut touched);
+            prune(root, path, &kept, &mut touched);
         }
         if !journaled.contains(&("deleted", path)) {
-            journal.record(&Event::Deleted { path: path.clone() })?;
+            journal.note(&Event::Deleted { path: path.clone() })?;
         }
     }
 
@@ -1039,7 +1119,7 @@ fn roll_forward(root: &Path, journal: &mut Journal) -> Result<Finished> {
             }
         }
         if !journaled.contains(&("renamed", *path)) {
-            journal.record(&Event::Renamed {
+            journal.note(&Event::Renamed {
                 path: (*path).clone(),
             })?;
         }
@@ -1057,11 +1137,11 @@ fn roll_forward(root: &Path, journal: &mut Journal) -> Result<Finished> {
 }
 
 /// Removes the directories left empty above a deleted `path`, up to (not
-/// including) the root. Best effort: a directory that is not empty, or
-/// cannot be removed, stays.
-fn prune(root: &Path, path: &SyncPath, touched: &mut BTreeSet<PathBuf>) {
+/// including) the root or a directory in `kept`. Best effort: a directory
+/// that is not empty, or cannot be removed, stays.
+fn prune(root: &Path, path: &SyncPath, kept: &HashSet<SyncPath>, touched: &mut BTreeSet<PathBuf>) {
     let mut dir = parent(path);
-    while !dir.0.is_empty() {
+    while !dir.0.is_empty() && !kept.contains(&dir) {
         let os_dir = under(root, &dir);
         if !matches!(lstat(&os_dir), Ok(Found::Dir)) || std::fs::remove_dir(&os_dir).is_err() {
             return;

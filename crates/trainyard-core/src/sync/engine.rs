@@ -15,7 +15,7 @@ use super::config::{self, ConflictStrategy, EndpointType, LoadedSync};
 use super::model::{self, Change, Snapshot};
 use super::record::{
     Approval, ChangesApplied, Conflict, DryRunResult, LogApproval, LogDryRun, LogExecution,
-    LogVerification, PlanBody, SideRecord, SyncLog, SyncLogDocument, SyncPlan,
+    LogVerification, PlanBody, SHORT_ID_LEN, SideRecord, SyncLog, SyncLogDocument, SyncPlan,
 };
 use super::{apply, diff, lock, tree};
 use crate::evidence::{EvidenceStore, Lookup};
@@ -491,16 +491,107 @@ fn identity(ws: &Workspace) -> String {
 /// Returns an [`Error::Input`] for an unknown sync or an unreachable
 /// endpoint, and I/O errors naming the path.
 pub fn plan(ws: &Workspace, id: &str, exact: bool) -> Result<PlanReport> {
+    Ok(plan_scanned(ws, id, exact, None)?.report)
+}
+
+/// A sync's source as it was elsewhere: the tree of an earlier release,
+/// which a config rollback syncs to the target again.
+#[derive(Debug, Clone, Copy)]
+pub struct SourceAt<'a> {
+    /// The directory holding that tree.
+    pub root: &'a Path,
+    /// What it is, recorded as the plan's source revision (a commit).
+    pub revision: &'a str,
+}
+
+/// `plan` with the source read from `source` instead of its location.
+///
+/// # Errors
+///
+/// As [`plan`].
+pub fn plan_from(ws: &Workspace, id: &str, source: SourceAt<'_>) -> Result<PlanReport> {
+    Ok(plan_scanned(ws, id, false, Some(source))?.report)
+}
+
+/// Plans the sync from `source` and applies the plan at once, approved by
+/// `approval` (the rollback's); the record of that approval is written.
+/// Nothing is applied when the target already matches.
+///
+/// # Errors
+///
+/// As [`plan`] and [`apply_plan`].
+pub fn run_from(
+    ws: &Workspace,
+    id: &str,
+    source: SourceAt<'_>,
+    approved_by: &str,
+    reason: &str,
+) -> Result<(PlanReport, Option<ApplyReport>)> {
+    let Planned {
+        report: planned,
+        scanned,
+    } = plan_scanned(ws, id, false, Some(source))?;
+    if planned.plan.plan.result.total_changes == 0 {
+        return Ok((planned, None));
+    }
+    let approval = Approval {
+        reason: Some(reason.to_owned()),
+        ..approval_of(&planned.plan, approved_by.to_owned(), ws.now)
+    };
+    ws.evidence_store().write_value_unique(
+        "sync_approval",
+        &format!("{id}-{}", planned.plan.short_id()),
+        &ApprovalDocument {
+            sync_approval: approval.clone(),
+        },
+    )?;
+    let applied = apply_found(
+        ws,
+        &planned.plan,
+        planned.plan_ref.clone(),
+        Some(approval),
+        Some(scanned),
+    )?;
+    Ok((planned, Some(applied)))
+}
+
+/// Both sides as a plan read them, so that `run` applies against the
+/// state it has just planned instead of reading both trees again.
+struct Scanned {
+    source: Side,
+    target: Side,
+    source_snapshot: Snapshot,
+    target_snapshot: Snapshot,
+}
+
+struct Planned {
+    report: PlanReport,
+    scanned: Scanned,
+}
+
+fn plan_scanned(
+    ws: &Workspace,
+    id: &str,
+    exact: bool,
+    source_at: Option<SourceAt<'_>>,
+) -> Result<Planned> {
     let sync = find(ws, id)?;
     let c = &sync.config;
     let filters = filters_of(ws, &sync)?;
-    let source = read_side(ws, &c.source)?;
-    let target = match read_side(ws, &c.target) {
-        Ok(side) => side,
-        Err(e) if c.target.kind == EndpointType::File => return Err(e),
-        Err(e) => return Err(e),
+    let source = match source_at {
+        Some(at) => Side {
+            root: at.root.to_path_buf(),
+            revision: Some(at.revision.to_owned()),
+            _clone: None,
+        },
+        None => read_side(ws, &c.source)?,
     };
-    let source_snapshot = scan(ws, &c.sync_id, "source", &source.root, &filters, exact)?;
+    let target = read_side(ws, &c.target)?;
+    // A tree from elsewhere is read once: it stays out of the hash cache.
+    let source_snapshot = match source_at {
+        Some(_) => tree::scan(&source.root, &filters, None)?.snapshot,
+        None => scan(ws, &c.sync_id, "source", &source.root, &filters, exact)?,
+    };
     let target_snapshot = scan(ws, &c.sync_id, "target", &target.root, &filters, exact)?;
     let all = model::changes(&source_snapshot, &target_snapshot);
     let base = load_base(ws, &c.sync_id);
@@ -593,10 +684,18 @@ pub fn plan(ws: &Workspace, id: &str, exact: bool) -> Result<PlanReport> {
         &format!("{}-{}", c.sync_id, plan.short_id()),
         &serde_json::json!({ "sync_plan": &plan }),
     )?;
-    Ok(PlanReport {
-        plan,
-        plan_ref: record.record.path,
-        diff: text,
+    Ok(Planned {
+        report: PlanReport {
+            plan,
+            plan_ref: record.record.path,
+            diff: text,
+        },
+        scanned: Scanned {
+            source,
+            target,
+            source_snapshot,
+            target_snapshot,
+        },
     })
 }
 
@@ -625,7 +724,12 @@ pub fn find_plan(ws: &Workspace, id: &str) -> Result<(SyncPlan, String)> {
     }
     let store = ws.evidence_store();
     let mut found = Vec::new();
+    // Plans are recorded under their short id: only those are parsed.
+    let wanted = id[..id.len().min(SHORT_ID_LEN)].to_ascii_lowercase();
     for record in store.list(Some("sync_plan"))? {
+        if !record.path.contains(&wanted) {
+            continue;
+        }
         let entry = store.get(&Lookup::Seq(record.seq))?;
         let Ok(document) = crate::yaml::parse::<PlanDocument>(&entry.text, Path::new(&record.path))
         else {
@@ -658,7 +762,11 @@ pub fn find_plan(ws: &Workspace, id: &str) -> Result<(SyncPlan, String)> {
 
 fn approvals_of(store: &dyn EvidenceStore, plan_id: &str) -> Result<Vec<Approval>> {
     let mut out = Vec::new();
+    let short = &plan_id[..plan_id.len().min(SHORT_ID_LEN)];
     for record in store.list(Some("sync_approval"))? {
+        if !record.path.contains(short) {
+            continue;
+        }
         let entry = store.get(&Lookup::Seq(record.seq))?;
         if let Ok(document) =
             crate::yaml::parse::<ApprovalDocument>(&entry.text, Path::new(&record.path))
@@ -779,10 +887,15 @@ pub struct ApplyReport {
     pub log_ref: String,
 }
 
-fn logs(ws: &Workspace) -> Result<Vec<(SyncLog, String)>> {
+/// The sync logs whose record path contains `name_part` (their execution
+/// ids hold the sync id and the plan's short id), oldest first.
+fn logs(ws: &Workspace, name_part: &str) -> Result<Vec<(SyncLog, String)>> {
     let store = ws.evidence_store();
     let mut out = Vec::new();
     for record in store.list(Some("sync_log"))? {
+        if !record.path.contains(name_part) {
+            continue;
+        }
         let entry = store.get(&Lookup::Seq(record.seq))?;
         if let Ok(document) =
             crate::yaml::parse::<SyncLogDocument>(&entry.text, Path::new(&record.path))
@@ -809,6 +922,18 @@ pub fn apply_plan(
     automatic: Option<Approval>,
 ) -> Result<ApplyReport> {
     let (plan, plan_ref) = find_plan(ws, plan_id)?;
+    apply_found(ws, &plan, plan_ref, automatic, None)
+}
+
+/// Applies `plan`; with `scanned`, the sides as the plan has just read
+/// them (in `run`), else both are read again to prove the plan fresh.
+fn apply_found(
+    ws: &Workspace,
+    plan: &SyncPlan,
+    plan_ref: String,
+    automatic: Option<Approval>,
+    scanned: Option<Scanned>,
+) -> Result<ApplyReport> {
     let sync = find(ws, &plan.plan.sync_id)?;
     let c = &sync.config;
     let short = plan.short_id().to_owned();
@@ -842,10 +967,10 @@ pub fn apply_plan(
         (None, _) => Approval {
             reason: Some("approval not required by the sync's configuration".into()),
             automatic: true,
-            ..approval_of(&plan, identity(ws), ws.now)
+            ..approval_of(plan, identity(ws), ws.now)
         },
     };
-    if let Some((_, log_ref)) = logs(ws)?
+    if let Some((_, log_ref)) = logs(ws, &short)?
         .into_iter()
         .find(|(l, _)| l.dry_run.diff_ref == plan.plan.diff_ref)
     {
@@ -896,11 +1021,25 @@ pub fn apply_plan(
         )));
     }
     // Stale? Read both sides again and compare with what the plan saw.
-    let filters = filters_of(ws, &sync)?;
-    let source = read_side(ws, &c.source)?;
-    let target = read_side(ws, &c.target)?;
-    let source_snapshot = scan(ws, &c.sync_id, "source", &source.root, &filters, false)?;
-    let target_snapshot = scan(ws, &c.sync_id, "target", &target.root, &filters, false)?;
+    let Scanned {
+        source,
+        target,
+        source_snapshot,
+        target_snapshot,
+    } = match scanned {
+        Some(scanned) => scanned,
+        None => {
+            let filters = filters_of(ws, &sync)?;
+            let source = read_side(ws, &c.source)?;
+            let target = read_side(ws, &c.target)?;
+            Scanned {
+                source_snapshot: scan(ws, &c.sync_id, "source", &source.root, &filters, false)?,
+                target_snapshot: scan(ws, &c.sync_id, "target", &target.root, &filters, false)?,
+                source,
+                target,
+            }
+        }
+    };
     let source_now = side_record(&c.source, &source, &source_snapshot);
     let target_now = side_record(&c.target, &target, &target_snapshot);
     if source_now.fingerprint != plan.plan.source.fingerprint
@@ -957,22 +1096,31 @@ pub fn apply_plan(
     }
     if status == "success"
         && c.target.kind == EndpointType::Git
-        && let Err(e) = commit_and_push(ws, &sync, &target, &plan)
+        && let Err(e) = commit_and_push(ws, &sync, &target, plan)
     {
         errors.push(e.to_string());
         status = "failed";
     }
-    // Integrity: every changed path now hashes to what the plan promised.
-    // The paths the apply wrote have new inodes and ctimes, so the cache
-    // hashes them again: exactly the ones whose integrity is in question.
-    let after = scan(ws, &c.sync_id, "target", &target.root, &filters, false);
+    // Integrity: every changed path now reads as what the plan promised.
+    // The others were just read (stale check) and the apply never touches
+    // them, so the target now is that snapshot with the changes made.
     let integrity_verified = status == "success"
-        && after.as_ref().is_ok_and(|snapshot| {
-            plan.plan
-                .changes
-                .iter()
-                .all(|change| snapshot.entries.get(&change.path) == change.after.as_ref())
-        });
+        && crate::parallel::map(&plan.plan.changes, |change| {
+            tree::read_entry(&target.root, &change.path)
+                .is_ok_and(|found| found.as_ref() == change.after.as_ref())
+        })
+        .into_iter()
+        .all(|ok| ok);
+    let after = integrity_verified.then(|| {
+        let mut snapshot = target_snapshot;
+        for change in &plan.plan.changes {
+            match &change.after {
+                Some(entry) => snapshot.entries.insert(change.path.clone(), entry.clone()),
+                None => snapshot.entries.remove(&change.path),
+            };
+        }
+        snapshot
+    });
     if status == "success" && !integrity_verified {
         errors.push("the target does not match the plan after the apply".into());
         status = "partial";
@@ -990,7 +1138,7 @@ pub fn apply_plan(
                 smoke_failures.push(command.clone());
             }
         }
-        if let Ok(snapshot) = &after {
+        if let Some(snapshot) = &after {
             save_base(ws, &c.sync_id, snapshot)?;
             if c.options.conflict_strategy == ConflictStrategy::Merge {
                 keep_base_objects(
@@ -1207,7 +1355,10 @@ pub fn run(ws: &Workspace, id: &str) -> Result<(PlanReport, Option<ApplyReport>)
             v.problems.join("; ")
         )));
     }
-    let planned = plan(ws, id, false)?;
+    let Planned {
+        report: planned,
+        scanned,
+    } = plan_scanned(ws, id, false, None)?;
     if planned.plan.plan.result.total_changes == 0 {
         return Ok((planned, None));
     }
@@ -1224,7 +1375,13 @@ pub fn run(ws: &Workspace, id: &str) -> Result<(PlanReport, Option<ApplyReport>)
             sync_approval: automatic.clone(),
         },
     )?;
-    let applied = apply_plan(ws, &planned.plan.plan_id, Some(automatic))?;
+    let applied = apply_found(
+        ws,
+        &planned.plan,
+        planned.plan_ref.clone(),
+        Some(automatic),
+        Some(scanned),
+    )?;
     Ok((planned, Some(applied)))
 }
 
@@ -1234,7 +1391,7 @@ pub fn run(ws: &Workspace, id: &str) -> Result<(PlanReport, Option<ApplyReport>)
 ///
 /// As reading the evidence store.
 pub fn history(ws: &Workspace, id: Option<&str>) -> Result<Vec<(SyncLog, String)>> {
-    Ok(logs(ws)?
+    Ok(logs(ws, id.unwrap_or(""))?
         .into_iter()
         .filter(|(l, _)| id.is_none_or(|id| l.sync_id == id))
         .collect())

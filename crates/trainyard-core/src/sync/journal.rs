@@ -79,6 +79,10 @@ pub enum Event {
     StagedAll {
         /// The paths to delete.
         deletes: Vec<SyncPath>,
+        /// Directories a delete may leave empty that stay, because the
+        /// source has them too (the others are removed).
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        kept_dirs: Vec<SyncPath>,
     },
     /// A staged file was renamed over its path.
     Renamed {
@@ -332,7 +336,8 @@ impl Journal {
         })
     }
 
-    /// Appends one event and flushes it to disk before returning.
+    /// Appends one event and flushes the journal (this event and every
+    /// one noted before it) to disk before returning.
     ///
     /// # Errors
     ///
@@ -340,25 +345,52 @@ impl Journal {
     /// flush fails; the event then may or may not be in the journal, which
     /// recovery tolerates.
     pub fn record(&mut self, event: &Event) -> Result<()> {
+        self.note(event)?;
+        self.flush()
+    }
+
+    /// Appends one event without waiting for the disk: it is in the
+    /// journal as soon as this returns for any later reader, even if the
+    /// process is killed, but a power cut may lose it until the next
+    /// [`Journal::flush`] or [`Journal::record`]. For events whose loss
+    /// recovery tolerates, or that are flushed before anything depends on
+    /// them.
+    ///
+    /// # Errors
+    ///
+    /// Returns [`Error::Io`] naming the journal when the write fails.
+    pub fn note(&mut self, event: &Event) -> Result<()> {
         let mut line = serde_json::to_vec(event)
             .map_err(|e| Error::Internal(format!("cannot encode journal event: {e}")))?;
         line.push(b'\n');
         self.file
             .write_all(&line)
             .map_err(|e| Error::io("cannot write journal", &self.path, e))?;
+        self.events.push(event.clone());
+        self.crash_if_due(event.name());
+        Ok(())
+    }
+
+    /// Flushes every event written so far to disk.
+    ///
+    /// # Errors
+    ///
+    /// Returns [`Error::Io`] naming the journal when the flush fails.
+    pub fn flush(&mut self) -> Result<()> {
         self.file
             .sync_data()
-            .map_err(|e| Error::io("cannot flush journal", &self.path, e))?;
-        self.events.push(event.clone());
+            .map_err(|e| Error::io("cannot flush journal", &self.path, e))
+    }
+
+    fn crash_if_due(&mut self, name: &str) {
         if let Some(crash) = &mut self.crash
-            && crash.event == event.name()
+            && crash.event == name
         {
             crash.seen += 1;
             if crash.seen == crash.nth {
                 std::process::abort();
             }
         }
-        Ok(())
     }
 
     /// The events recorded so far (read at open, plus those recorded since).
@@ -416,6 +448,7 @@ mod tests {
         journal
             .record(&Event::StagedAll {
                 deletes: vec![p("gone")],
+                kept_dirs: Vec::new(),
             })
             .expect("staged_all");
         assert_eq!(journal.state(), JournalState::Committing);

@@ -128,9 +128,12 @@ impl SyncPlan {
 
     /// The short id shown to people and used in names.
     pub fn short_id(&self) -> &str {
-        &self.plan_id[..16.min(self.plan_id.len())]
+        &self.plan_id[..SHORT_ID_LEN.min(self.plan_id.len())]
     }
 }
+
+/// How many hex digits of a plan id name it to people and in evidence.
+pub const SHORT_ID_LEN: usize = 16;
 
 fn plan_id_of(plan: &PlanBody) -> String {
     let canonical = serde_json::to_vec(plan).unwrap_or_default();

@@ -1391,6 +1391,61 @@ impl<'a> Walker<'a> {
     }
 }
 
+/// Reads the one entry at `rel` under `root` as a scan would (a file's
+/// content hash and executable bit, a symlink's text, never following
+/// it); `None` when nothing, a directory or a special file is there. This
+/// is how an apply verifies the paths it wrote without reading the whole
+/// tree again.
+///
+/// # Errors
+///
+/// Returns [`Error::Io`] naming the path when it cannot be read.
+pub fn read_entry(root: &Path, rel: &SyncPath) -> Result<Option<Entry>> {
+    let path = rel.under(root);
+    let meta = match std::fs::symlink_metadata(&path) {
+        Ok(meta) => meta,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(Error::io("cannot inspect", &path, e)),
+    };
+    if meta.file_type().is_symlink() {
+        let text =
+            std::fs::read_link(&path).map_err(|e| Error::io("cannot read link", &path, e))?;
+        let text = text.into_os_string().into_vec();
+        return Ok(Some(Entry {
+            kind: EntryKind::Symlink,
+            executable: false,
+            size: text.len() as u64,
+            hash: blake3::hash(&text).to_hex().to_string(),
+            link: Some(SyncPath(text)),
+        }));
+    }
+    if !meta.is_file() {
+        return Ok(None);
+    }
+    let mut file = File::open(&path).map_err(|e| Error::io("cannot open", &path, e))?;
+    let mut hasher = blake3::Hasher::new();
+    let mut buffer = vec![0; 64 * 1024];
+    let mut size = 0u64;
+    loop {
+        match file.read(&mut buffer) {
+            Ok(0) => break,
+            Ok(n) => {
+                hasher.update(&buffer[..n]);
+                size += n as u64;
+            }
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(Error::io("cannot read", &path, e)),
+        }
+    }
+    Ok(Some(Entry {
+        kind: EntryKind::File,
+        executable: meta.mode() & 0o111 != 0,
+        size,
+        hash: hasher.finalize().to_hex().to_string(),
+        link: None,
+    }))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1721,6 +1776,36 @@ mod tests {
         }
         assert_eq!(report.files_hashed, 0, "no link was opened");
         assert_eq!(report.bytes_hashed, 0);
+    }
+
+    #[test]
+    fn read_entry_reads_each_path_as_the_scan_does() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let root = dir.path();
+        write(root, "a/plain.txt", b"plain\n");
+        write(root, b"odd \xff name", b"\x00\x01");
+        write(root, "empty", b"");
+        let script = write(root, "bin/run.sh", b"#!/bin/sh\n");
+        std::fs::set_permissions(&script, Permissions::from_mode(0o755)).expect("chmod");
+        std::os::unix::fs::symlink("../outside", root.join("link")).expect("symlink");
+        let report = scan(root, &Filters::default(), None).expect("scan");
+        assert_eq!(report.snapshot.entries.len(), 5);
+        for (path, entry) in &report.snapshot.entries {
+            assert_eq!(
+                read_entry(root, path).expect("read").as_ref(),
+                Some(entry),
+                "{path}"
+            );
+        }
+        assert_eq!(
+            read_entry(root, &SyncPath(b"missing".to_vec())).expect("read"),
+            None
+        );
+        assert_eq!(
+            read_entry(root, &SyncPath(b"a".to_vec())).expect("read"),
+            None,
+            "a directory"
+        );
     }
 
     #[test]

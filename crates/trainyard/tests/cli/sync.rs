@@ -44,6 +44,23 @@ fn files(root: &Path) -> Vec<(PathBuf, Vec<u8>)> {
         .collect()
 }
 
+/// Every directory under `root`, by relative path.
+fn dirs(root: &Path) -> BTreeSet<PathBuf> {
+    fn walk(root: &Path, dir: &Path, out: &mut BTreeSet<PathBuf>) {
+        for entry in std::fs::read_dir(dir).expect("read_dir") {
+            let entry = entry.expect("entry");
+            if entry.file_type().expect("type").is_dir() {
+                let path = entry.path();
+                out.insert(path.strip_prefix(root).expect("under root").to_path_buf());
+                walk(root, &path, out);
+            }
+        }
+    }
+    let mut out = BTreeSet::new();
+    walk(root, root, &mut out);
+    out
+}
+
 #[test]
 fn generated_trees_plan_exactly_and_apply_to_equality() {
     let repo = TestRepo::new();
@@ -99,6 +116,8 @@ fn generated_trees_plan_exactly_and_apply_to_equality() {
     let applied = repo.run(&["sync", "apply", &id]);
     assert_eq!(applied.code(), 0, "{}", applied.transcript());
     assert_eq!(files(&pair.join("source")), files(&pair.join("target")));
+    // Directories too: one the deletes empty stays where the source has it.
+    assert_eq!(dirs(&pair.join("source")), dirs(&pair.join("target")));
     // The log is the spec's sync_log.
     let logs = repo.run(&["--json", "sync", "log", "trees"]).json();
     assert_eq!(logs[0]["execution"]["status"], "success");
