@@ -81,6 +81,20 @@ pub enum Command {
     /// The evidence store: list, show and verify documents.
     #[command(subcommand)]
     Evidence(EvidenceCommand),
+    /// Print a shell completion script, e.g.
+    /// `trainyard completions bash > /etc/bash_completion.d/trainyard`.
+    Completions {
+        /// The shell.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff), or write one page per command into a
+    /// directory.
+    Man {
+        /// Write trainyard.1, trainyard-sync.1, ... into DIR instead.
+        #[arg(long, value_name = "DIR")]
+        dir: Option<PathBuf>,
+    },
 }
 
 /// `trainyard version ...`

@@ -4,10 +4,12 @@
 mod calendar;
 mod changelog;
 mod check;
+mod completions;
 mod config;
 mod evidence;
 mod gate;
 mod init;
+mod man;
 mod notes;
 mod release;
 mod signoff;
@@ -142,5 +144,7 @@ pub fn run(cli: &Cli, printer: &Printer) -> CmdResult {
         Command::Init(args) => init::run(&ctx, args),
         Command::Config(cmd) => config::run(&ctx, cmd),
         Command::Evidence(cmd) => evidence::run(&ctx, cmd),
+        Command::Completions { shell } => completions::run(&ctx, *shell),
+        Command::Man { dir } => man::run(&ctx, dir.as_deref()),
     }
 }

@@ -6,6 +6,7 @@ use trainyard_core::version::Bump;
 
 use super::{CmdResult, Context, Exit};
 use crate::cli::ReleaseCommand;
+use crate::github;
 use crate::printer::{Block, paint, style};
 
 pub fn run(ctx: &Context<'_>, command: &ReleaseCommand) -> CmdResult {
@@ -32,6 +33,19 @@ pub fn run(ctx: &Context<'_>, command: &ReleaseCommand) -> CmdResult {
         ReleaseCommand::Abort { dry_run } => release::abort(&ws, *dry_run)?,
         ReleaseCommand::Status => return status(ctx, &ws),
     };
+    if matches!(command, ReleaseCommand::Publish { .. }) {
+        // Released only when the tag and every channel are done; a dry
+        // run or a blocked publication says false.
+        let released = report.applied && report.passed;
+        github::publish(
+            ctx.printer,
+            "release publish",
+            &[
+                ("version", report.version.clone()),
+                ("released", released.to_string()),
+            ],
+        );
+    }
     render(ctx, &report)?;
     Ok(
         if !report.applied && !report.actions.is_empty() || !report.passed {

@@ -4,6 +4,7 @@ use trainyard_core::sync::engine::{self, ApproveRequest};
 
 use super::{CmdResult, Context, Exit};
 use crate::cli::SyncCommand;
+use crate::github;
 use crate::printer::{Block, paint, style};
 
 pub fn run(ctx: &Context<'_>, command: &SyncCommand) -> CmdResult {
@@ -65,6 +66,14 @@ pub fn run(ctx: &Context<'_>, command: &SyncCommand) -> CmdResult {
         SyncCommand::Plan { id, exact } => {
             let report = engine::plan(&ws, id, *exact)?;
             let plan = &report.plan.plan;
+            github::publish(
+                p,
+                &format!("sync plan {id}"),
+                &[
+                    ("plan_id", report.plan.plan_id.clone()),
+                    ("changes", plan.result.total_changes.to_string()),
+                ],
+            );
             if p.json() {
                 p.write_json(&report)?;
             } else {
@@ -151,11 +160,22 @@ pub fn run(ctx: &Context<'_>, command: &SyncCommand) -> CmdResult {
         }
         SyncCommand::Apply { plan_id } => {
             let report = engine::apply_plan(&ws, plan_id, None)?;
+            github::publish(
+                p,
+                &format!("sync apply {}", report.log.sync_id),
+                &[("changes", applied_changes(&report).to_string())],
+            );
             render_apply(ctx, &report)?;
             Ok(Exit::Success)
         }
         SyncCommand::Run { id } => {
             let (plan, applied) = engine::run(&ws, id)?;
+            let changes = applied.as_ref().map_or(0, applied_changes);
+            github::publish(
+                p,
+                &format!("sync run {id}"),
+                &[("changes", changes.to_string())],
+            );
             match applied {
                 Some(report) => render_apply(ctx, &report)?,
                 None if p.json() => p.write_json(&plan)?,
@@ -211,6 +231,12 @@ pub fn run(ctx: &Context<'_>, command: &SyncCommand) -> CmdResult {
             Ok(Exit::Success)
         }
     }
+}
+
+/// How many paths an apply added, modified and deleted.
+fn applied_changes(report: &engine::ApplyReport) -> usize {
+    let applied = &report.log.execution.changes_applied;
+    applied.added + applied.modified + applied.deleted
 }
 
 fn render_apply(ctx: &Context<'_>, report: &engine::ApplyReport) -> std::io::Result<()> {

@@ -11,6 +11,7 @@ use trainyard_core::versioning::{self, BumpRequest, BumpTarget, NextRequest};
 use super::status::{next_summary, render_deciding};
 use super::{CliError, CmdResult, Context, Exit};
 use crate::cli::{BumpArgs, HistoryArgs, NextArgs, VersionCommand};
+use crate::github;
 use crate::printer::{Block, paint, style};
 
 pub fn run(ctx: &Context<'_>, command: &VersionCommand) -> CmdResult {
@@ -36,6 +37,11 @@ fn next(ctx: &Context<'_>, args: &NextArgs) -> CmdResult {
         build: args.build.clone(),
     };
     let report = versioning::next(&ws, &request)?;
+    github::publish(
+        ctx.printer,
+        "version next",
+        &[("version", report.next.to_string())],
+    );
     if ctx.printer.json() {
         ctx.printer.write_json(&report)?;
         return Ok(Exit::Success);
@@ -103,6 +109,12 @@ fn bump(ctx: &Context<'_>, args: &BumpArgs) -> CmdResult {
     )?;
     let diff = report.plan.unified_diff();
     if args.dry_run {
+        // What would be written is still worth a workflow's knowing.
+        github::publish(
+            ctx.printer,
+            "version bump --dry-run",
+            &[("version", report.version.to_string())],
+        );
         if ctx.printer.json() {
             ctx.printer.write_json(&BumpOutput {
                 applied: false,
@@ -126,6 +138,11 @@ fn bump(ctx: &Context<'_>, args: &BumpArgs) -> CmdResult {
         });
     }
     versioning::apply_bump(&ws, &report)?;
+    github::publish(
+        ctx.printer,
+        "version bump",
+        &[("version", report.version.to_string())],
+    );
     let evidence = if report.plan.is_empty() {
         None
     } else {

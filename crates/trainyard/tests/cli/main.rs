@@ -8,6 +8,7 @@ mod changelog;
 mod config;
 mod evidence;
 mod generated_history;
+mod integration;
 mod notes;
 mod release;
 mod status;

@@ -27,7 +27,11 @@ fn isolate(cmd: &mut Command, home: &Path) {
         .env("TRAINYARD_NOW", NOW)
         .env_remove("GIT_DIR")
         .env_remove("GIT_WORK_TREE")
-        .env_remove("CLICOLOR_FORCE");
+        .env_remove("CLICOLOR_FORCE")
+        // Tests that run inside GitHub Actions must not write the job's
+        // own outputs.
+        .env_remove("GITHUB_OUTPUT")
+        .env_remove("GITHUB_STEP_SUMMARY");
 }
 
 impl TestRepo {
