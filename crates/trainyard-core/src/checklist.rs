@@ -481,6 +481,8 @@ struct RehearsalVersions {
 #[derive(Debug, Deserialize)]
 struct RehearsalVerification {
     smoke_tests: String,
+    #[serde(default)]
+    new_issues: Vec<String>,
 }
 
 /// The evidence kind of a rollback rehearsal.
@@ -505,6 +507,7 @@ fn rl07(ws: &Workspace, request: &ChecklistRequest) -> Outcome {
         let evidence = document.rollback_evidence;
         if evidence.versions.rolled_back_from.trim_start_matches('v') == version
             && evidence.verification.smoke_tests == "pass"
+            && evidence.verification.new_issues.is_empty()
         {
             return Ok((
                 Status::Pass,

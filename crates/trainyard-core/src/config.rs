@@ -42,6 +42,9 @@ pub struct Config {
     /// The release workflow: branches, artifacts, channels, signing,
     /// announcements.
     pub release: crate::release::ReleaseConfig,
+    /// Rollbacks: the decision matrix, the branch, components, smoke
+    /// tests and notifications.
+    pub rollback: crate::rollback::RollbackConfig,
     /// Sync configuration files besides those in `.trainyard/syncs/`,
     /// relative to the repository root.
     pub syncs: Vec<PathBuf>,

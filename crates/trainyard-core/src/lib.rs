@@ -32,6 +32,7 @@ pub mod parallel;
 pub mod provenance;
 pub mod release;
 pub mod releases;
+pub mod rollback;
 pub mod signoff;
 pub mod sync;
 #[cfg(test)]

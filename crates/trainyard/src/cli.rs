@@ -73,6 +73,11 @@ pub enum Command {
     /// log, recover.
     #[command(subcommand)]
     Sync(SyncCommand),
+    /// Rollback: assess (the decision matrix), plan (the dry-run),
+    /// approve, start (RB-IMM or RB-PLN), resume, sign off, document,
+    /// rehearse, status.
+    #[command(subcommand)]
+    Rollback(RollbackCommand),
     /// Write a commented trainyard.yaml for this repository.
     Init(InitArgs),
     /// Check or describe the configuration.
@@ -382,6 +387,166 @@ pub enum ReleaseCommand {
     },
     /// Where each release stands.
     Status,
+}
+
+/// `rollback ...`
+#[derive(Debug, Subcommand)]
+pub enum RollbackCommand {
+    /// Which rollback the situation calls for, and who approves it.
+    Assess {
+        /// The issue's severity.
+        #[arg(long, value_enum)]
+        severity: SeverityArg,
+        /// Its user impact.
+        #[arg(long, value_enum)]
+        impact: ImpactArg,
+    },
+    /// The dry-run: what a rollback would change, sealed and recorded;
+    /// exit 1 when it changes something.
+    Plan {
+        /// The release to go back to.
+        #[arg(long, value_name = "VERSION")]
+        to: String,
+        /// The release to roll back (default: the latest published).
+        #[arg(long, value_name = "VERSION")]
+        from: Option<String>,
+        /// The rollback type.
+        #[arg(long = "type", value_enum, default_value_t = RollbackKindArg::Immediate)]
+        kind: RollbackKindArg,
+        /// For a partial rollback: a configured component or a path
+        /// (repeatable).
+        #[arg(long = "component", value_name = "NAME")]
+        components: Vec<String>,
+    },
+    /// Approve (or reject) a rollback plan.
+    Approve {
+        /// The plan id (at least 8 hex digits).
+        plan_id: String,
+        /// Who approves (default: git's user.email).
+        #[arg(long)]
+        by: Option<String>,
+        /// In which role (the matrix's approver, e.g. Director).
+        #[arg(long)]
+        role: Option<String>,
+        /// Reject the plan: it can never be carried out.
+        #[arg(long, requires = "reason")]
+        reject: bool,
+        /// Why.
+        #[arg(long)]
+        reason: Option<String>,
+    },
+    /// Carry a plan out: RB-IMM or RB-PLN, as the matrix decides.
+    Start {
+        /// The plan id.
+        plan_id: String,
+        /// The issue that triggered the rollback.
+        #[arg(long)]
+        issue: String,
+        /// Its severity.
+        #[arg(long, value_enum)]
+        severity: SeverityArg,
+        /// Its user impact.
+        #[arg(long, value_enum)]
+        impact: ImpactArg,
+        /// What happened.
+        #[arg(long)]
+        description: String,
+        /// When it was detected (RFC 3339; default: now).
+        #[arg(long, value_name = "TIME")]
+        detected_at: Option<String>,
+        /// Who detected it.
+        #[arg(long)]
+        detected_by: Option<String>,
+        /// Who decides and runs the rollback (default: git's user.email).
+        #[arg(long)]
+        by: Option<String>,
+        /// A command that passes once the original issue is gone.
+        #[arg(long, value_name = "COMMAND")]
+        check: Option<String>,
+    },
+    /// Go on with a rollback: after its approval, a fix, or a crash.
+    Resume {
+        /// The rollback id.
+        id: String,
+    },
+    /// Sign off a manual checklist item of a rollback.
+    Signoff {
+        /// The rollback id.
+        id: String,
+        /// The item's key (e.g. stakeholders-notified).
+        #[arg(long)]
+        item: String,
+        /// Who (default: git's user.email).
+        #[arg(long)]
+        by: Option<String>,
+    },
+    /// Record the root cause and prevention actions in the evidence.
+    Document {
+        /// The rollback id.
+        id: String,
+        /// The root cause.
+        #[arg(long)]
+        root_cause: String,
+        /// A prevention action (repeatable).
+        #[arg(long = "prevention", value_name = "ACTION")]
+        prevention: Vec<String>,
+        /// A post-mortem document.
+        #[arg(long, value_name = "PATH")]
+        post_mortem: Option<String>,
+    },
+    /// Rehearse rolling a release back on scratch copies (checklist RL-07).
+    Rehearse {
+        /// The release to roll back (published, or the one in progress).
+        #[arg(long, value_name = "VERSION")]
+        version: String,
+        /// The release to go back to (default: the one before it).
+        #[arg(long, value_name = "VERSION")]
+        to: Option<String>,
+    },
+    /// The rollbacks, or one with its checklist.
+    Status {
+        /// One rollback.
+        id: Option<String>,
+    },
+}
+
+/// An issue's severity.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum SeverityArg {
+    /// Critical.
+    Critical,
+    /// High.
+    High,
+    /// Medium.
+    Medium,
+    /// Low.
+    Low,
+}
+
+/// An issue's user impact.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ImpactArg {
+    /// Widespread.
+    Widespread,
+    /// Significant.
+    Significant,
+    /// Limited.
+    Limited,
+    /// Minimal.
+    Minimal,
+}
+
+/// A rollback type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum RollbackKindArg {
+    /// The whole release, now.
+    Immediate,
+    /// The whole release, after approval.
+    Planned,
+    /// Only the named components.
+    Partial,
+    /// Only the configuration syncs.
+    Config,
 }
 
 /// `sync ...`

@@ -514,16 +514,20 @@ pub fn plan_from(ws: &Workspace, id: &str, source: SourceAt<'_>) -> Result<PlanR
 }
 
 /// Plans the sync from `source` and applies the plan at once, approved by
-/// `approval` (the rollback's); the record of that approval is written.
-/// Nothing is applied when the target already matches.
+/// `approved_by` (the rollback's approver); the record of that approval is
+/// written. Nothing is applied when the target already matches. With
+/// `expected_target`, a target read with another fingerprint (changed
+/// since the caller's own plan) is refused as stale.
 ///
 /// # Errors
 ///
-/// As [`plan`] and [`apply_plan`].
+/// As [`plan`] and [`apply_plan`], and an [`Error::Input`] for a stale
+/// target.
 pub fn run_from(
     ws: &Workspace,
     id: &str,
     source: SourceAt<'_>,
+    expected_target: Option<&str>,
     approved_by: &str,
     reason: &str,
 ) -> Result<(PlanReport, Option<ApplyReport>)> {
@@ -533,6 +537,13 @@ pub fn run_from(
     } = plan_scanned(ws, id, false, Some(source))?;
     if planned.plan.plan.result.total_changes == 0 {
         return Ok((planned, None));
+    }
+    if let Some(expected) = expected_target
+        && planned.plan.plan.target.fingerprint != expected
+    {
+        return Err(Error::input(format!(
+            "stale target: sync {id}'s target changed since the rollback was planned; plan the rollback again"
+        )));
     }
     let approval = Approval {
         reason: Some(reason.to_owned()),
@@ -1383,6 +1394,28 @@ pub fn run(ws: &Workspace, id: &str) -> Result<(PlanReport, Option<ApplyReport>)
         Some(scanned),
     )?;
     Ok((planned, Some(applied)))
+}
+
+/// The fingerprint of a sync's target as it is now (filtered, by
+/// content), without recording anything.
+///
+/// # Errors
+///
+/// Returns an error when the sync is unknown or its target unreadable.
+pub fn target_fingerprint(ws: &Workspace, id: &str) -> Result<String> {
+    let sync = find(ws, id)?;
+    let filters = filters_of(ws, &sync)?;
+    let target = read_side(ws, &sync.config.target)?;
+    Ok(scan(ws, id, "target", &target.root, &filters, false)?.fingerprint())
+}
+
+/// Whether a sync has an apply that a crash interrupted.
+///
+/// # Errors
+///
+/// Returns an error when its journals cannot be read.
+pub fn has_interrupted_apply(ws: &Workspace, id: &str) -> Result<bool> {
+    Ok(apply::interrupted(&state_dir(ws, id).join("journal"))?.is_some())
 }
 
 /// `sync log`: the sync logs, oldest first, of one sync or all.

@@ -12,6 +12,7 @@ mod init;
 mod man;
 mod notes;
 mod release;
+mod rollback;
 mod signoff;
 mod status;
 mod sync;
@@ -141,6 +142,7 @@ pub fn run(cli: &Cli, printer: &Printer) -> CmdResult {
         Command::Signoff(args) => signoff::run(&ctx, args),
         Command::Release(cmd) => release::run(&ctx, cmd),
         Command::Sync(cmd) => sync::run(&ctx, cmd),
+        Command::Rollback(cmd) => rollback::run(&ctx, cmd),
         Command::Init(args) => init::run(&ctx, args),
         Command::Config(cmd) => config::run(&ctx, cmd),
         Command::Evidence(cmd) => evidence::run(&ctx, cmd),

@@ -11,6 +11,7 @@ mod generated_history;
 mod integration;
 mod notes;
 mod release;
+mod rollback;
 mod status;
 mod sync;
 mod version;

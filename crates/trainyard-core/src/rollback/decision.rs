@@ -1,0 +1,399 @@
+//! Which rollback a situation calls for, and who approves it: the spec's
+//! decision matrix and its quick guide, configurable, with the spec's
+//! tables as defaults.
+
+use serde::{Deserialize, Serialize};
+
+use crate::{Error, Result};
+
+/// How bad the issue is.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, schemars::JsonSchema,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum Severity {
+    /// Critical.
+    Critical,
+    /// High.
+    High,
+    /// Medium.
+    Medium,
+    /// Low.
+    Low,
+}
+
+/// How many users it hits.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, schemars::JsonSchema,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum Impact {
+    /// Widespread.
+    Widespread,
+    /// Significant.
+    Significant,
+    /// Limited.
+    Limited,
+    /// Minimal.
+    Minimal,
+}
+
+/// An impact in a quick-guide row: one impact, or any.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ImpactMatch {
+    /// Any impact.
+    Any,
+    /// Widespread.
+    Widespread,
+    /// Significant.
+    Significant,
+    /// Limited.
+    Limited,
+    /// Minimal.
+    Minimal,
+}
+
+impl ImpactMatch {
+    fn matches(self, impact: Impact) -> bool {
+        matches!(
+            (self, impact),
+            (ImpactMatch::Any, _)
+                | (ImpactMatch::Widespread, Impact::Widespread)
+                | (ImpactMatch::Significant, Impact::Significant)
+                | (ImpactMatch::Limited, Impact::Limited)
+                | (ImpactMatch::Minimal, Impact::Minimal)
+        )
+    }
+}
+
+/// What to do: the spec's rollback types, and the answers that are not
+/// a rollback.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Action {
+    /// Roll the whole release back now (RB-IMM).
+    Immediate,
+    /// Roll the whole release back on a schedule, after approval (RB-PLN).
+    Planned,
+    /// Either, by judgement: the matrix's "Immediate/Planned".
+    ImmediateOrPlanned,
+    /// A planned rollback, or a fix if one is ready.
+    PlannedOrFix,
+    /// No rollback: defer, and fix forward.
+    FixForward,
+}
+
+impl Action {
+    /// The action's name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Action::Immediate => "immediate",
+            Action::Planned => "planned",
+            Action::ImmediateOrPlanned => "immediate or planned",
+            Action::PlannedOrFix => "planned rollback or fix",
+            Action::FixForward => "defer / fix forward",
+        }
+    }
+
+    /// Whether a rollback of `kind` (`immediate`, `planned`, `partial`,
+    /// `config`) is one this action allows. Partial and config rollbacks
+    /// narrow a full one, so they are allowed wherever a rollback is.
+    pub fn allows(self, immediate: bool) -> bool {
+        match self {
+            Action::Immediate => true,
+            Action::ImmediateOrPlanned => true,
+            Action::Planned | Action::PlannedOrFix => !immediate,
+            Action::FixForward => false,
+        }
+    }
+}
+
+/// One row of the decision matrix.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MatrixRow {
+    /// The issue severity.
+    pub severity: Severity,
+    /// The user impact typical of it.
+    pub impact: Impact,
+    /// The rollback type.
+    pub rollback: Action,
+    /// Who approves: a role, or `post-hoc` (approved after the fact).
+    pub approval: String,
+}
+
+/// One row of the quick guide.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct GuideRow {
+    /// The issue severity.
+    pub severity: Severity,
+    /// The impact, or `any`.
+    pub impact: ImpactMatch,
+    /// What to do.
+    pub action: Action,
+}
+
+/// The approval that may come after the rollback.
+pub const POST_HOC: &str = "post-hoc";
+
+/// The spec's decision matrix.
+pub fn default_matrix() -> Vec<MatrixRow> {
+    let row = |severity, impact, rollback, approval: &str| MatrixRow {
+        severity,
+        impact,
+        rollback,
+        approval: approval.to_owned(),
+    };
+    vec![
+        row(
+            Severity::Critical,
+            Impact::Widespread,
+            Action::Immediate,
+            POST_HOC,
+        ),
+        row(
+            Severity::High,
+            Impact::Significant,
+            Action::ImmediateOrPlanned,
+            "Director",
+        ),
+        row(
+            Severity::Medium,
+            Impact::Limited,
+            Action::Planned,
+            "Orchestrator",
+        ),
+        row(
+            Severity::Low,
+            Impact::Minimal,
+            Action::FixForward,
+            "QA Agent",
+        ),
+    ]
+}
+
+/// The spec's quick guide.
+pub fn default_guide() -> Vec<GuideRow> {
+    let row = |severity, impact, action| GuideRow {
+        severity,
+        impact,
+        action,
+    };
+    vec![
+        row(Severity::Critical, ImpactMatch::Any, Action::Immediate),
+        row(Severity::High, ImpactMatch::Widespread, Action::Immediate),
+        row(Severity::High, ImpactMatch::Limited, Action::Planned),
+        row(Severity::Medium, ImpactMatch::Any, Action::PlannedOrFix),
+        row(Severity::Low, ImpactMatch::Any, Action::FixForward),
+    ]
+}
+
+/// What `rollback assess` decides.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Assessment {
+    /// The severity assessed.
+    pub severity: Severity,
+    /// The impact assessed.
+    pub impact: Impact,
+    /// What to do.
+    pub action: Action,
+    /// Who approves (a role, or `post-hoc`).
+    pub approval: String,
+    /// Whether the rollback may run before its approval is recorded.
+    pub post_hoc: bool,
+    /// Which rows decided, for the record.
+    pub because: Vec<String>,
+}
+
+/// Applies the quick guide (first row matching severity and impact) for
+/// the action, falling back to the matrix row of the severity, and the
+/// matrix row of the severity for the approval.
+///
+/// # Errors
+///
+/// Returns an [`Error::Input`] when the configured tables have no row for
+/// the severity.
+pub fn assess(
+    matrix: &[MatrixRow],
+    guide: &[GuideRow],
+    severity: Severity,
+    impact: Impact,
+) -> Result<Assessment> {
+    let row = matrix
+        .iter()
+        .find(|r| r.severity == severity && r.impact == impact)
+        .or_else(|| matrix.iter().find(|r| r.severity == severity))
+        .ok_or_else(|| {
+            Error::input(format!(
+                "the rollback decision matrix has no row for severity `{}`",
+                name(severity)
+            ))
+        })?;
+    let mut because = vec![format!(
+        "decision matrix: {} / {} -> {}, approval {}",
+        name(row.severity),
+        name(row.impact),
+        row.rollback.as_str(),
+        row.approval
+    )];
+    let action = match guide
+        .iter()
+        .find(|g| g.severity == severity && g.impact.matches(impact))
+    {
+        Some(g) => {
+            because.push(format!(
+                "quick guide: {} / {} -> {}",
+                name(g.severity),
+                name(g.impact),
+                g.action.as_str()
+            ));
+            g.action
+        }
+        None => row.rollback,
+    };
+    Ok(Assessment {
+        severity,
+        impact,
+        action,
+        post_hoc: row.approval.eq_ignore_ascii_case(POST_HOC),
+        approval: row.approval.clone(),
+        because,
+    })
+}
+
+/// The lowercase name of a table value.
+pub fn name<T: Serialize>(value: T) -> String {
+    serde_json::to_value(value)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SEVERITIES: [Severity; 4] = [
+        Severity::Critical,
+        Severity::High,
+        Severity::Medium,
+        Severity::Low,
+    ];
+    const IMPACTS: [Impact; 4] = [
+        Impact::Widespread,
+        Impact::Significant,
+        Impact::Limited,
+        Impact::Minimal,
+    ];
+
+    fn decide(severity: Severity, impact: Impact) -> Assessment {
+        assess(&default_matrix(), &default_guide(), severity, impact).expect("assess")
+    }
+
+    #[test]
+    fn every_cell_of_the_decision_matrix() {
+        // The spec's table, row by row: type and approval.
+        let table = [
+            (
+                Severity::Critical,
+                Impact::Widespread,
+                Action::Immediate,
+                "post-hoc",
+            ),
+            (
+                Severity::High,
+                Impact::Significant,
+                Action::ImmediateOrPlanned,
+                "Director",
+            ),
+            (
+                Severity::Medium,
+                Impact::Limited,
+                Action::Planned,
+                "Orchestrator",
+            ),
+            (
+                Severity::Low,
+                Impact::Minimal,
+                Action::FixForward,
+                "QA Agent",
+            ),
+        ];
+        for (severity, impact, rollback, approval) in table {
+            let row = default_matrix()
+                .into_iter()
+                .find(|r| r.severity == severity)
+                .expect("row");
+            assert_eq!(
+                (row.impact, row.rollback, row.approval.as_str()),
+                (impact, rollback, approval)
+            );
+            let decided = decide(severity, impact);
+            assert_eq!(decided.approval, approval);
+            assert_eq!(decided.post_hoc, approval == "post-hoc");
+        }
+        // Matrix cells the quick guide does not name keep the matrix's type.
+        assert_eq!(
+            decide(Severity::High, Impact::Significant).action,
+            Action::ImmediateOrPlanned
+        );
+    }
+
+    #[test]
+    fn every_cell_of_the_quick_guide() {
+        for severity in SEVERITIES {
+            for impact in IMPACTS {
+                let expected = match (severity, impact) {
+                    (Severity::Critical, _) => Action::Immediate,
+                    (Severity::High, Impact::Widespread) => Action::Immediate,
+                    (Severity::High, Impact::Limited) => Action::Planned,
+                    // Not in the quick guide: the matrix row of High.
+                    (Severity::High, _) => Action::ImmediateOrPlanned,
+                    (Severity::Medium, _) => Action::PlannedOrFix,
+                    (Severity::Low, _) => Action::FixForward,
+                };
+                assert_eq!(
+                    decide(severity, impact).action,
+                    expected,
+                    "{severity:?} / {impact:?}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn post_hoc_approval_only_where_the_matrix_says() {
+        for severity in SEVERITIES {
+            for impact in IMPACTS {
+                let decided = decide(severity, impact);
+                assert_eq!(decided.post_hoc, severity == Severity::Critical);
+            }
+        }
+    }
+
+    #[test]
+    fn actions_allow_only_their_rollbacks() {
+        assert!(Action::Immediate.allows(true));
+        assert!(Action::ImmediateOrPlanned.allows(true));
+        assert!(!Action::Planned.allows(true));
+        assert!(Action::Planned.allows(false));
+        assert!(!Action::FixForward.allows(false));
+    }
+
+    #[test]
+    fn configured_tables_replace_the_defaults() {
+        let matrix = vec![MatrixRow {
+            severity: Severity::Low,
+            impact: Impact::Minimal,
+            rollback: Action::Planned,
+            approval: "Release Manager".into(),
+        }];
+        let decided = assess(&matrix, &[], Severity::Low, Impact::Limited).expect("assess");
+        assert_eq!(decided.action, Action::Planned);
+        assert_eq!(decided.approval, "Release Manager");
+        let missing = assess(&matrix, &[], Severity::High, Impact::Limited).expect_err("no row");
+        assert!(missing.to_string().contains("no row for severity `high`"));
+    }
+}

@@ -1,0 +1,152 @@
+//! Rollback: which rollback a situation calls for ([`decision`]), the
+//! sealed dry-run of one ([`plan`]), carrying it out through the spec's
+//! RB-IMM or RB-PLN procedure with its checklist, verification and
+//! `rollback_evidence` ([`procedure`]), and rehearsing it on scratch
+//! copies ([`rehearse`]).
+
+pub mod decision;
+pub mod plan;
+pub mod procedure;
+pub mod rehearse;
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::workspace::Workspace;
+use crate::{Error, Result};
+
+/// The spec's rollback types.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema, Default,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum Kind {
+    /// The whole release, now (RB-IMM).
+    #[default]
+    Immediate,
+    /// The whole release, on a schedule, after approval (RB-PLN).
+    Planned,
+    /// Only the named components.
+    Partial,
+    /// Only the configuration syncs.
+    Config,
+}
+
+impl Kind {
+    /// The type's name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::Immediate => "immediate",
+            Kind::Planned => "planned",
+            Kind::Partial => "partial",
+            Kind::Config => "config",
+        }
+    }
+}
+
+/// `rollback:` settings.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields, default)]
+pub struct RollbackConfig {
+    /// The decision matrix (default: the spec's).
+    pub matrix: Vec<decision::MatrixRow>,
+    /// The quick guide (default: the spec's).
+    pub quick_guide: Vec<decision::GuideRow>,
+    /// RB-IMM's time to decide, in minutes from detection.
+    pub decide_within_minutes: u64,
+    /// The branch whose release commits a rollback reverts (default: the
+    /// current branch).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub branch: Option<String>,
+    /// A deployment branch: when set, the code side of a rollback points
+    /// it at the earlier release's commit instead of reverting commits.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub deploy_branch: Option<String>,
+    /// Components for partial rollbacks: name to paths in the repository.
+    pub components: BTreeMap<String, Vec<String>>,
+    /// Smoke tests run after a rollback, in the repository, with
+    /// `TRAINYARD_VERSION` set to the version rolled back to.
+    pub smoke_tests: Vec<String>,
+    /// Commands that notify stakeholders (COMMUNICATE), with
+    /// `TRAINYARD_ROLLBACK_ID`, `TRAINYARD_ROLLBACK_FROM` and
+    /// `TRAINYARD_ROLLBACK_TO` set.
+    pub notify: Vec<String>,
+}
+
+impl Default for RollbackConfig {
+    fn default() -> Self {
+        RollbackConfig {
+            matrix: decision::default_matrix(),
+            quick_guide: decision::default_guide(),
+            decide_within_minutes: 5,
+            branch: None,
+            deploy_branch: None,
+            components: BTreeMap::new(),
+            smoke_tests: Vec::new(),
+            notify: Vec::new(),
+        }
+    }
+}
+
+/// `rollback assess`: the decision for a severity and an impact.
+///
+/// # Errors
+///
+/// Returns an [`Error::Input`] when the configured matrix lacks the
+/// severity.
+pub fn assess(
+    ws: &Workspace,
+    severity: decision::Severity,
+    impact: decision::Impact,
+) -> Result<decision::Assessment> {
+    let c = &ws.config.rollback;
+    decision::assess(&c.matrix, &c.quick_guide, severity, impact)
+}
+
+/// The versions rolled back and not superseded: a completed full rollback
+/// from them, and no release published after it. Automation (on-release
+/// and scheduled syncs) must not deploy them again.
+///
+/// # Errors
+///
+/// Returns an error when a rollback or release state cannot be read.
+pub fn withdrawn(ws: &Workspace) -> Result<Vec<String>> {
+    let rollbacks = procedure::all(ws)?;
+    let releases = crate::release::all(ws)?;
+    let mut out = Vec::new();
+    for rollback in rollbacks {
+        if !rollback.is_complete() || matches!(rollback.kind, Kind::Config | Kind::Partial) {
+            continue;
+        }
+        let Ok(from) = crate::version::parse(&rollback.rolled_back_from) else {
+            continue;
+        };
+        let superseded = releases.iter().any(|r| {
+            r.publication
+                .published_at
+                .as_deref()
+                .is_some_and(|at| at > rollback.completed_at.as_deref().unwrap_or_default())
+                && r.version()
+                    .is_ok_and(|v| v.cmp_precedence(&from) == std::cmp::Ordering::Greater)
+        });
+        if !superseded && !out.contains(&rollback.rolled_back_from) {
+            out.push(rollback.rolled_back_from.clone());
+        }
+    }
+    Ok(out)
+}
+
+/// Refuses to deploy `version` automatically when it was rolled back.
+///
+/// # Errors
+///
+/// Returns an [`Error::Input`] naming the rollback when it was.
+pub fn refuse_withdrawn(ws: &Workspace, version: &str) -> Result<()> {
+    if withdrawn(ws)?.iter().any(|v| v == version) {
+        return Err(Error::input(format!(
+            "{version} was rolled back: automation does not deploy it again until a newer release supersedes it"
+        )));
+    }
+    Ok(())
+}

@@ -1,0 +1,579 @@
+//! Rollback end to end: two releases through the workflow to a directory
+//! channel and a config sync target, then rolled back, partially rolled
+//! back, rehearsed and recovered after a crash.
+
+use std::path::PathBuf;
+
+use crate::support::{Run, TestRepo, assert_unchanged, snapshot_dir, yaml_keys};
+
+/// The state each release left: the branch's tree, the channel and the
+/// config target.
+struct Left {
+    tree: String,
+    channel: Vec<(PathBuf, Vec<u8>)>,
+    config: Vec<(PathBuf, Vec<u8>)>,
+}
+
+struct Fixture {
+    repo: TestRepo,
+    channel: PathBuf,
+    live: PathBuf,
+    after_1_0_0: Left,
+}
+
+fn ok(repo: &TestRepo, args: &[&str]) -> Run {
+    let run = repo.run(args);
+    assert_eq!(run.code(), 0, "{args:?}: {}", run.transcript());
+    run
+}
+
+fn sign_everything(repo: &TestRepo, version: &str) {
+    for (item, layer, by) in [
+        ("review", Some("1"), "ada@example.org"),
+        ("review", Some("2"), "grace@example.org"),
+        ("RL-08", None, "ada@example.org"),
+    ] {
+        let mut args = vec!["signoff", version, "--item", item, "--by", by];
+        if let Some(layer) = layer {
+            args.extend(["--layer", layer]);
+        }
+        ok(repo, &args);
+    }
+}
+
+/// One minor release through the workflow, then the config sync.
+fn release(repo: &TestRepo, version: &str) {
+    let start = ok(repo, &["--json", "release", "start", "minor"]).json();
+    assert_eq!(start["version"], version);
+    ok(repo, &["release", "rc"]);
+    sign_everything(repo, version);
+    ok(repo, &["release", "validate"]);
+    ok(repo, &["release", "publish"]);
+    ok(repo, &["release", "post"]);
+    // The release branch is merged back, so main knows the release; the
+    // changelog `post` rewrote comes with it.
+    let changelog = repo.path().join("CHANGELOG.md");
+    if repo.git(&["ls-files", "CHANGELOG.md"]).is_empty() {
+        std::fs::remove_file(&changelog).expect("untracked changelog");
+    } else {
+        repo.git(&["checkout", "--", "CHANGELOG.md"]);
+    }
+    let tag = format!("v{version}");
+    repo.git(&[
+        "merge",
+        "--no-ff",
+        "--quiet",
+        "-m",
+        &format!("chore: merge {tag} back"),
+        &tag,
+    ]);
+    let synced = repo.run(&["sync", "run", "flags"]);
+    assert_eq!(synced.code(), 0, "{}", synced.transcript());
+}
+
+fn left(f: &Fixture) -> Left {
+    Left {
+        tree: f.repo.git(&["rev-parse", "main^{tree}"]),
+        channel: snapshot_dir(&f.channel),
+        config: snapshot_dir(&f.live),
+    }
+}
+
+/// Releases 1.0.0 and 1.1.0 of a repository with a `config/` directory
+/// synced to `live-config/` beside it, published to `dist/`.
+fn fixture(extra_config: &str) -> Fixture {
+    let repo = TestRepo::new();
+    let channel = repo.home().join("dist");
+    let live = repo.home().join("live-config");
+    std::fs::create_dir_all(&live).expect("live config dir");
+    let config = format!(
+        "versioning:\n  initial_version: 1.0.0\ngates:\n  G-REL:\n    checks:\n      - name: suite\n        run: \"true\"\n  G-MRG:\n    checks:\n      - name: suite\n        run: \"true\"\nchecklist:\n  security_audit: \"true\"\nrelease:\n  artifacts:\n    - name: tarball\n      run: tar -czf \"$TRAINYARD_OUT/widget-$TRAINYARD_VERSION.tgz\" README.md\n      paths: [\"$TRAINYARD_OUT/*.tgz\"]\n  channels:\n    - {{ type: directory, name: downloads, path: {channel} }}\nrollback:\n  smoke_tests: [\"test -f README.md\"]\n  components:\n    export: [src/export]\n{extra_config}",
+        channel = channel.display(),
+    );
+    repo.write("trainyard.yaml", &config);
+    repo.write(".gitignore", ".trainyard/\n");
+    repo.write(
+        ".trainyard/syncs/flags.yaml",
+        "sync_config:\n  sync_id: flags\n  name: feature flags\n  type: config\n  source: { type: file, location: config }\n  target: { type: file, location: ../live-config }\n  options: { dry_run_required: true, approval_required: false, conflict_strategy: theirs }\n  filters: { include: [], exclude: [] }\n  schedule: { trigger: on_release }\n  notifications: { on_success: [], on_failure: [] }\n",
+    );
+    repo.write(
+        "Cargo.toml",
+        "[package]\nname = \"widget\"\nversion = \"0.0.0\"\nedition = \"2021\"\n",
+    );
+    repo.write("README.md", "# widget\n");
+    repo.write("config/flags.json", "{\"export\": false}\n");
+    repo.write("src/core/lib.txt", "core 1\n");
+    repo.commit("feat: first release");
+    release(&repo, "1.0.0");
+    let mut f = Fixture {
+        repo,
+        channel,
+        live,
+        after_1_0_0: Left {
+            tree: String::new(),
+            channel: Vec::new(),
+            config: Vec::new(),
+        },
+    };
+    f.after_1_0_0 = left(&f);
+    let repo = &f.repo;
+    repo.write("README.md", "# widget\n\nNow with exports.\n");
+    repo.write("src/export/csv.txt", "csv export\n");
+    repo.commit("feat(export): add csv export");
+    repo.write("config/flags.json", "{\"export\": true}\n");
+    repo.write("src/core/lib.txt", "core 2\n");
+    repo.commit("feat(core): faster core, exports on");
+    release(repo, "1.1.0");
+    assert!(f.channel.join("1.1.0").is_dir());
+    assert!(
+        std::fs::read_to_string(f.live.join("flags.json"))
+            .expect("flags")
+            .contains("true")
+    );
+    f
+}
+
+fn plan(repo: &TestRepo, args: &[&str]) -> String {
+    let mut all = vec!["--json", "rollback", "plan"];
+    all.extend(args);
+    let run = repo.run(&all);
+    assert_eq!(run.code(), 1, "changes planned: {}", run.transcript());
+    run.json()["plan_id"].as_str().expect("plan id").to_owned()
+}
+
+fn start(repo: &TestRepo, plan_id: &str, severity: &str, impact: &str) -> Run {
+    repo.run(&[
+        "--json",
+        "rollback",
+        "start",
+        plan_id,
+        "--issue",
+        "INC-42",
+        "--severity",
+        severity,
+        "--impact",
+        impact,
+        "--description",
+        "csv exports corrupt data",
+        "--check",
+        "grep -q false ../live-config/flags.json",
+    ])
+}
+
+#[test]
+fn an_immediate_rollback_leaves_everything_as_the_earlier_release_left_it() {
+    let f = fixture("");
+    let repo = &f.repo;
+    // The dry-run changes nothing anywhere.
+    let before = (
+        repo.tree_snapshot(),
+        snapshot_dir(&f.channel),
+        snapshot_dir(&f.live),
+    );
+    let id = plan(repo, &["--to", "1.0.0"]);
+    let shown = repo.run(&["rollback", "plan", "--to", "1.0.0"]);
+    // The release's commits: its features and its release commits.
+    assert!(
+        shown
+            .stdout()
+            .contains("branch main: one commit reverting 4 commit(s)"),
+        "{}",
+        shown.stdout()
+    );
+    assert!(
+        shown.stdout().contains("feat(export): add csv export"),
+        "{}",
+        shown.stdout()
+    );
+    assert!(shown.stdout().contains("withdraw"), "{}", shown.stdout());
+    assert!(
+        shown
+            .stdout()
+            .contains("config flags: 0 to add, 1 to modify"),
+        "{}",
+        shown.stdout()
+    );
+    let after_plan = repo.tree_snapshot();
+    let changed: Vec<_> = after_plan
+        .iter()
+        .filter(|(p, _)| !p.components().any(|c| c.as_os_str() == ".trainyard"))
+        .cloned()
+        .collect();
+    let unchanged: Vec<_> = before
+        .0
+        .iter()
+        .filter(|(p, _)| !p.components().any(|c| c.as_os_str() == ".trainyard"))
+        .cloned()
+        .collect();
+    assert_unchanged(&unchanged, &changed);
+    assert_unchanged(&before.1, &snapshot_dir(&f.channel));
+    assert_unchanged(&before.2, &snapshot_dir(&f.live));
+
+    let run = start(repo, &id, "critical", "widespread");
+    assert_eq!(run.code(), 0, "{}", run.transcript());
+    let report = run.json();
+    assert_eq!(report["procedure"], "RB-IMM");
+    assert_eq!(report["verification"]["states_match"], true);
+    assert_eq!(report["verification"]["issue_resolved"], true);
+    // Branch, channel and config target: exactly as 1.0.0 left them.
+    let now = left(&f);
+    assert_eq!(now.tree, f.after_1_0_0.tree);
+    assert_unchanged(&f.after_1_0_0.channel, &now.channel);
+    assert_unchanged(&f.after_1_0_0.config, &now.config);
+    let message = repo.git(&["log", "-1", "--format=%B", "main"]);
+    assert!(
+        message.starts_with("revert: roll back 1.1.0 to 1.0.0"),
+        "{message}"
+    );
+    assert!(message.contains("Rollback-Id: rb-1.1.0-"), "{message}");
+    // The evidence: the spec's keys, a measured duration, a valid chain.
+    let list = ok(
+        repo,
+        &["--json", "evidence", "list", "--kind", "rollback_evidence"],
+    )
+    .json();
+    let name = list[0]["name"].as_str().expect("evidence").to_owned();
+    let yaml = ok(repo, &["evidence", "show", "rollback_evidence", &name]).stdout();
+    insta::assert_snapshot!(yaml_keys(&yaml), @r"
+    rollback_evidence
+      rollback_id
+      type
+      trigger
+        issue_id
+        severity
+        description
+        detected_at
+        detected_by
+      versions
+        rolled_back_from
+        rolled_back_to
+      execution
+        decided_at
+        decided_by
+        executed_at
+        executed_by
+        duration_minutes
+      verification
+        smoke_tests
+        issue_resolved
+        new_issues
+      follow_up
+        root_cause
+        prevention
+    ");
+    assert!(yaml.contains("smoke_tests: pass"), "{yaml}");
+    assert!(yaml.contains("post-hoc approval pending"), "{yaml}");
+    let minutes: f64 = yaml
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("duration_minutes: "))
+        .expect("duration_minutes")
+        .parse()
+        .expect("a number");
+    assert!(minutes >= 0.0);
+    ok(repo, &["evidence", "verify"]);
+    // 1.1.0 is withdrawn: planning from it again is refused by default.
+    let again = repo.run(&["rollback", "plan", "--to", "1.0.0"]);
+    assert_eq!(again.code(), 2, "{}", again.transcript());
+    // The follow-up is documented later, and the checklist shows it.
+    let rollback_id = report["rollback_id"].as_str().expect("id").to_owned();
+    let documented = repo.run(&[
+        "--json",
+        "rollback",
+        "document",
+        &rollback_id,
+        "--root-cause",
+        "csv writer ignored the delimiter",
+        "--prevention",
+        "property test for the csv writer",
+    ]);
+    assert_eq!(documented.code(), 0, "{}", documented.transcript());
+    let rows = documented.json()["checklist"].clone();
+    let root = rows
+        .as_array()
+        .expect("rows")
+        .iter()
+        .find(|r| r["key"] == "root-cause")
+        .expect("root-cause row")
+        .clone();
+    assert_eq!(root["status"], "pass");
+    ok(repo, &["evidence", "verify"]);
+}
+
+#[test]
+fn the_matrix_decides_the_procedure_and_the_approval() {
+    let f = fixture("");
+    let repo = &f.repo;
+    let assess = ok(
+        repo,
+        &[
+            "--json",
+            "rollback",
+            "assess",
+            "--severity",
+            "medium",
+            "--impact",
+            "limited",
+        ],
+    )
+    .json();
+    assert_eq!(assess["action"], "planned_or_fix");
+    assert_eq!(assess["approval"], "Orchestrator");
+    // An immediate rollback for a medium issue is refused...
+    let id = plan(repo, &["--to", "1.0.0"]);
+    let refused = start(repo, &id, "medium", "limited");
+    assert_eq!(refused.code(), 2, "{}", refused.transcript());
+    assert!(
+        refused.stderr().contains("plan a planned rollback"),
+        "{}",
+        refused.stderr()
+    );
+    // ...a planned one waits for the Orchestrator's approval.
+    let id = plan(repo, &["--to", "1.0.0", "--type", "planned"]);
+    let waiting = start(repo, &id, "medium", "limited");
+    assert_eq!(waiting.code(), 1, "{}", waiting.transcript());
+    let report = waiting.json();
+    assert_eq!(report["procedure"], "RB-PLN");
+    assert!(
+        report["waiting_for"]
+            .as_str()
+            .expect("waiting")
+            .contains("Orchestrator"),
+        "{report}"
+    );
+    assert_ne!(
+        left(&f).tree,
+        f.after_1_0_0.tree,
+        "nothing done before approval"
+    );
+    let rollback_id = report["rollback_id"].as_str().expect("id").to_owned();
+    ok(
+        repo,
+        &[
+            "rollback",
+            "approve",
+            &id,
+            "--by",
+            "lin@example.org",
+            "--role",
+            "Orchestrator",
+        ],
+    );
+    let resumed = repo.run(&["--json", "rollback", "resume", &rollback_id]);
+    assert_eq!(resumed.code(), 0, "{}", resumed.transcript());
+    let now = left(&f);
+    assert_eq!(now.tree, f.after_1_0_0.tree);
+    assert_unchanged(&f.after_1_0_0.config, &now.config);
+    // RB-PLN kept a backup of what it withdrew.
+    let backup = repo
+        .path()
+        .join(".trainyard/rollbacks")
+        .join(&rollback_id)
+        .join("backup/channels/downloads/1.1.0");
+    assert!(backup.join("widget-1.1.0.tgz").is_file());
+}
+
+#[test]
+fn partial_and_config_rollbacks_touch_only_their_part() {
+    let f = fixture("");
+    let repo = &f.repo;
+    let channel = snapshot_dir(&f.channel);
+    let config = snapshot_dir(&f.live);
+    let id = plan(
+        repo,
+        &[
+            "--to",
+            "1.0.0",
+            "--type",
+            "partial",
+            "--component",
+            "export",
+        ],
+    );
+    let run = start(repo, &id, "high", "widespread");
+    // The issue check (the config flag) is not what a partial rollback
+    // changes: verification passes, the issue stays open.
+    assert_eq!(run.code(), 0, "{}", run.transcript());
+    assert!(!repo.path().join("src/export/csv.txt").exists());
+    assert_eq!(
+        std::fs::read_to_string(repo.path().join("src/core/lib.txt")).expect("core"),
+        "core 2\n",
+        "outside the component: untouched"
+    );
+    assert_unchanged(&channel, &snapshot_dir(&f.channel));
+    assert_unchanged(&config, &snapshot_dir(&f.live));
+    let message = repo.git(&["log", "-1", "--format=%s", "main"]);
+    assert_eq!(
+        message,
+        "revert(export): roll back export from 1.1.0 to 1.0.0"
+    );
+
+    // A config rollback changes the config target only.
+    let head = repo.git(&["rev-parse", "main"]);
+    let id = plan(
+        repo,
+        &["--from", "1.1.0", "--to", "1.0.0", "--type", "config"],
+    );
+    let run = start(repo, &id, "high", "widespread");
+    assert_eq!(run.code(), 0, "{}", run.transcript());
+    assert_eq!(repo.git(&["rev-parse", "main"]), head);
+    assert_unchanged(&channel, &snapshot_dir(&f.channel));
+    assert_unchanged(&f.after_1_0_0.config, &snapshot_dir(&f.live));
+}
+
+#[test]
+fn a_rehearsal_changes_nothing_outside_its_scratch_copies() {
+    let f = fixture("");
+    let repo = &f.repo;
+    let outside = |f: &Fixture| {
+        let tree: Vec<_> = f
+            .repo
+            .tree_snapshot()
+            .into_iter()
+            .filter(|(p, _)| !p.starts_with(f.repo.path().join(".trainyard/evidence")))
+            .collect();
+        (tree, snapshot_dir(&f.channel), snapshot_dir(&f.live))
+    };
+    let before = outside(&f);
+    let run = repo.run(&["--json", "rollback", "rehearse", "--version", "1.1.0"]);
+    assert_eq!(run.code(), 0, "{}", run.transcript());
+    let report = run.json();
+    assert_eq!(report["passed"], true);
+    assert_eq!(report["to"], "1.0.0");
+    let after = outside(&f);
+    assert_unchanged(&before.0, &after.0);
+    assert_unchanged(&before.1, &after.1);
+    assert_unchanged(&before.2, &after.2);
+    let list = ok(
+        repo,
+        &["--json", "evidence", "list", "--kind", "rollback_rehearsal"],
+    )
+    .json();
+    assert_eq!(list.as_array().map(Vec::len), Some(1));
+    ok(repo, &["evidence", "verify"]);
+}
+
+#[test]
+fn a_major_release_passes_rl07_after_a_rehearsal() {
+    let f = fixture("");
+    let repo = &f.repo;
+    repo.write("src/core/lib.txt", "core 3\n");
+    repo.commit("feat(core)!: new core api");
+    ok(repo, &["release", "start", "major"]);
+    ok(repo, &["release", "rc"]);
+    let check = |repo: &TestRepo| {
+        let run = repo.run(&["--json", "check", "--version", "2.0.0"]);
+        run.json()["items"]
+            .as_array()
+            .expect("items")
+            .iter()
+            .find(|i| i["id"] == "RL-07")
+            .expect("RL-07")["status"]
+            .clone()
+    };
+    assert_eq!(check(repo), "fail");
+    let rehearsal = repo.run(&["rollback", "rehearse", "--version", "2.0.0"]);
+    assert_eq!(rehearsal.code(), 0, "{}", rehearsal.transcript());
+    assert!(
+        rehearsal.stdout().contains("latest candidate"),
+        "{}",
+        rehearsal.stdout()
+    );
+    assert_eq!(check(repo), "pass");
+}
+
+#[test]
+fn a_rollback_killed_after_any_action_is_finished_by_resume() {
+    // Killed right after each action's effect, before it was recorded.
+    for (n, point) in ["code", "channel:downloads", "config:flags"]
+        .into_iter()
+        .enumerate()
+    {
+        let f = fixture("");
+        let repo = &f.repo;
+        let id = plan(repo, &["--to", "1.0.0"]);
+        let crashed = repo.run_env(
+            &[
+                "rollback",
+                "start",
+                &id,
+                "--issue",
+                "INC-7",
+                "--severity",
+                "critical",
+                "--impact",
+                "widespread",
+                "--description",
+                "outage",
+            ],
+            &[("TRAINYARD_ROLLBACK_CRASH_AFTER", point)],
+        );
+        assert_ne!(crashed.code(), 0, "{point}: {}", crashed.transcript());
+        let status = ok(repo, &["--json", "rollback", "status"]).json();
+        let rollback_id = status[0]["rollback_id"].as_str().expect("id").to_owned();
+        let actions = status[0]["actions"].as_array().expect("actions");
+        assert_eq!(actions[n]["id"], point);
+        assert_eq!(actions[n]["status"], "started", "{point}: {status}");
+        let resumed = repo.run(&["--json", "rollback", "resume", &rollback_id]);
+        assert_eq!(resumed.code(), 0, "{point}: {}", resumed.transcript());
+        let now = left(&f);
+        assert_eq!(now.tree, f.after_1_0_0.tree, "{point}");
+        assert_unchanged(&f.after_1_0_0.channel, &now.channel);
+        assert_unchanged(&f.after_1_0_0.config, &now.config);
+        // One rollback commit, not two.
+        let log = repo.git(&["log", "--format=%s", "main"]);
+        assert_eq!(
+            log.matches("revert: roll back").count(),
+            1,
+            "{point}: {log}"
+        );
+    }
+}
+
+#[test]
+fn bad_rollback_input_is_refused_clearly() {
+    let repo = TestRepo::new();
+    repo.write("README.md", "x\n");
+    repo.commit("feat: start");
+    repo.tag("v0.9.0");
+    repo.write("README.md", "y\n");
+    repo.commit("feat: more");
+    repo.tag("v1.0.0");
+    let missing = repo.run(&["rollback", "plan", "--from", "1.0.0", "--to", "0.8.0"]);
+    assert_eq!(missing.code(), 2);
+    assert!(
+        missing.stderr().contains("tag v0.8.0 does not exist"),
+        "{}",
+        missing.stderr()
+    );
+    let invalid = repo.run(&["rollback", "plan", "--to", "1.x"]);
+    assert_eq!(invalid.code(), 2);
+    let forward = repo.run(&["rollback", "plan", "--from", "1.0.0", "--to", "1.0.0"]);
+    assert_eq!(forward.code(), 2);
+    assert!(
+        forward.stderr().contains("--to must be an earlier release"),
+        "{}",
+        forward.stderr()
+    );
+    let unknown = repo.run(&["rollback", "resume", "rb-nothing"]);
+    assert_eq!(unknown.code(), 2);
+    let escape = repo.run(&[
+        "rollback",
+        "plan",
+        "--from",
+        "1.0.0",
+        "--to",
+        "0.9.0",
+        "--type",
+        "partial",
+        "--component",
+        "../etc",
+    ]);
+    assert_eq!(escape.code(), 2);
+    assert!(
+        escape
+            .stderr()
+            .contains("component `../etc` escapes the repository"),
+        "{}",
+        escape.stderr()
+    );
+}
