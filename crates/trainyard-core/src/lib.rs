@@ -19,6 +19,7 @@ pub mod checklist;
 pub mod commit;
 pub mod config;
 pub mod credentials;
+pub mod demo;
 pub mod error;
 pub mod evidence;
 pub mod forge;

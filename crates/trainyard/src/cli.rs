@@ -73,6 +73,14 @@ pub enum Command {
     /// log, recover.
     #[command(subcommand)]
     Sync(SyncCommand),
+    /// A guided tour: builds a sandbox (a repository with releases, a
+    /// remote, a release channel, a config target) and runs a whole
+    /// release cycle through it, narrated.
+    Demo {
+        /// Where to build the sandbox (default: a new directory under the
+        /// system's temporary directory); it must not exist or be empty.
+        dir: Option<PathBuf>,
+    },
     /// Rollback: assess (the decision matrix), plan (the dry-run),
     /// approve, start (RB-IMM or RB-PLN), resume, sign off, document,
     /// rehearse, status.

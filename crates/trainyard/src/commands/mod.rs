@@ -6,6 +6,7 @@ mod changelog;
 mod check;
 mod completions;
 mod config;
+mod demo;
 mod evidence;
 mod gate;
 mod init;
@@ -143,6 +144,7 @@ pub fn run(cli: &Cli, printer: &Printer) -> CmdResult {
         Command::Release(cmd) => release::run(&ctx, cmd),
         Command::Sync(cmd) => sync::run(&ctx, cmd),
         Command::Rollback(cmd) => rollback::run(&ctx, cmd),
+        Command::Demo { dir } => demo::run(&ctx, dir.as_deref()),
         Command::Init(args) => init::run(&ctx, args),
         Command::Config(cmd) => config::run(&ctx, cmd),
         Command::Evidence(cmd) => evidence::run(&ctx, cmd),

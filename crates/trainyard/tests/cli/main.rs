@@ -6,6 +6,7 @@ mod bad_input;
 mod calendar;
 mod changelog;
 mod config;
+mod demo;
 mod evidence;
 mod generated_history;
 mod integration;

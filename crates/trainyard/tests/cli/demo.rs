@@ -1,0 +1,39 @@
+//! `trainyard demo`: the guided tour runs end to end on a clean temporary
+//! directory, and its transcript is stable (times, hashes and the
+//! temporary path filtered).
+
+use crate::support::TestRepo;
+
+#[test]
+fn the_demo_runs_a_whole_cycle_and_leaves_its_sandbox() {
+    // TestRepo gives the isolated git environment; the demo runs beside
+    // its repository, in a directory of its own.
+    let repo = TestRepo::new();
+    let dir = repo.home().join("tour");
+    let run = repo.run_in(repo.home(), &["demo", "tour"], None);
+    assert_eq!(run.code(), 0, "{}", run.transcript());
+    let sandbox = dir.join("widget");
+    assert!(sandbox.join(".trainyard/evidence/index.jsonl").is_file());
+    assert!(!dir.join("dist/1.3.0").exists(), "1.3.0 was rolled back");
+    assert!(
+        std::fs::read_to_string(dir.join("live-config/flags.json"))
+            .expect("flags")
+            .contains("\"pagination\": false")
+    );
+    let home = std::fs::canonicalize(repo.home()).expect("home");
+    let transcript = run.stdout().replace(&home.display().to_string(), "[HOME]");
+    insta::with_settings!({filters => vec![
+        (r"\b[0-9a-f]{7,64}\b", "[HASH]"),
+        (r"Done in [0-9.]+ s", "Done in [T] s"),
+    ]}, {
+        insta::assert_snapshot!(transcript);
+    });
+    // A second run refuses the same, non-empty directory.
+    let again = repo.run_in(repo.home(), &["demo", "tour"], None);
+    assert_eq!(again.code(), 2, "{}", again.transcript());
+    assert!(
+        again.stderr().contains("is not empty"),
+        "{}",
+        again.stderr()
+    );
+}
