@@ -251,7 +251,7 @@ pub fn validate(channels: &[ChannelConfig]) -> Result<()> {
             }
             ChannelConfig::Http(c) => {
                 if !(c.url.starts_with("http://") || c.url.starts_with("https://"))
-                    || host_of(&c.url).is_empty()
+                    || crate::http::host_of(&c.url).is_empty()
                 {
                     return Err(Error::input(format!(
                         "release.channels `{name}`: url `{}` is not an http:// or https:// URL",
@@ -690,23 +690,6 @@ fn encode_segment(segment: &str) -> String {
 }
 
 /// The host of a URL, without user info or port.
-fn host_of(url: &str) -> &str {
-    let rest = url.split_once("://").map_or(url, |(_, r)| r);
-    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
-    let host_port = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
-    if let Some(v6) = host_port.strip_prefix('[') {
-        return v6.split(']').next().unwrap_or("");
-    }
-    host_port.split(':').next().unwrap_or("")
-}
-
-fn is_loopback(host: &str) -> bool {
-    host.eq_ignore_ascii_case("localhost")
-        || host
-            .parse::<std::net::IpAddr>()
-            .is_ok_and(|ip| ip.is_loopback())
-}
-
 /// What is at an artifact's URL.
 enum Remote {
     Absent,
@@ -714,75 +697,33 @@ enum Remote {
     Different(String),
 }
 
-struct HttpClient<'a> {
-    agent: ureq::Agent,
-    channel: &'a str,
-    token: Option<&'a str>,
-    attempts: u32,
-    backoff: Duration,
+/// The release channel's view of an HTTP server.
+struct HttpClient {
+    http: crate::http::Client,
 }
 
-type Response = ureq::http::Response<ureq::Body>;
+use crate::http::{Response, drain};
 
-impl HttpClient<'_> {
+impl HttpClient {
     fn auth<B>(&self, request: ureq::RequestBuilder<B>) -> ureq::RequestBuilder<B> {
-        match self.token {
-            Some(token) => request.header("Authorization", format!("Bearer {token}")),
-            None => request,
-        }
+        self.http.auth(request)
     }
 
-    /// Sends a request, again after a 5xx answer or a connection failure,
-    /// up to `attempts` times with a doubling pause.
     fn send(
         &self,
         method: &str,
         url: &str,
-        mut request: impl FnMut() -> std::result::Result<Response, ureq::Error>,
+        request: impl FnMut() -> std::result::Result<Response, ureq::Error>,
     ) -> Result<Response> {
-        let mut pause = self.backoff;
-        let mut attempt = 1;
-        loop {
-            let last = attempt >= self.attempts;
-            match request() {
-                Ok(mut response) if response.status().is_server_error() && !last => {
-                    drain(&mut response);
-                }
-                Ok(response) => return Ok(response),
-                Err(e) if is_transient(&e) && !last => {}
-                Err(e) => {
-                    return Err(Error::environment(format!(
-                        "channel `{}`: {method} {url} failed after {attempt} attempt(s): {e}",
-                        self.channel
-                    )));
-                }
-            }
-            std::thread::sleep(pause);
-            pause *= 2;
-            attempt += 1;
-        }
+        self.http.send(method, url, request)
     }
 
     fn unexpected(&self, method: &str, url: &str, response: &Response) -> Error {
-        let status = response.status();
-        let hint = match status.as_u16() {
-            401 | 403 => "; check the channel's credentials",
-            _ => "",
-        };
-        let message = format!(
-            "channel `{}`: {method} {url} answered HTTP {}{hint}",
-            self.channel,
-            status.as_u16()
-        );
-        if status.is_server_error() {
-            Error::environment(format!("{message} after {} attempts", self.attempts))
-        } else {
-            Error::input(message)
-        }
+        self.http.unexpected(method, url, response)
     }
 
     fn remote(&self, url: &str, artifact: &Artifact) -> Result<Remote> {
-        let response = self.send("HEAD", url, || self.auth(self.agent.head(url)).call())?;
+        let response = self.send("HEAD", url, || self.auth(self.http.agent.head(url)).call())?;
         match response.status().as_u16() {
             404 | 410 => return Ok(Remote::Absent),
             200..=299 => {
@@ -817,16 +758,13 @@ impl HttpClient<'_> {
 
     /// The SHA-256 of what a GET of `url` returns, None on 404/410.
     fn remote_sha256(&self, url: &str) -> Result<Option<String>> {
-        let mut response = self.send("GET", url, || self.auth(self.agent.get(url)).call())?;
+        let mut response = self.send("GET", url, || self.auth(self.http.agent.get(url)).call())?;
         match response.status().as_u16() {
             404 | 410 => Ok(None),
             200..=299 => {
                 let mut reader = response.body_mut().as_reader();
                 let (_, sha) = artifacts::hash_reader(&mut reader).map_err(|e| {
-                    Error::environment(format!(
-                        "channel `{}`: cannot read GET {url}: {e}",
-                        self.channel
-                    ))
+                    Error::environment(format!("{}: cannot read GET {url}: {e}", self.http.label()))
                 })?;
                 Ok(Some(sha))
             }
@@ -837,7 +775,7 @@ impl HttpClient<'_> {
     fn put(&self, url: &str, artifact: &Artifact) -> Result<()> {
         let mut response = self.send("PUT", url, || {
             let file = File::open(&artifact.path).map_err(ureq::Error::Io)?;
-            self.auth(self.agent.put(url))
+            self.auth(self.http.agent.put(url))
                 .header("Content-Type", "application/octet-stream")
                 .send(file)
         })?;
@@ -849,36 +787,14 @@ impl HttpClient<'_> {
     }
 }
 
-fn drain(response: &mut Response) {
-    let _ = std::io::copy(&mut response.body_mut().as_reader(), &mut std::io::sink());
-}
-
-fn is_transient(error: &ureq::Error) -> bool {
-    matches!(
-        error,
-        ureq::Error::Io(_) | ureq::Error::ConnectionFailed | ureq::Error::Timeout(_)
-    )
-}
-
 fn publish_http(channel: &HttpChannel, release: &PublishRelease) -> Result<Vec<String>> {
     version_segment(&channel.name, &release.version)?;
-    let mut config = ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .user_agent(concat!("trainyard/", env!("CARGO_PKG_VERSION")))
-        .timeout_connect(Some(Duration::from_secs(30)))
-        .timeout_recv_response(Some(Duration::from_secs(300)))
-        // A stalled connection fails (and is retried) instead of hanging.
-        .timeout_per_read(Some(Duration::from_secs(120)))
-        .timeout_per_write(Some(Duration::from_secs(120)));
-    if is_loopback(host_of(&channel.url)) {
-        config = config.proxy(None);
-    }
     let client = HttpClient {
-        agent: config.build().new_agent(),
-        channel: &channel.name,
-        token: release.token.as_deref(),
-        attempts: 4,
-        backoff: Duration::from_millis(250),
+        http: crate::http::Client::new(
+            format!("channel `{}`", channel.name),
+            &channel.url,
+            release.token.as_deref(),
+        ),
     };
 
     // First look at everything, so a refusal uploads nothing.
@@ -1605,6 +1521,7 @@ mod tests {
 
     #[test]
     fn urls_are_encoded_and_hosts_recognised() {
+        use crate::http::{host_of, is_loopback};
         assert_eq!(
             artifact_url("https://h/base/", "1.0.0+build.1", "my file.tgz"),
             "https://h/base/1.0.0%2Bbuild.1/my%20file.tgz"

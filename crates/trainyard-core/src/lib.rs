@@ -27,6 +27,7 @@ pub mod fsutil;
 pub mod gate;
 pub mod git_cli;
 pub mod history;
+pub mod http;
 pub mod manifest;
 pub mod notes;
 pub mod parallel;
