@@ -149,6 +149,10 @@ pub struct SyncOptions {
     /// Regular expressions whose matches are masked in diffs and logs.
     #[serde(default)]
     pub secret_patterns: Vec<String>,
+    /// A `registry` target: replace an artifact already published with
+    /// other content (never, by default).
+    #[serde(default)]
+    pub overwrite_published: bool,
 }
 
 fn default_ttl() -> u64 {
@@ -256,6 +260,10 @@ pub struct Schedule {
     /// The cron expression, for `cron`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cron: Option<String>,
+    /// The IANA time zone the cron expression is read in (default: the
+    /// cadence's `time_zone`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timezone: Option<String>,
 }
 
 impl Default for Schedule {
@@ -263,6 +271,7 @@ impl Default for Schedule {
         Schedule {
             trigger: Trigger::Manual,
             cron: None,
+            timezone: None,
         }
     }
 }
@@ -326,6 +335,13 @@ pub fn read(path: &Path, shown: &Path) -> Result<LoadedSync> {
     if config.schedule.trigger == Trigger::Cron && config.schedule.cron.is_none() {
         return Err(Error::input(format!(
             "{}: sync_config.schedule.cron: a cron trigger needs a cron expression",
+            shown.display()
+        )));
+    }
+    #[cfg(unix)]
+    if let Err(problem) = super::schedule::check(&config.schedule) {
+        return Err(Error::input(format!(
+            "{}: sync_config.schedule.{problem}",
             shown.display()
         )));
     }

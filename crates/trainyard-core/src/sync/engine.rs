@@ -17,7 +17,7 @@ use super::record::{
     Approval, ChangesApplied, Conflict, DryRunResult, LogApproval, LogDryRun, LogExecution,
     LogVerification, PlanBody, SHORT_ID_LEN, SideRecord, SyncLog, SyncLogDocument, SyncPlan,
 };
-use super::{apply, diff, lock, tree};
+use super::{apply, diff, lock, remote, tree};
 use crate::evidence::{EvidenceStore, Lookup};
 use crate::workspace::Workspace;
 use crate::{Error, Result, git_cli};
@@ -187,10 +187,22 @@ fn reachable(ws: &Workspace, endpoint: &config::Endpoint, may_be_missing: bool) 
             }
             Ok(())
         }
-        other => Err(Error::input(format!(
-            "{} endpoints are not supported by this version of trainyard: use file or git",
-            other.as_str()
-        ))),
+        EndpointType::Api | EndpointType::Registry => {
+            let client = client_for(ws, endpoint)?;
+            let url = match endpoint.kind {
+                EndpointType::Registry => format!("{}/", endpoint.location.trim_end_matches('/')),
+                _ => endpoint.location.clone(),
+            };
+            let mut response =
+                client.send("GET", &url, || client.auth(client.agent.get(&url)).call())?;
+            let status = response.status().as_u16();
+            crate::http::drain(&mut response);
+            match status {
+                200..=299 => Ok(()),
+                404 if may_be_missing => Ok(()),
+                _ => Err(client.unexpected("GET", &url, &response)),
+            }
+        }
     }
 }
 
@@ -208,17 +220,70 @@ struct Side {
     root: PathBuf,
     /// The commit read, for git.
     revision: Option<String>,
-    /// A clone, for git (removed when dropped).
+    /// A clone, for git, or the documents read from an `api` or
+    /// `registry` endpoint (removed when dropped).
     _clone: Option<tempfile::TempDir>,
+    /// Each document's ETag as read, for `api`.
+    etags: std::collections::BTreeMap<String, String>,
+}
+
+impl Side {
+    fn local(root: PathBuf, revision: Option<String>) -> Side {
+        Side {
+            root,
+            revision,
+            _clone: None,
+            etags: std::collections::BTreeMap::new(),
+        }
+    }
+
+    fn read_into(materialized: remote::Materialized) -> Side {
+        Side {
+            root: materialized.dir.path().to_path_buf(),
+            revision: None,
+            etags: materialized.etags,
+            _clone: Some(materialized.dir),
+        }
+    }
+}
+
+/// The HTTP client for an `api` or `registry` endpoint, with its
+/// credentials.
+fn client_for(ws: &Workspace, endpoint: &config::Endpoint) -> Result<crate::http::Client> {
+    let secret = match &endpoint.credentials {
+        Some(reference) => Some(crate::credentials::resolve(reference, &ws.home)?),
+        None => None,
+    };
+    Ok(crate::http::Client::new(
+        format!("{} endpoint {}", endpoint.kind.as_str(), endpoint.location),
+        &endpoint.location,
+        secret.as_ref().map(crate::credentials::Secret::expose),
+    ))
+}
+
+/// Both sides of a sync as the plan compares them: a directory source of
+/// an `api` target is read as its JSON documents in canonical form.
+fn read_sides(ws: &Workspace, sync: &LoadedSync, filters: &tree::Filters) -> Result<(Side, Side)> {
+    let c = &sync.config;
+    let mut source = read_side(ws, &c.source)?;
+    if c.target.kind == EndpointType::Api && c.source.kind == EndpointType::File {
+        source = Side::read_into(remote::canonical_copy(&source.root, filters)?);
+    }
+    let target = read_side(ws, &c.target)?;
+    Ok((source, target))
 }
 
 fn read_side(ws: &Workspace, endpoint: &config::Endpoint) -> Result<Side> {
     match endpoint.kind {
-        EndpointType::File => Ok(Side {
-            root: ws.home.join(&endpoint.location),
-            revision: None,
-            _clone: None,
-        }),
+        EndpointType::File => Ok(Side::local(ws.home.join(&endpoint.location), None)),
+        EndpointType::Api => Ok(Side::read_into(remote::read_api(
+            &client_for(ws, endpoint)?,
+            &endpoint.location,
+        )?)),
+        EndpointType::Registry => Ok(Side::read_into(remote::read_registry(
+            &client_for(ws, endpoint)?,
+            &endpoint.location,
+        )?)),
         EndpointType::Git => {
             let branch = endpoint.branch.clone().unwrap_or_else(|| "main".into());
             let dir = tempfile::Builder::new()
@@ -253,12 +318,9 @@ fn read_side(ws: &Workspace, endpoint: &config::Endpoint) -> Result<Side> {
                 root: path,
                 revision: Some(revision),
                 _clone: Some(dir),
+                etags: std::collections::BTreeMap::new(),
             })
         }
-        other => Err(Error::input(format!(
-            "{} endpoints are not supported by this version of trainyard: use file or git",
-            other.as_str()
-        ))),
     }
 }
 
@@ -475,6 +537,7 @@ fn side_record(endpoint: &config::Endpoint, side: &Side, snapshot: &Snapshot) ->
         revision: side.revision.clone(),
         fingerprint: snapshot.fingerprint(),
         files: snapshot.entries.len(),
+        etags: side.etags.clone(),
     }
 }
 
@@ -589,15 +652,13 @@ fn plan_scanned(
     let sync = find(ws, id)?;
     let c = &sync.config;
     let filters = filters_of(ws, &sync)?;
-    let source = match source_at {
-        Some(at) => Side {
-            root: at.root.to_path_buf(),
-            revision: Some(at.revision.to_owned()),
-            _clone: None,
-        },
-        None => read_side(ws, &c.source)?,
+    let (source, target) = match source_at {
+        Some(at) => (
+            Side::local(at.root.to_path_buf(), Some(at.revision.to_owned())),
+            read_side(ws, &c.target)?,
+        ),
+        None => read_sides(ws, &sync, &filters)?,
     };
-    let target = read_side(ws, &c.target)?;
     // A tree from elsewhere is read once: it stays out of the hash cache.
     let source_snapshot = match source_at {
         Some(_) => tree::scan(&source.root, &filters, None)?.snapshot,
@@ -631,11 +692,49 @@ fn plan_scanned(
         .filter(|c| c.resolution == "merge")
         .map(|c| c.path.as_str())
         .collect();
+    if c.target.kind == EndpointType::Registry && !c.options.overwrite_published {
+        let overwritten: Vec<String> = changes
+            .iter()
+            .filter(|change| change.kind == model::ChangeKind::Modify)
+            .map(|change| change.path.to_string())
+            .collect();
+        if !overwritten.is_empty() {
+            return Err(Error::input(format!(
+                "sync {}: the registry already holds {} with other content: a published version is never overwritten (set options.overwrite_published to allow it)",
+                c.sync_id,
+                overwritten.join(", ")
+            )));
+        }
+    }
     let (plain, merged): (Vec<&Change>, Vec<&Change>) = changes
         .iter()
         .partition(|c| !merged_paths.contains(&c.path.to_string().as_str()));
     let plain: Vec<Change> = plain.into_iter().cloned().collect();
-    let mut text = diff::render_all(&plain, &source.root, &target.root)?;
+    let mut text = String::new();
+    if c.target.kind == EndpointType::Api {
+        text.push_str(&remote::summarize(&plain, &source.root, &target.root));
+    }
+    if c.target.kind == EndpointType::Registry {
+        for change in &plain {
+            let sha = match change.kind {
+                model::ChangeKind::Delete => None,
+                _ => std::fs::read(change.path.under(&source.root))
+                    .ok()
+                    .map(|bytes| crate::evidence::sha256_hex(&bytes)),
+            };
+            text.push_str(&format!(
+                "{} {}{}\n",
+                if change.kind == model::ChangeKind::Delete {
+                    "remove"
+                } else {
+                    "upload"
+                },
+                change.path,
+                sha.map(|s| format!(" (sha256 {s})")).unwrap_or_default()
+            ));
+        }
+    }
+    text.push_str(&diff::render_all(&plain, &source.root, &target.root)?);
     for change in merged {
         let Some(after) = &change.after else { continue };
         let before = std::fs::read_to_string(change.path.under(&target.root)).unwrap_or_default();
@@ -1041,8 +1140,7 @@ fn apply_found(
         Some(scanned) => scanned,
         None => {
             let filters = filters_of(ws, &sync)?;
-            let source = read_side(ws, &c.source)?;
-            let target = read_side(ws, &c.target)?;
+            let (source, target) = read_sides(ws, &sync, &filters)?;
             Scanned {
                 source_snapshot: scan(ws, &c.sync_id, "source", &source.root, &filters, false)?,
                 target_snapshot: scan(ws, &c.sync_id, "target", &target.root, &filters, false)?,
@@ -1092,16 +1190,40 @@ fn apply_found(
         )?)
     };
     let source_root = overlay.as_ref().map_or(source.root.as_path(), |o| o.path());
-    let applied = apply::apply(&apply::ApplyRequest {
+    let mut status = "success";
+    let remote_target = matches!(c.target.kind, EndpointType::Api | EndpointType::Registry);
+    if remote_target {
+        // Written document by document with the server's preconditions;
+        // a stop half-way leaves what the list says, and a new plan shows
+        // the rest.
+        let client = client_for(ws, &c.target)?;
+        let written = if c.target.kind == EndpointType::Api {
+            remote::apply_api(
+                &client,
+                &c.target.location,
+                &plan.plan.changes,
+                source_root,
+                &plan.plan.target.etags,
+            )
+        } else {
+            remote::apply_registry(&client, &c.target.location, &plan.plan.changes, source_root)
+        };
+        if let Some(e) = written.error {
+            errors.push(e.to_string());
+            status = if written.done.is_empty() {
+                "failed"
+            } else {
+                "partial"
+            };
+        }
+    } else if let Err(e) = apply::apply(&apply::ApplyRequest {
         source_root,
         target_root: &target.root,
         changes: &plan.plan.changes,
         journal_dir: &journal_dir,
         apply_id: &execution_id,
         plan_id: &plan.plan_id,
-    });
-    let mut status = "success";
-    if let Err(e) = &applied {
+    }) {
         errors.push(e.to_string());
         status = "failed";
     }
@@ -1115,9 +1237,18 @@ fn apply_found(
     // Integrity: every changed path now reads as what the plan promised.
     // The others were just read (stale check) and the apply never touches
     // them, so the target now is that snapshot with the changes made.
+    // A remote target is read back from the server.
+    let reread = if remote_target && status == "success" {
+        read_side(ws, &c.target).ok()
+    } else {
+        None
+    };
+    let written_root = reread
+        .as_ref()
+        .map_or(target.root.as_path(), |side| side.root.as_path());
     let integrity_verified = status == "success"
         && crate::parallel::map(&plan.plan.changes, |change| {
-            tree::read_entry(&target.root, &change.path)
+            tree::read_entry(written_root, &change.path)
                 .is_ok_and(|found| found.as_ref() == change.after.as_ref())
         })
         .into_iter()
@@ -1361,8 +1492,9 @@ pub fn run(ws: &Workspace, id: &str) -> Result<(PlanReport, Option<ApplyReport>)
         .into_iter()
         .find(|v| !v.problems.is_empty())
     {
+        let log_ref = log_refusal(ws, &sync.config.sync_id, &v.problems)?;
         return Err(Error::input(format!(
-            "sync {id} fails pre-sync validation: {}",
+            "sync {id} fails pre-sync validation: {} (log {log_ref})",
             v.problems.join("; ")
         )));
     }
@@ -1416,6 +1548,52 @@ pub fn target_fingerprint(ws: &Workspace, id: &str) -> Result<String> {
 /// Returns an error when its journals cannot be read.
 pub fn has_interrupted_apply(ws: &Workspace, id: &str) -> Result<bool> {
     Ok(apply::interrupted(&state_dir(ws, id).join("journal"))?.is_some())
+}
+
+/// Logs a run stopped by pre-sync validation: no dry-run was made,
+/// nothing approved or applied.
+fn log_refusal(ws: &Workspace, sync_id: &str, problems: &[String]) -> Result<String> {
+    let now = ws.now.to_string();
+    let execution_id = format!("{sync_id}-{}-refused", ws.stamp());
+    let log = SyncLog {
+        sync_id: sync_id.to_owned(),
+        execution_id: execution_id.clone(),
+        executed_at: now.clone(),
+        executed_by: identity(ws),
+        dry_run: LogDryRun {
+            executed_at: String::new(),
+            result: DryRunResult::default(),
+            diff_summary: "no dry-run: pre-sync validation failed".into(),
+            diff_ref: String::new(),
+        },
+        approval: LogApproval {
+            approved: false,
+            approved_by: String::new(),
+            approved_at: String::new(),
+            dry_run_ref: String::new(),
+        },
+        execution: LogExecution {
+            started_at: now.clone(),
+            completed_at: now,
+            status: "failed".into(),
+            changes_applied: ChangesApplied::default(),
+            errors: problems
+                .iter()
+                .map(|p| format!("pre-sync validation: {p}"))
+                .collect(),
+        },
+        verification: LogVerification {
+            smoke_tests_passed: false,
+            integrity_verified: false,
+            notes: Some("stopped before the dry-run".into()),
+        },
+    };
+    let record = ws.evidence_store().write_value_unique(
+        "sync_log",
+        &execution_id,
+        &SyncLogDocument { sync_log: log },
+    )?;
+    Ok(record.record.path)
 }
 
 /// `sync log`: the sync logs, oldest first, of one sync or all.

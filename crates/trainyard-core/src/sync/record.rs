@@ -53,6 +53,10 @@ pub struct SideRecord {
     pub fingerprint: String,
     /// How many files the filtered tree held.
     pub files: usize,
+    /// Each document's ETag when read (`api`): the precondition of its
+    /// write.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub etags: std::collections::BTreeMap<String, String>,
 }
 
 /// A path changed on both sides since the last sync, and what the plan

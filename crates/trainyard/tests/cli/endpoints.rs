@@ -1,0 +1,262 @@
+//! `api` and `registry` sync endpoints against a real HTTP server on
+//! loopback: plan, approve, apply, verify and log; stale documents; no
+//! overwrite of a published version; retries; pre-sync validation; and a
+//! planted secret that never shows.
+
+use crate::http_server::Server;
+use crate::support::TestRepo;
+
+const TOKEN: &str = "s3cret-token-4f9a2b";
+
+fn sync_yaml(id: &str, source: &str, target: &str, options: &str) -> String {
+    format!(
+        "sync_config:\n  sync_id: {id}\n  name: {id}\n  type: config\n  source: {source}\n  target: {target}\n  options:\n    dry_run_required: true\n    approval_required: true\n    conflict_strategy: theirs\n{options}  filters: {{ include: [], exclude: [] }}\n  schedule: {{ trigger: manual }}\n  notifications: {{ on_success: [], on_failure: [] }}\n"
+    )
+}
+
+fn with_token(repo: &TestRepo, args: &[&str]) -> crate::support::Run {
+    repo.run_env(args, &[("API_TOKEN", TOKEN)])
+}
+
+/// Every output and every file written under `.trainyard`, for the
+/// planted-secret check.
+fn assert_secret_absent(repo: &TestRepo, outputs: &[String]) {
+    for output in outputs {
+        assert!(!output.contains(TOKEN), "the token leaked: {output}");
+    }
+    for (path, bytes) in crate::support::snapshot_dir(&repo.path().join(".trainyard")) {
+        assert!(
+            !String::from_utf8_lossy(&bytes).contains(TOKEN),
+            "the token leaked into {}",
+            path.display()
+        );
+    }
+}
+
+fn api_fixture() -> (TestRepo, Server) {
+    let server = Server::start();
+    server.require_token(TOKEN);
+    server.put(
+        "/api/flags",
+        br#"{"pagination": false, "limit": 10, "beta": {"csv": true}}"#,
+    );
+    server.put("/api/retired", br#"{"on": true}"#);
+    let repo = TestRepo::new();
+    repo.write(
+        "config/flags.json",
+        "{\n  \"beta\": { \"csv\": false },\n  \"limit\": 10,\n  \"pagination\": true\n}\n",
+    );
+    repo.write("config/quotas.json", "{\"max\": 5}\n");
+    repo.commit("feat: flags");
+    repo.write(
+        ".trainyard/syncs/flags.yaml",
+        &sync_yaml(
+            "flags",
+            "{ type: file, location: config }",
+            &format!(
+                "{{ type: api, location: \"{}/api\", credentials: \"env:API_TOKEN\" }}",
+                server.url
+            ),
+            "",
+        ),
+    );
+    (repo, server)
+}
+
+#[test]
+fn an_api_sync_plans_by_key_applies_with_preconditions_and_catches_stale_documents() {
+    let (repo, server) = api_fixture();
+    let mut outputs = Vec::new();
+    let validated = with_token(&repo, &["sync", "validate", "flags"]);
+    assert_eq!(validated.code(), 0, "{}", validated.transcript());
+    let plan = with_token(&repo, &["sync", "plan", "flags"]);
+    assert_eq!(plan.code(), 1, "{}", plan.transcript());
+    let diff = plan.stdout();
+    // Structural: the keys that changed, not a whole-document rewrite.
+    assert!(diff.contains("document changed: flags.json"), "{diff}");
+    assert!(diff.contains("~ .beta.csv: true -> false"), "{diff}");
+    assert!(diff.contains("~ .pagination: false -> true"), "{diff}");
+    assert!(
+        !diff.contains(".limit"),
+        "unchanged keys are not shown: {diff}"
+    );
+    assert!(diff.contains("new document: quotas.json"), "{diff}");
+    assert!(diff.contains("document removed: retired.json"), "{diff}");
+    outputs.push(plan.transcript());
+    let id = with_token(&repo, &["--json", "sync", "plan", "flags"]).json()["plan_id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    let before = server.paths();
+    outputs
+        .push(with_token(&repo, &["sync", "approve", &id, "--by", "ops@example.org"]).transcript());
+    assert_eq!(
+        server.paths(),
+        before,
+        "planning and approving write nothing"
+    );
+    let applied = with_token(&repo, &["--json", "sync", "apply", &id]);
+    assert_eq!(applied.code(), 0, "{}", applied.transcript());
+    outputs.push(applied.transcript());
+    let log = applied.json();
+    assert_eq!(log["log"]["execution"]["status"], "success");
+    assert_eq!(log["log"]["verification"]["integrity_verified"], true);
+    let flags: serde_json::Value =
+        serde_json::from_slice(&server.get("/api/flags").expect("flags")).expect("json");
+    assert_eq!(flags["pagination"], true);
+    assert_eq!(flags["beta"]["csv"], false);
+    assert!(server.get("/api/quotas").is_some());
+    assert!(server.get("/api/retired").is_none());
+    // Writes carried their preconditions.
+    let puts: Vec<String> = server
+        .requests()
+        .into_iter()
+        .filter(|r| r.starts_with("PUT") || r.starts_with("DELETE"))
+        .collect();
+    assert_eq!(puts.len(), 3, "{puts:?}");
+
+    // A document changed on the server between plan and apply: stale.
+    repo.write("config/quotas.json", "{\"max\": 6}\n");
+    let id = with_token(&repo, &["--json", "sync", "plan", "flags"]).json()["plan_id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    with_token(&repo, &["sync", "approve", &id, "--by", "ops@example.org"]);
+    server.put("/api/quotas", br#"{"max": 99}"#);
+    let stale = with_token(&repo, &["sync", "apply", &id]);
+    assert_eq!(stale.code(), 2, "{}", stale.transcript());
+    assert!(stale.stderr().contains("is stale"), "{}", stale.stderr());
+    assert_eq!(
+        server.get("/api/quotas").expect("quotas"),
+        br#"{"max": 99}"#,
+        "never overwritten"
+    );
+    outputs.push(stale.transcript());
+    assert_secret_absent(&repo, &outputs);
+}
+
+#[test]
+fn a_registry_sync_uploads_reads_back_and_never_overwrites_a_published_version() {
+    let server = Server::start();
+    server.put("/packages/widget/1.0.0/widget.tgz", b"one");
+    let repo = TestRepo::new();
+    repo.write("dist/widget/1.0.0/widget.tgz", "one");
+    repo.write("dist/widget/1.1.0/widget.tgz", "one point one");
+    repo.write("dist/widget/1.1.0/SHA256SUMS", "sums\n");
+    repo.commit("chore: artifacts");
+    repo.write(
+        ".trainyard/syncs/packages.yaml",
+        &sync_yaml(
+            "packages",
+            "{ type: file, location: dist }",
+            &format!(
+                "{{ type: registry, location: \"{}/packages\" }}",
+                server.url
+            ),
+            "",
+        ),
+    );
+    let plan = repo.run(&["--json", "sync", "plan", "packages"]);
+    assert_eq!(plan.code(), 1, "{}", plan.transcript());
+    let id = plan.json()["plan_id"].as_str().expect("id").to_owned();
+    let shown = repo.run(&["sync", "plan", "packages"]).stdout();
+    assert!(
+        shown.contains("upload widget/1.1.0/widget.tgz (sha256 "),
+        "{shown}"
+    );
+    repo.run(&["sync", "approve", &id, "--by", "ops@example.org"]);
+    // The registry is briefly unavailable: the client retries.
+    server.fail_next(2);
+    let applied = repo.run(&["--json", "sync", "apply", &id]);
+    assert_eq!(applied.code(), 0, "{}", applied.transcript());
+    assert_eq!(
+        applied.json()["log"]["verification"]["integrity_verified"],
+        true
+    );
+    assert_eq!(
+        server
+            .get("/packages/widget/1.1.0/widget.tgz")
+            .expect("uploaded"),
+        b"one point one"
+    );
+    // Each upload was read back.
+    let gets = server
+        .requests()
+        .into_iter()
+        .filter(|r| r == "GET /packages/widget/1.1.0/widget.tgz")
+        .count();
+    assert!(gets >= 1);
+    // A published version with other content is never overwritten.
+    repo.write("dist/widget/1.1.0/widget.tgz", "tampered");
+    let refused = repo.run(&["sync", "plan", "packages"]);
+    assert_eq!(refused.code(), 2, "{}", refused.transcript());
+    assert!(
+        refused
+            .stderr()
+            .contains("a published version is never overwritten"),
+        "{}",
+        refused.stderr()
+    );
+}
+
+#[test]
+fn pre_sync_validation_stops_a_run_before_the_dry_run() {
+    // An unreachable source, a missing credential, an unreadable target.
+    let dead = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let url = format!("http://{}", listener.local_addr().expect("addr"));
+        drop(listener);
+        url
+    };
+    let server = Server::start();
+    server.require_token(TOKEN);
+    let repo = TestRepo::new();
+    repo.write("config/a.json", "{}\n");
+    repo.commit("feat: config");
+    let unattended = "    approval_required: false\n";
+    for (id, source, target) in [
+        (
+            "unreachable",
+            format!("{{ type: api, location: \"{dead}/api\" }}"),
+            "{ type: file, location: out }".to_owned(),
+        ),
+        (
+            "nocredential",
+            "{ type: file, location: config }".to_owned(),
+            format!(
+                "{{ type: api, location: \"{}/api\", credentials: \"env:MISSING_TOKEN\" }}",
+                server.url
+            ),
+        ),
+        (
+            "unreadable",
+            "{ type: file, location: config }".to_owned(),
+            "{ type: file, location: no/such/dir }".to_owned(),
+        ),
+    ] {
+        let yaml = sync_yaml(id, &source, &target, "")
+            .replace("    approval_required: true\n", unattended);
+        repo.write(&format!(".trainyard/syncs/{id}.yaml"), &yaml);
+    }
+    for (id, expected) in [
+        ("unreachable", "failed after"),
+        ("nocredential", "MISSING_TOKEN"),
+        ("unreadable", "is not a readable directory"),
+    ] {
+        let run = repo.run(&["sync", "run", id]);
+        assert_eq!(run.code(), 2, "{id}: {}", run.transcript());
+        assert!(
+            run.stderr().contains("fails pre-sync validation"),
+            "{}",
+            run.stderr()
+        );
+        assert!(run.stderr().contains(expected), "{id}: {}", run.stderr());
+        // No dry-run was made, and the refusal is logged.
+        let plans = repo
+            .run(&["--json", "evidence", "list", "--kind", "sync_plan"])
+            .json();
+        assert_eq!(plans.as_array().map(Vec::len), Some(0), "{id}");
+        let logs = repo.run(&["--json", "sync", "log", id]).json();
+        assert_eq!(logs[0]["execution"]["status"], "failed", "{id}: {logs}");
+    }
+}
