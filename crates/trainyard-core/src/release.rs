@@ -330,21 +330,7 @@ fn save(ws: &Workspace, state: &ReleaseState) -> Result<()> {
 ///
 /// Returns an error when a state file cannot be read or parsed.
 pub fn all(ws: &Workspace) -> Result<Vec<ReleaseState>> {
-    let dir = state_dir(ws);
-    let entries = match std::fs::read_dir(&dir) {
-        Ok(entries) => entries,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-        Err(e) => return Err(Error::io("cannot read", dir, e)),
-    };
-    let mut states = Vec::new();
-    for entry in entries.flatten() {
-        let path = entry.path();
-        if path.extension().is_some_and(|e| e == "yaml") {
-            let text =
-                std::fs::read_to_string(&path).map_err(|e| Error::io("cannot read", &path, e))?;
-            states.push(crate::yaml::parse::<ReleaseState>(&text, &path)?);
-        }
-    }
+    let mut states: Vec<ReleaseState> = crate::yaml::parse_dir(&state_dir(ws))?;
     states.sort_by(|a, b| {
         let (va, vb) = (version::parse(&a.version), version::parse(&b.version));
         match (va, vb) {

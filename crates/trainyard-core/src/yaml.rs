@@ -8,6 +8,31 @@ use serde::de::DeserializeOwned;
 
 use crate::{Error, Result};
 
+/// Every `*.yaml` document in `dir` (none when it does not exist), in no
+/// particular order: the state files of releases and rollbacks.
+///
+/// # Errors
+///
+/// Returns an [`Error::Io`](crate::Error::Io) for an unreadable file and an
+/// [`Error::Input`](crate::Error::Input) naming the file for a bad one.
+pub fn parse_dir<T: DeserializeOwned>(dir: &Path) -> Result<Vec<T>> {
+    let entries = match std::fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(crate::Error::io("cannot read", dir, e)),
+    };
+    let mut documents = Vec::new();
+    for entry in entries.flatten() {
+        let path = entry.path();
+        if path.extension().is_some_and(|e| e == "yaml") {
+            let text = std::fs::read_to_string(&path)
+                .map_err(|e| crate::Error::io("cannot read", &path, e))?;
+            documents.push(parse(&text, &path)?);
+        }
+    }
+    Ok(documents)
+}
+
 /// Deserializes `text`; `origin` names it in error messages.
 ///
 /// # Errors

@@ -4,7 +4,7 @@
 use std::io::{BufRead, BufReader, Write};
 use std::path::PathBuf;
 
-use crate::support::{TestRepo, assert_unchanged, snapshot_dir};
+use crate::support::{TestRepo, assert_unchanged, ok, sign_everything, snapshot_dir};
 
 /// A repository with a bare `origin`, a released v1.0.0 and two features
 /// since; the release gate checks for a file outside the repository, so a
@@ -50,27 +50,6 @@ fn fixture(extra_config: &str) -> Fixture {
         channel,
         gate_flag,
     }
-}
-
-fn sign_everything(repo: &TestRepo, version: &str) {
-    for (item, layer, by) in [
-        ("review", Some("1"), "ada@example.org"),
-        ("review", Some("2"), "grace@example.org"),
-        ("RL-08", None, "ada@example.org"),
-    ] {
-        let mut args = vec!["signoff", version, "--item", item, "--by", by];
-        if let Some(layer) = layer {
-            args.extend(["--layer", layer]);
-        }
-        let run = repo.run(&args);
-        assert_eq!(run.code(), 0, "{}", run.transcript());
-    }
-}
-
-fn ok(repo: &TestRepo, args: &[&str]) -> crate::support::Run {
-    let run = repo.run(args);
-    assert_eq!(run.code(), 0, "{args:?}: {}", run.transcript());
-    run
 }
 
 #[test]

@@ -4,7 +4,9 @@
 
 use std::path::PathBuf;
 
-use crate::support::{Run, TestRepo, assert_unchanged, snapshot_dir, yaml_keys};
+use crate::support::{
+    Run, TestRepo, assert_unchanged, ok, sign_everything, snapshot_dir, yaml_keys,
+};
 
 /// The state each release left: the branch's tree, the channel and the
 /// config target.
@@ -19,26 +21,6 @@ struct Fixture {
     channel: PathBuf,
     live: PathBuf,
     after_1_0_0: Left,
-}
-
-fn ok(repo: &TestRepo, args: &[&str]) -> Run {
-    let run = repo.run(args);
-    assert_eq!(run.code(), 0, "{args:?}: {}", run.transcript());
-    run
-}
-
-fn sign_everything(repo: &TestRepo, version: &str) {
-    for (item, layer, by) in [
-        ("review", Some("1"), "ada@example.org"),
-        ("review", Some("2"), "grace@example.org"),
-        ("RL-08", None, "ada@example.org"),
-    ] {
-        let mut args = vec!["signoff", version, "--item", item, "--by", by];
-        if let Some(layer) = layer {
-            args.extend(["--layer", layer]);
-        }
-        ok(repo, &args);
-    }
 }
 
 /// One minor release through the workflow, then the config sync.

@@ -289,3 +289,26 @@ pub fn yaml_keys(yaml: &str) -> String {
         .collect::<Vec<_>>()
         .join("\n")
 }
+
+/// Runs trainyard and asserts it succeeded.
+pub fn ok(repo: &TestRepo, args: &[&str]) -> Run {
+    let run = repo.run(args);
+    assert_eq!(run.code(), 0, "{args:?}: {}", run.transcript());
+    run
+}
+
+/// Signs off what a release's validation needs: both review layers (two
+/// people) and the notes (RL-08).
+pub fn sign_everything(repo: &TestRepo, version: &str) {
+    for (item, layer, by) in [
+        ("review", Some("1"), "ada@example.org"),
+        ("review", Some("2"), "grace@example.org"),
+        ("RL-08", None, "ada@example.org"),
+    ] {
+        let mut args = vec!["signoff", version, "--item", item, "--by", by];
+        if let Some(layer) = layer {
+            args.extend(["--layer", layer]);
+        }
+        ok(repo, &args);
+    }
+}
