@@ -91,6 +91,17 @@ impl RunLock {
     }
 }
 
+/// Ends this process with SIGKILL, as a crash would: no destructor runs,
+/// nothing buffered is flushed. The crash tests' fault injection.
+pub(crate) fn kill_self() -> ! {
+    let pid = std::process::id().to_string();
+    let _ = std::process::Command::new("kill")
+        .args(["-KILL", &pid])
+        .status();
+    // Where `kill` is missing, an abort is the nearest thing.
+    std::process::abort()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -25,7 +25,7 @@ use crate::sync::engine;
 use crate::workspace::Workspace;
 use crate::{Error, Result};
 
-/// Aborts the process right after the named action's effect, before it
+/// Kills the process (SIGKILL) right after the named action's effect, before it
 /// is marked done (tests of the recovery).
 pub const CRASH_AFTER_ENV: &str = "TRAINYARD_ROLLBACK_CRASH_AFTER";
 
@@ -808,7 +808,7 @@ pub(crate) fn copy_tree(from: &Path, to: &Path) -> Result<()> {
 
 fn crash_point(id: &str) {
     if std::env::var(CRASH_AFTER_ENV).is_ok_and(|v| v == id) {
-        std::process::abort();
+        crate::fsutil::kill_self();
     }
 }
 

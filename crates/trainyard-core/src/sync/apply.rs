@@ -62,7 +62,7 @@
 //! # Test hooks
 //!
 //! * `TRAINYARD_SYNC_CRASH_AFTER=<event>[:<n>]` (see
-//!   [`super::journal::CRASH_AFTER_ENV`]) aborts the process right after
+//!   [`super::journal::CRASH_AFTER_ENV`]) kills the process (SIGKILL) right after
 //!   the `n`-th journaling of `event`. The tests re-run their own test
 //!   binary as a child (`--exact sync::apply::tests::crash_child`, driven
 //!   by an environment variable naming a request file) with it set, once
@@ -1818,8 +1818,8 @@ mod tests {
             .expect("run child");
         assert_eq!(
             output.status.signal(),
-            Some(6),
-            "child did not abort at {point}: {}{}",
+            Some(9),
+            "child was not killed at {point}: {}{}",
             String::from_utf8_lossy(&output.stdout),
             String::from_utf8_lossy(&output.stderr)
         );

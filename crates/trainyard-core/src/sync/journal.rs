@@ -21,8 +21,8 @@
 //!
 //! For crash tests, the environment variable `TRAINYARD_SYNC_CRASH_AFTER`
 //! set to `<event>[:<n>]` (for example `staged:2`) makes the process
-//! abort (`std::process::abort`) right after the `n`-th (default first)
-//! record of that event has been flushed. It is read when a journal is
+//! die by SIGKILL right after the `n`-th (default first)
+//! record of that event has been written. It is read when a journal is
 //! opened and has no other effect.
 
 use std::fs::{File, OpenOptions};
@@ -388,7 +388,7 @@ impl Journal {
         {
             crash.seen += 1;
             if crash.seen == crash.nth {
-                std::process::abort();
+                crate::fsutil::kill_self();
             }
         }
     }
