@@ -61,7 +61,7 @@ const SYNC: &str = r#"sync_config:
     approver: release-managers
     conflict_strategy: fail
   filters: { include: ["*.json"], exclude: [] }
-  schedule: { trigger: on_release }
+  schedule: { trigger: manual }
   notifications: { on_success: [], on_failure: [] }
 "#;
 

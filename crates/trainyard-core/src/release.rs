@@ -1277,6 +1277,16 @@ pub fn post(ws: &Workspace, dry_run: bool) -> Result<StepReport> {
             ));
         }
     }
+    // on_release syncs: their outcomes are notes, never a failed post.
+    #[cfg(unix)]
+    let sync_notes: Vec<String> =
+        match crate::sync::schedule::run_on_release(ws, ws.now, &state.version) {
+            Ok(outcomes) => outcomes
+                .iter()
+                .map(|o| format!("on_release sync {o}"))
+                .collect(),
+            Err(e) => vec![format!("on_release syncs not run: {e}")],
+        };
     if calendar_path.exists() {
         let planned = crate::calendar_track::read(&calendar_path)?;
         let reconciled = crate::calendar_track::status(ws, &planned, today)?;
@@ -1287,14 +1297,10 @@ pub fn post(ws: &Workspace, dry_run: bool) -> Result<StepReport> {
     state.step = Step::Posted;
     state.posted_at = Some(ws.now.to_string());
     save(ws, &state)?;
-    Ok(report(
-        &state,
-        "post",
-        true,
-        actions,
-        messages.is_empty(),
-        messages,
-    ))
+    let passed = messages.is_empty();
+    #[cfg(unix)]
+    messages.extend(sync_notes);
+    Ok(report(&state, "post", true, actions, passed, messages))
 }
 
 /// Writes the release's section and an `[Unreleased]` section holding only

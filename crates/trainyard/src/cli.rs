@@ -626,6 +626,36 @@ pub enum SyncCommand {
         /// The lock's id, as the refusal named it.
         lock_id: String,
     },
+    /// The scheduled syncs due now (or at --at), and why: cron syncs with
+    /// a scheduled time since their last run, on_release syncs for
+    /// --on-release, plans the scheduler made that wait for approval.
+    Due {
+        /// The time to ask about, RFC 3339 (default: now).
+        #[arg(long, value_name = "TIME", value_parser = parse_time)]
+        at: Option<jiff::Timestamp>,
+        /// A release just published: lists the on_release syncs due for it.
+        #[arg(long, value_name = "VERSION")]
+        on_release: Option<String>,
+    },
+    /// Run the scheduled syncs as they fall due: one line per outcome;
+    /// stops cleanly on SIGTERM or SIGINT once the sync in progress is
+    /// done.
+    Daemon {
+        /// Seconds between two looks at the schedule.
+        #[arg(long, value_name = "SECONDS", default_value_t = 60,
+              value_parser = clap::value_parser!(u64).range(1..))]
+        interval: u64,
+        /// Run what is due once and exit (1 when a sync failed).
+        #[arg(long)]
+        once: bool,
+    },
+}
+
+/// An RFC 3339 time for `--at`.
+fn parse_time(text: &str) -> Result<jiff::Timestamp, String> {
+    text.parse::<jiff::Timestamp>().map_err(|_| {
+        format!("invalid time `{text}`: expected an RFC 3339 time such as 2027-01-13T02:30:00Z")
+    })
 }
 
 /// `init`

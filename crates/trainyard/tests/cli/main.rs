@@ -15,6 +15,7 @@ mod integration;
 mod notes;
 mod release;
 mod rollback;
+mod schedule;
 mod status;
 mod sync;
 mod version;
