@@ -870,6 +870,15 @@ pub fn find_plan(ws: &Workspace, id: &str) -> Result<(SyncPlan, String)> {
     }
 }
 
+/// The approvals and rejections recorded for a plan (by its full id).
+///
+/// # Errors
+///
+/// As reading the evidence store.
+pub fn approvals(ws: &Workspace, plan_id: &str) -> Result<Vec<Approval>> {
+    approvals_of(ws.evidence_store().as_ref(), plan_id)
+}
+
 fn approvals_of(store: &dyn EvidenceStore, plan_id: &str) -> Result<Vec<Approval>> {
     let mut out = Vec::new();
     let short = &plan_id[..plan_id.len().min(SHORT_ID_LEN)];

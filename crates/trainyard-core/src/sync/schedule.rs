@@ -28,7 +28,6 @@ use serde::{Deserialize, Serialize};
 use super::config::{LoadedSync, Schedule, Trigger};
 use super::engine;
 use super::record::{Approval, SyncPlan};
-use crate::evidence::Lookup;
 use crate::fsutil::RunLock;
 use crate::workspace::Workspace;
 use crate::{Error, Result};
@@ -914,28 +913,9 @@ fn is_busy(error: &Error) -> bool {
     matches!(error, Error::Environment(message) if message.contains("is locked by"))
 }
 
-#[derive(Deserialize)]
-struct ApprovalDocument {
-    sync_approval: Approval,
-}
-
 /// The approvals and rejections recorded for `plan`.
 fn approvals(ws: &Workspace, plan: &SyncPlan) -> Result<Vec<Approval>> {
-    let store = ws.evidence_store();
-    let mut out = Vec::new();
-    for record in store.list(Some("sync_approval"))? {
-        if !record.path.contains(plan.short_id()) {
-            continue;
-        }
-        let entry = store.get(&Lookup::Seq(record.seq))?;
-        if let Ok(document) =
-            crate::yaml::parse::<ApprovalDocument>(&entry.text, Path::new(&record.path))
-            && document.sync_approval.plan_id == plan.plan_id
-        {
-            out.push(document.sync_approval);
-        }
-    }
-    Ok(out)
+    engine::approvals(ws, &plan.plan_id)
 }
 
 #[cfg(test)]
