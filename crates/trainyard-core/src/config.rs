@@ -45,6 +45,9 @@ pub struct Config {
     /// Rollbacks: the decision matrix, the branch, components, smoke
     /// tests and notifications.
     pub rollback: crate::rollback::RollbackConfig,
+    /// How sync notifications are sent: the SMTP relay of `email:`
+    /// targets.
+    pub notify: crate::notify::NotifyConfig,
     /// Sync configuration files besides those in `.trainyard/syncs/`,
     /// relative to the repository root.
     pub syncs: Vec<PathBuf>,

@@ -30,6 +30,7 @@ pub mod history;
 pub mod http;
 pub mod manifest;
 pub mod notes;
+pub mod notify;
 pub mod parallel;
 pub mod provenance;
 pub mod release;
