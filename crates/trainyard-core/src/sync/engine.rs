@@ -133,6 +133,14 @@ pub fn validate(ws: &Workspace, id: Option<&str>) -> Result<Vec<Validation>> {
                     problems.push(format!("{side}: {e}"));
                 }
             }
+            for (key, targets) in [
+                ("notifications.on_success", &c.notifications.on_success),
+                ("notifications.on_failure", &c.notifications.on_failure),
+            ] {
+                if let Err(e) = crate::notify::validate(&ws.config.notify, targets) {
+                    problems.push(format!("{key}: {e}"));
+                }
+            }
             for pattern in &c.options.secret_patterns {
                 if let Err(e) = regex::Regex::new(pattern) {
                     problems.push(format!("options.secret_patterns: `{pattern}`: {e}"));
@@ -1004,6 +1012,9 @@ pub struct ApplyReport {
     pub log: SyncLog,
     /// Where.
     pub log_ref: String,
+    /// What became of each notification.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub notifications: Vec<crate::notify::Delivery>,
 }
 
 /// The sync logs whose record path contains `name_part` (their execution
@@ -1351,6 +1362,7 @@ fn apply_found(
             sync_log: log.clone(),
         },
     )?;
+    let notifications = notify_outcome(ws, &sync, &log, &record.record.path);
     if let Some(first) = errors.first() {
         return Err(Error::environment(format!(
             "sync {} {status}: {first} (log {})",
@@ -1360,7 +1372,56 @@ fn apply_found(
     Ok(ApplyReport {
         log,
         log_ref: record.record.path,
+        notifications,
     })
+}
+
+/// Tells the sync's `on_success` or `on_failure` targets how it went. A
+/// delivery that fails is recorded as evidence (`sync_notification`) and
+/// never changes the outcome.
+fn notify_outcome(
+    ws: &Workspace,
+    sync: &LoadedSync,
+    log: &SyncLog,
+    log_ref: &str,
+) -> Vec<crate::notify::Delivery> {
+    let status = log
+        .execution
+        .status
+        .parse()
+        .unwrap_or(crate::notify::Status::Failed);
+    let targets = crate::notify::targets_for(&sync.config.notifications, status);
+    if targets.is_empty() {
+        return Vec::new();
+    }
+    let notification = crate::notify::Notification {
+        sync_id: log.sync_id.clone(),
+        execution_id: log.execution_id.clone(),
+        status,
+        summary: if log.execution.errors.is_empty() {
+            log.dry_run.diff_summary.clone()
+        } else {
+            log.execution.errors.join("; ")
+        },
+        log_ref: Some(log_ref.to_owned()),
+        counts: log.execution.changes_applied,
+        errors: log.execution.errors.clone(),
+    };
+    let deliveries = crate::notify::send(&ws.config.notify, &ws.home, targets, &notification);
+    if deliveries.iter().any(|d| !d.ok) {
+        // Best effort: the sync's own log is already written.
+        let _ = ws.evidence_store().write_value_unique(
+            "sync_notification",
+            &log.execution_id,
+            &serde_json::json!({ "sync_notification": {
+                "sync_id": log.sync_id,
+                "execution_id": log.execution_id,
+                "log_ref": log_ref,
+                "deliveries": deliveries,
+            }}),
+        );
+    }
+    deliveries
 }
 
 /// The largest file whose content is kept as a merge base.
@@ -1600,8 +1661,15 @@ fn log_refusal(ws: &Workspace, sync_id: &str, problems: &[String]) -> Result<Str
     let record = ws.evidence_store().write_value_unique(
         "sync_log",
         &execution_id,
-        &SyncLogDocument { sync_log: log },
+        &SyncLogDocument {
+            sync_log: log.clone(),
+        },
     )?;
+    if let Ok(sync) = find(ws, sync_id) {
+        let mut refused = log;
+        refused.execution.status = "refused".into();
+        notify_outcome(ws, &sync, &refused, &record.record.path);
+    }
     Ok(record.record.path)
 }
 

@@ -359,5 +359,20 @@ fn render_apply(ctx: &Context<'_>, report: &engine::ApplyReport) -> std::io::Res
         ),
     );
     block.row("log", report.log_ref.clone());
+    for delivery in &report.notifications {
+        block.row(
+            "notified",
+            if delivery.ok {
+                format!("{}: {}", delivery.target, delivery.message)
+            } else {
+                format!(
+                    "{} {}: {}",
+                    paint(style::WARN, "failed"),
+                    delivery.target,
+                    delivery.message
+                )
+            },
+        );
+    }
     ctx.printer.status(&block.render())
 }

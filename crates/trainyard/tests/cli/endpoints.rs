@@ -260,3 +260,69 @@ fn pre_sync_validation_stops_a_run_before_the_dry_run() {
         assert_eq!(logs[0]["execution"]["status"], "failed", "{id}: {logs}");
     }
 }
+
+#[test]
+fn a_webhook_hears_each_outcome_and_a_dead_one_fails_nothing() {
+    let server = Server::start();
+    let dead = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let url = format!("http://{}/hook", listener.local_addr().expect("addr"));
+        drop(listener);
+        url
+    };
+    let repo = TestRepo::new();
+    repo.write("src/a.txt", "a\n");
+    repo.commit("feat: a");
+    let yaml = sync_yaml(
+        "mirror",
+        "{ type: file, location: src }",
+        "{ type: file, location: out }",
+        "",
+    )
+    .replace("    approval_required: true\n", "    approval_required: false\n")
+    .replace(
+        "notifications: { on_success: [], on_failure: [] }",
+        &format!(
+            "notifications: {{ on_success: [\"{url}/ok\", \"{dead}\"], on_failure: [\"{url}/failed\"] }}",
+            url = server.url
+        ),
+    );
+    repo.write(".trainyard/syncs/mirror.yaml", &yaml);
+    std::fs::create_dir_all(repo.path().join("out")).expect("out");
+    let run = repo.run(&["sync", "run", "mirror"]);
+    assert_eq!(
+        run.code(),
+        0,
+        "a dead webhook fails nothing: {}",
+        run.transcript()
+    );
+    assert!(run.stderr().contains("notified"), "{}", run.stderr());
+    let posts = server.posts("/ok");
+    assert_eq!(posts.len(), 1, "one notification per outcome");
+    assert_eq!(posts[0]["status"], "success");
+    assert_eq!(posts[0]["sync_id"], "mirror");
+    assert!(
+        posts[0]["text"].as_str().expect("text").contains("mirror"),
+        "{}",
+        posts[0]
+    );
+    assert!(server.posts("/failed").is_empty());
+    // The failed delivery is on record.
+    let notes = repo
+        .run(&["--json", "evidence", "list", "--kind", "sync_notification"])
+        .json();
+    assert_eq!(notes.as_array().map(Vec::len), Some(1), "{notes}");
+    // A failing run tells on_failure.
+    std::fs::remove_dir_all(repo.path().join("out")).expect("rm");
+    std::fs::write(
+        repo.path().join("out"),
+        "a file where a directory should be",
+    )
+    .expect("file");
+    repo.write("src/b.txt", "b\n");
+    let failed = repo.run(&["sync", "run", "mirror"]);
+    assert_ne!(failed.code(), 0, "{}", failed.transcript());
+    let posts = server.posts("/failed");
+    assert_eq!(posts.len(), 1, "{}", failed.transcript());
+    assert_ne!(posts[0]["status"], "success");
+}

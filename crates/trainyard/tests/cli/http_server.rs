@@ -61,6 +61,15 @@ impl Server {
         self.state.files.lock().expect("lock").get(path).cloned()
     }
 
+    /// The bodies POSTed to `path`, in order.
+    pub fn posts(&self, path: &str) -> Vec<serde_json::Value> {
+        let files = self.state.files.lock().expect("lock");
+        (0..)
+            .map_while(|n| files.get(&format!("{path}#{n}")))
+            .map(|body| serde_json::from_slice(body).expect("a JSON body"))
+            .collect()
+    }
+
     /// Every path held.
     pub fn paths(&self) -> Vec<String> {
         self.state
@@ -287,6 +296,15 @@ fn serve(stream: TcpStream, state: &State) {
                 files.remove(&path);
                 respond(&stream, 204, &[], b"");
             }
+        }
+        // A webhook receiver: every POST body is kept, numbered.
+        "POST" => {
+            let n = files
+                .keys()
+                .filter(|k| k.starts_with(&format!("{path}#")))
+                .count();
+            files.insert(format!("{path}#{n}"), body);
+            respond(&stream, 200, &[], b"ok");
         }
         _ => respond(&stream, 405, &[], b""),
     }
