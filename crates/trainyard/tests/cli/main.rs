@@ -7,6 +7,7 @@ mod calendar;
 mod changelog;
 mod config;
 mod demo;
+mod docs;
 mod endpoints;
 mod evidence;
 mod generated_history;
