@@ -15,8 +15,8 @@ pub mod lock;
 pub mod model;
 pub mod record;
 #[cfg(unix)]
-pub mod schedule;
-#[cfg(unix)]
 pub(crate) mod remote;
+#[cfg(unix)]
+pub mod schedule;
 #[cfg(unix)]
 pub mod tree;
