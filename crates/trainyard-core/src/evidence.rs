@@ -469,6 +469,7 @@ fn now_rfc3339() -> String {
 pub struct DirStore {
     root: PathBuf,
     lock_wait: Duration,
+    clock: Option<jiff::Timestamp>,
 }
 
 /// One line of the index, parsed or not.
@@ -508,7 +509,15 @@ impl DirStore {
         DirStore {
             root: root.into(),
             lock_wait: Self::DEFAULT_LOCK_WAIT,
+            clock: None,
         }
+    }
+
+    /// The same store, recording `now` as every document's `recorded_at`
+    /// (a pinned clock, for reproducible records) instead of the real time.
+    pub fn with_clock(mut self, now: jiff::Timestamp) -> Self {
+        self.clock = Some(now);
+        self
     }
 
     /// The same store, waiting at most `wait` for another run's lock
@@ -757,7 +766,9 @@ impl EvidenceStore for DirStore {
             kind: kind.to_string(),
             name: name.to_string(),
             path: relative,
-            recorded_at: now_rfc3339(),
+            recorded_at: self
+                .clock
+                .map_or_else(now_rfc3339, |now| format!("{now:.0}")),
             sha256: sha256_hex(yaml.as_bytes()),
             prev,
             hash: String::new(),

@@ -27,6 +27,9 @@ pub struct Workspace {
     /// versions, today's phase, evidence timestamps. The real clock unless
     /// the caller pins it (`TRAINYARD_NOW`) for reproducible output.
     pub now: jiff::Timestamp,
+    /// Whether `now` was pinned ([`Workspace::pin_clock`]): then evidence
+    /// records it too, so that a run's records are reproducible.
+    pub(crate) clock_pinned: bool,
 }
 
 impl Workspace {
@@ -48,6 +51,7 @@ impl Workspace {
             config: loaded.config,
             config_path: loaded.path,
             now: jiff::Timestamp::now(),
+            clock_pinned: false,
         })
     }
 
@@ -91,9 +95,21 @@ impl Workspace {
         self.now.strftime("%Y%m%dT%H%M%SZ").to_string()
     }
 
+    /// Takes `now` as the time of every operation, and of every evidence
+    /// record, for reproducible output (`TRAINYARD_NOW`).
+    pub fn pin_clock(&mut self, now: jiff::Timestamp) {
+        self.now = now;
+        self.clock_pinned = true;
+    }
+
     /// The evidence store configured for this repository.
     pub fn evidence_store(&self) -> Box<dyn EvidenceStore> {
-        Box::new(DirStore::new(self.home.join(&self.config.evidence.dir)))
+        let store = DirStore::new(self.home.join(&self.config.evidence.dir));
+        Box::new(if self.clock_pinned {
+            store.with_clock(self.now)
+        } else {
+            store
+        })
     }
 
     /// The same workspace seen from another checkout of the repository (a
@@ -112,6 +128,7 @@ impl Workspace {
             config: self.config.clone(),
             config_path: self.config_path.clone(),
             now: self.now,
+            clock_pinned: self.clock_pinned,
         })
     }
 

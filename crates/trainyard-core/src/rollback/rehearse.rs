@@ -212,6 +212,7 @@ fn scratch_workspace(
         config,
         config_path: None,
         now: ws.now,
+        clock_pinned: ws.clock_pinned,
     };
     for (sync_id, _) in plan::config_syncs(ws)? {
         let sync = crate::sync::engine::find(ws, &sync_id)?;

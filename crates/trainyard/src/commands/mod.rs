@@ -92,7 +92,7 @@ impl Context<'_> {
     pub fn workspace(&self) -> Result<Workspace, Error> {
         let mut ws = Workspace::open(&self.cwd, self.config.as_deref())?;
         if let Some(pinned) = std::env::var_os("TRAINYARD_NOW") {
-            ws.now = parse_now(&pinned.to_string_lossy())?;
+            ws.pin_clock(parse_now(&pinned.to_string_lossy())?);
         }
         Ok(ws)
     }

@@ -23,6 +23,8 @@ fn a_bump_is_recorded_and_verifies() {
     let records = list.as_array().expect("records");
     assert_eq!(records.len(), 1);
     assert_eq!(records[0]["kind"], "version_bump");
+    // A pinned clock is the record's time too.
+    assert_eq!(records[0]["recorded_at"], crate::support::NOW);
     let name = records[0]["name"].as_str().expect("name").to_owned();
     let show = repo.run(&["evidence", "show", "version_bump", &name]);
     assert!(
