@@ -1117,7 +1117,7 @@ fn apply_found(
     }
     if plan.plan.exceeds_max_delete && !approval.override_max_delete {
         return Err(Error::input(format!(
-            "plan {short} deletes {} files, more than max_delete allows: approve it with --override-max-delete to go ahead",
+            "plan {short} deletes {} file(s), more than max_delete allows: approve it with --override-max-delete to go ahead",
             plan.plan.result.files_to_delete
         )));
     }

@@ -115,10 +115,12 @@ pub fn run(ctx: &Context<'_>, command: &SyncCommand) -> CmdResult {
                         ),
                     );
                 }
-                block.row(
-                    "next",
-                    format!("trainyard sync approve {}", report.plan.short_id()),
-                );
+                if plan.result.total_changes > 0 {
+                    block.row(
+                        "next",
+                        format!("trainyard sync approve {}", report.plan.short_id()),
+                    );
+                }
                 p.status(&block.render())?;
             }
             Ok(if plan.result.total_changes == 0 {
@@ -173,7 +175,7 @@ pub fn run(ctx: &Context<'_>, command: &SyncCommand) -> CmdResult {
                 &[("changes", applied_changes(&report).to_string())],
             );
             render_apply(ctx, &report)?;
-            Ok(Exit::Success)
+            Ok(verified(&report))
         }
         SyncCommand::Run { id } => {
             let (plan, applied) = engine::run(&ws, id)?;
@@ -183,15 +185,15 @@ pub fn run(ctx: &Context<'_>, command: &SyncCommand) -> CmdResult {
                 &format!("sync run {id}"),
                 &[("changes", changes.to_string())],
             );
-            match applied {
-                Some(report) => render_apply(ctx, &report)?,
+            match &applied {
+                Some(report) => render_apply(ctx, report)?,
                 None if p.json() => p.write_json(&plan)?,
                 None => p.status(&format!(
                     "{} sync {id} has no changes\n",
                     paint(style::GOOD, "in sync:")
                 ))?,
             }
-            Ok(Exit::Success)
+            Ok(applied.as_ref().map_or(Exit::Success, verified))
         }
         SyncCommand::Log { id } => {
             let logs = engine::history(&ws, id.as_deref())?;
@@ -222,10 +224,30 @@ pub fn run(ctx: &Context<'_>, command: &SyncCommand) -> CmdResult {
             if p.json() {
                 p.write_json(&outcome)?;
             } else {
-                p.status(&format!(
-                    "{} {outcome:?}\n",
-                    paint(style::GOOD, "recovered:")
-                ))?;
+                use trainyard_core::sync::apply::RecoveryAction;
+                let what = match outcome.action {
+                    RecoveryAction::RolledBack => format!(
+                        "rolled back: the target is as it was before the apply ({} temporary file(s) removed)",
+                        outcome.temps_removed
+                    ),
+                    RecoveryAction::RolledForward => format!(
+                        "rolled forward: the target holds the plan ({} renamed, {} deleted now)",
+                        outcome.renamed, outcome.deleted
+                    ),
+                    RecoveryAction::AlreadyCommitted => {
+                        "the apply had finished; nothing to do".into()
+                    }
+                    RecoveryAction::AlreadyAborted => {
+                        "the apply had been undone; nothing to do".into()
+                    }
+                    RecoveryAction::NothingToRecover => "no interrupted apply".into(),
+                };
+                let mut block = Block::default();
+                if let Some(apply_id) = &outcome.apply_id {
+                    block.row("apply", apply_id.clone());
+                }
+                block.row("recovered", what);
+                p.status(&block.render())?;
             }
             Ok(Exit::Success)
         }
@@ -333,6 +355,16 @@ fn daemon(ctx: &Context<'_>, first: Workspace, interval: u64, once: bool) -> Cmd
 fn applied_changes(report: &engine::ApplyReport) -> usize {
     let applied = &report.log.execution.changes_applied;
     applied.added + applied.modified + applied.deleted
+}
+
+/// Exit 1 when the smoke tests failed: the changes are applied, but a
+/// check did not pass.
+fn verified(report: &engine::ApplyReport) -> Exit {
+    if report.log.verification.smoke_tests_passed {
+        Exit::Success
+    } else {
+        Exit::Failure
+    }
 }
 
 fn render_apply(ctx: &Context<'_>, report: &engine::ApplyReport) -> std::io::Result<()> {

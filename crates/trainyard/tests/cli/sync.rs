@@ -538,3 +538,19 @@ fn a_plan_that_fails_leaves_the_target_as_it_was() {
     assert!(run.stderr().contains("no-such-branch"), "{}", run.stderr());
     assert_unchanged(&before, &snapshot_dir(&target));
 }
+
+#[test]
+fn a_failing_smoke_test_makes_the_apply_exit_1() {
+    let repo = small_fixture("    smoke_tests: [\"test -f never-there\"]\n");
+    let id = plan_id(&repo, "small");
+    approve(&repo, &id);
+    let applied = repo.run(&["--json", "sync", "apply", &id]);
+    assert_eq!(applied.code(), 1, "{}", applied.transcript());
+    let log = applied.json();
+    assert_eq!(log["log"]["execution"]["status"], "success");
+    assert_eq!(log["log"]["verification"]["smoke_tests_passed"], false);
+    assert_eq!(
+        std::fs::read_to_string(repo.path().join("dst/a.txt")).expect("applied"),
+        "alpha\n"
+    );
+}
