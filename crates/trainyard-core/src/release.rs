@@ -364,6 +364,14 @@ fn require(state: &ReleaseState, allowed: &[Step], step: &str, first: &str) -> R
     if allowed.contains(&state.step) {
         return Ok(());
     }
+    if allowed.iter().all(|a| *a < state.step) && state.step != Step::Aborted {
+        return Err(Error::input(format!(
+            "release {} is already {}: `release {step}` is done; the next step is `release {}`",
+            state.version,
+            state.step.as_str(),
+            next_step(state.step)
+        )));
+    }
     Err(Error::input(format!(
         "release {} is {}: `release {step}` needs {first} first",
         state.version,

@@ -110,6 +110,15 @@ fn a_minor_release_from_start_to_post() {
     assert!(!f.channel.exists());
     let published = ok(repo, &["--json", "release", "publish"]).json();
     assert_eq!(published["state"]["step"], "published");
+    let again = repo.run(&["release", "publish"]);
+    assert_eq!(again.code(), 2);
+    assert!(
+        again.stderr().contains(
+            "is already published: `release publish` is done; the next step is `release post`"
+        ),
+        "{}",
+        again.stderr()
+    );
     assert!(f.channel.join("1.1.0/widget-1.1.0.tgz").is_file());
     assert!(f.channel.join("1.1.0/SHA256SUMS").is_file());
     let remote_tags = repo.git_in(&f.remote, &["tag", "--list"]);
