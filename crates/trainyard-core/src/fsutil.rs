@@ -7,7 +7,7 @@
 
 use std::fs::File;
 use std::io::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use crate::{Error, Result};
 
@@ -91,6 +91,26 @@ impl RunLock {
     }
 }
 
+/// `path` with `.` and `..` components resolved by name alone (no file
+/// system access, so symlinks are not followed): for showing paths like
+/// `repo/../dist` as `dist`.
+pub fn lexical(path: &Path) -> PathBuf {
+    use std::path::Component;
+    let mut out = PathBuf::new();
+    for component in path.components() {
+        match component {
+            Component::CurDir => {}
+            Component::ParentDir => {
+                if !out.pop() {
+                    out.push("..");
+                }
+            }
+            other => out.push(other.as_os_str()),
+        }
+    }
+    out
+}
+
 /// Ends this process with SIGKILL, as a crash would: no destructor runs,
 /// nothing buffered is flushed. The crash tests' fault injection.
 pub(crate) fn kill_self() -> ! {
@@ -132,5 +152,14 @@ mod tests {
         );
         drop(held);
         RunLock::acquire(&path).expect("free again");
+    }
+
+    #[test]
+    fn lexical_resolves_dots_by_name() {
+        assert_eq!(
+            lexical(Path::new("/a/repo/../dist/./1.0.0")),
+            Path::new("/a/dist/1.0.0")
+        );
+        assert_eq!(lexical(Path::new("../x/..")), Path::new(".."));
     }
 }

@@ -533,7 +533,7 @@ fn channel_plans(ws: &Workspace, from: &str, to: &str) -> Result<Vec<ChannelPlan
         };
         let plan = match channel {
             ChannelConfig::Directory(c) => {
-                let dir = ws.home.join(&c.path).join(from);
+                let dir = crate::fsutil::lexical(&ws.home.join(&c.path).join(from));
                 ChannelPlan {
                     channel: name,
                     kind,

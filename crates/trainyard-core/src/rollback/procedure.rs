@@ -1693,7 +1693,11 @@ pub fn checklist(state: &RollbackState) -> Vec<ChecklistRow> {
         "evidence-captured",
         "Evidence captured",
         (!state.evidence.is_empty()).then_some(true),
-        state.evidence.last().cloned().unwrap_or_default(),
+        state
+            .evidence
+            .last()
+            .cloned()
+            .unwrap_or_else(|| "not written yet".into()),
     );
     auto(
         "post",
