@@ -121,6 +121,10 @@ fn describe(action: &Action) -> String {
             "build the artifacts of {at} into {} with SHA256SUMS",
             dir.display()
         ),
+        // Before the build, a directory channel has no files to name yet.
+        Action::Publish { channel, steps } if steps.is_empty() => {
+            format!("publish to {channel}: the artifacts, once built")
+        }
         Action::Publish { channel, steps } => format!("publish to {channel}: {}", steps.join("; ")),
         Action::WriteEvidence { documents } => format!("write evidence: {}", documents.join(", ")),
         Action::WriteFile { path, why } => format!("rewrite {}: {why}", path.display()),
