@@ -294,15 +294,8 @@ pub fn build_release(
         .collect();
     groups.sort_by_key(|g| g.group);
     let tag_name = input.tag.map(|t| t.name.clone());
-    let compare_url = repository_url.map(|url| {
-        let url = url.trim_end_matches('/');
-        let head = tag_name.as_deref().unwrap_or("HEAD");
-        match &input.previous_tag {
-            Some(previous) => format!("{url}/compare/{previous}...{head}"),
-            None if tag_name.is_some() => format!("{url}/releases/tag/{head}"),
-            None => format!("{url}/commits/HEAD"),
-        }
-    });
+    let compare_url = repository_url
+        .map(|url| compare_link(url, input.previous_tag.as_deref(), tag_name.as_deref()));
     Release {
         version: input.version,
         tag: tag_name,
@@ -312,6 +305,19 @@ pub fn build_release(
         compare_url,
         groups,
         commits,
+    }
+}
+
+/// The link of a release's section: the changes from the previous
+/// release's tag to `tag` (to `HEAD` for changes not tagged yet), or the
+/// tag's own page for a first release.
+fn compare_link(url: &str, previous_tag: Option<&str>, tag: Option<&str>) -> String {
+    let url = url.trim_end_matches('/');
+    let head = tag.unwrap_or("HEAD");
+    match previous_tag {
+        Some(previous) => format!("{url}/compare/{previous}...{head}"),
+        None if tag.is_some() => format!("{url}/releases/tag/{head}"),
+        None => format!("{url}/commits/HEAD"),
     }
 }
 
@@ -466,7 +472,8 @@ pub enum Scope {
     /// The unreleased changes.
     Unreleased,
     /// One release; when it is not tagged yet, the unreleased changes
-    /// become that release.
+    /// become that release, and its compare link ends at the tag it will
+    /// have (`versioning.tag_prefix` and the version).
     Version(Version),
     /// Every release, newest first, and the unreleased changes.
     All,
@@ -530,7 +537,10 @@ pub fn generate(ws: &Workspace, request: &ChangelogRequest) -> Result<ChangelogR
                 .max_by(|a, b| a.version.cmp_precedence(&b.version))
                 .map(|t| t.name.clone()),
         };
-        build_release(
+        // A version not tagged yet is the release being made: its link
+        // ends at the tag it will have, as it will once that tag exists.
+        let future_tag = version.as_ref().map(|v| ws.tag_name(v));
+        let mut release = build_release(
             SectionInput {
                 version,
                 tag: None,
@@ -541,7 +551,15 @@ pub fn generate(ws: &Workspace, request: &ChangelogRequest) -> Result<ChangelogR
             },
             &policy,
             url,
-        )
+        );
+        if let (Some(url), Some(tag)) = (url, &future_tag) {
+            release.compare_url = Some(compare_link(
+                url,
+                release.previous_tag.as_deref(),
+                Some(tag),
+            ));
+        }
+        release
     };
     let releases = match &request.scope {
         Scope::Unreleased => {
@@ -626,7 +644,8 @@ pub struct WriteOutcome {
 /// report owns are rewritten; every other byte is kept. Writes nothing.
 ///
 /// When a report's only release is an untagged version (the release
-/// being made), the `Unreleased` section is emptied at the same time.
+/// being made), the `Unreleased` section is emptied at the same time and
+/// its link starts from the release's future tag.
 ///
 /// # Errors
 ///
@@ -654,14 +673,13 @@ pub fn plan_write(ws: &Workspace, report: &ChangelogReport) -> Result<(WriteOutc
     let releasing_untagged =
         matches!(report.releases.as_slice(), [r] if r.version.is_some() && r.tag.is_none());
     if releasing_untagged {
-        let url = ws.config.changelog.repository_url.as_deref().map(|u| {
-            let version = report.releases[0]
-                .version
-                .as_ref()
-                .map(|v| ws.tag_name(v))
-                .unwrap_or_default();
-            format!("{}/compare/{version}...HEAD", u.trim_end_matches('/'))
-        });
+        let tag = report.releases[0].version.as_ref().map(|v| ws.tag_name(v));
+        let url = ws
+            .config
+            .changelog
+            .repository_url
+            .as_deref()
+            .map(|u| compare_link(u, tag.as_deref(), None));
         updates.push(SectionUpdate {
             key: SectionKey::Unreleased,
             markdown: "## [Unreleased]\n\n".into(),

@@ -172,3 +172,116 @@ fn every_commit_lands_in_exactly_its_release() {
         assert_eq!(&log, ids, "{}", want.tag);
     }
 }
+
+/// The `[label]: url` definition of `label` in a changelog, if any.
+fn link_of<'a>(text: &'a str, label: &str) -> Option<&'a str> {
+    let prefix = format!("[{label}]: ");
+    text.lines()
+        .find_map(|line| line.strip_prefix(prefix.as_str()))
+}
+
+#[test]
+fn releasing_an_untagged_version_links_the_tag_it_will_have() {
+    let repo = fixture();
+    let run = repo.run(&["changelog", "--version", "2.0.1", "--write"]);
+    assert_eq!(run.code(), 0, "{}", run.transcript());
+    let path = repo.path().join("CHANGELOG.md");
+    let text = std::fs::read_to_string(&path).expect("read");
+    let url = "https://example.org/acme/widget";
+    let release_link = format!("{url}/compare/v2.0.0...v2.0.1");
+    assert_eq!(
+        link_of(&text, "2.0.1"),
+        Some(release_link.as_str()),
+        "{text}"
+    );
+    assert_eq!(
+        link_of(&text, "unreleased"),
+        Some(format!("{url}/compare/v2.0.1...HEAD").as_str()),
+        "{text}"
+    );
+    // The JSON report names the same link.
+    let json = repo
+        .run(&["--json", "changelog", "--version", "2.0.1"])
+        .json();
+    assert_eq!(json["releases"][0]["compare_url"], release_link.as_str());
+    // Once the tag is made, regenerating the section keeps its link.
+    repo.tag("v2.0.1");
+    let run = repo.run(&["changelog", "--version", "2.0.1", "--write"]);
+    assert_eq!(run.code(), 0, "{}", run.transcript());
+    let tagged = std::fs::read_to_string(&path).expect("read");
+    assert_eq!(
+        link_of(&tagged, "2.0.1"),
+        Some(release_link.as_str()),
+        "{tagged}"
+    );
+}
+
+#[test]
+fn releasing_the_first_version_links_the_tag_it_will_have() {
+    let repo = TestRepo::new();
+    repo.write(
+        "trainyard.yaml",
+        "changelog:\n  repository_url: https://example.org/acme/widget/\nversioning:\n  tag_prefix: widget-v\n",
+    );
+    repo.commit("feat: first release");
+    let run = repo.run(&["changelog", "--version", "1.0.0", "--write"]);
+    assert_eq!(run.code(), 0, "{}", run.transcript());
+    let path = repo.path().join("CHANGELOG.md");
+    let text = std::fs::read_to_string(&path).expect("read");
+    let url = "https://example.org/acme/widget";
+    let release_link = format!("{url}/releases/tag/widget-v1.0.0");
+    assert_eq!(
+        link_of(&text, "1.0.0"),
+        Some(release_link.as_str()),
+        "{text}"
+    );
+    assert_eq!(
+        link_of(&text, "unreleased"),
+        Some(format!("{url}/compare/widget-v1.0.0...HEAD").as_str()),
+        "{text}"
+    );
+    repo.tag("widget-v1.0.0");
+    assert_eq!(repo.run(&["changelog", "--all", "--write"]).code(), 0);
+    let tagged = std::fs::read_to_string(&path).expect("read");
+    assert_eq!(
+        link_of(&tagged, "1.0.0"),
+        Some(release_link.as_str()),
+        "{tagged}"
+    );
+}
+
+#[test]
+fn release_rc_and_publish_link_the_release_tag() {
+    let repo = TestRepo::new();
+    repo.write(
+        "trainyard.yaml",
+        "changelog:\n  repository_url: https://example.org/acme/widget\nversioning:\n  tag_prefix: widget-v\nchecklist:\n  security_audit: \"true\"\n",
+    );
+    repo.write(".gitignore", ".trainyard/\n");
+    repo.commit("feat: first release");
+    repo.tag("widget-v1.0.0");
+    repo.commit("feat(export): add csv export (#7)");
+    let url = "https://example.org/acme/widget";
+    let release_link = format!("{url}/compare/widget-v1.0.0...widget-v1.1.0");
+    let unreleased_link = format!("{url}/compare/widget-v1.1.0...HEAD");
+    let check = |rev: &str| {
+        let text = repo.git(&["show", &format!("{rev}:CHANGELOG.md")]);
+        assert_eq!(
+            link_of(&text, "1.1.0"),
+            Some(release_link.as_str()),
+            "{rev}: {text}"
+        );
+        assert_eq!(
+            link_of(&text, "unreleased"),
+            Some(unreleased_link.as_str()),
+            "{rev}: {text}"
+        );
+    };
+    crate::support::ok(&repo, &["release", "start", "minor"]);
+    crate::support::ok(&repo, &["release", "rc"]);
+    check("release/widget-v1.1.0-rc.1");
+    crate::support::sign_everything(&repo, "1.1.0");
+    crate::support::ok(&repo, &["release", "validate"]);
+    crate::support::ok(&repo, &["release", "publish"]);
+    check("widget-v1.1.0");
+}
