@@ -286,9 +286,13 @@ pub struct ReleaseEntry {
     /// The bump its commits call for against the previous release
     /// (`initial` for the first release).
     pub bump: String,
-    /// The version that bump gives.
+    /// The version that bump gives; for the first release, its own
+    /// version.
     pub expected: Version,
-    /// Whether the tag is that version.
+    /// Whether the tag is that version. Always true for the first
+    /// release: with nothing to bump from, whatever version it has is
+    /// where the project started (`versioning.initial_version` only says
+    /// what the first release is when there is no tag yet).
     pub matches: bool,
     /// How many commits it brought.
     pub commits: usize,
@@ -324,7 +328,6 @@ pub fn history(ws: &Workspace, rev: Option<&str>) -> Result<HistoryReport> {
     let tags: TagScan = ws.repo.version_tags(&ws.config.versioning.tag_prefix)?;
     let history = releases::release_history(&ws.repo, tip, &tags, false)?;
     let policy = ws.policy();
-    let initial = &ws.config.versioning.initial_version.0;
     let classified = classify_ranges(&history.releases, &policy);
     let mut releases = Vec::with_capacity(history.releases.len());
     let mut previous: Option<&Version> = None;
@@ -334,7 +337,10 @@ pub fn history(ws: &Workspace, rev: Option<&str>) -> Result<HistoryReport> {
         total += range.commits.len();
         let strongest = summary.strongest;
         let (bump, expected) = match previous {
-            None => ("initial".to_owned(), version::release_of(initial)),
+            None => (
+                "initial".to_owned(),
+                version::release_of(&range.tag.version),
+            ),
             Some(prev) => {
                 let bump = policy.effective(Some(prev), strongest);
                 (bump.as_str().to_owned(), version::bumped(prev, bump))

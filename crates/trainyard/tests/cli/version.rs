@@ -271,3 +271,39 @@ fn history_checks_every_release() {
     let run = repo.run(&["version", "history", "--check"]);
     insta::assert_snapshot!(run.transcript());
 }
+
+#[test]
+fn history_takes_the_first_release_as_it_is() {
+    let repo = TestRepo::new();
+    repo.commit("fix: first");
+    repo.tag("v1.0.0");
+    repo.commit("feat: x");
+    repo.tag("v1.1.0");
+    repo.commit("fix: y");
+    repo.tag("v1.1.1");
+    let run = repo.run(&["--json", "version", "history", "--check"]);
+    assert_eq!(run.code(), 0, "{}", run.transcript());
+    let report = run.json();
+    let first = &report["releases"][0];
+    assert_eq!(first["tag"], "v1.0.0");
+    assert_eq!(first["bump"], "initial");
+    assert_eq!(first["previous"], serde_json::Value::Null);
+    assert_eq!(first["expected"], "1.0.0");
+    assert_eq!(first["matches"], true);
+    assert_eq!(report["releases"][1]["bump"], "minor");
+    assert_eq!(report["releases"][2]["bump"], "patch");
+    assert_eq!(report["mismatches"], 0);
+    // Whatever the initial version says: it is for a repository without
+    // tags, and later releases are still checked.
+    repo.write("trainyard.yaml", "versioning:\n  initial_version: 0.1.0\n");
+    repo.commit("feat: z");
+    repo.tag("v1.1.2");
+    let run = repo.run(&["version", "history", "--check"]);
+    assert_eq!(run.code(), 1, "{}", run.transcript());
+    let stdout = run.stdout();
+    assert!(stdout.contains("v1.0.0  initial        1  ok"), "{stdout}");
+    assert!(
+        stdout.contains("v1.1.2  minor          1  expected 1.2.0"),
+        "{stdout}"
+    );
+}
