@@ -616,6 +616,16 @@ pub struct KnownRelease {
     pub date: Date,
 }
 
+/// The release in effect on a day: what the calendar's upcoming events are
+/// projected from.
+#[derive(Debug, Clone)]
+pub struct InEffect {
+    /// The day: events on it and after it are upcoming.
+    pub today: Date,
+    /// The latest release reachable from `HEAD`.
+    pub version: Version,
+}
+
 /// Builds the calendar of a plan, projecting versions: each minor bumps
 /// the minor version, each major the major version (minor reset), counting
 /// from `base` (the release in effect when the year starts). A slot that a
@@ -629,6 +639,23 @@ pub fn calendar_of(
     cadence: &CadenceConfig,
     base: &Version,
     known: &[KnownRelease],
+) -> ReleaseCalendar {
+    calendar_as_of(plan, cadence, base, known, None)
+}
+
+/// [`calendar_of`], with the slots from `now.today` on projected from the
+/// release in effect then (`now.version`) instead: the first upcoming minor
+/// is the next minor after it, a major the next major. Slots before
+/// `now.today` keep what the releases made say. An upcoming slot keeps a
+/// release already made only when it was made in the slot's own release
+/// window (a minor from its RC cut on, a major in the week before its
+/// planned day); one made before that was not that slot's release.
+pub fn calendar_as_of(
+    plan: &YearPlan,
+    cadence: &CadenceConfig,
+    base: &Version,
+    known: &[KnownRelease],
+    now: Option<&InEffect>,
 ) -> ReleaseCalendar {
     enum Event<'a> {
         Minor(&'a MinorSlot),
@@ -651,18 +678,43 @@ pub fn calendar_of(
     let mut major_releases = Vec::new();
     let mut pending_skipped: Vec<usize> = Vec::new();
     let last_known = known.iter().map(|k| k.date).max();
+    // Whether `current` has been reset to the release in effect now.
+    let mut in_effect_taken = false;
+    let mut any_upcoming = false;
     for (date, event) in events {
-        let window_start = add_days(date, 1 - cycle_days);
+        let upcoming = now.is_some_and(|n| date >= n.today);
         let window_end = add_days(date, 6);
-        let real = |major: bool| {
+        let window_start = match (&event, upcoming) {
+            (_, false) => add_days(date, 1 - cycle_days),
+            (Event::Minor(slot), true) => slot.rc_date,
+            (Event::Major(slot), true) => add_days(slot.planned_date, -6),
+        }
+        .max(add_days(date, 1 - cycle_days));
+        let real = |major: bool, current: &Version| {
             known
                 .iter()
                 .filter(|k| k.date >= window_start && k.date <= window_end)
                 .filter(|k| k.version.patch == 0 && (k.version.minor == 0) == major)
-                .filter(|k| k.version.cmp_precedence(&current).is_gt())
+                .filter(|k| k.version.cmp_precedence(current).is_gt())
                 .min_by(|a, b| a.version.cmp_precedence(&b.version))
                 .map(|k| k.version.clone())
         };
+        let skipped = matches!(event, Event::Minor(slot) if slot.skipped.is_some());
+        let filled = match &event {
+            _ if skipped => None,
+            Event::Minor(_) => real(false, &current),
+            Event::Major(_) => real(true, &current),
+        };
+        // The first upcoming release that none made yet counts from the
+        // release in effect (a skipped minor takes no version: the
+        // release after it decides).
+        if let Some(n) =
+            now.filter(|_| upcoming && !skipped && filled.is_none() && !in_effect_taken)
+        {
+            current = version::release_of(&n.version);
+            in_effect_taken = true;
+        }
+        any_upcoming |= upcoming;
         match event {
             Event::Minor(slot) if slot.skipped.is_some() => {
                 pending_skipped.push(minor_releases.len());
@@ -673,7 +725,9 @@ pub fn calendar_of(
                     status: "skipped".into(),
                 });
             }
-            Event::Minor(slot) if real(false).is_none() && last_known.is_some_and(|k| date < k) => {
+            Event::Minor(slot)
+                if !upcoming && filled.is_none() && last_known.is_some_and(|k| date < k) =>
+            {
                 // A slot that passed without a release while later releases
                 // were made: it was skipped, and takes no version.
                 pending_skipped.push(minor_releases.len());
@@ -685,9 +739,7 @@ pub fn calendar_of(
                 });
             }
             Event::Minor(slot) => {
-                let next =
-                    real(false).unwrap_or_else(|| version::bumped(&current, version::Bump::Minor));
-                current = next;
+                current = filled.unwrap_or_else(|| version::bumped(&current, version::Bump::Minor));
                 for i in pending_skipped.drain(..) {
                     minor_releases[i].version = current.to_string();
                 }
@@ -699,9 +751,7 @@ pub fn calendar_of(
                 });
             }
             Event::Major(slot) => {
-                let next =
-                    real(true).unwrap_or_else(|| version::bumped(&current, version::Bump::Major));
-                current = next;
+                current = filled.unwrap_or_else(|| version::bumped(&current, version::Bump::Major));
                 for i in pending_skipped.drain(..) {
                     minor_releases[i].version = current.to_string();
                 }
@@ -715,6 +765,9 @@ pub fn calendar_of(
         }
     }
     // Skipped minors at the end of the year show the next minor.
+    if let Some(n) = now.filter(|_| any_upcoming && !in_effect_taken) {
+        current = version::release_of(&n.version);
+    }
     let tail = version::bumped(&current, version::Bump::Minor).to_string();
     for i in pending_skipped {
         minor_releases[i].version = tail.clone();
@@ -938,5 +991,73 @@ mod tests {
             .unwrap();
         assert_eq!(folded.status, "skipped");
         assert_eq!(folded.version, "2.0.0");
+    }
+
+    #[test]
+    fn upcoming_slots_count_from_the_release_in_effect() {
+        let cadence = CadenceConfig::default();
+        let plan = plan_year(&cadence, 2027);
+        let v = |text: &str| version::parse(text).unwrap();
+        let release = |cal: &ReleaseCalendar, day: &str| {
+            cal.minor_releases
+                .iter()
+                .find(|m| m.release_date == day)
+                .map(|m| m.version.clone())
+                .unwrap()
+        };
+        // Nothing released this year: 2027-01-01 passed; what comes next
+        // is the minor after the release in effect, not the one after the
+        // passed slot's projection.
+        let now = InEffect {
+            today: date(2027, 1, 13),
+            version: v("1.1.0"),
+        };
+        let cal = calendar_as_of(&plan, &cadence, &v("1.1.0"), &[], Some(&now));
+        assert_eq!(release(&cal, "2027-01-01"), "1.2.0");
+        assert_eq!(release(&cal, "2027-01-15"), "1.2.0");
+        assert_eq!(release(&cal, "2027-01-29"), "1.3.0");
+        assert_eq!(cal.major_releases[0].version, "2.0.0");
+        let without = calendar_of(&plan, &cadence, &v("1.1.0"), &[]);
+        assert_eq!(release(&without, "2027-01-15"), "1.3.0");
+        // Released today, before the slot's cut: the slot is still ahead,
+        // for the next minor.
+        let early = [KnownRelease {
+            version: v("1.1.0"),
+            date: date(2027, 1, 13),
+        }];
+        let cal = calendar_as_of(&plan, &cadence, &v("1.0.0"), &early, Some(&now));
+        assert_eq!(release(&cal, "2027-01-15"), "1.2.0");
+        // Once the slot passed, it keeps the release the tags say.
+        let later = InEffect {
+            today: date(2027, 1, 20),
+            version: v("1.1.0"),
+        };
+        let cal = calendar_as_of(&plan, &cadence, &v("1.0.0"), &early, Some(&later));
+        assert_eq!(release(&cal, "2027-01-15"), "1.1.0");
+        assert_eq!(release(&cal, "2027-01-29"), "1.2.0");
+        // Released on its own release day: that slot is that release.
+        let on_time = [KnownRelease {
+            version: v("1.1.0"),
+            date: date(2027, 1, 15),
+        }];
+        let today = InEffect {
+            today: date(2027, 1, 15),
+            version: v("1.1.0"),
+        };
+        let cal = calendar_as_of(&plan, &cadence, &v("1.0.0"), &on_time, Some(&today));
+        assert_eq!(release(&cal, "2027-01-15"), "1.1.0");
+        assert_eq!(release(&cal, "2027-01-29"), "1.2.0");
+        // A major released in its week is that quarter's major.
+        let major = [KnownRelease {
+            version: v("2.0.0"),
+            date: date(2027, 3, 24),
+        }];
+        let march = InEffect {
+            today: date(2027, 3, 24),
+            version: v("2.0.0"),
+        };
+        let cal = calendar_as_of(&plan, &cadence, &v("1.0.0"), &major, Some(&march));
+        assert_eq!(cal.major_releases[0].version, "2.0.0");
+        assert_eq!(release(&cal, "2027-04-09"), "2.1.0");
     }
 }

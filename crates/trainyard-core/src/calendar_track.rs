@@ -8,7 +8,7 @@ use jiff::civil::Date;
 use serde::Serialize;
 
 use crate::calendar::{
-    self, CalendarDocument, KnownRelease, MinorSlot, PatchRelease, Phase, ReleaseCalendar,
+    self, CalendarDocument, InEffect, KnownRelease, MinorSlot, PatchRelease, Phase, ReleaseCalendar,
 };
 use crate::history::{TagScan, VersionTag};
 use crate::version::{self, Version};
@@ -78,14 +78,53 @@ pub fn generate(
     year: i16,
     from_version: Option<&Version>,
 ) -> Result<CalendarReport> {
+    let tags = ws.repo.version_tags(&ws.config.versioning.tag_prefix)?;
+    project(ws, &tags, year, from_version, None)
+}
+
+/// The year's calendar as it looks on `today`: slots before `today` as
+/// [`generate`] has them (what the tags say), and the upcoming ones
+/// projected from the release in effect now, the latest release tag
+/// reachable from `HEAD`, so the next minor is the minor after it and a
+/// major the major after it. Without such a release, as [`generate`].
+///
+/// # Errors
+///
+/// As [`generate`], and when the history from `HEAD` cannot be read.
+pub fn outlook(ws: &Workspace, year: i16, today: Date) -> Result<CalendarReport> {
+    let tags = ws.repo.version_tags(&ws.config.versioning.tag_prefix)?;
+    let now = in_effect(ws, &tags)?.map(|version| InEffect { today, version });
+    project(ws, &tags, year, None, now.as_ref())
+}
+
+/// The latest release reachable from `HEAD`, as `status` finds it: none
+/// without a stable tag.
+fn in_effect(ws: &Workspace, tags: &TagScan) -> Result<Option<Version>> {
+    if !tags.versions.iter().any(|t| version::is_stable(&t.version)) {
+        return Ok(None);
+    }
+    // An unborn branch reaches no release.
+    let Ok(head) = ws.repo.resolve("HEAD") else {
+        return Ok(None);
+    };
+    let state = crate::releases::unreleased(&ws.repo, head, tags)?;
+    Ok(state.current.map(|t| t.version))
+}
+
+fn project(
+    ws: &Workspace,
+    tags: &TagScan,
+    year: i16,
+    from_version: Option<&Version>,
+    now: Option<&InEffect>,
+) -> Result<CalendarReport> {
     if !(1900..=9999).contains(&year) {
         return Err(Error::input(format!(
             "year {year} is out of range: expected 1900 to 9999"
         )));
     }
     let cadence = &ws.config.cadence;
-    let tags = ws.repo.version_tags(&ws.config.versioning.tag_prefix)?;
-    let dated = dated_tags(ws, &tags)?;
+    let dated = dated_tags(ws, tags)?;
     let year_start = jiff::civil::date(year, 1, 1);
     let stable: Vec<&(VersionTag, Date)> = dated
         .iter()
@@ -109,7 +148,7 @@ pub fn generate(
         })
         .collect();
     let plan = calendar::plan_year(cadence, year);
-    let calendar = calendar::calendar_of(&plan, cadence, &base, &known);
+    let calendar = calendar::calendar_as_of(&plan, cadence, &base, &known, now);
     Ok(CalendarReport {
         document: CalendarDocument {
             release_calendar: calendar,
@@ -144,6 +183,21 @@ fn adjustments(minors: &[MinorSlot], majors: &[calendar::MajorSlot]) -> Vec<Adju
     }));
     out.sort_by(|a, b| a.release_date.cmp(&b.release_date));
     out
+}
+
+/// Whether the calendar file of `year` holds exactly `text` already (false
+/// when there is none).
+///
+/// # Errors
+///
+/// Returns an [`Error::Io`] when the file exists but cannot be read.
+pub fn file_holds(ws: &Workspace, year: i16, text: &str) -> Result<bool> {
+    let path = calendar_path(ws, year);
+    match std::fs::read(&path) {
+        Ok(bytes) => Ok(bytes == text.as_bytes()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
+        Err(e) => Err(Error::io("cannot read", &path, e)),
+    }
 }
 
 /// The calendar file `generate --write` stores: `release-calendar-YYYY.yaml`
@@ -309,6 +363,32 @@ pub fn events(calendar: &ReleaseCalendar, today: Date) -> Vec<Event> {
     out
 }
 
+/// The status of an event of `calendar`: that of the release it belongs
+/// to, found by its kind and date (versions repeat: a skipped minor shows
+/// the version of the release after it, a folded one the major's).
+pub fn event_status<'a>(calendar: &'a ReleaseCalendar, event: &Event) -> &'a str {
+    let active = || {
+        calendar
+            .minor_releases
+            .iter()
+            .filter(|m| m.status != "skipped")
+    };
+    let status = match event.kind.as_str() {
+        "rc_cut" => active()
+            .find(|m| m.rc_date == event.date)
+            .map(|m| m.status.as_str()),
+        "minor_release" => active()
+            .find(|m| m.release_date == event.date)
+            .map(|m| m.status.as_str()),
+        _ => calendar
+            .major_releases
+            .iter()
+            .find(|m| m.planned_date == event.date)
+            .map(|m| m.status.as_str()),
+    };
+    status.unwrap_or_default()
+}
+
 /// `calendar next`: the next RC cut and the next release from `today` on.
 #[derive(Debug, Clone, Serialize)]
 pub struct NextEvents {
@@ -323,7 +403,8 @@ pub struct NextEvents {
 }
 
 /// Finds the next RC cut and release, looking into next year when this
-/// year has none left.
+/// year has none left; their versions are projected from the release in
+/// effect now (see [`outlook`]).
 ///
 /// # Errors
 ///
@@ -332,7 +413,7 @@ pub fn next(ws: &Workspace, today: Date) -> Result<NextEvents> {
     let mut rc_cut = None;
     let mut release = None;
     for year in [today.year(), today.year() + 1] {
-        let report = generate(ws, year, None)?;
+        let report = outlook(ws, year, today)?;
         for event in events(&report.document.release_calendar, today) {
             if event.days_until < 0 {
                 continue;

@@ -46,10 +46,25 @@ pub fn run(ctx: &Context<'_>, command: &CalendarCommand) -> CmdResult {
                 ctx.printer.data(&yaml)?;
                 render_adjustments(ctx, &report)?;
             }
-            Ok(if *dry_run {
-                Exit::Failure
-            } else {
+            if !*dry_run {
+                return Ok(Exit::Success);
+            }
+            // A dry run fails only when writing would change the file.
+            let path = calendar_track::calendar_path(&ws, *year);
+            let unchanged = calendar_track::file_holds(&ws, *year, &yaml)?;
+            if !ctx.printer.json() {
+                let verdict = if unchanged {
+                    paint(style::GOOD, "unchanged:")
+                } else {
+                    paint(style::WARN, "dry-run:")
+                };
+                ctx.printer
+                    .status(&format!("{verdict} {}\n", path.display()))?;
+            }
+            Ok(if unchanged {
                 Exit::Success
+            } else {
+                Exit::Failure
             })
         }
         CalendarCommand::Status { file } => {
@@ -83,8 +98,8 @@ pub fn run(ctx: &Context<'_>, command: &CalendarCommand) -> CmdResult {
         }
         CalendarCommand::Show { year } => {
             let year = year.unwrap_or(today.year());
-            let generated = calendar_track::generate(&ws, year, None)?;
-            let report = calendar_track::status(&ws, &generated.document.release_calendar, today)?;
+            let outlook = calendar_track::outlook(&ws, year, today)?;
+            let report = calendar_track::status(&ws, &outlook.document.release_calendar, today)?;
             let events = calendar_track::events(&report.document.release_calendar, today);
             if ctx.printer.json() {
                 ctx.printer.write_json(&serde_json::json!({ "year": year, "today": today.to_string(), "events": events }))?;
@@ -102,18 +117,7 @@ pub fn run(ctx: &Context<'_>, command: &CalendarCommand) -> CmdResult {
             );
             let cal = &report.document.release_calendar;
             for event in &events {
-                let status = cal
-                    .minor_releases
-                    .iter()
-                    .find(|m| m.version == event.version)
-                    .map(|m| m.status.clone())
-                    .or_else(|| {
-                        cal.major_releases
-                            .iter()
-                            .find(|m| m.version == event.version)
-                            .map(|m| m.status.clone())
-                    })
-                    .unwrap_or_default();
+                let status = calendar_track::event_status(cal, event);
                 let days = if event.days_until == 0 {
                     "today".to_owned()
                 } else {

@@ -257,3 +257,203 @@ fn ics_export_is_an_icalendar_file() {
     assert!(text.trim_end().ends_with("END:VCALENDAR"));
     assert!(text.matches("BEGIN:VEVENT").count() > 40);
 }
+
+/// The rows of `calendar show` as (date, event, version, status).
+fn show_rows(run: &crate::support::Run) -> Vec<(String, String, String, String)> {
+    run.stdout()
+        .lines()
+        .skip(1)
+        .map(|line| {
+            let words: Vec<&str> = line.split_whitespace().collect();
+            let (date, rest) = words.split_first().expect("a date");
+            let event_words = if rest[0] == "rc" || rest[1] == "release" {
+                2
+            } else {
+                1
+            };
+            let event = rest[..event_words].join(" ");
+            let version = rest[event_words].to_owned();
+            let status = rest.last().expect("a status").to_string();
+            ((*date).to_owned(), event, version, status)
+        })
+        .collect()
+}
+
+fn status_of<'a>(
+    rows: &'a [(String, String, String, String)],
+    date: &str,
+    event: &str,
+) -> (&'a str, &'a str) {
+    let row = rows
+        .iter()
+        .find(|r| r.0 == date && r.1 == event)
+        .unwrap_or_else(|| panic!("no {event} on {date} in {rows:?}"));
+    (row.2.as_str(), row.3.as_str())
+}
+
+#[test]
+fn show_matches_statuses_per_event_not_per_version() {
+    // The quarterly majors share their version with the minor slot folded
+    // into them, which is skipped: the majors are still planned.
+    let repo = released_repo();
+    let run = repo.run(&["calendar", "show", "--year", "2027"]);
+    assert_eq!(run.code(), 0, "{}", run.transcript());
+    let rows = show_rows(&run);
+    for date in ["2027-03-26", "2027-06-25", "2027-09-24", "2027-12-31"] {
+        assert_eq!(
+            status_of(&rows, date, "major release").1,
+            "planned",
+            "{}",
+            run.stdout()
+        );
+    }
+    // With `on_blocked: skip`, the release after a skipped slot takes the
+    // version the skipped slot shows, and is still planned.
+    repo.write(
+        "trainyard.yaml",
+        "cadence:\n  freeze_windows:\n    - { from: 2026-12-21, to: 2027-01-03, name: year-end }\n  on_blocked: skip\n",
+    );
+    let run = repo.run(&["calendar", "show", "--year", "2027"]);
+    assert_eq!(run.code(), 0, "{}", run.transcript());
+    let rows = show_rows(&run);
+    assert_eq!(
+        status_of(&rows, "2027-01-14", "rc cut"),
+        ("1.5.0", "planned")
+    );
+    assert_eq!(
+        status_of(&rows, "2027-01-15", "minor release"),
+        ("1.5.0", "planned")
+    );
+}
+
+#[test]
+fn upcoming_events_are_projected_from_the_release_in_effect() {
+    // v1.1.0 long ago; the 2027-01-01 slot passed without a release.
+    let repo = TestRepo::new();
+    repo.commit("feat: first");
+    repo.tag("v1.1.0");
+    repo.commit("feat: more");
+    let status = repo.run(&["--json", "status"]).json();
+    assert_eq!(status["next"], "1.2.0");
+    assert_eq!(status["calendar"]["rc_cut"]["version"], "1.2.0");
+    assert_eq!(status["calendar"]["rc_cut"]["date"], "2027-01-14");
+    assert_eq!(status["calendar"]["release"]["version"], "1.2.0");
+    let next = repo.run(&["--json", "calendar", "next"]).json();
+    assert_eq!(next["rc_cut"]["version"], "1.2.0");
+    assert_eq!(next["release"]["version"], "1.2.0");
+    let text = repo.run(&["status"]).stdout();
+    assert!(
+        text.contains("next rc cut   2027-01-14 for 1.2.0 (in 1 days)"),
+        "{text}"
+    );
+    let run = repo.run(&["calendar", "show", "--year", "2027"]);
+    let rows = show_rows(&run);
+    assert_eq!(
+        status_of(&rows, "2027-01-14", "rc cut"),
+        ("1.2.0", "planned")
+    );
+    assert_eq!(
+        status_of(&rows, "2027-01-15", "minor release"),
+        ("1.2.0", "planned")
+    );
+    assert_eq!(
+        status_of(&rows, "2027-01-29", "minor release"),
+        ("1.3.0", "planned")
+    );
+    assert_eq!(
+        status_of(&rows, "2027-03-26", "major release"),
+        ("2.0.0", "planned")
+    );
+    assert_eq!(
+        status_of(&rows, "2027-04-09", "minor release"),
+        ("2.1.0", "planned")
+    );
+}
+
+#[test]
+fn a_release_just_made_moves_the_projection_on() {
+    let repo = TestRepo::new();
+    repo.commit_at("feat: first", "2026-12-01T12:00:00Z");
+    repo.tag("v1.0.0");
+    // Released today (2027-01-13), before the cut of the 2027-01-15 slot.
+    repo.commit_at("feat: second", "2027-01-13T09:00:00Z");
+    repo.tag("v1.1.0");
+    let status = repo.run(&["--json", "status"]).json();
+    assert_eq!(status["current"], "1.1.0");
+    assert_eq!(status["calendar"]["rc_cut"]["date"], "2027-01-14");
+    assert_eq!(status["calendar"]["rc_cut"]["version"], "1.2.0");
+    assert_eq!(status["calendar"]["release"]["version"], "1.2.0");
+    let run = repo.run(&["calendar", "show", "--year", "2027"]);
+    let rows = show_rows(&run);
+    assert_eq!(
+        status_of(&rows, "2027-01-15", "minor release"),
+        ("1.2.0", "planned"),
+        "{}",
+        run.stdout()
+    );
+    // Once the slot has passed, it shows what the tags say.
+    let later = [("TRAINYARD_NOW", "2027-01-20T12:00:00Z")];
+    let run = repo.run_env(&["calendar", "show", "--year", "2027"], &later);
+    let rows = show_rows(&run);
+    assert_eq!(
+        status_of(&rows, "2027-01-15", "minor release"),
+        ("1.1.0", "released"),
+        "{}",
+        run.stdout()
+    );
+    assert_eq!(
+        status_of(&rows, "2027-01-29", "minor release"),
+        ("1.2.0", "planned")
+    );
+    // Released on its release day: today's release is that one, and the
+    // next cut is for the minor after it.
+    let repo = TestRepo::new();
+    repo.commit_at("feat: first", "2026-12-01T12:00:00Z");
+    repo.tag("v1.0.0");
+    repo.commit_at("feat: second", "2027-01-15T09:00:00Z");
+    repo.tag("v1.1.0");
+    let now = [("TRAINYARD_NOW", "2027-01-15T12:00:00Z")];
+    let next = repo.run_env(&["--json", "calendar", "next"], &now).json();
+    assert_eq!(next["release"]["date"], "2027-01-15");
+    assert_eq!(next["release"]["version"], "1.1.0");
+    assert_eq!(next["rc_cut"]["date"], "2027-01-28");
+    assert_eq!(next["rc_cut"]["version"], "1.2.0");
+    let run = repo.run_env(&["calendar", "show", "--year", "2027"], &now);
+    let rows = show_rows(&run);
+    assert_eq!(
+        status_of(&rows, "2027-01-15", "minor release"),
+        ("1.1.0", "released")
+    );
+    assert_eq!(
+        status_of(&rows, "2027-01-29", "minor release"),
+        ("1.2.0", "planned")
+    );
+}
+
+#[test]
+fn generate_dry_run_exits_1_only_when_the_file_would_change() {
+    let repo = released_repo();
+    let args = [
+        "calendar",
+        "generate",
+        "--year",
+        "2027",
+        "--write",
+        "--dry-run",
+    ];
+    let run = repo.run(&args);
+    assert_eq!(run.code(), 1, "no file yet: {}", run.transcript());
+    assert!(!repo.path().join("release-calendar-2027.yaml").exists());
+    let write = repo.run(&["calendar", "generate", "--year", "2027", "--write"]);
+    assert_eq!(write.code(), 0, "{}", write.transcript());
+    let before = repo.tree_snapshot();
+    let run = repo.run(&args);
+    assert_eq!(run.code(), 0, "unchanged: {}", run.transcript());
+    crate::support::assert_unchanged(&before, &repo.tree_snapshot());
+    repo.write(
+        "release-calendar-2027.yaml",
+        &run.stdout().replacen("status: planned", "status: rc", 1),
+    );
+    let run = repo.run(&args);
+    assert_eq!(run.code(), 1, "changed: {}", run.transcript());
+}
