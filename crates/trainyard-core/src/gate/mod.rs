@@ -10,10 +10,10 @@
 //!
 //! ```yaml
 //! gates:
-//!   G-REL:                       # replaces the built-in G-REL entirely
+//!   G-REL:                       # replaces the built-in G-REL's checks
 //!     description: Release gate
 //!     success_rate: 100          # minimum percent of checks passed (default 100)
-//!     rework_rate: 20            # maximum percent of rework commits (default 20)
+//!     rework_rate: 20            # maximum percent of rework commits (default: the built-in gate's, else 20)
 //!     all_tasks_passed: true     # every check must pass (default true)
 //!     checks:
 //!       - builtin: clean_tree    # name defaults to the built-in's name
@@ -160,27 +160,20 @@ pub struct GateConfig {
     #[serde(default)]
     pub checks: Vec<CheckConfig>,
     /// The minimum percent of checks that ran (were not skipped) that must
-    /// pass.
-    #[serde(default = "default_success_rate")]
+    /// pass (default: the built-in gate's of the same name, else 100).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(range(min = 0, max = 100))]
-    pub success_rate: f64,
+    pub success_rate: Option<f64>,
     /// The maximum percent of the release range's commits that may be
     /// rework: reverts, `fixup!`/`squash!`/`amend!` commits and commits
-    /// that fix a commit of the same range.
-    #[serde(default = "default_rework_rate")]
+    /// that fix a commit of the same range (default: the built-in gate's
+    /// of the same name, 30 for G-MRG, else 20).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(range(min = 0, max = 100))]
-    pub rework_rate: f64,
+    pub rework_rate: Option<f64>,
     /// Every check that ran must pass.
     #[serde(default = "default_true")]
     pub all_tasks_passed: bool,
-}
-
-fn default_success_rate() -> f64 {
-    DEFAULT_SUCCESS_RATE
-}
-
-fn default_rework_rate() -> f64 {
-    DEFAULT_REWORK_RATE
 }
 
 fn default_true() -> bool {
@@ -198,7 +191,10 @@ impl GateConfig {
         for (key, value) in [
             ("success_rate", self.success_rate),
             ("rework_rate", self.rework_rate),
-        ] {
+        ]
+        .into_iter()
+        .filter_map(|(key, value)| value.map(|v| (key, v)))
+        {
             if !(0.0..=100.0).contains(&value) {
                 return Err(Error::input(format!(
                     "{key}: {value} is not a percentage between 0 and 100"
@@ -223,8 +219,8 @@ impl GateConfig {
     /// The thresholds the gate applies.
     pub fn thresholds(&self) -> Thresholds {
         Thresholds {
-            success_rate: self.success_rate,
-            rework_rate: self.rework_rate,
+            success_rate: self.success_rate.unwrap_or(DEFAULT_SUCCESS_RATE),
+            rework_rate: self.rework_rate.unwrap_or(DEFAULT_REWORK_RATE),
             all_tasks_passed: self.all_tasks_passed,
         }
     }
@@ -536,8 +532,8 @@ pub fn defaults() -> BTreeMap<String, GateConfig> {
             GateConfig {
                 description: "Merge gate: required before a patch release".to_owned(),
                 checks: vec![CheckConfig::builtin(Builtin::CleanTree)],
-                success_rate: 100.0,
-                rework_rate: 30.0,
+                success_rate: Some(100.0),
+                rework_rate: Some(30.0),
                 all_tasks_passed: true,
             },
         ),
@@ -552,8 +548,8 @@ pub fn defaults() -> BTreeMap<String, GateConfig> {
                     CheckConfig::builtin(Builtin::ConventionalCommits),
                     CheckConfig::builtin(Builtin::FeatureFreeze),
                 ],
-                success_rate: 100.0,
-                rework_rate: 20.0,
+                success_rate: Some(100.0),
+                rework_rate: Some(20.0),
                 all_tasks_passed: true,
             },
         ),
@@ -565,7 +561,13 @@ pub fn defaults() -> BTreeMap<String, GateConfig> {
 pub fn configured(gates: &GatesConfig) -> BTreeMap<String, GateConfig> {
     let mut all = defaults();
     for (name, gate) in &gates.0 {
-        all.insert(name.clone(), gate.clone());
+        let mut gate = gate.clone();
+        // A redefined built-in gate keeps the thresholds it does not set.
+        if let Some(built_in) = all.get(name) {
+            gate.success_rate = gate.success_rate.or(built_in.success_rate);
+            gate.rework_rate = gate.rework_rate.or(built_in.rework_rate);
+        }
+        all.insert(name.clone(), gate);
     }
     all
 }

@@ -125,7 +125,7 @@ fn gate_config_defaults_to_g_mrg_and_g_rel() {
     );
     assert_eq!(
         (mrg.success_rate, mrg.rework_rate, mrg.all_tasks_passed),
-        (100.0, 30.0, true)
+        (Some(100.0), Some(30.0), true)
     );
     let rel = &all["G-REL"];
     assert_eq!(
@@ -134,7 +134,7 @@ fn gate_config_defaults_to_g_mrg_and_g_rel() {
     );
     assert_eq!(
         (rel.success_rate, rel.rework_rate, rel.all_tasks_passed),
-        (100.0, 20.0, true)
+        (Some(100.0), Some(20.0), true)
     );
 }
 
@@ -166,7 +166,7 @@ fn gate_config_user_gates_replace_and_add() {
     // Omitted thresholds take the generic defaults.
     assert_eq!(rel.thresholds().rework_rate, DEFAULT_REWORK_RATE);
     assert_eq!(all["lint"].checks[0].name(), "cargo clippy");
-    assert_eq!(all["lint"].rework_rate, 50.0);
+    assert_eq!(all["lint"].rework_rate, Some(50.0));
     let script = gates("G:\n  checks:\n    - run: |\n        set -e\n        make test\n");
     assert_eq!(configured(&script)["G"].checks[0].name(), "set -e");
 
@@ -194,7 +194,9 @@ fn gate_config_serializes_back_to_the_same_shape() {
             {"name": "feature_freeze", "builtin": "feature_freeze"},
         ])
     );
-    assert_eq!(json["G-X"]["success_rate"], 100.0);
+    // Unset thresholds stay unset (the defaults apply when it runs).
+    assert!(json["G-X"].get("success_rate").is_none(), "{json}");
+    assert_eq!(config.0["G-X"].thresholds().success_rate, 100.0);
     let back: GatesConfig = serde_json::from_value(json).expect("back");
     assert_eq!(back, config);
     let schema = serde_json::to_value(schemars::schema_for!(GatesConfig)).expect("schema");
@@ -264,7 +266,10 @@ fn gate_config_fits_in_the_configuration_file() {
         Path::new("t.yaml"),
     )
     .expect("parse");
-    assert_eq!(configured(&file.gates)["G-MRG"].success_rate, 90.0);
+    let mrg = &configured(&file.gates)["G-MRG"];
+    assert_eq!(mrg.success_rate, Some(90.0));
+    // What the redefinition leaves out stays the built-in gate's.
+    assert_eq!(mrg.thresholds().rework_rate, 30.0);
     let err = crate::yaml::parse::<File>(
         "gates:\n  G-MRG:\n    checks:\n      - run: a\n        parallell: true\n",
         Path::new("t.yaml"),
