@@ -279,6 +279,13 @@ pub enum Action {
         /// The command.
         command: String,
     },
+    /// Run an `on_release` sync (applied, or planned for approval).
+    Sync {
+        /// The sync.
+        sync_id: String,
+        /// Why it is due.
+        why: String,
+    },
     /// Delete a local branch.
     DeleteBranch {
         /// Its name.
@@ -1260,6 +1267,15 @@ pub fn post(ws: &Workspace, dry_run: bool) -> Result<StepReport> {
             "{tag} section, and [Unreleased] reset to the commits since the release branch was cut"
         ),
     });
+    #[cfg(unix)]
+    for due in crate::sync::schedule::due(ws, ws.now, Some(&state.version))? {
+        if due.trigger == crate::sync::config::Trigger::OnRelease {
+            actions.push(Action::Sync {
+                sync_id: due.sync_id,
+                why: due.why,
+            });
+        }
+    }
     actions.push(Action::WriteState {
         path: state_path(ws, &state.version),
         step: Step::Posted,

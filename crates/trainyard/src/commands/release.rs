@@ -129,6 +129,7 @@ fn describe(action: &Action) -> String {
         Action::WriteEvidence { documents } => format!("write evidence: {}", documents.join(", ")),
         Action::WriteFile { path, why } => format!("rewrite {}: {why}", path.display()),
         Action::Run { command } => format!("run `{command}`"),
+        Action::Sync { sync_id, why } => format!("run on_release sync {sync_id} ({why})"),
         Action::DeleteBranch { branch } => format!("delete branch {branch}"),
         Action::DeleteTag { tag } => format!("delete tag {tag}"),
     }

@@ -320,6 +320,15 @@ fn release_post_runs_the_on_release_syncs() {
     ok(&repo, &["release", "validate"]);
     ok(&repo, &["release", "publish"]);
     assert!(!repo.path().join("deploy/target").exists());
+    // The dry run names the on_release sync it would run, and runs none.
+    let dry = repo.run(&["release", "post", "--dry-run"]);
+    assert_eq!(dry.code(), 1, "{}", dry.transcript());
+    assert!(
+        dry.stdout().contains("run on_release sync deploy"),
+        "{}",
+        dry.stdout()
+    );
+    assert!(!repo.path().join("deploy/target").exists());
     let post = ok(&repo, &["--json", "release", "post"]).json();
     assert_eq!(post["passed"], true, "{post}");
     let messages = post["messages"].to_string();
