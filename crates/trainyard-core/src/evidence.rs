@@ -319,7 +319,48 @@ pub trait EvidenceStore {
     fn verify(&self) -> Result<VerifyReport>;
 }
 
+/// A recorded document read back for a lookup: parsed (or why not), with
+/// its record and whether its text still matches the record.
+#[derive(Debug)]
+pub struct Parsed<T> {
+    /// The document, or why it does not parse as the type asked for.
+    pub document: Result<T>,
+    /// Its index record.
+    pub record: Record,
+    /// Whether its text still matches the recorded SHA-256.
+    pub intact: bool,
+}
+
 impl dyn EvidenceStore + '_ {
+    /// The documents of `kind` whose record path contains `name_part`,
+    /// oldest first, each parsed as `T`. Documents are named after what
+    /// they are about (a plan's short id, a sync id), so a lookup reads
+    /// and parses only those instead of every document of the kind.
+    ///
+    /// # Errors
+    ///
+    /// Returns an error when the index or a document cannot be read; a
+    /// document that does not parse is returned with its error.
+    pub fn parsed<T: serde::de::DeserializeOwned>(
+        &self,
+        kind: &str,
+        name_part: &str,
+    ) -> Result<Vec<Parsed<T>>> {
+        let mut out = Vec::new();
+        for record in self.list(Some(kind))? {
+            if !record.path.contains(name_part) {
+                continue;
+            }
+            let entry = self.get(&Lookup::Seq(record.seq))?;
+            out.push(Parsed {
+                document: crate::yaml::parse(&entry.text, Path::new(&record.path)),
+                intact: entry.intact,
+                record,
+            });
+        }
+        Ok(out)
+    }
+
     /// Renders `value` as YAML with serde-saphyr and records it, as
     /// [`EvidenceStore::write`] does. An inherent method of the trait
     /// object, so every store gets it and callers never name the store's

@@ -343,23 +343,20 @@ pub fn find(ws: &Workspace, id: &str) -> Result<(RollbackPlan, String)> {
         )));
     }
     let wanted = id.to_ascii_lowercase();
-    let store = ws.evidence_store();
     let mut found = Vec::new();
-    for record in store.list(Some("rollback_plan"))? {
-        if !record.path.contains(&wanted[..wanted.len().min(16)]) {
-            continue;
-        }
-        let entry = store.get(&crate::evidence::Lookup::Seq(record.seq))?;
-        let document: RollbackPlanDocument =
-            crate::yaml::parse(&entry.text, Path::new(&record.path))?;
+    for found_plan in ws
+        .evidence_store()
+        .parsed::<RollbackPlanDocument>("rollback_plan", &wanted[..wanted.len().min(16)])?
+    {
+        let document = found_plan.document?;
         if document.rollback_plan.plan_id.starts_with(&wanted) {
-            if !entry.intact || !document.rollback_plan.intact() {
+            if !found_plan.intact || !document.rollback_plan.intact() {
                 return Err(Error::input(format!(
                     "rollback plan {id} was edited after it was sealed ({}): plan again",
-                    record.path
+                    found_plan.record.path
                 )));
             }
-            found.push((document.rollback_plan, record.path));
+            found.push((document.rollback_plan, found_plan.record.path));
         }
     }
     match found.len() {

@@ -433,16 +433,14 @@ pub fn approve(ws: &Workspace, request: &ApproveRequest) -> Result<PlanApproval>
 }
 
 fn approvals(ws: &Workspace, plan_id: &str) -> Result<Vec<PlanApproval>> {
-    let store = ws.evidence_store();
     let mut out = Vec::new();
-    for record in store.list(Some("rollback_approval"))? {
-        if !record.path.contains(&plan_id[..16.min(plan_id.len())]) {
-            continue;
-        }
-        let entry = store.get(&crate::evidence::Lookup::Seq(record.seq))?;
-        let document: ApprovalDocument = crate::yaml::parse(&entry.text, Path::new(&record.path))?;
-        if document.rollback_approval.plan_id == plan_id {
-            out.push(document.rollback_approval);
+    for found in ws
+        .evidence_store()
+        .parsed::<ApprovalDocument>("rollback_approval", &plan_id[..16.min(plan_id.len())])?
+    {
+        let approval = found.document?.rollback_approval;
+        if approval.plan_id == plan_id {
+            out.push(approval);
         }
     }
     Ok(out)

@@ -18,7 +18,7 @@ use super::record::{
     LogVerification, PlanBody, SHORT_ID_LEN, SideRecord, SyncLog, SyncLogDocument, SyncPlan,
 };
 use super::{apply, diff, lock, remote, tree};
-use crate::evidence::{EvidenceStore, Lookup};
+use crate::evidence::EvidenceStore;
 use crate::workspace::Workspace;
 use crate::{Error, Result, git_cli};
 
@@ -840,17 +840,14 @@ pub fn find_plan(ws: &Workspace, id: &str) -> Result<(SyncPlan, String)> {
             "invalid plan id `{id}`: expected at least 8 hex digits"
         )));
     }
-    let store = ws.evidence_store();
     let mut found = Vec::new();
     // Plans are recorded under their short id: only those are parsed.
     let wanted = id[..id.len().min(SHORT_ID_LEN)].to_ascii_lowercase();
-    for record in store.list(Some("sync_plan"))? {
-        if !record.path.contains(&wanted) {
-            continue;
-        }
-        let entry = store.get(&Lookup::Seq(record.seq))?;
-        let Ok(document) = crate::yaml::parse::<PlanDocument>(&entry.text, Path::new(&record.path))
-        else {
+    for found_plan in ws
+        .evidence_store()
+        .parsed::<PlanDocument>("sync_plan", &wanted)?
+    {
+        let Ok(document) = found_plan.document else {
             continue;
         };
         if document
@@ -858,13 +855,13 @@ pub fn find_plan(ws: &Workspace, id: &str) -> Result<(SyncPlan, String)> {
             .plan_id
             .starts_with(&id.to_ascii_lowercase())
         {
-            if !entry.intact || !document.sync_plan.intact() {
+            if !found_plan.intact || !document.sync_plan.intact() {
                 return Err(Error::input(format!(
                     "plan {id} was edited after it was sealed ({}): plan again",
-                    record.path
+                    found_plan.record.path
                 )));
             }
-            found.push((document.sync_plan, record.path));
+            found.push((document.sync_plan, found_plan.record.path));
         }
     }
     match found.len() {
@@ -888,21 +885,14 @@ pub fn approvals(ws: &Workspace, plan_id: &str) -> Result<Vec<Approval>> {
 }
 
 fn approvals_of(store: &dyn EvidenceStore, plan_id: &str) -> Result<Vec<Approval>> {
-    let mut out = Vec::new();
     let short = &plan_id[..plan_id.len().min(SHORT_ID_LEN)];
-    for record in store.list(Some("sync_approval"))? {
-        if !record.path.contains(short) {
-            continue;
-        }
-        let entry = store.get(&Lookup::Seq(record.seq))?;
-        if let Ok(document) =
-            crate::yaml::parse::<ApprovalDocument>(&entry.text, Path::new(&record.path))
-            && document.sync_approval.plan_id == plan_id
-        {
-            out.push(document.sync_approval);
-        }
-    }
-    Ok(out)
+    Ok(store
+        .parsed::<ApprovalDocument>("sync_approval", short)?
+        .into_iter()
+        .filter_map(|found| found.document.ok())
+        .map(|document| document.sync_approval)
+        .filter(|approval| approval.plan_id == plan_id)
+        .collect())
 }
 
 /// `sync approve`: what to record.
@@ -1020,20 +1010,12 @@ pub struct ApplyReport {
 /// The sync logs whose record path contains `name_part` (their execution
 /// ids hold the sync id and the plan's short id), oldest first.
 fn logs(ws: &Workspace, name_part: &str) -> Result<Vec<(SyncLog, String)>> {
-    let store = ws.evidence_store();
-    let mut out = Vec::new();
-    for record in store.list(Some("sync_log"))? {
-        if !record.path.contains(name_part) {
-            continue;
-        }
-        let entry = store.get(&Lookup::Seq(record.seq))?;
-        if let Ok(document) =
-            crate::yaml::parse::<SyncLogDocument>(&entry.text, Path::new(&record.path))
-        {
-            out.push((document.sync_log, record.path));
-        }
-    }
-    Ok(out)
+    Ok(ws
+        .evidence_store()
+        .parsed::<SyncLogDocument>("sync_log", name_part)?
+        .into_iter()
+        .filter_map(|found| Some((found.document.ok()?.sync_log, found.record.path)))
+        .collect())
 }
 
 /// `sync apply`: applies an approved, fresh, unused plan, verifies it and
