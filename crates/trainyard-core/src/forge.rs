@@ -303,15 +303,25 @@ pub fn unmerged_branches(
             &format!("--no-merged={target}"),
             "--format=%(refname)",
             "refs/heads/",
+            "refs/remotes/",
         ],
     )?;
+    // A remote-tracking branch `origin/fix/x` is pending work like a local
+    // `fix/x`: the patterns match the name after the remote's.
     let mut branches: Vec<String> = out
         .lines()
-        .filter_map(|line| line.trim().strip_prefix("refs/heads/"))
-        .filter(|name| set.is_match(name))
-        .map(str::to_owned)
+        .filter_map(|line| {
+            let line = line.trim();
+            if let Some(local) = line.strip_prefix("refs/heads/") {
+                return set.is_match(local).then(|| local.to_owned());
+            }
+            let remote = line.strip_prefix("refs/remotes/")?;
+            let (_, name) = remote.split_once('/')?;
+            (name != "HEAD" && set.is_match(name)).then(|| remote.to_owned())
+        })
         .collect();
     branches.sort();
+    branches.dedup();
     Ok(branches)
 }
 
@@ -1603,6 +1613,48 @@ mod tests {
         assert_eq!(branches, ["feature/deep/nested", "feature/open"]);
 
         assert!(unmerged_branches(&repo, &[], "main").unwrap().is_empty());
+    }
+
+    #[test]
+    fn unmerged_branches_include_remote_tracking_ones() {
+        let (home, repo) = repo_with_branches();
+        // A clone's view: branches of `origin` that were never checked out
+        // here, one merged, two not, and the remote's HEAD.
+        let bare = home.path().join("origin.git");
+        git(
+            &repo,
+            home.path(),
+            &[
+                "clone",
+                "--quiet",
+                "--bare",
+                repo.to_str().unwrap(),
+                bare.to_str().unwrap(),
+            ],
+        );
+        let clone = home.path().join("clone");
+        git(
+            &repo,
+            home.path(),
+            &[
+                "clone",
+                "--quiet",
+                bare.to_str().unwrap(),
+                clone.to_str().unwrap(),
+            ],
+        );
+        let branches = unmerged_branches(&clone, &["fix/*".to_owned()], "main").unwrap();
+        assert_eq!(branches, ["origin/fix/bug"]);
+        let all = ["feature/*".to_owned(), "fix/*".to_owned()];
+        let branches = unmerged_branches(&clone, &all, "main").unwrap();
+        assert_eq!(
+            branches,
+            [
+                "origin/feature/deep/nested",
+                "origin/feature/open",
+                "origin/fix/bug"
+            ]
+        );
     }
 
     #[test]
