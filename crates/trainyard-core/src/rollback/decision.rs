@@ -231,10 +231,21 @@ pub fn assess(
                 name(severity)
             ))
         })?;
+    // Say what was assessed, and which row answered when it is not that
+    // very cell.
+    let assessed = format!("{} / {}", name(severity), name(impact));
+    let cell = if row.impact == impact {
+        assessed
+    } else {
+        format!(
+            "{assessed} (the {} row: {} / {})",
+            name(severity),
+            name(row.severity),
+            name(row.impact)
+        )
+    };
     let mut because = vec![format!(
-        "decision matrix: {} / {} -> {}, approval {}",
-        name(row.severity),
-        name(row.impact),
+        "decision matrix: {cell} -> {}, approval {}",
         row.rollback.as_str(),
         row.approval
     )];
@@ -338,6 +349,23 @@ mod tests {
         assert_eq!(
             decide(Severity::High, Impact::Significant).action,
             Action::ImmediateOrPlanned
+        );
+    }
+
+    #[test]
+    fn the_reasons_name_the_impact_assessed() {
+        let decided = decide(Severity::High, Impact::Widespread);
+        assert_eq!(
+            decided.because[0],
+            "decision matrix: high / widespread (the high row: high / significant) -> immediate or planned, approval Director"
+        );
+        assert_eq!(
+            decided.because[1],
+            "quick guide: high / widespread -> immediate"
+        );
+        assert_eq!(
+            decide(Severity::Critical, Impact::Widespread).because[0],
+            "decision matrix: critical / widespread -> immediate, approval post-hoc"
         );
     }
 
