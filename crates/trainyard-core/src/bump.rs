@@ -188,6 +188,12 @@ pub struct NextInputs<'a> {
     pub channel: Option<Channel>,
     /// The first release when there is none yet.
     pub initial: &'a Version,
+    /// Versions the release ledger says are used up (tagged anywhere,
+    /// started, published, posted or withdrawn): never proposed again.
+    pub claimed: &'a [Version],
+    /// The version of the release under way, if one is: it is the next
+    /// release unless the commits call for a higher one.
+    pub in_progress: Option<&'a Version>,
 }
 
 /// Computes the next version.
@@ -210,6 +216,17 @@ pub fn next_version(inputs: &NextInputs<'_>) -> Result<Version> {
     if let Some(open) = inputs.open_prerelease {
         let line = version::release_of(open);
         target = line.max_by_precedence(target);
+    }
+    let needed = inputs
+        .current
+        .is_none_or(|c| target.cmp_precedence(c) == Ordering::Greater);
+    if needed {
+        if let Some(under_way) = inputs.in_progress {
+            target = version::release_of(under_way).max_by_precedence(target);
+        }
+        if inputs.in_progress != Some(&target) {
+            target = next_free(target, inputs.bump, inputs.claimed);
+        }
     }
     let Some(channel) = inputs.channel else {
         return Ok(target);
@@ -241,6 +258,39 @@ pub fn next_version(inputs: &NextInputs<'_>) -> Result<Version> {
         )));
     }
     Ok(candidate)
+}
+
+/// The first version at or after `candidate` that nobody has claimed:
+/// when `candidate` is taken, the same `bump` is made again from the
+/// highest claimed version of its line (the same minor line for a patch,
+/// the same major line for a minor, any for a major), until one is free.
+pub fn next_free(candidate: Version, bump: Bump, claimed: &[Version]) -> Version {
+    let release = version::release_of(&candidate);
+    if !claimed.contains(&release) {
+        return candidate;
+    }
+    let bump = if bump == Bump::None {
+        Bump::Patch
+    } else {
+        bump
+    };
+    let same_line = |v: &&Version| match bump {
+        Bump::Major => true,
+        Bump::Minor => v.major == release.major,
+        Bump::Patch | Bump::None => v.major == release.major && v.minor == release.minor,
+    };
+    let highest = claimed
+        .iter()
+        .filter(same_line)
+        .filter(|v| v.cmp_precedence(&release) != Ordering::Less)
+        .max_by(|a, b| a.cmp_precedence(b))
+        .cloned()
+        .unwrap_or(release);
+    let mut next = version::bumped(&highest, bump);
+    while claimed.contains(&next) {
+        next = version::bumped(&next, bump);
+    }
+    next
 }
 
 trait MaxByPrecedence {
@@ -362,6 +412,8 @@ mod tests {
             bump,
             channel,
             initial: &initial,
+            claimed: &[],
+            in_progress: None,
         })
     }
 
@@ -463,7 +515,59 @@ mod tests {
             bump: Bump::Major,
             channel: None,
             initial: &initial,
+            claimed: &[],
+            in_progress: None,
         });
         assert_eq!(next.unwrap(), v("0.1.0"));
+    }
+
+    fn decide(current: &str, bump: Bump, claimed: &[&str], in_progress: Option<&str>) -> Version {
+        let current = v(current);
+        let claimed: Vec<Version> = claimed.iter().map(|c| v(c)).collect();
+        let in_progress = in_progress.map(v);
+        let initial = v("0.1.0");
+        next_version(&NextInputs {
+            current: Some(&current),
+            open_prerelease: None,
+            tagged: &claimed,
+            bump,
+            channel: None,
+            initial: &initial,
+            claimed: &claimed,
+            in_progress: in_progress.as_ref(),
+        })
+        .expect("next version")
+    }
+
+    #[test]
+    fn a_claimed_version_is_never_proposed() {
+        // 1.3.0 was released on a branch this one does not reach, then
+        // rolled back: the next minor is above it.
+        assert_eq!(
+            decide("1.2.0", Bump::Minor, &["1.2.0", "1.3.0"], None),
+            v("1.4.0")
+        );
+        assert_eq!(
+            decide("1.2.0", Bump::Patch, &["1.2.0", "1.2.1"], None),
+            v("1.2.2")
+        );
+    }
+
+    #[test]
+    fn the_release_under_way_is_the_next_one() {
+        assert_eq!(
+            decide("1.2.0", Bump::Minor, &["1.2.0", "1.3.0"], Some("1.3.0")),
+            v("1.3.0")
+        );
+        // A patch on the branch still ships in the minor under way.
+        assert_eq!(
+            decide("1.2.0", Bump::Patch, &["1.2.0", "1.3.0"], Some("1.3.0")),
+            v("1.3.0")
+        );
+        // Nothing to release: the release in effect, not the one under way.
+        assert_eq!(
+            decide("1.2.0", Bump::None, &["1.2.0", "1.3.0"], Some("1.3.0")),
+            v("1.2.0")
+        );
     }
 }

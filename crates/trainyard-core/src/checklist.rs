@@ -164,7 +164,8 @@ pub fn gate_for(kind: Bump) -> &'static str {
 /// Returns an error only when the checks themselves cannot run (the
 /// evidence store is unreadable); a failing check is a `fail` row.
 pub fn run(ws: &Workspace, request: &ChecklistRequest) -> Result<ChecklistReport> {
-    let signoffs = signoff::list(ws, &request.version)?;
+    // A sign-off approves the commit it was given on: the release's.
+    let signoffs = signoff::on_commit(signoff::list(ws, &request.version)?, &request.commit);
     let mut items = Vec::with_capacity(8);
     for (id, check, validation, required) in TABLE {
         let required_here = required == "Yes" || request.kind == Bump::Major;
@@ -203,6 +204,67 @@ pub fn run(ws: &Workspace, request: &ChecklistRequest) -> Result<ChecklistReport
         items,
         passed,
     })
+}
+
+/// `trainyard check`: the checklist of the release in progress, on its
+/// latest candidate (in a temporary checkout of it), or of `version`, or
+/// of the next version, on `HEAD`.
+///
+/// # Errors
+///
+/// Returns an [`Error::Input`] when there is nothing to check (no release
+/// in progress, nothing to release and no version named), and the errors
+/// of [`run`].
+pub fn check(ws: &Workspace, version: Option<Version>) -> Result<ChecklistReport> {
+    let next = crate::versioning::next(ws, &crate::versioning::NextRequest::default())?;
+    let in_progress = crate::release::in_progress(ws)?
+        .filter(|s| version.as_ref().is_none_or(|v| s.version == v.to_string()));
+    let kind_of = |v: &Version| match next.latest.as_ref() {
+        Some(c) if c.major != v.major => Bump::Major,
+        Some(c) if c.minor != v.minor => Bump::Minor,
+        Some(_) => Bump::Patch,
+        None => Bump::Minor,
+    };
+    let (version, kind, branches, candidate) = match (version, &in_progress) {
+        (_, Some(state)) => (
+            state.version()?,
+            state.bump(),
+            state.rcs.iter().map(|r| r.branch.clone()).collect(),
+            state.candidate().map(|c| c.commit.clone()),
+        ),
+        (Some(v), None) => {
+            let kind = kind_of(&v);
+            (v, kind, Vec::new(), None)
+        }
+        (None, None) => match &next.next {
+            Some(v) => (v.clone(), next.bump, Vec::new(), None),
+            None => {
+                return Err(Error::input(
+                    "nothing to release and no release in progress: name the version to check with --version",
+                ));
+            }
+        },
+    };
+    let tags = ws.repo.version_tags(&ws.config.versioning.tag_prefix)?;
+    let previous = tags.previous_release(&version).cloned();
+    let request = ChecklistRequest {
+        version,
+        kind,
+        commit: match &candidate {
+            Some(commit) => commit.clone(),
+            None => ws.repo.head()?.commit,
+        },
+        previous,
+        release_branches: branches,
+    };
+    match candidate {
+        // The candidate's files, not the working tree's: what is released.
+        Some(commit) => {
+            let worktree = crate::git_cli::Worktree::add(&ws.home, &commit)?;
+            run(&ws.view_at(worktree.path())?, &request)
+        }
+        None => run(ws, &request),
+    }
 }
 
 /// `major`, `minor` or `patch`.

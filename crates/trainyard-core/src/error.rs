@@ -63,6 +63,21 @@ impl Error {
         Error::Environment(message.into())
     }
 
+    /// The same error, its message given a prefix and a suffix: what was
+    /// going on, and how to go on. The kind (and so the exit code) stays.
+    pub fn within(self, prefix: &str, suffix: &str) -> Self {
+        let message = match &self {
+            Error::Internal(m) => m.clone(),
+            other => other.to_string(),
+        };
+        let text = format!("{prefix}{message}{suffix}");
+        match self.kind() {
+            ErrorKind::Input => Error::Input(text),
+            ErrorKind::Environment => Error::Environment(text),
+            ErrorKind::Internal => Error::Internal(text),
+        }
+    }
+
     /// Wraps an I/O error with what was being done and to which path.
     pub fn io(action: &'static str, path: impl Into<PathBuf>, source: std::io::Error) -> Self {
         Error::Io {

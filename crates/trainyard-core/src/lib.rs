@@ -28,6 +28,7 @@ pub mod gate;
 pub mod git_cli;
 pub mod history;
 pub mod http;
+pub mod ledger;
 pub mod manifest;
 pub mod notes;
 pub mod notify;

@@ -8,7 +8,7 @@ use std::rc::Rc;
 use gix::ObjectId;
 
 use crate::history::{RawCommit, Repo, TagScan, VersionTag};
-use crate::version;
+use crate::version::{self, Version};
 use crate::{Error, Result};
 
 /// The commits since the last release, seen from one commit.
@@ -39,12 +39,29 @@ pub struct Unreleased {
 /// (tags must be fetched first), and an [`Error::Environment`] when the
 /// history cannot be read.
 pub fn unreleased(repo: &Repo, tip: ObjectId, tags: &TagScan) -> Result<Unreleased> {
-    let stable: HashSet<ObjectId> = tags
+    unreleased_with(repo, tip, tags, &[])
+}
+
+/// As [`unreleased`], with more boundaries: commits where a release left
+/// the branch although its tag is elsewhere (a release branch that never
+/// came back), each with the release's version.
+///
+/// # Errors
+///
+/// As [`unreleased`].
+pub fn unreleased_with(
+    repo: &Repo,
+    tip: ObjectId,
+    tags: &TagScan,
+    released_at: &[(ObjectId, Version)],
+) -> Result<Unreleased> {
+    let mut stable: HashSet<ObjectId> = tags
         .versions
         .iter()
         .filter(|t| version::is_stable(&t.version))
         .map(|t| t.id)
         .collect();
+    stable.extend(released_at.iter().map(|(id, _)| *id));
     if tags.versions.is_empty() && repo.is_shallow() {
         return Err(Error::input(format!(
             "{} is a shallow clone without version tags: fetch them with `git fetch --tags --unshallow` so the current version can be found",
@@ -52,12 +69,19 @@ pub fn unreleased(repo: &Repo, tip: ObjectId, tags: &TagScan) -> Result<Unreleas
         )));
     }
     let (commits, reached) = walk_to_boundaries(repo, tip, stable)?;
-    let current = tags
+    let tagged = tags
         .versions
         .iter()
         .filter(|t| version::is_stable(&t.version) && reached.contains(&t.id))
-        .max_by(|a, b| a.version.cmp_precedence(&b.version))
         .cloned();
+    // A release reached only where it was cut counts as its tag would.
+    let cut = released_at
+        .iter()
+        .filter(|(id, _)| reached.contains(id))
+        .filter_map(|(_, v)| tags.versions.iter().find(|t| t.version == *v).cloned());
+    let current = tagged
+        .chain(cut)
+        .max_by(|a, b| a.version.cmp_precedence(&b.version));
     let in_range: HashSet<ObjectId> = commits.iter().map(|c| c.id).collect();
     let open_prerelease = tags
         .versions

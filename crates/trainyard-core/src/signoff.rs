@@ -73,7 +73,8 @@ pub struct Signoff {
     /// In which role.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub role: Option<String>,
-    /// The commit HEAD was on.
+    /// The commit approved: the latest candidate of the version's release
+    /// in progress, else the commit HEAD was on.
     pub commit: String,
     /// When (RFC 3339).
     pub signed_at: String,
@@ -129,7 +130,8 @@ pub fn record(ws: &Workspace, request: &SignoffRequest) -> Result<Signoff> {
         _ => git_identity(ws)?,
     };
     let version = request.version.to_string();
-    let existing = list(ws, &request.version)?;
+    let commit = approved_commit(ws, &version)?;
+    let existing = on_commit(list(ws, &request.version)?, &commit);
     if request.item == Item::Review {
         let other_layer = if request.layer == Some(1) { 2 } else { 1 };
         if let Some(other) = existing.iter().find(|s| {
@@ -147,7 +149,7 @@ pub fn record(ws: &Workspace, request: &SignoffRequest) -> Result<Signoff> {
         layer: request.layer,
         by,
         role: request.role.clone(),
-        commit: ws.repo.head()?.commit,
+        commit,
         signed_at: ws.now.to_string(),
     };
     let layer = signoff
@@ -164,6 +166,28 @@ pub fn record(ws: &Workspace, request: &SignoffRequest) -> Result<Signoff> {
         },
     )?;
     Ok(signoff)
+}
+
+/// The commit a sign-off of `version` approves: the latest candidate of
+/// its release when one was cut, else `HEAD`.
+fn approved_commit(ws: &Workspace, version: &str) -> Result<String> {
+    let candidate = crate::release::all(ws)?
+        .into_iter()
+        .filter(|s| s.version == version && s.step != crate::release::Step::Aborted)
+        .find_map(|s| s.candidate().map(|c| c.commit.clone()));
+    match candidate {
+        Some(commit) => Ok(commit),
+        None => Ok(ws.repo.head()?.commit),
+    }
+}
+
+/// The sign-offs of `signoffs` given on `commit`: a sign-off approves the
+/// commit it was given on, and no other (a new candidate needs new ones).
+pub fn on_commit(signoffs: Vec<Signoff>, commit: &str) -> Vec<Signoff> {
+    signoffs
+        .into_iter()
+        .filter(|s| s.commit == commit)
+        .collect()
 }
 
 fn same_person(a: &str, b: &str) -> bool {

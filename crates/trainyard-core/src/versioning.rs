@@ -9,6 +9,7 @@ use serde::Serialize;
 use crate::bump::{self, BumpPolicy, NextInputs, Reason};
 use crate::commit::Commit;
 use crate::history::{Head, IgnoredTag, TagScan};
+use crate::ledger::Ledger;
 use crate::manifest::{self, BumpPlan, ManifestVersion};
 use crate::releases;
 use crate::version::{self, Bump, Channel, Version};
@@ -80,23 +81,44 @@ pub struct NextRequest {
     pub build: Option<String>,
 }
 
+/// The release under way, as `version next` sees it.
+#[derive(Debug, Clone, Serialize)]
+pub struct InProgress {
+    /// Its version.
+    pub version: Version,
+    /// Its standing (`started`, `a candidate`, `validated`, `published`).
+    pub standing: String,
+}
+
 /// The next version and the commits that decided it.
 #[derive(Debug, Clone, Serialize)]
 pub struct NextReport {
     /// The commit the computation started from.
     pub revision: String,
-    /// The current (highest reachable stable) version, if any.
+    /// The release in effect: the highest release reachable from the
+    /// revision that was not withdrawn by a rollback.
     pub current: Option<Version>,
     /// Its tag.
     pub current_tag: Option<String>,
+    /// The highest release reachable from the revision, withdrawn or not:
+    /// the version the bump counts from.
+    pub latest: Option<Version>,
+    /// Its tag.
+    pub latest_tag: Option<String>,
+    /// Releases above `current` that rollbacks withdrew.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub withdrawn: Vec<Version>,
+    /// The release under way, if one is.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub in_progress: Option<InProgress>,
     /// The open pre-release line continued or finalised, if any.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub open_prerelease: Option<Version>,
-    /// The next version.
-    pub next: Version,
+    /// The next version; `None` when nothing calls for a release.
+    pub next: Option<Version>,
     /// The tag it would get.
-    pub next_tag: String,
-    /// The bump the unreleased commits call for, against `current`.
+    pub next_tag: Option<String>,
+    /// The bump the unreleased commits call for, against `latest`.
     pub bump: Bump,
     /// Whether a release is called for at all.
     pub release_needed: bool,
@@ -113,7 +135,10 @@ pub struct NextReport {
     pub notes: Vec<String>,
 }
 
-/// Computes the next version.
+/// Computes the next version: the bump the unreleased commits call for
+/// from the highest release reached, moved past every version the
+/// [release ledger](crate::ledger) says is used up; the release under way
+/// when there is one.
 ///
 /// # Errors
 ///
@@ -126,54 +151,91 @@ pub fn next(ws: &Workspace, request: &NextRequest) -> Result<NextReport> {
     }
     let tip = ws.repo.resolve(rev)?;
     let tags = ws.repo.version_tags(&ws.config.versioning.tag_prefix)?;
-    let state = releases::unreleased(&ws.repo, tip, &tags)?;
+    let ledger = Ledger::read_with(ws, &tags)?;
+    let state = releases::unreleased_with(&ws.repo, tip, &tags, &ledger.cut_points())?;
     let policy = ws.policy();
     let commits: Vec<CommitEntry> = state
         .commits
         .iter()
         .map(|raw| CommitEntry::new(&raw.parse(), &policy))
         .collect();
-    let current = state.current.as_ref().map(|t| &t.version);
+    let latest = state.current.as_ref().map(|t| &t.version);
     let strongest = commits.iter().map(|c| c.bump).max().unwrap_or(Bump::None);
-    let bump = if current.is_none() && !commits.is_empty() {
+    let bump = if latest.is_none() && !commits.is_empty() {
         strongest.max(Bump::Patch)
     } else {
-        policy.effective(current, strongest)
+        policy.effective(latest, strongest)
     };
     let tagged = tags.all_versions();
-    let initial = &ws.config.versioning.initial_version.0;
+    let initial = first_release(ws)?;
+    let under_way = ledger.in_progress();
+    let under_way_version = under_way.map(|e| e.version.clone());
+    let claimed = ledger.claimed();
     let mut next = bump::next_version(&NextInputs {
-        current,
+        current: latest,
         open_prerelease: state.open_prerelease.as_ref().map(|t| &t.version),
         tagged: &tagged,
         bump,
         channel: request.channel,
-        initial,
+        initial: &initial.version,
+        claimed: &claimed,
+        in_progress: under_way_version.as_ref(),
     })?;
     if let Some(build) = &request.build {
         next = version::with_build(next, build)?;
     }
-    let release_needed = current.is_none_or(|c| next.cmp_precedence(c).is_gt());
+    let release_needed = match latest {
+        Some(l) => next.cmp_precedence(l).is_gt(),
+        None => !commits.is_empty(),
+    };
     let mut notes = tag_notes(&tags.ignored);
-    if current.is_none() {
+    if latest.is_none() && release_needed {
         notes.push(format!(
-            "no release tag yet: the first release is the initial version {initial}"
+            "no release tag yet: the first release is {}: {}",
+            initial.version, initial.why
         ));
     }
     if state.truncated_by_shallow_clone {
         notes.push("the history ends at a shallow clone's boundary before any release: run `git fetch --tags --unshallow` for a complete answer".into());
     }
-    if let Some(taken) = tags
-        .versions
-        .iter()
-        .find(|t| release_needed && t.version == next && t.version.build == next.build)
+    if let Some(entry) = under_way
+        && release_needed
     {
         notes.push(format!(
-            "{} is already tagged ({}) on a commit not reachable from {rev}",
-            taken.name,
-            &taken.commit[..10]
+            "release {} is under way ({}): `trainyard release status`",
+            entry.version,
+            entry.standing.as_str()
         ));
     }
+    let computed = latest.map(|l| version::bumped(l, bump));
+    if let Some(computed) = computed.filter(|c| release_needed && *c != version::release_of(&next))
+        && let Some(entry) = ledger.claim(&computed)
+    {
+        notes.push(format!(
+            "{computed} is already {}{}: the next free version is {}",
+            entry.standing.as_str(),
+            entry
+                .tag
+                .as_deref()
+                .map(|t| format!(" ({t})"))
+                .unwrap_or_default(),
+            version::release_of(&next)
+        ));
+    }
+    let (current, current_tag) = in_effect(ws, &ledger, &tags, tip, state.current.as_ref())?;
+    let withdrawn = ledger
+        .withdrawn()
+        .into_iter()
+        .filter(|e| {
+            latest.is_some_and(|l| e.version.cmp_precedence(l) != std::cmp::Ordering::Greater)
+        })
+        .filter(|e| {
+            current
+                .as_ref()
+                .is_none_or(|c| e.version.cmp_precedence(c).is_gt())
+        })
+        .map(|e| e.version.clone())
+        .collect();
     let strongest_nonzero = commits.iter().map(|c| c.bump).max().unwrap_or(Bump::None);
     let deciding = commits
         .iter()
@@ -182,11 +244,18 @@ pub fn next(ws: &Workspace, request: &NextRequest) -> Result<NextReport> {
         .collect();
     Ok(NextReport {
         revision: tip.to_string(),
-        current_tag: state.current.as_ref().map(|t| t.name.clone()),
-        current: current.cloned(),
+        current,
+        current_tag,
+        latest_tag: state.current.as_ref().map(|t| t.name.clone()),
+        latest: latest.cloned(),
+        withdrawn,
+        in_progress: under_way.filter(|_| release_needed).map(|e| InProgress {
+            version: e.version.clone(),
+            standing: e.standing.as_str().into(),
+        }),
         open_prerelease: state.open_prerelease.map(|t| t.version),
-        next_tag: ws.tag_name(&next),
-        next,
+        next_tag: release_needed.then(|| ws.tag_name(&next)),
+        next: release_needed.then_some(next),
         bump,
         release_needed,
         urgent: commits.iter().any(|c| c.security),
@@ -194,6 +263,81 @@ pub fn next(ws: &Workspace, request: &NextRequest) -> Result<NextReport> {
         nonconforming: commits.iter().filter(|c| c.nonconforming.is_some()).count(),
         commits,
         notes,
+    })
+}
+
+/// The release in effect from `tip`: `latest` unless a rollback withdrew
+/// it, else the highest earlier release on the same line that was not
+/// withdrawn.
+fn in_effect(
+    ws: &Workspace,
+    ledger: &Ledger,
+    tags: &TagScan,
+    tip: gix::ObjectId,
+    latest: Option<&crate::history::VersionTag>,
+) -> Result<(Option<Version>, Option<String>)> {
+    let Some(latest) = latest else {
+        return Ok((None, None));
+    };
+    if !ledger.is_withdrawn(&latest.version) {
+        return Ok((Some(latest.version.clone()), Some(latest.name.clone())));
+    }
+    let cut_points = ledger.cut_points();
+    for tag in tags.versions.iter().rev() {
+        if !version::is_stable(&tag.version)
+            || tag.version.cmp_precedence(&latest.version).is_ge()
+            || ledger.is_withdrawn(&tag.version)
+        {
+            continue;
+        }
+        let on_line = ws.repo.is_ancestor(tag.id(), tip)?
+            || cut_points
+                .iter()
+                .any(|(id, v)| *v == tag.version && ws.repo.is_ancestor(*id, tip).unwrap_or(false));
+        if on_line {
+            return Ok((Some(tag.version.clone()), Some(tag.name.clone())));
+        }
+    }
+    Ok((None, None))
+}
+
+/// The first release of a repository without release tags, and why.
+#[derive(Debug, Clone)]
+pub struct FirstRelease {
+    /// The version.
+    pub version: Version,
+    /// Where it comes from.
+    pub why: String,
+}
+
+/// The first release when there is no release tag: the configured initial
+/// version, or the highest release version the manifests already carry
+/// when that is higher (a version is never written backwards).
+///
+/// # Errors
+///
+/// Returns an error when a configured manifest cannot be read.
+pub fn first_release(ws: &Workspace) -> Result<FirstRelease> {
+    let initial = version::release_of(&ws.config.versioning.initial_version.0);
+    let specs = ws.manifests().unwrap_or_default();
+    let carried = manifest::read_versions(&ws.root, &specs)
+        .unwrap_or_default()
+        .into_iter()
+        .filter_map(|m| {
+            let text = m.version.as_deref()?;
+            let v = version::parse(text.trim()).ok()?;
+            Some((version::release_of(&v), m.path))
+        })
+        .max_by(|a, b| a.0.cmp_precedence(&b.0));
+    Ok(match carried {
+        Some((v, path)) if v.cmp_precedence(&initial).is_gt() => FirstRelease {
+            why: format!("the version {} carries", path.display()),
+            version: v,
+        },
+        _ => FirstRelease {
+            why: format!("the initial version {initial}, versioning.initial_version"),
+            version: initial,
+        },
     })
 }
 
@@ -417,7 +561,7 @@ pub struct BumpRequest {
 /// The version chosen and the edits that write it.
 #[derive(Debug, Clone, Serialize)]
 pub struct BumpReport {
-    /// The current release, if any.
+    /// The latest release, if any.
     pub current: Option<Version>,
     /// The version written.
     pub version: Version,
@@ -484,18 +628,27 @@ pub fn plan_bump(ws: &Workspace, request: &BumpRequest) -> Result<BumpReport> {
         },
     )?;
     let version = match &request.target {
-        BumpTarget::Auto | BumpTarget::Pre(_) => auto.next.clone(),
+        BumpTarget::Auto | BumpTarget::Pre(_) => auto.next.clone().ok_or_else(|| {
+            Error::input(format!(
+                "nothing to release: no commit since {} calls for a new version; pass --major, --minor, --patch or --set to write one anyway",
+                auto.latest_tag.as_deref().unwrap_or("the start of history")
+            ))
+        })?,
         BumpTarget::Set(v) => v.clone(),
-        BumpTarget::Part(part) => match &auto.current {
-            Some(current) => version::bumped(current, *part),
-            None => version::release_of(&ws.config.versioning.initial_version.0),
+        BumpTarget::Part(part) => match &auto.latest {
+            Some(latest) => bump::next_free(
+                version::bumped(latest, *part),
+                *part,
+                &Ledger::read(ws)?.claimed(),
+            ),
+            None => first_release(ws)?.version,
         },
     };
-    if let (BumpTarget::Set(v), Some(current)) = (&request.target, &auto.current)
-        && v.cmp_precedence(current).is_lt()
+    if let (BumpTarget::Set(v), Some(latest)) = (&request.target, &auto.latest)
+        && v.cmp_precedence(latest).is_lt()
     {
         return Err(Error::input(format!(
-            "version {v} sorts before the current release {current}: a version never goes backwards"
+            "version {v} sorts before the latest release {latest}: a version never goes backwards"
         )));
     }
     let specs = ws.manifests()?;
@@ -505,6 +658,7 @@ pub fn plan_bump(ws: &Workspace, request: &BumpRequest) -> Result<BumpReport> {
             ws.root.display()
         )));
     }
+    refuse_backwards(ws, &specs, &version)?;
     let plan = manifest::plan_bump(&ws.root, &specs, &version)?;
     if !request.allow_dirty {
         let dirty = crate::git_cli::uncommitted(&ws.root, &plan.paths())?;
@@ -517,10 +671,35 @@ pub fn plan_bump(ws: &Workspace, request: &BumpRequest) -> Result<BumpReport> {
         }
     }
     Ok(BumpReport {
-        current: auto.current,
+        current: auto.latest,
         version,
         plan,
     })
+}
+
+/// Refuses to write `version` into a manifest that carries a higher one:
+/// a manifest's version never goes backwards.
+fn refuse_backwards(
+    ws: &Workspace,
+    specs: &[manifest::ManifestSpec],
+    version: &Version,
+) -> Result<()> {
+    for found in manifest::read_versions(&ws.root, specs)? {
+        let Some(text) = found.version.as_deref() else {
+            continue;
+        };
+        let Ok(carried) = version::parse(text.trim()) else {
+            continue;
+        };
+        if carried.cmp_precedence(version).is_gt() {
+            return Err(Error::input(format!(
+                "{} ({}) carries {carried}, above {version}: a manifest's version never goes backwards; pass --set {carried} or higher",
+                found.path.display(),
+                found.key
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// Writes a planned bump.

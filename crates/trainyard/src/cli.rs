@@ -82,8 +82,8 @@ pub enum Command {
         dir: Option<PathBuf>,
     },
     /// Rollback: assess (the decision matrix), plan (the dry-run),
-    /// approve, start (RB-IMM or RB-PLN), resume, sign off, document,
-    /// rehearse, status.
+    /// approve, start (RB-IMM or RB-PLN), resume, abort, sign off,
+    /// document, rehearse, status.
     #[command(subcommand)]
     Rollback(RollbackCommand),
     /// Write a commented trainyard.yaml for this repository.
@@ -353,8 +353,12 @@ pub struct SignoffArgs {
 pub enum ReleaseCommand {
     /// Start a release: decide the version, declare the feature freeze.
     Start {
-        /// patch, minor or major.
-        kind: String,
+        /// patch, minor or major (default: what the unreleased commits
+        /// call for).
+        kind: Option<String>,
+        /// Release as a lower kind than the commits call for.
+        #[arg(long)]
+        force: bool,
         /// Print what would happen and change nothing.
         #[arg(long)]
         dry_run: bool,
@@ -380,8 +384,8 @@ pub enum ReleaseCommand {
         #[arg(long)]
         dry_run: bool,
     },
-    /// Announce, update the calendar, reset the changelog's Unreleased
-    /// section.
+    /// Merge the release back into its branch, announce, update the
+    /// calendar, run the on_release syncs.
     Post {
         /// Print what would happen and change nothing.
         #[arg(long)]
@@ -471,9 +475,18 @@ pub enum RollbackCommand {
         /// A command that passes once the original issue is gone.
         #[arg(long, value_name = "COMMAND")]
         check: Option<String>,
+        /// Print the procedure, the approval it waits for and the actions
+        /// it would carry out, and change nothing.
+        #[arg(long)]
+        dry_run: bool,
     },
     /// Go on with a rollback: after its approval, a fix, or a crash.
     Resume {
+        /// The rollback id.
+        id: String,
+    },
+    /// Undo a rollback that stopped half-way, back to where it began.
+    Abort {
         /// The rollback id.
         id: String,
     },

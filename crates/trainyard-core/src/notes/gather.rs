@@ -83,8 +83,12 @@ pub fn generate(ws: &Workspace, request: &NotesRequest) -> Result<NotesReport> {
             let next = versioning::next(ws, &NextRequest::default())?;
             let state = releases::unreleased(&ws.repo, tip, &tags)?;
             (
-                next.next,
-                next.current,
+                next.next.clone().or(next.latest.clone()).ok_or_else(|| {
+                    crate::Error::input(
+                        "no release yet and nothing unreleased: there are no notes to write",
+                    )
+                })?,
+                next.latest,
                 state.commits,
                 ws.today_utc(),
                 tip.to_string(),

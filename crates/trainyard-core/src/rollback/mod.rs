@@ -1,9 +1,10 @@
 //! Rollback: which rollback a situation calls for ([`decision`]), the
 //! sealed dry-run of one ([`plan`]), carrying it out through the spec's
 //! RB-IMM or RB-PLN procedure with its checklist, verification and
-//! `rollback_evidence` ([`procedure`]), and rehearsing it on scratch
-//! copies ([`rehearse`]).
+//! `rollback_evidence` ([`procedure`]), undoing one that stopped half-way
+//! ([`abort`]), and rehearsing it on scratch copies ([`rehearse`]).
 
+pub mod abort;
 pub mod decision;
 pub mod plan;
 pub mod procedure;

@@ -58,6 +58,11 @@ pub enum CodePlan {
         paths: Vec<String>,
         /// The branch's commit when the earlier release was cut.
         base: String,
+        /// trainyard's own files (its configuration, sync configurations,
+        /// notes and records), which the rollback leaves as they are on
+        /// the branch even when a reverted commit touched them.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        keep: Vec<String>,
     },
     /// One commit on `branch` restoring `paths` to their content at
     /// `base` (a partial rollback).
@@ -459,10 +464,12 @@ fn code_plan(
     };
     let (to_base, from_base) = (base_of(to_commit)?, base_of(from_commit)?);
     let range = format!("{to_base}..{from_base}");
+    let keep = own_paths(ws);
     let mut changed = lines(&git(
         ws,
         &["diff", "--name-only", "--no-renames", &to_base, &from_base],
     )?);
+    changed.retain(|path| !keep.iter().any(|k| is_within(path, k)));
     if kind == Kind::Partial {
         changed.retain(|path| {
             component_paths
@@ -495,7 +502,61 @@ fn code_plan(
         commits,
         paths: changed,
         base: to_base,
+        keep,
     })
+}
+
+/// trainyard's own files in the repository, relative to its root: the
+/// configuration file, the evidence directory (records, sync
+/// configurations, notes), the notes directory, the changelog (the
+/// record of what was released, the rolled-back release included) and
+/// the listed sync configurations. A rollback of code never takes them
+/// back.
+pub(crate) fn own_paths(ws: &Workspace) -> Vec<String> {
+    let relative = |path: &Path| -> Option<String> {
+        let absolute = if path.is_absolute() {
+            path.to_path_buf()
+        } else {
+            ws.home.join(path)
+        };
+        let rel = crate::fsutil::lexical(&absolute)
+            .strip_prefix(crate::fsutil::lexical(&ws.home))
+            .ok()?
+            .to_path_buf();
+        let text = rel.to_str()?.trim_end_matches('/').to_owned();
+        (!text.is_empty()).then_some(text)
+    };
+    let mut paths: Vec<String> = Vec::new();
+    let config = ws
+        .config_path
+        .clone()
+        .unwrap_or_else(|| ws.home.join(crate::config::FILE_NAME));
+    for path in [
+        config.as_path(),
+        ws.config.evidence.dir.as_path(),
+        ws.config.notes.dir.as_path(),
+        ws.config.changelog.path.as_path(),
+    ]
+    .into_iter()
+    .chain(ws.config.syncs.iter().map(PathBuf::as_path))
+    {
+        if let Some(rel) = relative(path)
+            && !paths.iter().any(|p| is_within(&rel, p))
+        {
+            paths.retain(|p| !is_within(p, &rel));
+            paths.push(rel);
+        }
+    }
+    paths.sort();
+    paths
+}
+
+/// Whether `path` is `dir` or inside it.
+fn is_within(path: &str, dir: &str) -> bool {
+    path == dir
+        || path
+            .strip_prefix(dir)
+            .is_some_and(|rest| rest.starts_with('/'))
 }
 
 fn channel_plans(ws: &Workspace, from: &str, to: &str) -> Result<Vec<ChannelPlan>> {

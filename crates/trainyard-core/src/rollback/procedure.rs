@@ -239,12 +239,39 @@ pub struct RollbackState {
     /// The evidence documents written.
     #[serde(default)]
     pub evidence: Vec<String>,
+    /// When `rollback abort` undid it, if it did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub aborted_at: Option<String>,
 }
 
 impl RollbackState {
     /// Whether every step is done.
     pub fn is_complete(&self) -> bool {
-        self.steps.iter().all(|s| s.status == Status::Done)
+        self.aborted_at.is_none() && self.steps.iter().all(|s| s.status == Status::Done)
+    }
+
+    /// Whether its execution ran to its end (and was not undone since):
+    /// the release it rolled back is withdrawn.
+    pub fn has_executed(&self) -> bool {
+        self.aborted_at.is_none()
+            && self
+                .steps
+                .iter()
+                .any(|s| s.name == "execute" && s.status == Status::Done)
+    }
+
+    /// Whether `rollback abort` undid it.
+    pub fn is_aborted(&self) -> bool {
+        self.aborted_at.is_some()
+    }
+
+    /// The command that goes on with it, and the one that undoes it, for
+    /// error messages.
+    pub(super) fn how_to_continue(&self) -> String {
+        format!(
+            ": mend it, then `trainyard rollback resume {id}`; or undo what it did with `trainyard rollback abort {id}`",
+            id = self.rollback_id
+        )
     }
 
     /// The measured duration in minutes, two decimals.
@@ -311,7 +338,7 @@ fn state_path(ws: &Workspace, id: &str) -> PathBuf {
     state_dir(ws).join(format!("{id}.yaml"))
 }
 
-fn save(ws: &Workspace, state: &RollbackState) -> Result<()> {
+pub(super) fn save(ws: &Workspace, state: &RollbackState) -> Result<()> {
     let text = crate::evidence::render_yaml(state)?;
     crate::fsutil::write_atomic(&state_path(ws, &state.rollback_id), text.as_bytes())
 }
@@ -466,7 +493,47 @@ fn approval_for(approvals: &[PlanApproval], role: &str) -> Option<PlanApproval> 
 pub fn start(ws: &Workspace, request: &StartRequest) -> Result<RollbackReport> {
     let (plan, plan_ref) = plan::find(ws, &request.plan_id)?;
     let _lock = ws.lock()?;
-    if let Some(existing) = all(ws)?.into_iter().find(|s| s.plan_id == plan.plan_id) {
+    let mut state = begin(ws, &plan, plan_ref, request)?;
+    save(ws, &state)?;
+    let id = state.rollback_id.clone();
+    advance(ws, &plan, &mut state)
+        .map_err(|e| e.within(&format!("rollback {id}: "), &state.how_to_continue()))
+}
+
+/// `rollback start --dry-run`: the rollback as `start` would begin it (the
+/// matrix's decision, the procedure, the approval it waits for, the
+/// actions its execution would carry out), recorded nowhere.
+///
+/// # Errors
+///
+/// As [`start`], before anything is done.
+pub fn preview(ws: &Workspace, request: &StartRequest) -> Result<RollbackReport> {
+    let (plan, plan_ref) = plan::find(ws, &request.plan_id)?;
+    let state = begin(ws, &plan, plan_ref, request)?;
+    let waiting = match (state.post_hoc, &state.approved_by) {
+        (_, Some(by)) => format!("nothing (dry run): approved by {by}"),
+        (true, None) => "nothing (dry run): the approval may come after".into(),
+        (false, None) => format!(
+            "nothing (dry run); it would wait for the approval of {} before any action",
+            state.approval
+        ),
+    };
+    Ok(report(&state, Some(waiting)))
+}
+
+/// The rollback's first state: the matrix's decision on the trigger,
+/// the procedure, and the actions of its execution, in the order the
+/// plan lists them. Checks that the plan may be carried out.
+fn begin(
+    ws: &Workspace,
+    plan: &RollbackPlan,
+    plan_ref: String,
+    request: &StartRequest,
+) -> Result<RollbackState> {
+    if let Some(existing) = all(ws)?
+        .into_iter()
+        .find(|s| s.plan_id == plan.plan_id && !s.is_aborted())
+    {
         return Err(Error::input(format!(
             "rollback plan {} is already being carried out as {}: run `trainyard rollback resume {}`",
             plan.short_id(),
@@ -574,9 +641,9 @@ pub fn start(ws: &Workspace, request: &StartRequest) -> Result<RollbackReport> {
         notified: false,
         follow_up: FollowUp::default(),
         evidence: Vec::new(),
+        aborted_at: None,
     };
     // DETECT / ASSESS: the trigger is on record.
-    let first = state.steps[0].name.clone();
     let note = format!(
         "{} ({} severity, {} impact): {}",
         state.trigger.issue_id,
@@ -584,8 +651,14 @@ pub fn start(ws: &Workspace, request: &StartRequest) -> Result<RollbackReport> {
         decision::name(state.trigger.impact),
         state.trigger.description
     );
-    finish_step(ws, &mut state, &first, vec![note])?;
-    // DECIDE: the matrix's answer, within the time RB-IMM allows.
+    let now = ws.now.to_string();
+    let first = &mut state.steps[0];
+    first.status = Status::Done;
+    first.at = Some(now);
+    first.notes.push(note);
+    // DECIDE: the matrix's answer, within the time RB-IMM allows. RB-PLN's
+    // assess step holds the decision too. Either way the decision is done
+    // only once its approval is recorded, unless it may come after.
     let mut notes = assessment.because.clone();
     if immediate {
         let limit = ws.config.rollback.decide_within_minutes;
@@ -598,13 +671,11 @@ pub fn start(ws: &Workspace, request: &StartRequest) -> Result<RollbackReport> {
         if state.post_hoc {
             notes.push("approval post-hoc: record it with `trainyard rollback approve`".into());
         }
-        finish_step(ws, &mut state, "decide", notes)?;
+        state.step_mut("decide").notes.extend(notes);
     } else {
-        // RB-PLN's assess step holds the decision too.
         state.steps[0].notes.extend(notes);
-        save(ws, &state)?;
     }
-    advance(ws, &plan, &mut state)
+    Ok(state)
 }
 
 fn action(id: &str) -> ActionRecord {
@@ -615,7 +686,7 @@ fn action(id: &str) -> ActionRecord {
     }
 }
 
-fn finish_step(
+pub(super) fn finish_step(
     ws: &Workspace,
     state: &mut RollbackState,
     name: &str,
@@ -637,6 +708,12 @@ fn finish_step(
 /// As [`start`].
 pub fn resume(ws: &Workspace, id: &str) -> Result<RollbackReport> {
     let mut state = load(ws, id)?;
+    if state.is_aborted() {
+        return Err(Error::input(format!(
+            "rollback {id} was aborted: plan a new one with `trainyard rollback plan --to {}`",
+            state.rolled_back_to
+        )));
+    }
     let (plan, _) = plan::find(ws, &state.plan_id)?;
     let _lock = ws.lock()?;
     if state.approved_by.is_none() {
@@ -644,6 +721,7 @@ pub fn resume(ws: &Workspace, id: &str) -> Result<RollbackReport> {
             approval_for(&approvals(ws, &plan.plan_id)?, &state.approval).map(|a| a.approved_by);
     }
     advance(ws, &plan, &mut state)
+        .map_err(|e| e.within(&format!("rollback {id}: "), &state.how_to_continue()))
 }
 
 /// Runs the pending steps in order until the end or a wait.
@@ -663,6 +741,30 @@ fn advance(
             continue;
         }
         let result = match name.as_str() {
+            // RB-IMM decides with its approval, unless the matrix lets the
+            // approval come after: no action runs before it.
+            "decide" => match (&state.approved_by, state.post_hoc) {
+                (Some(by), _) => {
+                    let note = format!("approved by {by} ({})", state.approval);
+                    finish_step(ws, state, "decide", vec![note])
+                }
+                (None, true) => finish_step(ws, state, "decide", Vec::new()),
+                (None, false) => {
+                    let role = state.approval.clone();
+                    let step = state.step_mut("decide");
+                    step.status = Status::Waiting;
+                    step.at = Some(ws.now.to_string());
+                    save(ws, state)?;
+                    return Ok(report(
+                        state,
+                        Some(format!(
+                            "approval by {role} before any action: `trainyard rollback approve {} --by <who> --role \"{role}\"`, then `trainyard rollback resume {}`",
+                            plan.short_id(),
+                            state.rollback_id
+                        )),
+                    ));
+                }
+            },
             "approve" => match &state.approved_by {
                 Some(by) => {
                     let note = format!("approved by {by} ({})", state.approval);
@@ -678,7 +780,7 @@ fn advance(
                         state,
                         Some(format!(
                             "approval by {role}: `trainyard rollback approve {} --by <who> --role \"{role}\"`, then `trainyard rollback resume {}`",
-                            &plan.plan_id[..16],
+                            plan.short_id(),
                             state.rollback_id
                         )),
                     ));
@@ -737,7 +839,7 @@ fn advance(
     Ok(report(state, None))
 }
 
-fn report(state: &RollbackState, waiting_for: Option<String>) -> RollbackReport {
+pub(super) fn report(state: &RollbackState, waiting_for: Option<String>) -> RollbackReport {
     RollbackReport {
         checklist: checklist(state),
         state: state.clone(),
@@ -908,18 +1010,17 @@ fn roll_back_code(
             let worktree = git_cli::Worktree::add(home, head)?;
             let dir = worktree.path();
             let (subject, what) = match code {
-                CodePlan::Revert { commits, .. } => {
+                CodePlan::Revert { commits, keep, .. } => {
                     for commit in commits {
-                        git_cli::run(dir, &["revert", "--no-commit", &commit.commit]).map_err(
-                            |e| {
-                                Error::environment(format!(
-                                    "reverting {} ({}) on {branch} conflicts with later work: {e}; roll back by hand or with rollback.deploy_branch",
-                                    short(&commit.commit),
-                                    commit.subject
-                                ))
-                            },
-                        )?;
+                        revert_one(dir, head, keep, &commit.commit).map_err(|e| {
+                            Error::environment(format!(
+                                "reverting {} ({}) on {branch} conflicts with later work: {e}; roll back by hand or with rollback.deploy_branch",
+                                short(&commit.commit),
+                                commit.subject
+                            ))
+                        })?;
                     }
+                    keep_own_files(dir, head, keep)?;
                     (
                         format!(
                             "revert: roll back {} to {}",
@@ -975,11 +1076,66 @@ fn roll_back_code(
     }
 }
 
+/// Reverts one commit into the index of `dir`. A conflict confined to
+/// trainyard's own files is settled their way (as at `head`), since the
+/// rollback keeps them anyway; any other conflict is an error.
+fn revert_one(dir: &Path, head: &str, keep: &[String], commit: &str) -> Result<()> {
+    let Err(error) = git_cli::run(dir, &["revert", "--no-commit", commit]) else {
+        return Ok(());
+    };
+    let unmerged = git_cli::run(dir, &["diff", "--name-only", "--diff-filter=U"])?;
+    let unmerged: Vec<&str> = unmerged.lines().filter(|l| !l.is_empty()).collect();
+    let ours = |path: &str| {
+        keep.iter().any(|k| {
+            path == k
+                || path
+                    .strip_prefix(k.as_str())
+                    .is_some_and(|rest| rest.starts_with('/'))
+        })
+    };
+    if unmerged.is_empty() || !unmerged.iter().all(|p| ours(p)) {
+        let _ = git_cli::run(dir, &["revert", "--abort"]);
+        return Err(error);
+    }
+    keep_own_files(dir, head, keep)?;
+    // The sequencer forgets the revert; its changes stay staged.
+    git_cli::run(dir, &["revert", "--quit"]).map(|_| ())
+}
+
+/// Puts trainyard's own files back as they are at `head` after the
+/// reverts: a release's commit that added or changed the configuration
+/// (or a sync, a note, a record) is rolled back everywhere but there.
+fn keep_own_files(dir: &Path, head: &str, keep: &[String]) -> Result<()> {
+    for path in keep {
+        let at_head = git_cli::run(dir, &["ls-tree", "-r", "--name-only", head, "--", path])?;
+        if at_head.trim().is_empty() {
+            git_cli::run(
+                dir,
+                &["rm", "-r", "-q", "-f", "--ignore-unmatch", "--", path],
+            )?;
+        } else {
+            git_cli::run(
+                dir,
+                &[
+                    "restore",
+                    "--source",
+                    head,
+                    "--staged",
+                    "--worktree",
+                    "--",
+                    path,
+                ],
+            )?;
+        }
+    }
+    Ok(())
+}
+
 /// Moves `branch` from `old` to `new` (a child of `old`): fast-forwards
 /// the user's checkout when the branch is checked out there (so their
 /// files follow, and local changes in the way stop it), else a
 /// compare-and-swap of the ref.
-fn move_branch(ws: &Workspace, branch: &str, old: &str, new: &str) -> Result<()> {
+pub(super) fn move_branch(ws: &Workspace, branch: &str, old: &str, new: &str) -> Result<()> {
     let checked_out = git_cli::run(&ws.home, &["symbolic-ref", "--quiet", "--short", "HEAD"])
         .is_ok_and(|b| b.trim() == branch);
     if checked_out {
@@ -1003,11 +1159,11 @@ fn stale_branch(branch: &str) -> Error {
     ))
 }
 
-fn short(commit: &str) -> &str {
+pub(super) fn short(commit: &str) -> &str {
     &commit[..12.min(commit.len())]
 }
 
-fn channel_config<'a>(ws: &'a Workspace, name: &str) -> Result<&'a ChannelConfig> {
+pub(super) fn channel_config<'a>(ws: &'a Workspace, name: &str) -> Result<&'a ChannelConfig> {
     ws.config
         .release
         .channels
@@ -1126,6 +1282,13 @@ fn roll_back_config(
             "config {sync_id}: the target holds {}'s state",
             plan.plan.rolled_back_to
         )]);
+    }
+    // Kept before the first change, so `rollback abort` can put it back.
+    let sync = engine::find(ws, sync_id)?;
+    let target = ws.home.join(&sync.config.target.location);
+    let backup = state.backup_dir.join("configs").join(sync_id);
+    if target.is_dir() && !backup.exists() {
+        copy_tree(&target, &backup)?;
     }
     let tree = plan::ReleaseTree::at(ws, &plan.plan.to_tag)?;
     let root = tree.root().join(&config.source_path);

@@ -613,7 +613,7 @@ pub fn run_from(
         && planned.plan.plan.target.fingerprint != expected
     {
         return Err(Error::input(format!(
-            "stale target: sync {id}'s target changed since the rollback was planned; plan the rollback again"
+            "stale target: sync {id}'s target changed since the rollback was planned"
         )));
     }
     let approval = Approval {

@@ -634,7 +634,7 @@ fn short(plan_id: &str) -> &str {
 /// Returns the errors of loading the syncs and reading or writing the
 /// schedule state; a sync that fails to plan or apply is an outcome.
 pub fn run_due(ws: &Workspace, at: Timestamp, on_release: Option<&str>) -> Result<Vec<DueOutcome>> {
-    run_selected(ws, at, on_release, None, &|| false)
+    run_selected(ws, at, on_release, None, None, &|| false)
 }
 
 /// [`run_due`], asking `stop` before each sync: once it says yes, the
@@ -649,7 +649,7 @@ pub fn run_due_until(
     on_release: Option<&str>,
     stop: &dyn Fn() -> bool,
 ) -> Result<Vec<DueOutcome>> {
-    run_selected(ws, at, on_release, None, stop)
+    run_selected(ws, at, on_release, None, None, stop)
 }
 
 /// [`run_due`] for the `on_release` syncs only, for the release `version`
@@ -659,7 +659,35 @@ pub fn run_due_until(
 ///
 /// As [`run_due`].
 pub fn run_on_release(ws: &Workspace, at: Timestamp, version: &str) -> Result<Vec<DueOutcome>> {
-    run_selected(ws, at, Some(version), Some(Trigger::OnRelease), &|| false)
+    run_selected(
+        ws,
+        at,
+        Some(version),
+        Some(Trigger::OnRelease),
+        None,
+        &|| false,
+    )
+}
+
+/// Runs one `on_release` sync for `version`: the one a release plan named.
+///
+/// # Errors
+///
+/// As [`run_due`].
+pub fn run_one_on_release(
+    ws: &Workspace,
+    at: Timestamp,
+    version: &str,
+    sync_id: &str,
+) -> Result<Vec<DueOutcome>> {
+    run_selected(
+        ws,
+        at,
+        Some(version),
+        Some(Trigger::OnRelease),
+        Some(sync_id),
+        &|| false,
+    )
 }
 
 fn run_selected(
@@ -667,6 +695,7 @@ fn run_selected(
     at: Timestamp,
     on_release: Option<&str>,
     only: Option<Trigger>,
+    only_sync: Option<&str>,
     stop: &dyn Fn() -> bool,
 ) -> Result<Vec<DueOutcome>> {
     let mut withdrawn = Withdrawn { ws, versions: None };
@@ -674,6 +703,9 @@ fn run_selected(
     for sync in engine::load_all(ws)? {
         if stop() {
             break;
+        }
+        if only_sync.is_some_and(|id| id != sync.config.sync_id) {
+            continue;
         }
         let trigger = sync.config.schedule.trigger;
         if only.is_some_and(|t| t != trigger) {

@@ -1,45 +1,17 @@
 //! `trainyard check`: the pre-release checklist as the spec's table.
 
-use trainyard_core::checklist::{self, ChecklistReport, ChecklistRequest, Status};
-use trainyard_core::version::{self, Bump};
-use trainyard_core::{release, versioning};
+use trainyard_core::checklist::{self, ChecklistReport, Status};
+use trainyard_core::version;
 
 use super::{CmdResult, Context, Exit};
 use crate::printer::{paint, style};
 
 pub fn run(ctx: &Context<'_>, version_arg: Option<&str>) -> CmdResult {
     let ws = ctx.workspace()?;
-    let next = versioning::next(&ws, &versioning::NextRequest::default())?;
-    let in_progress = release::in_progress(&ws)?;
-    let (version, kind, branches) = match (version_arg, &in_progress) {
-        (Some(text), _) => {
-            let v = version::parse(text.strip_prefix('v').unwrap_or(text))?;
-            let kind = kind_between(next.current.as_ref(), &v);
-            (v, kind, Vec::new())
-        }
-        (None, Some(state)) => {
-            let v = state.version()?;
-            let kind = kind_between(next.current.as_ref(), &v);
-            (
-                v,
-                kind,
-                state.rcs.iter().map(|r| r.branch.clone()).collect(),
-            )
-        }
-        (None, None) => (next.next.clone(), next.bump, Vec::new()),
-    };
-    let tags = ws.repo.version_tags(&ws.config.versioning.tag_prefix)?;
-    let previous = tags.previous_release(&version).cloned();
-    let report = checklist::run(
-        &ws,
-        &ChecklistRequest {
-            version,
-            kind,
-            commit: ws.repo.head()?.commit,
-            previous,
-            release_branches: branches,
-        },
-    )?;
+    let version = version_arg
+        .map(|text| version::parse(text.strip_prefix('v').unwrap_or(text)))
+        .transpose()?;
+    let report = checklist::check(&ws, version)?;
     if ctx.printer.json() {
         ctx.printer.write_json(&report)?;
     } else {
@@ -50,15 +22,6 @@ pub fn run(ctx: &Context<'_>, version_arg: Option<&str>) -> CmdResult {
     } else {
         Exit::Failure
     })
-}
-
-fn kind_between(current: Option<&version::Version>, next: &version::Version) -> Bump {
-    match current {
-        Some(c) if c.major != next.major => Bump::Major,
-        Some(c) if c.minor != next.minor => Bump::Minor,
-        Some(_) => Bump::Patch,
-        None => Bump::Minor,
-    }
 }
 
 fn render(report: &ChecklistReport) -> String {

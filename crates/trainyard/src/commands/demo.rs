@@ -74,17 +74,17 @@ pub fn run(ctx: &Context<'_>, dir: Option<&Path>) -> CmdResult {
             "2. A minor release through a release candidate",
             vec![
                 step(
-                    "Start 1.3.0: the version is decided and the feature freeze declared.",
-                    &["release", "start", "minor"],
+                    "Start the release: the commits call for a minor, so 1.3.0; the feature freeze is declared.",
+                    &["release", "start"],
                     &[0],
                 ),
                 step(
-                    "Cut the release candidate: a release branch, the version written into it, the G-MRG gate.",
+                    "Cut the release candidate: a release branch, the version and the changelog written into it, the release gate G-REL on it.",
                     &["release", "rc"],
                     &[0],
                 ),
                 step(
-                    "The pre-release checklist: the reviews and the notes are not signed off yet.",
+                    "The pre-release checklist on the candidate: the release notes are not signed off yet.",
                     &["check"],
                     &[1],
                 ),
@@ -139,7 +139,7 @@ pub fn run(ctx: &Context<'_>, dir: Option<&Path>) -> CmdResult {
                     &[0],
                 ),
                 step(
-                    "Post: the changelog's Unreleased section reset.",
+                    "Post: the release branch merged back, so main knows 1.3.0.",
                     &["release", "post"],
                     &[0],
                 ),
@@ -210,6 +210,11 @@ pub fn run(ctx: &Context<'_>, dir: Option<&Path>) -> CmdResult {
             "--check",
             "grep -q '\"pagination\": false' ../live-config/flags.json",
         ],
+        &[0],
+    ))?;
+    out.run(&step(
+        "Where the repository stands now: 1.2.0 in effect, 1.3.0 withdrawn, and the next version above every tag.",
+        &["status"],
         &[0],
     ))?;
     out.heading("5. The evidence trail")?;

@@ -1,7 +1,7 @@
 //! `trainyard release ...`: the release workflow.
 
 use trainyard_core::Error;
-use trainyard_core::release::{self, Action, StepReport};
+use trainyard_core::release::{self, Action, StepReport, StepRequest};
 use trainyard_core::version::Bump;
 
 use super::{CmdResult, Context, Exit};
@@ -11,27 +11,44 @@ use crate::printer::{Block, paint, style};
 
 pub fn run(ctx: &Context<'_>, command: &ReleaseCommand) -> CmdResult {
     let ws = ctx.workspace()?;
-    let report = match command {
-        ReleaseCommand::Start { kind, dry_run } => {
-            let kind = match kind.as_str() {
-                "patch" => Bump::Patch,
-                "minor" => Bump::Minor,
-                "major" => Bump::Major,
-                other => {
+    let (request, dry_run) = match command {
+        ReleaseCommand::Start {
+            kind,
+            force,
+            dry_run,
+        } => {
+            let kind = match kind.as_deref() {
+                None => None,
+                Some("patch") => Some(Bump::Patch),
+                Some("minor") => Some(Bump::Minor),
+                Some("major") => Some(Bump::Major),
+                Some(other) => {
                     return Err(Error::input(format!(
                         "invalid release kind `{other}`: expected patch, minor or major"
                     ))
                     .into());
                 }
             };
-            release::start(&ws, kind, *dry_run)?
+            (
+                StepRequest::Start {
+                    kind,
+                    force: *force,
+                },
+                *dry_run,
+            )
         }
-        ReleaseCommand::Rc { from, dry_run } => release::rc(&ws, from.as_deref(), *dry_run)?,
-        ReleaseCommand::Validate { dry_run } => release::validate(&ws, *dry_run)?,
-        ReleaseCommand::Publish { dry_run } => release::publish(&ws, *dry_run)?,
-        ReleaseCommand::Post { dry_run } => release::post(&ws, *dry_run)?,
-        ReleaseCommand::Abort { dry_run } => release::abort(&ws, *dry_run)?,
+        ReleaseCommand::Rc { from, dry_run } => (StepRequest::Rc { from: from.clone() }, *dry_run),
+        ReleaseCommand::Validate { dry_run } => (StepRequest::Validate, *dry_run),
+        ReleaseCommand::Publish { dry_run } => (StepRequest::Publish, *dry_run),
+        ReleaseCommand::Post { dry_run } => (StepRequest::Post, *dry_run),
+        ReleaseCommand::Abort { dry_run } => (StepRequest::Abort, *dry_run),
         ReleaseCommand::Status => return status(ctx, &ws),
+    };
+    let plan = release::plan(&ws, &request)?;
+    let report = if dry_run {
+        plan.dry_run()
+    } else {
+        release::execute(&ws, plan)?
     };
     if matches!(command, ReleaseCommand::Publish { .. }) {
         // Released only when the tag and every channel are done; a dry
@@ -105,6 +122,7 @@ fn describe(action: &Action) -> String {
             branch,
             message,
             files,
+            ..
         } => {
             if files.is_empty() {
                 format!("commit nothing on {branch} (manifests and changelog already current)")
@@ -112,7 +130,7 @@ fn describe(action: &Action) -> String {
                 format!("commit \"{message}\" on {branch}: {}", files.join(", "))
             }
         }
-        Action::Tag { tag, at } => {
+        Action::Tag { tag, at, .. } => {
             format!("tag {tag} at {at} (annotated, signed when git signs tags)")
         }
         Action::RunGate { gate, at } => format!("run gate {gate} on {at} and record the result"),
@@ -130,6 +148,9 @@ fn describe(action: &Action) -> String {
         Action::WriteFile { path, why } => format!("rewrite {}: {why}", path.display()),
         Action::Run { command } => format!("run `{command}`"),
         Action::Sync { sync_id, why } => format!("run on_release sync {sync_id} ({why})"),
+        Action::Merge { branch, into, .. } => {
+            format!("merge {branch} into {into} with git (no change when it would conflict)")
+        }
         Action::DeleteBranch { branch } => format!("delete branch {branch}"),
         Action::DeleteTag { tag } => format!("delete tag {tag}"),
     }

@@ -156,6 +156,7 @@ pub fn run(ctx: &Context<'_>, command: &RollbackCommand) -> CmdResult {
             detected_by,
             by,
             check,
+            dry_run,
         } => {
             let detected_at = match detected_at {
                 Some(text) => Some(text.parse::<jiff::Timestamp>().map_err(|e| {
@@ -165,23 +166,29 @@ pub fn run(ctx: &Context<'_>, command: &RollbackCommand) -> CmdResult {
                 })?),
                 None => None,
             };
-            let report = procedure::start(
-                &ws,
-                &StartRequest {
-                    plan_id: plan_id.clone(),
-                    issue_id: issue.clone(),
-                    severity: severity(*s),
-                    impact: impact(*i),
-                    description: description.clone(),
-                    detected_at,
-                    detected_by: detected_by.clone(),
-                    by: by.clone(),
-                    check: check.clone(),
-                },
-            )?;
+            let request = StartRequest {
+                plan_id: plan_id.clone(),
+                issue_id: issue.clone(),
+                severity: severity(*s),
+                impact: impact(*i),
+                description: description.clone(),
+                detected_at,
+                detected_by: detected_by.clone(),
+                by: by.clone(),
+                check: check.clone(),
+            };
+            let report = if *dry_run {
+                procedure::preview(&ws, &request)?
+            } else {
+                procedure::start(&ws, &request)?
+            };
             show(p, &report)
         }
         RollbackCommand::Resume { id } => show(p, &procedure::resume(&ws, id)?),
+        RollbackCommand::Abort { id } => {
+            show(p, &rollback::abort::abort(&ws, id)?)?;
+            Ok(Exit::Success)
+        }
         RollbackCommand::Signoff { id, item, by } => {
             show(p, &procedure::signoff(&ws, id, item, by.as_deref())?)
         }
@@ -389,6 +396,20 @@ fn show(p: &Printer, report: &RollbackReport) -> CmdResult {
             for note in &step.notes {
                 block.row("", note.clone());
             }
+        }
+        for (i, action) in s.actions.iter().enumerate() {
+            let mark = match action.status {
+                Status::Done => paint(style::GOOD, "done"),
+                Status::Failed => paint(style::BAD, "failed"),
+                other => status_name(other).to_owned(),
+            };
+            block.row(
+                if i == 0 { "actions" } else { "" },
+                format!("{} {mark}", action.id),
+            );
+        }
+        if let Some(at) = &s.aborted_at {
+            block.row("aborted", format!("at {at}: every action undone"));
         }
         for row in &report.checklist {
             let mark = match row.status.as_str() {

@@ -30,11 +30,25 @@ fn render(report: &StatusReport) -> String {
         None => format!("detached at {}", &report.head.commit[..10]),
     };
     block.row("head", head);
-    let current = match (&next.current_tag, &next.current) {
+    let mut current = match (&next.current_tag, &next.current) {
         (Some(tag), Some(_)) => tag.clone(),
+        _ if next.latest.is_some() => "none in effect".into(),
         _ => "none (no release tag yet)".into(),
     };
+    if !next.withdrawn.is_empty() {
+        let withdrawn: Vec<String> = next.withdrawn.iter().map(ToString::to_string).collect();
+        current.push_str(&format!(
+            " ({} withdrawn by a rollback)",
+            withdrawn.join(", ")
+        ));
+    }
     block.row("current", current);
+    if let Some(under_way) = &next.in_progress {
+        block.row(
+            "in progress",
+            format!("release {} ({})", under_way.version, under_way.standing),
+        );
+    }
     if let Some(open) = &next.open_prerelease {
         block.row("pre-release", format!("{open} (open line)"));
     }
@@ -139,15 +153,12 @@ fn unreleased_summary(report: &StatusReport) -> String {
 
 /// `1.3.0 (minor, tag v1.3.0)` or `no release needed`.
 pub fn next_summary(next: &NextReport) -> String {
-    if !next.release_needed {
-        return "no release needed".into();
+    match (&next.next, &next.next_tag) {
+        (Some(version), Some(tag)) if next.release_needed => {
+            format!("{} ({}, tag {tag})", paint(style::GOOD, version), next.bump,)
+        }
+        _ => "no release needed".into(),
     }
-    format!(
-        "{} ({}, tag {})",
-        paint(style::GOOD, &next.next),
-        next.bump,
-        next.next_tag
-    )
 }
 
 /// The commits that decided the bump, a few of them.

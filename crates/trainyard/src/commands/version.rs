@@ -37,21 +37,25 @@ fn next(ctx: &Context<'_>, args: &NextArgs) -> CmdResult {
         build: args.build.clone(),
     };
     let report = versioning::next(&ws, &request)?;
-    github::publish(
-        ctx.printer,
-        "version next",
-        &[("version", report.next.to_string())],
-    );
+    // Without a release to make there is no version to hand on: a job
+    // that tags `$(trainyard version next)` must not tag an old one.
+    let mut outputs = vec![("release_needed", report.release_needed.to_string())];
+    if let Some(next) = &report.next {
+        outputs.push(("version", next.to_string()));
+    }
+    github::publish(ctx.printer, "version next", &outputs);
     if ctx.printer.json() {
         ctx.printer.write_json(&report)?;
         return Ok(Exit::Success);
     }
     // The version alone on stdout, for `$(trainyard version next)`; the
     // reasons on stderr.
-    ctx.printer.data(&format!("{}\n", report.next))?;
+    if let Some(next) = &report.next {
+        ctx.printer.data(&format!("{next}\n"))?;
+    }
     let mut block = Block::default();
     let since = report
-        .current_tag
+        .latest_tag
         .as_deref()
         .unwrap_or("the start of history");
     block.row(

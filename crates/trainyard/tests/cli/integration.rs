@@ -167,10 +167,33 @@ fn version_next_sets_the_version_output_and_summary() {
     );
     assert_eq!(run.code(), 0, "{}", run.transcript());
     assert_eq!(run.stdout(), "1.1.0\n");
-    assert_eq!(read(&output), "version=1.1.0\n");
+    assert_eq!(read(&output), "release_needed=true\nversion=1.1.0\n");
     let summary = read(&summary);
     assert!(summary.contains("### trainyard version next"), "{summary}");
     assert!(summary.contains("| version | 1.1.0 |"), "{summary}");
+}
+
+#[test]
+fn version_next_with_nothing_to_release_hands_on_no_version() {
+    let repo = TestRepo::new();
+    repo.commit("feat: first feature");
+    repo.tag("v1.0.0");
+    let output = repo.home().join("github_output");
+    let vars = [("GITHUB_OUTPUT", output.to_str().expect("utf-8"))];
+    let run = repo.run_env(&["version", "next"], &vars);
+    assert_eq!(run.code(), 0, "{}", run.transcript());
+    // `$(trainyard version next)` is empty: no job tags 1.0.0 again.
+    assert_eq!(run.stdout(), "");
+    assert!(
+        run.stderr().contains("no release needed"),
+        "{}",
+        run.stderr()
+    );
+    assert_eq!(read(&output), "release_needed=false\n");
+    let json = repo.run(&["--json", "version", "next"]).json();
+    assert_eq!(json["release_needed"], false);
+    assert_eq!(json["next"], serde_json::Value::Null);
+    assert_eq!(json["next_tag"], serde_json::Value::Null);
 }
 
 #[test]
@@ -187,7 +210,7 @@ fn outputs_are_appended_not_replaced() {
     );
     assert_eq!(
         read(&output),
-        "earlier=step\nversion=0.1.0\nversion=0.1.0\n"
+        "earlier=step\nrelease_needed=true\nversion=0.1.0\nrelease_needed=true\nversion=0.1.0\n"
     );
 }
 

@@ -32,30 +32,28 @@ fn release(repo: &TestRepo, version: &str) {
     ok(repo, &["release", "validate"]);
     ok(repo, &["release", "publish"]);
     ok(repo, &["release", "post"]);
-    // The release branch is merged back, so main knows the release; the
-    // changelog `post` rewrote comes with it.
-    let changelog = repo.path().join("CHANGELOG.md");
-    if repo.git(&["ls-files", "CHANGELOG.md"]).is_empty() {
-        std::fs::remove_file(&changelog).expect("untracked changelog");
-    } else {
-        repo.git(&["checkout", "--", "CHANGELOG.md"]);
-    }
+    // The release branch came back: main holds the tag, the working tree
+    // is clean.
+    assert_eq!(repo.git(&["status", "--porcelain"]), "");
     let tag = format!("v{version}");
-    repo.git(&[
-        "merge",
-        "--no-ff",
-        "--quiet",
-        "-m",
-        &format!("chore: merge {tag} back"),
-        &tag,
-    ]);
+    repo.git(&["merge-base", "--is-ancestor", &tag, "main"]);
     let synced = repo.run(&["sync", "run", "flags"]);
     assert_eq!(synced.code(), 0, "{}", synced.transcript());
 }
 
+/// The files of main, as `path blob` lines, without the changelog: a
+/// rollback keeps the record of what was released.
+fn main_files(repo: &TestRepo) -> String {
+    repo.git(&["ls-tree", "-r", "main"])
+        .lines()
+        .filter(|l| !l.ends_with("\tCHANGELOG.md"))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
 fn left(f: &Fixture) -> Left {
     Left {
-        tree: f.repo.git(&["rev-parse", "main^{tree}"]),
+        tree: main_files(&f.repo),
         channel: snapshot_dir(&f.channel),
         config: snapshot_dir(&f.live),
     }
@@ -140,6 +138,19 @@ fn start(repo: &TestRepo, plan_id: &str, severity: &str, impact: &str) -> Run {
         "--check",
         "grep -q false ../live-config/flags.json",
     ])
+}
+
+fn approve(repo: &TestRepo, plan_id: &str, role: &str) {
+    let run = repo.run(&[
+        "rollback",
+        "approve",
+        plan_id,
+        "--by",
+        "director@example.org",
+        "--role",
+        role,
+    ]);
+    assert_eq!(run.code(), 0, "{}", run.transcript());
 }
 
 #[test]
@@ -371,6 +382,7 @@ fn partial_and_config_rollbacks_touch_only_their_part() {
             "export",
         ],
     );
+    approve(repo, &id, "Director");
     let run = start(repo, &id, "high", "widespread");
     // The issue check (the config flag) is not what a partial rollback
     // changes: verification passes, the issue stays open.
@@ -395,6 +407,7 @@ fn partial_and_config_rollbacks_touch_only_their_part() {
         repo,
         &["--from", "1.1.0", "--to", "1.0.0", "--type", "config"],
     );
+    approve(repo, &id, "Director");
     let run = start(repo, &id, "high", "widespread");
     assert_eq!(run.code(), 0, "{}", run.transcript());
     assert_eq!(repo.git(&["rev-parse", "main"]), head);

@@ -204,7 +204,7 @@ fn configured_rules_first_match_wins() {
     let quiet = next_json(&repo, &[]);
     assert_eq!(quiet["bump"], "none");
     assert_eq!(quiet["release_needed"], false);
-    assert_eq!(quiet["next"], "1.0.0");
+    assert_eq!(quiet["next"], serde_json::Value::Null);
     repo.commit("docs(README.md): fix link");
     assert_eq!(next_json(&repo, &[])["bump"], "patch");
 }
