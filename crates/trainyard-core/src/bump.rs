@@ -356,6 +356,11 @@ mod tests {
                     scope: None,
                     bump: Bump::None,
                 },
+                BumpRule {
+                    kind: Some("fix".into()),
+                    scope: Some("security".into()),
+                    bump: Bump::None,
+                },
             ],
             ..BumpPolicy::default()
         };
@@ -365,7 +370,16 @@ mod tests {
         assert_eq!(bump("docs: more").reason, Reason::Rule { index: 1 });
         assert_eq!(bump("chore!: drop node 14").bump, Bump::Major);
         // A security fix still ships, whatever the rules say.
-        assert_eq!(bump("chore(security): rotate keys").bump, Bump::Patch);
+        let security = bump("fix(security): escape names");
+        assert_eq!(security.bump, Bump::Patch);
+        assert_eq!(security.reason, Reason::Security);
+        // A chore or doc that mentions security is not a security fix.
+        assert_eq!(bump("chore(security): rotate keys").bump, Bump::None);
+        assert_eq!(bump("docs(security): explain our policy").bump, Bump::None);
+        assert_eq!(
+            bump("chore: bump lodash (CVE-2021-23337 is not affecting us)").bump,
+            Bump::None
+        );
     }
 
     #[test]

@@ -823,6 +823,31 @@ mod tests {
     }
 
     #[test]
+    fn only_security_fixes_go_to_security() {
+        let policy = ChangelogPolicy::default();
+        let group = |m: &str| policy.group_of(&Commit::parse("0", m, 1));
+        assert_eq!(group("fix: patch CVE-2026-0001"), Ok(Group::Security));
+        assert_eq!(group("fix(security): escape names"), Ok(Group::Security));
+        assert_eq!(group("security: rotate keys"), Ok(Group::Security));
+        assert_eq!(
+            group("docs(security): explain our policy"),
+            Err(Exclusion::Unlisted)
+        );
+        assert_eq!(
+            group("chore: bump lodash (CVE-2021-23337 is not affecting us)"),
+            Err(Exclusion::Unlisted)
+        );
+        assert_eq!(
+            group("test(jest): revert CVE-2020-1234 workaround"),
+            Err(Exclusion::Unlisted)
+        );
+        assert_eq!(
+            group("feat(auth): lock accounts (CVE-2026-0002)"),
+            Ok(Group::Added)
+        );
+    }
+
+    #[test]
     fn rules_override_defaults_and_can_skip() {
         let policy = ChangelogPolicy {
             rules: vec![

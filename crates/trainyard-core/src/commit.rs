@@ -55,10 +55,13 @@ pub struct Conventional {
     /// The text of the breaking-change footer, if there is one.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub breaking_description: Option<String>,
-    /// A security fix: type or scope `security`, a `Security:` footer, or a
-    /// CVE id in the message.
+    /// A security fix: type `security`; a `fix` whose scope is `security`
+    /// or whose message names a CVE id; or any commit with a `Security:`
+    /// footer. Other commits that mention security or a CVE (`docs`,
+    /// `chore`, `test`, ...) are not security fixes.
     pub security: bool,
-    /// CVE ids named anywhere in the message, in order of appearance.
+    /// CVE ids named anywhere in the message, in order of appearance,
+    /// whether or not the commit is a security fix.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub cves: Vec<String>,
     /// The footers (trailers), as `(token, value)` in message order.
@@ -120,14 +123,16 @@ impl Conventional {
             })
             .collect();
         let cves = find_cves(message);
+        let fix = kind == "fix";
         let security = kind == "security"
-            || scope
-                .as_deref()
-                .is_some_and(|s| s.eq_ignore_ascii_case("security"))
+            || (fix
+                && scope
+                    .as_deref()
+                    .is_some_and(|s| s.eq_ignore_ascii_case("security")))
+            || (fix && !cves.is_empty())
             || footers
                 .iter()
-                .any(|f| f.token.eq_ignore_ascii_case("security"))
-            || !cves.is_empty();
+                .any(|f| f.token.eq_ignore_ascii_case("security"));
         Conventional {
             kind,
             scope,
@@ -293,11 +298,28 @@ mod tests {
     fn security_comes_from_type_scope_footer_or_cve() {
         assert!(conv("security: bump openssl").security);
         assert!(conv("fix(security): escape names").security);
+        assert!(conv("fix(Security)!: escape names").security);
         assert!(conv("fix: x\n\nSecurity: CVE-2024-0001").security);
+        assert!(conv("chore(deps): bump x\n\nSecurity: GHSA-xxxx").security);
         let c = conv("fix: patch CVE-2023-12345 in parser");
         assert!(c.security);
         assert_eq!(c.cves, vec!["CVE-2023-12345"]);
+        let in_body = conv("fix(parser): bound the input\n\nSee CVE-2023-12345.");
+        assert!(in_body.security);
         assert!(!conv("fix: mention CVE-20-1 and XCVE-2023-1234").security);
+    }
+
+    #[test]
+    fn a_commit_that_only_mentions_security_is_not_a_security_fix() {
+        assert!(!conv("docs(security): explain our policy").security);
+        assert!(!conv("chore(security): rotate the test keys").security);
+        let chore = conv("chore: bump lodash (CVE-2021-23337 is not affecting us)");
+        assert!(!chore.security);
+        assert_eq!(chore.cves, vec!["CVE-2021-23337"]);
+        let test = conv("test(jest): revert CVE-2020-1234 workaround");
+        assert!(!test.security);
+        assert_eq!(test.cves, vec!["CVE-2020-1234"]);
+        assert!(!conv("feat(auth): harden login against CVE-2024-0001").security);
     }
 
     #[test]

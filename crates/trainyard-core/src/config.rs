@@ -67,8 +67,9 @@ pub struct ChangelogConfig {
     /// match wins; `skip` leaves such commits out. Unmatched: feat -> added,
     /// fix -> fixed, perf/refactor/revert -> changed, deprecate ->
     /// deprecated, remove -> removed, security -> security; other types are
-    /// left out. A security fix always goes to `security`, a `Deprecated:`
-    /// footer to `deprecated`.
+    /// left out. A security fix (type `security`, a `fix` with scope
+    /// `security` or naming a CVE id, or a `Security:` footer) always goes
+    /// to `security`, a `Deprecated:` footer to `deprecated`.
     pub groups: Vec<crate::changelog::GroupRule>,
 }
 

@@ -7,8 +7,9 @@
 //! Every Conventional Commit of the release is read once (commits that are
 //! not conventional only count as contributions):
 //!
-//! - a security commit (type or scope `security`, a `Security:` footer, or
-//!   a CVE id in the message) gives one `security` entry per CVE id it
+//! - a security fix (type `security`, a `fix` with scope `security` or
+//!   naming a CVE id, or any commit with a `Security:` footer; see
+//!   [`Conventional::security`]) gives one `security` entry per CVE id it
 //!   names, or one entry without a CVE when it names none; the severity is
 //!   the hand-written `security` entry's, else the `Severity:` footer's;
 //! - a breaking commit gives a `breaking_changes` entry: the title is the

@@ -511,6 +511,42 @@ fn a_bad_severity_footer_is_a_problem() {
 }
 
 #[test]
+fn a_commit_that_only_mentions_a_cve_is_no_security_entry() {
+    let version = Version::new(1, 1, 0);
+    let ada = person("Ada", "ada@example.org");
+    let commits = [
+        commit('1', &ada, "docs(security): explain our policy"),
+        commit(
+            '2',
+            &ada,
+            "chore: bump lodash (CVE-2021-23337 is not affecting us)",
+        ),
+        commit('3', &ada, "test(jest): revert CVE-2020-1234 workaround"),
+        commit('4', &ada, "fix(parser): bound the input (CVE-2026-0001)"),
+    ];
+    let input = NotesInput {
+        version: &version,
+        release_date: "2026-01-02".into(),
+        release_type: Bump::Patch,
+        previous: None,
+        commits: &commits,
+        handwritten: None,
+        provenance: Provenance::default(),
+        policy: NotesPolicy::default(),
+    };
+    let (notes, problems) = build_checked(&input);
+    let cves: Vec<Option<&str>> = notes
+        .release_notes
+        .changes
+        .security
+        .iter()
+        .map(|s| s.cve.as_deref())
+        .collect();
+    assert_eq!(cves, [Some("CVE-2026-0001")]);
+    assert!(problems.iter().all(|p| p.commit == id('4')), "{problems:?}");
+}
+
+#[test]
 fn the_policy_decides_the_sections() {
     let version = Version::new(1, 1, 0);
     let ada = person("Ada", "ada@example.org");
