@@ -80,7 +80,10 @@ pub struct Footer {
 
 impl Commit {
     /// Reads a commit from its id, full message and number of parents.
+    /// A leading UTF-8 byte order mark, which some editors write, is not
+    /// part of the message.
     pub fn parse(id: impl Into<String>, message: &str, parents: usize) -> Self {
+        let message = message.strip_prefix('\u{feff}').unwrap_or(message);
         let message = message.trim_end();
         let summary = message.lines().next().unwrap_or("").to_owned();
         let (conventional, nonconforming) = match git_conventional::Commit::parse(message) {
@@ -358,6 +361,21 @@ mod tests {
         assert_eq!(
             r.reverts.as_deref(),
             Some("0123456789abcdef0123456789abcdef01234567")
+        );
+    }
+
+    #[test]
+    fn a_leading_byte_order_mark_is_not_part_of_the_type() {
+        let c = Commit::parse("abc", "\u{feff}feat(cli): add --json", 1);
+        assert_eq!(c.summary, "feat(cli): add --json");
+        let conventional = c.conventional.expect("conventional");
+        assert_eq!(conventional.kind, "feat");
+        assert_eq!(conventional.scope.as_deref(), Some("cli"));
+        // Only a byte order mark that starts the message.
+        assert!(
+            Commit::parse("abc", " \u{feff}feat: x", 1)
+                .conventional
+                .is_none()
         );
     }
 
