@@ -383,6 +383,32 @@ mod tests {
     }
 
     #[test]
+    fn a_git_revert_bumps_as_a_revert() {
+        let git_revert = commit(
+            "Revert \"feat(cli): new command\"\n\n\
+             This reverts commit 0123456789abcdef0123456789abcdef01234567.",
+        );
+        let decided = BumpPolicy::default().classify(&git_revert);
+        assert_eq!(decided.bump, Bump::Patch);
+        assert_eq!(decided.reason, Reason::Default);
+        let policy = BumpPolicy {
+            rules: vec![BumpRule {
+                kind: Some("revert".into()),
+                scope: None,
+                bump: Bump::None,
+            }],
+            ..BumpPolicy::default()
+        };
+        let decided = policy.classify(&git_revert);
+        assert_eq!(decided.bump, Bump::None);
+        assert_eq!(decided.reason, Reason::Rule { index: 0 });
+        assert_eq!(
+            policy.classify(&commit("revert: feat(cli): new command")),
+            decided
+        );
+    }
+
+    #[test]
     fn merges_are_skipped_unless_asked() {
         let merge = Commit::parse("0", "feat: merged", 2);
         assert_eq!(BumpPolicy::default().classify(&merge).bump, Bump::None);

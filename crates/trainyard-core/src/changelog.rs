@@ -822,6 +822,55 @@ mod tests {
         );
     }
 
+    fn release_of(commits: &[RawCommit]) -> Release {
+        build_release(
+            SectionInput {
+                version: None,
+                tag: None,
+                previous_tag: None,
+                date: None,
+                prereleases: Vec::new(),
+                commits,
+            },
+            &ChangelogPolicy::default(),
+            None,
+        )
+    }
+
+    fn exclusions(release: &Release) -> Vec<Option<Exclusion>> {
+        release.commits.iter().map(|c| c.excluded).collect()
+    }
+
+    #[test]
+    fn a_git_revert_of_an_earlier_release_is_listed_as_changed() {
+        let commits = vec![
+            raw(
+                A,
+                "Revert \"fix(parser): handle empty input\"\n\n\
+                 This reverts commit 1234567890123456789012345678901234567890.",
+            ),
+            raw(
+                B,
+                "Revert \"feat: flaky thing\"\n\n\
+                 This reverts commit cccccccccccccccccccccccccccccccccccccccc.",
+            ),
+            raw(C, "feat: flaky thing"),
+        ];
+        let release = release_of(&commits);
+        insta::assert_snapshot!(render_release(&release), @r"
+        ## [Unreleased]
+
+        ### Changed
+
+        - fix(parser): handle empty input
+
+        ");
+        assert_eq!(
+            exclusions(&release),
+            vec![None, Some(Exclusion::Revert), Some(Exclusion::Reverted)]
+        );
+    }
+
     #[test]
     fn only_security_fixes_go_to_security() {
         let policy = ChangelogPolicy::default();

@@ -3,6 +3,18 @@
 //! Parsing is the `git-conventional` crate's. A message that does not
 //! conform is kept, with the reason, so that callers can count and list it:
 //! nothing is silently dropped.
+//!
+//! A revert written by `git revert` (`Revert "<header>"`, or `Reapply
+//! "<header>"` for a revert of a revert) is read as a `revert` commit whose
+//! description is the header of the commit it reverts, as the Conventional
+//! Commits convention for reverts writes it: `Revert "fix(parser): handle
+//! empty input"` reads as `revert: fix(parser): handle empty input`, and
+//! `Reapply "fix(parser): ..."` as `revert: Revert "fix(parser): ..."`. It
+//! has no scope (the reverted header keeps its own), and its body and
+//! footers are read as for any commit. So it bumps, and is grouped, like a
+//! `revert:` commit.
+
+use std::borrow::Cow;
 
 use serde::Serialize;
 
@@ -86,7 +98,13 @@ impl Commit {
         let message = message.strip_prefix('\u{feff}').unwrap_or(message);
         let message = message.trim_end();
         let summary = message.lines().next().unwrap_or("").to_owned();
-        let (conventional, nonconforming) = match git_conventional::Commit::parse(message) {
+        let as_revert = git_revert_header(&summary).map(|reverted| {
+            let rest = &message[message.find('\n').unwrap_or(message.len())..];
+            format!("revert: {reverted}{rest}")
+        });
+        let conventional_text = as_revert.as_deref().unwrap_or(message);
+        let (conventional, nonconforming) = match git_conventional::Commit::parse(conventional_text)
+        {
             Ok(parsed) => (Some(Conventional::from_parsed(&parsed, message)), None),
             Err(e) => (None, Some(nonconforming_reason(&e))),
         };
@@ -183,6 +201,23 @@ pub(crate) fn strip_pr_ref(text: &str) -> &str {
         Some((rest, open)) if rest[open + 2..].parse::<u64>().is_ok() => rest[..open].trim_end(),
         _ => trimmed,
     }
+}
+
+/// The header of the commit a `git revert` summary reverts: `<header>` for
+/// `Revert "<header>"`, and `Revert "<header>"` for `Reapply "<header>"`
+/// (what git writes when it reverts a revert). A pull request reference
+/// after the closing quote, `Revert "..." (#N)`, is allowed.
+fn git_revert_header(summary: &str) -> Option<Cow<'_, str>> {
+    let text = strip_pr_ref(summary);
+    let quoted = |prefix: &str| {
+        text.strip_prefix(prefix)
+            .and_then(|rest| rest.strip_suffix('"'))
+            .filter(|inner| !inner.trim().is_empty())
+    };
+    if let Some(header) = quoted("Revert \"") {
+        return Some(Cow::Borrowed(header));
+    }
+    quoted("Reapply \"").map(|header| Cow::Owned(format!("Revert \"{header}\"")))
 }
 
 /// The id in git's `This reverts commit <id>.` line.
@@ -379,6 +414,96 @@ mod tests {
         );
     }
 
+    const SHA: &str = "0123456789abcdef0123456789abcdef01234567";
+
+    #[test]
+    fn a_git_revert_is_a_revert_of_the_reverted_header() {
+        let message = format!(
+            "Revert \"fix(parser): handle empty input\"\n\nThis reverts commit {SHA}.\n\n\
+             Signed-off-by: Ada <ada@example.org>\n"
+        );
+        let c = Commit::parse("abc", &message, 1);
+        assert_eq!(c.summary, "Revert \"fix(parser): handle empty input\"");
+        assert_eq!(c.nonconforming, None);
+        assert_eq!(c.reverts.as_deref(), Some(SHA));
+        let conventional = c.conventional.expect("conventional");
+        assert_eq!(conventional.kind, "revert");
+        assert_eq!(conventional.scope, None);
+        assert_eq!(conventional.description, "fix(parser): handle empty input");
+        assert_eq!(
+            conventional.body.as_deref(),
+            Some(format!("This reverts commit {SHA}.").as_str())
+        );
+        assert_eq!(conventional.footers[0].token, "Signed-off-by");
+        assert!(!conventional.breaking);
+        assert!(!conventional.security);
+    }
+
+    #[test]
+    fn a_git_revert_of_a_breaking_or_security_fix_is_neither() {
+        let breaking = conv(&format!(
+            "Revert \"feat(api)!: drop v1\"\n\nThis reverts commit {SHA}."
+        ));
+        assert_eq!(breaking.description, "feat(api)!: drop v1");
+        assert!(!breaking.breaking);
+        let security = conv(&format!(
+            "Revert \"fix: patch CVE-2026-0001\"\n\nThis reverts commit {SHA}."
+        ));
+        assert!(!security.security);
+        assert_eq!(security.cves, vec!["CVE-2026-0001"]);
+    }
+
+    #[test]
+    fn reverts_of_reverts_and_forge_reverts_are_read() {
+        let twice = Commit::parse(
+            "abc",
+            &format!(
+                "Revert \"Revert \"fix(parser): handle empty input\"\"\n\n\
+                 This reverts commit {SHA}."
+            ),
+            1,
+        );
+        assert_eq!(twice.reverts.as_deref(), Some(SHA));
+        let twice = twice.conventional.expect("conventional");
+        assert_eq!(twice.kind, "revert");
+        assert_eq!(
+            twice.description,
+            "Revert \"fix(parser): handle empty input\""
+        );
+        let reapply = conv(&format!(
+            "Reapply \"fix(parser): handle empty input\"\n\nThis reverts commit {SHA}."
+        ));
+        assert_eq!(reapply.kind, "revert");
+        assert_eq!(
+            reapply.description,
+            "Revert \"fix(parser): handle empty input\""
+        );
+        let thrice = conv("Revert \"Revert \"Revert \"feat: x\"\"\"");
+        assert_eq!(thrice.description, "Revert \"Revert \"feat: x\"\"");
+        // A forge's revert button, squash-merged.
+        let forge = Commit::parse("abc", "Revert \"feat: add x (#12)\" (#13)", 1);
+        assert_eq!(forge.pr_ref, Some(13));
+        assert_eq!(
+            forge.conventional.expect("conventional").description,
+            "feat: add x (#12)"
+        );
+    }
+
+    #[test]
+    fn only_a_whole_quoted_header_makes_a_git_revert() {
+        for message in [
+            "Revert \"\"",
+            "Revert \"",
+            "Revert the parser change",
+            "Revert \"fix: x\" partly",
+            "revert \"fix: x\"",
+        ] {
+            let c = Commit::parse("abc", message, 1);
+            assert!(c.conventional.is_none(), "{message}");
+            assert!(c.nonconforming.is_some(), "{message}");
+        }
+    }
+
     #[test]
     fn merges_are_flagged() {
         assert!(Commit::parse("abc", "Merge branch 'x'", 2).merge);
@@ -412,6 +537,9 @@ mod tests {
                 prop_assert_eq!(c.scope, scope);
                 prop_assert_eq!(c.breaking, bang);
                 prop_assert_eq!(c.description, description);
+                let revert = conv(&format!("Revert \"{header}\"\n\nThis reverts commit 0123456."));
+                prop_assert_eq!(revert.kind, "revert");
+                prop_assert_eq!(revert.description, header);
             }
         }
     }
