@@ -348,7 +348,9 @@ fn entry(commit: &Commit) -> Entry {
 }
 
 /// Commits that cancel out: a revert and the commit it reverts, both in
-/// the same release. A revert of a revert cancels too.
+/// the same release (`commits` newest first). A revert of a revert cancels
+/// with the revert it reverts, which then cancels nothing more: the change
+/// first reverted is back, so it stays.
 pub(crate) fn revert_pairs(commits: &[Commit]) -> HashMap<&str, Exclusion> {
     let ids: HashSet<&str> = commits.iter().map(|c| c.id.as_str()).collect();
     let mut cancelled = HashMap::new();
@@ -356,6 +358,9 @@ pub(crate) fn revert_pairs(commits: &[Commit]) -> HashMap<&str, Exclusion> {
         let Some(target) = &commit.reverts else {
             continue;
         };
+        if cancelled.contains_key(commit.id.as_str()) {
+            continue;
+        }
         let reverted = ids
             .iter()
             .find(|id| id.starts_with(target.as_str()))
@@ -869,6 +874,55 @@ mod tests {
             exclusions(&release),
             vec![None, Some(Exclusion::Revert), Some(Exclusion::Reverted)]
         );
+    }
+
+    #[test]
+    fn a_reverted_revert_cancels_with_its_revert_only() {
+        let commits = vec![
+            raw(
+                A,
+                "Reapply \"feat: flaky thing\"\n\n\
+                 This reverts commit bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb.",
+            ),
+            raw(
+                B,
+                "Revert \"feat: flaky thing\"\n\n\
+                 This reverts commit cccccccc.",
+            ),
+            raw(C, "feat: flaky thing"),
+        ];
+        // The thing is in: the revert is undone.
+        let release = release_of(&commits);
+        assert_eq!(
+            exclusions(&release),
+            vec![Some(Exclusion::Revert), Some(Exclusion::Reverted), None]
+        );
+        insta::assert_snapshot!(render_release(&release), @r"
+        ## [Unreleased]
+
+        ### Added
+
+        - flaky thing
+
+        ");
+        // Reverted once more, it is out again.
+        let mut four = vec![raw(
+            D,
+            "Revert \"Reapply \"feat: flaky thing\"\"\n\n\
+             This reverts commit aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.",
+        )];
+        four.extend(commits);
+        let release = release_of(&four);
+        assert_eq!(
+            exclusions(&release),
+            vec![
+                Some(Exclusion::Revert),
+                Some(Exclusion::Reverted),
+                Some(Exclusion::Revert),
+                Some(Exclusion::Reverted)
+            ]
+        );
+        assert!(release.groups.is_empty());
     }
 
     #[test]
