@@ -406,7 +406,7 @@ fn render_entry(out: &mut String, entry: &Entry) {
     if let Some(scope) = &entry.scope {
         let _ = write!(out, "**{scope}:** ");
     }
-    out.push_str(&entry.description);
+    out.push_str(&list_item_text(&entry.description, 2));
     let mut refs: Vec<String> = Vec::new();
     if let Some(pr) = entry.pr_ref {
         refs.push(format!("#{pr}"));
@@ -426,11 +426,39 @@ fn render_entry(out: &mut String, entry: &Entry) {
     if let Some(breaking) = &entry.breaking
         && breaking != &entry.description
     {
-        let _ = writeln!(out, "  - {breaking}");
+        let _ = writeln!(out, "  - {}", list_item_text(breaking, 4));
     }
     if let Some(deprecated) = &entry.deprecated {
-        let _ = writeln!(out, "  - {deprecated}");
+        let _ = writeln!(out, "  - {}", list_item_text(deprecated, 4));
     }
+}
+
+/// Text for a Markdown list item whose content starts `width` columns in:
+/// every line after the first is indented by `width` spaces, so that it
+/// stays in the item (and, indented that far, is never read as a heading,
+/// fence or link definition of the changelog itself). A run of blank lines
+/// becomes one empty line, which does not end the item when indented text
+/// follows; blank lines at either end and trailing whitespace are dropped.
+pub(crate) fn list_item_text(text: &str, width: usize) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut after_blank = false;
+    for line in text.trim().lines() {
+        let line = line.trim_end();
+        if line.is_empty() {
+            after_blank = true;
+            continue;
+        }
+        if !out.is_empty() {
+            out.push('\n');
+            if after_blank {
+                out.push('\n');
+            }
+            out.extend(std::iter::repeat_n(' ', width));
+        }
+        after_blank = false;
+        out.push_str(line);
+    }
+    out
 }
 
 /// The label of a release's link-reference definition: `unreleased` or
@@ -844,6 +872,86 @@ mod tests {
 
     fn exclusions(release: &Release) -> Vec<Option<Exclusion>> {
         release.commits.iter().map(|c| c.excluded).collect()
+    }
+
+    #[test]
+    fn multi_line_footers_stay_inside_their_list_items() {
+        let commits = vec![
+            raw(
+                A,
+                "feat(config)!: move the key\n\n\
+                 BREAKING CHANGE: the config key moved.\n\
+                 Use `new_key` instead;\n\
+                 the old one is ignored.",
+            ),
+            raw(
+                B,
+                "feat(api)!: drop v1\n\n\
+                 BREAKING CHANGE: the v1 endpoints are gone.\n\n\n\
+                 - call /v2 instead\n\
+                 ## not a heading",
+            ),
+            raw(
+                C,
+                "refactor: new loader\n\n\
+                 Deprecated: `load_v1`, removed in 3.0.0;\n\
+                 use `load` instead",
+            ),
+            raw(D, "fix: after them"),
+        ];
+        let release = release_of(&commits);
+        let markdown = render_release(&release);
+        crate::test_markdown::assert_list_items_hold_together(&markdown);
+        assert_eq!(crate::test_markdown::list_items(&markdown).len(), 4);
+        insta::assert_snapshot!(markdown, @r"
+        ## [Unreleased]
+
+        ### Added
+
+        - **BREAKING** **config:** move the key
+          - the config key moved.
+            Use `new_key` instead;
+            the old one is ignored.
+        - **BREAKING** **api:** drop v1
+          - the v1 endpoints are gone.
+
+            - call /v2 instead
+            ## not a heading
+
+        ### Deprecated
+
+        - new loader
+          - `load_v1`, removed in 3.0.0;
+            use `load` instead
+
+        ### Fixed
+
+        - after them
+
+        ");
+        // The changelog file takes it as one section: a line in an item is
+        // no heading of its own.
+        let update = SectionUpdate {
+            key: SectionKey::Unreleased,
+            markdown: markdown.clone(),
+            link: None,
+        };
+        let file = changelog_file::update(None, &[update], "CHANGELOG.md").expect("update");
+        assert_eq!(
+            changelog_file::section_text(&file, &SectionKey::Unreleased),
+            Some(markdown.as_str())
+        );
+    }
+
+    #[test]
+    fn list_item_text_indents_continuation_lines() {
+        assert_eq!(list_item_text("one line", 2), "one line");
+        assert_eq!(list_item_text("a\nb", 2), "a\n  b");
+        assert_eq!(
+            list_item_text("\n a  \n\n\n\n  b\r\nc\n\n", 4),
+            "a\n\n      b\n    c"
+        );
+        assert_eq!(list_item_text("", 2), "");
     }
 
     #[test]

@@ -41,6 +41,8 @@ pub mod signoff;
 pub mod sync;
 #[cfg(test)]
 mod test_git;
+#[cfg(test)]
+mod test_markdown;
 pub mod version;
 pub mod versioning;
 pub mod workspace;
