@@ -9,7 +9,8 @@ use super::{Notes, ReleaseNotes};
 use crate::{Error, Result};
 
 /// The built-in template: the spec's release notes template, with empty
-/// sections left out.
+/// sections left out. Every text in a list item goes through `indent`, so
+/// that a text over several lines stays inside its item.
 pub const BUILTIN_TEMPLATE: &str = r#"{% set n = release_notes %}
 # Release Notes: {{ tag }}
 
@@ -26,28 +27,28 @@ pub const BUILTIN_TEMPLATE: &str = r#"{% set n = release_notes %}
 
 ## New Features
 {% for f in n.changes.features %}
-- **{{ f.title }}**{{ (": " ~ f.description) | indent(2) if f.description else "" }}{{ " (" ~ f.pr_ref ~ ")" if f.pr_ref else "" }}
+- **{{ f.title | indent(2) }}**{{ (": " ~ f.description) | indent(2) if f.description else "" }}{{ " (" ~ f.pr_ref ~ ")" if f.pr_ref else "" }}
 {% endfor %}
 {% endif %}
 {% if n.changes.improvements %}
 
 ## Improvements
 {% for i in n.changes.improvements %}
-- **{{ i.title }}**{{ (": " ~ i.description) | indent(2) if i.description else "" }}
+- **{{ i.title | indent(2) }}**{{ (": " ~ i.description) | indent(2) if i.description else "" }}
 {% endfor %}
 {% endif %}
 {% if n.changes.bug_fixes %}
 
 ## Bug Fixes
 {% for b in n.changes.bug_fixes %}
-- **{{ b.issue_ref }}**: {{ b.description }}
+- **{{ b.issue_ref }}**: {{ b.description | indent(2) }}
 {% endfor %}
 {% endif %}
 {% if n.changes.breaking_changes %}
 
 ## Breaking Changes
 {% for c in n.changes.breaking_changes %}
-- **{{ c.title }}**{{ (": " ~ c.description) | indent(2) if c.description else "" }}
+- **{{ c.title | indent(2) }}**{{ (": " ~ c.description) | indent(2) if c.description else "" }}
 {% if c.migration and c.migration != c.description %}
   - Migration: {{ c.migration | indent(4) }}
 {% endif %}
@@ -57,7 +58,7 @@ pub const BUILTIN_TEMPLATE: &str = r#"{% set n = release_notes %}
 
 ## Deprecations
 {% for d in n.changes.deprecations %}
-- **{{ d.item }}**: {{ "to be removed in " ~ tag_prefix ~ d.timeline if d.timeline else "no removal version yet" }}{{ ("; use " ~ d.replacement ~ " instead") | indent(2) if d.replacement else "" }}
+- **{{ d.item | indent(2) }}**: {{ "to be removed in " ~ tag_prefix ~ d.timeline if d.timeline else "no removal version yet" }}{{ ("; use " ~ d.replacement ~ " instead") | indent(2) if d.replacement else "" }}
 {% endfor %}
 {% endif %}
 {% if n.changes.security %}
@@ -85,20 +86,20 @@ pub const BUILTIN_TEMPLATE: &str = r#"{% set n = release_notes %}
 {% if n.contributors %}
 
 ## Contributors
-- {{ n.contributors | join(", ") }}
+- {{ n.contributors | join(", ") | indent(2) }}
 {% endif %}
 {% set p = n.provenance %}
 {% if p.commit or p.build_id or p.signed_by %}
 
 ## Provenance
 {% if p.commit %}
-- Commit: {{ p.commit }}
+- Commit: {{ p.commit | indent(2) }}
 {% endif %}
 {% if p.build_id %}
-- Build: {{ p.build_id }}
+- Build: {{ p.build_id | indent(2) }}
 {% endif %}
 {% if p.signed_by %}
-- Signed: {{ p.signed_by }}
+- Signed: {{ p.signed_by | indent(2) }}
 {% endif %}
 {% endif %}
 "#;

@@ -511,6 +511,130 @@ fn a_bad_severity_footer_is_a_problem() {
 }
 
 #[test]
+fn multi_line_texts_stay_inside_their_list_items() {
+    let version = Version::new(2, 0, 0);
+    let ada = person("Ada", "ada@example.org");
+    let commits = [
+        commit(
+            '1',
+            &ada,
+            "feat(config)!: move the key\n\n\
+             BREAKING CHANGE: the config key moved.\n\
+             Use `new_key` instead;\n\
+             the old one is ignored.",
+        ),
+        commit(
+            '2',
+            &ada,
+            "feat(api)!: drop v1\n\n\
+             BREAKING CHANGE: the v1 endpoints are gone.\n\
+             Migration: call /v2\n\n\
+             - with the same payload\n\
+             ## and the same token",
+        ),
+        commit('3', &ada, "feat(cli): add --json"),
+        commit(
+            '4',
+            &ada,
+            "fix(tls): reject short keys (CVE-2026-5151)\n\nSeverity: high",
+        ),
+        commit('5', &ada, "fix: after them"),
+    ];
+    let handwritten = parse_handwritten(
+        "highlights:\n  - |\n    Faster startup.\n    Measured on large repositories.\n\
+         known_issues:\n  - issue: |\n      Exports are slow\n      on large projects\n    \
+         workaround: |\n      Export per project.\n\n      Or wait.\n\
+         security:\n  CVE-2026-5151:\n    severity: high\n    description: |\n      \
+         Short keys were accepted.\n      Now they are refused.\n\
+         deprecations:\n  \"`load_v1`\":\n    timeline: 3.0.0\n    replacement: |\n      \
+         `load`,\n      with the same arguments\n\
+         features:\n  '3333333':\n    title: |\n      JSON output\n      for scripts\n    \
+         description: |\n      Every command takes --json.\n\n      ## Even this one\n\
+         contributors: [\"Docs\\nTeam\"]\n",
+        Path::new("2.0.0.yaml"),
+    )
+    .expect("valid");
+    let input = NotesInput {
+        version: &version,
+        release_date: "2026-05-04".into(),
+        release_type: Bump::Major,
+        previous: None,
+        commits: &commits,
+        handwritten: Some(&handwritten),
+        provenance: Provenance {
+            commit: Some(id('1')),
+            build_id: Some("ci-1".into()),
+            signed_by: Some("release-bot\n<release@example.org>".into()),
+        },
+        policy: NotesPolicy::default(),
+    };
+    let markdown = render_markdown(&build(&input), "v", None).expect("markdown");
+    crate::test_markdown::assert_list_items_hold_together(&markdown);
+    // highlight, feature, bug fix, 2 breaking changes, deprecation,
+    // security fix, known issue, contributors, 3 provenance lines
+    assert_eq!(
+        crate::test_markdown::list_items(&markdown).len(),
+        12,
+        "{markdown}"
+    );
+    insta::assert_snapshot!(markdown, @r"
+    # Release Notes: v2.0.0
+
+    **Release Date**: 2026-05-04
+    **Release Type**: Major
+
+    ## Highlights
+    - Faster startup.
+      Measured on large repositories.
+
+    ## New Features
+    - **JSON output
+      for scripts**: Every command takes --json.
+
+      ## Even this one
+
+    ## Bug Fixes
+    - **5555555555**: after them
+
+    ## Breaking Changes
+    - **move the key**: the config key moved. Use `new_key` instead; the old one is ignored.
+      - Migration: the config key moved.
+        Use `new_key` instead;
+        the old one is ignored.
+    - **drop v1**: the v1 endpoints are gone.
+      - Migration: call /v2
+
+        - with the same payload
+        ## and the same token
+
+    ## Deprecations
+    - **`load_v1`**: to be removed in v3.0.0; use `load`,
+      with the same arguments instead
+
+    ## Security
+    - **CVE-2026-5151** (high): Short keys were accepted.
+      Now they are refused.
+
+    ## Known Issues
+    - **Exports are slow
+      on large projects**
+      - Workaround: Export per project.
+
+        Or wait.
+
+    ## Contributors
+    - Ada, Docs
+      Team
+
+    ## Provenance
+    - Commit: 1111111111111111111111111111111111111111
+    - Build: ci-1
+    - Signed: release-bot
+      <release@example.org>
+");
+}
+
+#[test]
 fn a_commit_that_only_mentions_a_cve_is_no_security_entry() {
     let version = Version::new(1, 1, 0);
     let ada = person("Ada", "ada@example.org");
