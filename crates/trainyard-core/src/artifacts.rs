@@ -675,10 +675,7 @@ pub(crate) fn copy_hashing(source: &Path, target: &Path) -> Result<(u64, String)
     };
     std::fs::create_dir_all(dir).map_err(|e| Error::io("cannot create directory", dir, e))?;
     let mut input = File::open(source).map_err(|e| Error::io("cannot open", source, e))?;
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".trainyard-tmp-")
-        .tempfile_in(dir)
-        .map_err(|e| Error::io("cannot create a temporary file in", dir, e))?;
+    let mut tmp = crate::fsutil::temp_file_in(dir)?;
     let mut hasher = Sha256::new();
     let mut buf = vec![0u8; 64 * 1024];
     let mut size = 0u64;

@@ -23,10 +23,7 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
         _ => Path::new("."),
     };
     std::fs::create_dir_all(dir).map_err(|e| Error::io("cannot create directory", dir, e))?;
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".trainyard-tmp-")
-        .tempfile_in(dir)
-        .map_err(|e| Error::io("cannot create a temporary file in", dir, e))?;
+    let mut tmp = temp_file_in(dir)?;
     tmp.write_all(bytes)
         .map_err(|e| Error::io("cannot write", tmp.path().to_path_buf(), e))?;
     tmp.as_file()
@@ -39,6 +36,28 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     tmp.persist(path)
         .map_err(|e| Error::io("cannot replace", path, e.error))?;
     sync_dir(dir)
+}
+
+/// A temporary file in `dir` to be renamed over a file there. Created
+/// with the mode a new file gets (0666 less the user's umask), not the
+/// 0600 of a private temporary file: what it becomes is the user's file,
+/// and a file a web server must read (`SHA256SUMS` in a channel) stays
+/// readable.
+///
+/// # Errors
+///
+/// Returns [`Error::Io`] naming `dir` when the file cannot be created.
+pub fn temp_file_in(dir: &Path) -> Result<tempfile::NamedTempFile> {
+    let mut builder = tempfile::Builder::new();
+    builder.prefix(".trainyard-tmp-");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        builder.permissions(std::fs::Permissions::from_mode(0o666));
+    }
+    builder
+        .tempfile_in(dir)
+        .map_err(|e| Error::io("cannot create a temporary file in", dir, e))
 }
 
 /// Flushes a directory's entries to disk.

@@ -138,6 +138,25 @@ impl TestRepo {
         }
     }
 
+    /// Runs trainyard under a `umask` (octal, e.g. `022`), set by a shell
+    /// that then runs the binary.
+    pub fn run_umask(&self, umask: &str, args: &[&str]) -> Run {
+        let mut cmd = Command::new("sh");
+        cmd.current_dir(self.path())
+            .arg("-c")
+            .arg("umask \"$1\"; shift; exec \"$@\"")
+            .arg("sh")
+            .arg(umask)
+            .arg(env!("CARGO_BIN_EXE_trainyard"))
+            .args(args);
+        isolate(&mut cmd, self.home());
+        let output = cmd.output().expect("trainyard runs");
+        Run {
+            output,
+            root: self.dir.path().to_path_buf(),
+        }
+    }
+
     /// Tags HEAD (annotated, like most release tags).
     pub fn tag(&self, name: &str) -> &Self {
         self.git(&["tag", "-a", name, "-m", name]);
