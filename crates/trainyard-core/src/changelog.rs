@@ -16,7 +16,7 @@ use std::path::PathBuf;
 
 use crate::changelog_file::{self, SectionKey, SectionUpdate};
 use crate::commit::Commit;
-use crate::history::{RawCommit, VersionTag};
+use crate::history::{RawCommit, TagScan, VersionTag};
 use crate::releases;
 use crate::version::{self, Version};
 use crate::workspace::Workspace;
@@ -539,6 +539,46 @@ impl Workspace {
     }
 }
 
+/// Refuses a section for an untagged version that is neither the
+/// release under way nor the next version: its heading would put the
+/// unreleased commits under a release that will never have them.
+fn refuse_unknown(ws: &Workspace, version: &Version, tags: &TagScan) -> Result<()> {
+    let release = crate::version::release_of(version);
+    let ledger = crate::ledger::Ledger::read_with(ws, tags)?;
+    if ledger.in_progress().is_some_and(|e| e.version == release) {
+        return Ok(());
+    }
+    let next = crate::versioning::next(ws, &crate::versioning::NextRequest::default())?;
+    // The next version; any first one (a project picks where it starts);
+    // or the version `version bump --set` wrote into the manifests.
+    if next.next.as_ref() == Some(version) || next.latest.is_none() {
+        return Ok(());
+    }
+    let specs = ws.manifests().unwrap_or_default();
+    let carried = crate::manifest::read_versions(&ws.root, &specs).unwrap_or_default();
+    let newer = |v: &Version| {
+        next.latest
+            .as_ref()
+            .is_some_and(|l| v.cmp_precedence(l).is_gt())
+    };
+    if carried.iter().any(|m| {
+        m.version
+            .as_deref()
+            .and_then(|t| crate::version::parse(t.trim()).ok())
+            .is_some_and(|v| crate::version::release_of(&v) == release && newer(&release))
+    }) {
+        return Ok(());
+    }
+    let expected = match &next.next {
+        Some(next) => format!("the next version is {next}"),
+        None => "nothing is unreleased".to_owned(),
+    };
+    Err(Error::input(format!(
+        "no release {version}: tag {} does not exist, no release of it is under way, and {expected}; `trainyard changelog --all` lists the releases",
+        ws.tag_name(version)
+    )))
+}
+
 /// Generates the changelog a request asks for.
 ///
 /// # Errors
@@ -610,6 +650,7 @@ pub fn generate(ws: &Workspace, request: &ChangelogRequest) -> Result<ChangelogR
                 )]
             }
             None => {
+                refuse_unknown(ws, v, &tags)?;
                 let state = releases::unreleased(&ws.repo, tip, &tags)?;
                 vec![unreleased_section(Some(v.clone()), &state.commits)]
             }
