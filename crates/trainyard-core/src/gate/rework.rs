@@ -13,7 +13,9 @@
 //!    `(cherry picked from commit <id>)` lines do not count.
 //!
 //! Merge commits are never rework, and the rework rate's base excludes
-//! them. Each commit counts once, for the first reason that applies in
+//! them. Nor is a rollback's own commit (one with a `Rollback-Id:`
+//! trailer): it takes a whole release back by a recorded decision, it
+//! does not repair work of the range. Each commit counts once, for the first reason that applies in
 //! the order above.
 
 use serde::{Deserialize, Serialize};
@@ -73,7 +75,7 @@ pub fn rework(commits: &[RawCommit]) -> Vec<Rework> {
         .collect();
     let mut found = Vec::new();
     for (i, raw) in commits.iter().enumerate() {
-        if raw.parents.len() > 1 {
+        if raw.parents.len() > 1 || is_rollback(&raw.message) {
             continue;
         }
         let own = raw.id.to_string();
@@ -117,6 +119,13 @@ pub fn rework(commits: &[RawCommit]) -> Vec<Rework> {
         });
     }
     found
+}
+
+/// Whether a message is a rollback's own commit, by its trailer.
+fn is_rollback(message: &str) -> bool {
+    message
+        .lines()
+        .any(|line| line.trim_start().starts_with("Rollback-Id: "))
 }
 
 /// The subject a `fixup! <subject>` summary fixes up, prefixes stripped
@@ -214,6 +223,28 @@ mod tests {
                 (id('2'), ReworkReason::Revert, None),
             ]
         );
+    }
+
+    #[test]
+    fn gate_rework_leaves_out_a_rollbacks_own_commit() {
+        let commits = [
+            raw(
+                '2',
+                "fix: pages keep every row
+",
+            ),
+            raw(
+                '1',
+                "revert: roll back 1.2.0 to 1.1.1
+
+pagination loses rows
+
+Rollback-Id: rb-1.2.0-20270113T100000Z
+Rollback-Plan: 0123abcd
+",
+            ),
+        ];
+        assert!(rework(&commits).is_empty());
     }
 
     #[test]
