@@ -109,6 +109,44 @@ fn releasing_an_untagged_version_moves_unreleased_into_it() {
 }
 
 #[test]
+fn a_version_that_is_neither_released_nor_next_is_refused() {
+    let repo = fixture();
+    // 2.0.1 is the next version; 9.9.9 and 2.0.99 are nothing at all.
+    for version in ["9.9.9", "2.0.99", "2.1.0"] {
+        let run = repo.run(&["changelog", "--version", version]);
+        assert_eq!(run.code(), 2, "{version}: {}", run.transcript());
+        assert_eq!(run.stdout(), "", "{version}");
+        assert_eq!(
+            run.stderr(),
+            format!(
+                "error: no release {version}: tag v{version} does not exist, no release of it is under way, and the next version is 2.0.1; `trainyard changelog --all` lists the releases\n"
+            )
+        );
+    }
+    // A released version and the next one are fine.
+    assert_eq!(repo.run(&["changelog", "--version", "1.1.0"]).code(), 0);
+    assert_eq!(repo.run(&["changelog", "--version", "2.0.1"]).code(), 0);
+}
+
+#[test]
+fn a_written_changelog_has_the_mode_the_umask_gives() {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = |repo: &TestRepo| {
+        std::fs::metadata(repo.path().join("CHANGELOG.md"))
+            .expect("changelog")
+            .permissions()
+            .mode()
+            & 0o777
+    };
+    for (umask, expected) in [("022", 0o644), ("077", 0o600), ("002", 0o664)] {
+        let repo = fixture();
+        let run = repo.run_umask(umask, &["changelog", "--all", "--write"]);
+        assert_eq!(run.code(), 0, "{}", run.transcript());
+        assert_eq!(mode(&repo), expected, "umask {umask}");
+    }
+}
+
+#[test]
 fn write_dry_run_changes_nothing() {
     let repo = fixture();
     let before = repo.tree_snapshot();

@@ -108,8 +108,19 @@ fn a_minor_release_from_start_to_post() {
     assert_unchanged(&before.0, &repo.tree_snapshot());
     assert_unchanged(&before.1, &snapshot_dir(&f.remote));
     assert!(!f.channel.exists());
-    let published = ok(repo, &["--json", "release", "publish"]).json();
+    // Published files get the mode a web server can read: the umask's.
+    let published = repo.run_umask("022", &["--json", "release", "publish"]);
+    assert_eq!(published.code(), 0, "{}", published.transcript());
+    let published = published.json();
     assert_eq!(published["state"]["step"], "published");
+    for file in ["widget-1.1.0.tgz", "SHA256SUMS"] {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(f.channel.join("1.1.0").join(file))
+            .expect("published file")
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o644, "{file}");
+    }
     let again = repo.run(&["release", "publish"]);
     assert_eq!(again.code(), 2);
     assert!(
@@ -441,4 +452,58 @@ fn the_checklist_asks_the_forge_for_open_pull_requests() {
     assert!(!run.stdout().contains("s3cret-token"));
     let head = repo.git(&["rev-parse", "HEAD"]);
     insta::assert_snapshot!(run.stdout().replace(&head[..10], "[HEAD]"));
+}
+
+#[test]
+fn start_takes_the_bump_the_commits_call_for_and_refuses_a_lower_one() {
+    let f = fixture("");
+    let repo = &f.repo;
+    repo.commit("feat(api)!: drop v1\n\nBREAKING CHANGE: gone\nMigration: use v2");
+    let before = repo.tree_snapshot();
+    let refused = repo.run(&["release", "start", "patch"]);
+    assert_eq!(refused.code(), 2, "{}", refused.transcript());
+    assert!(
+        refused
+            .stderr()
+            .contains("call for a major release (") && refused.stderr().contains(
+                "feat(api)!: drop v1), not a patch: run `trainyard release start major`, or add --force to release them as a patch"
+            ),
+        "{}",
+        refused.stderr()
+    );
+    assert_unchanged(&before, &repo.tree_snapshot());
+    let started = ok(repo, &["--json", "release", "start"]).json();
+    assert_eq!(started["version"], "2.0.0");
+    assert_eq!(started["state"]["kind"], "major");
+    ok(repo, &["release", "abort"]);
+    // An aborted start uses nothing up; --force takes the lower kind.
+    let forced = ok(repo, &["--json", "release", "start", "patch", "--force"]).json();
+    assert_eq!(forced["version"], "1.0.1");
+    assert!(
+        forced["messages"]
+            .to_string()
+            .contains("because of --force"),
+        "{forced:#}"
+    );
+}
+
+#[test]
+fn a_version_tagged_on_another_branch_is_never_started_again() {
+    let f = fixture("");
+    let repo = &f.repo;
+    // 1.1.0 went out from a branch main never merged.
+    repo.git(&["checkout", "-q", "-b", "elsewhere", "v1.0.0"]);
+    repo.commit("feat: something else");
+    repo.tag("v1.1.0");
+    repo.git(&["checkout", "-q", "main"]);
+    let next = ok(repo, &["--json", "version", "next"]).json();
+    assert_eq!(next["next"], "1.2.0", "{next:#}");
+    assert!(
+        next["notes"]
+            .to_string()
+            .contains("1.1.0 is already tagged (v1.1.0): the next free version is 1.2.0"),
+        "{next:#}"
+    );
+    let started = ok(repo, &["--json", "release", "start"]).json();
+    assert_eq!(started["version"], "1.2.0");
 }

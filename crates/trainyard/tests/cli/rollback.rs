@@ -572,3 +572,154 @@ fn bad_rollback_input_is_refused_clearly() {
         escape.stderr()
     );
 }
+
+/// A directory's files and their bytes.
+type Files = Vec<(PathBuf, Vec<u8>)>;
+
+/// Everything a rollback may touch, to prove it touched nothing: main's
+/// head, the channel, the config target.
+fn world(f: &Fixture) -> (String, Files, Files) {
+    (
+        f.repo.git(&["rev-parse", "main"]),
+        snapshot_dir(&f.channel),
+        snapshot_dir(&f.live),
+    )
+}
+
+#[test]
+fn an_immediate_rollback_waits_for_the_approval_its_cell_requires() {
+    let f = fixture("");
+    let repo = &f.repo;
+    let id = plan(repo, &["--to", "1.0.0"]);
+    let before = world(&f);
+    // High and widespread: immediate, but the Director approves first.
+    let waiting = start(repo, &id, "high", "widespread");
+    assert_eq!(waiting.code(), 1, "{}", waiting.transcript());
+    let report = waiting.json();
+    assert_eq!(report["procedure"], "RB-IMM");
+    assert_eq!(report["approval"], "Director");
+    let decide = report["steps"]
+        .as_array()
+        .expect("steps")
+        .iter()
+        .find(|s| s["name"] == "decide")
+        .expect("decide");
+    assert_eq!(decide["status"], "waiting");
+    assert!(
+        report["waiting_for"]
+            .as_str()
+            .expect("waiting")
+            .contains("approval by Director before any action"),
+        "{report:#}"
+    );
+    for action in report["actions"].as_array().expect("actions") {
+        assert_eq!(action["status"], "pending", "{action}");
+    }
+    for step in ["execute", "verify", "communicate", "document"] {
+        let s = report["steps"]
+            .as_array()
+            .expect("steps")
+            .iter()
+            .find(|s| s["name"] == step)
+            .expect("step");
+        assert_eq!(s["status"], "pending", "{step}");
+    }
+    // Not the branch, not the channel, not the config target.
+    let after = world(&f);
+    assert_eq!(before.0, after.0);
+    assert_unchanged(&before.1, &after.1);
+    assert_unchanged(&before.2, &after.2);
+    let rollback_id = report["rollback_id"].as_str().expect("id").to_owned();
+    // Resuming without the approval still does nothing.
+    let still = repo.run(&["--json", "rollback", "resume", &rollback_id]);
+    assert_eq!(still.code(), 1, "{}", still.transcript());
+    assert_eq!(world(&f).0, before.0);
+    approve(repo, &id, "Director");
+    let done = repo.run(&["--json", "rollback", "resume", &rollback_id]);
+    assert_eq!(done.code(), 0, "{}", done.transcript());
+    assert_eq!(left(&f).tree, f.after_1_0_0.tree);
+    let evidence = repo.run(&["--json", "rollback", "status", &rollback_id]);
+    assert!(
+        evidence
+            .stdout()
+            .contains("approved by director@example.org"),
+        "{}",
+        evidence.stdout()
+    );
+}
+
+#[test]
+fn a_rollback_keeps_the_configuration_and_one_that_fails_half_way_is_aborted() {
+    let f = fixture("");
+    let repo = &f.repo;
+    // 1.2.0 changes trainyard.yaml itself: a rollback must not undo that.
+    let config = std::fs::read_to_string(repo.path().join("trainyard.yaml")).expect("config");
+    let tuned = config.replace(
+        "smoke_tests: [\"test -f README.md\"]",
+        "smoke_tests: [\"test -f README.md\", \"test -f src/core/lib.txt\"]",
+    );
+    repo.write("trainyard.yaml", &tuned);
+    repo.commit("chore: one more smoke test");
+    repo.write("README.md", "# widget\n\nNow with exports and imports.\n");
+    repo.write("src/import/csv.txt", "csv import\n");
+    repo.commit("feat(import): csv import");
+    release(repo, "1.2.0");
+    let head = repo.git(&["rev-parse", "main"]);
+    let before = world(&f);
+    let id = plan(repo, &["--to", "1.1.0"]);
+    // The config target drifts after the plan: the config action fails
+    // after the code and channel actions are done.
+    std::fs::write(f.live.join("flags.json"), "{\"export\": \"by hand\"}\n").expect("drift");
+    let drifted = snapshot_dir(&f.live);
+    let failed = start(repo, &id, "critical", "widespread");
+    assert_eq!(failed.code(), 2, "{}", failed.transcript());
+    let stderr = failed.stderr();
+    let rollback_id = ok(repo, &["--json", "rollback", "status"]).json()[0]["rollback_id"]
+        .as_str()
+        .expect("rollback id")
+        .to_owned();
+    assert!(
+        stderr.contains(&format!("rollback {rollback_id}: "))
+            && stderr.contains(&format!("`trainyard rollback resume {rollback_id}`"))
+            && stderr.contains(&format!("`trainyard rollback abort {rollback_id}`"))
+            && stderr.contains("stale target"),
+        "{stderr}"
+    );
+    assert_ne!(repo.git(&["rev-parse", "main"]), head, "the revert is done");
+    assert!(
+        !f.channel.join("1.2.0").exists(),
+        "the channel is withdrawn"
+    );
+    // The revert left trainyard's own configuration as it is.
+    assert_eq!(
+        std::fs::read_to_string(repo.path().join("trainyard.yaml")).expect("config"),
+        tuned
+    );
+    assert!(
+        !repo.path().join("src/import").exists(),
+        "1.2.0's code is gone"
+    );
+    // Abort: everything back where the rollback began.
+    let aborted = repo.run(&["--json", "rollback", "abort", &rollback_id]);
+    assert_eq!(aborted.code(), 0, "{}", aborted.transcript());
+    assert_eq!(repo.git(&["rev-parse", "main"]), head);
+    assert_eq!(repo.git(&["status", "--porcelain"]), "");
+    assert_unchanged(&before.1, &snapshot_dir(&f.channel));
+    assert_unchanged(&drifted, &snapshot_dir(&f.live));
+    let status = ok(repo, &["--json", "status"]).json();
+    assert_eq!(
+        status["current"], "1.2.0",
+        "an aborted rollback withdraws nothing"
+    );
+    let again = repo.run(&["rollback", "resume", &rollback_id]);
+    assert_eq!(again.code(), 2, "{}", again.transcript());
+    // A new plan from where things are now goes through.
+    let id = plan(repo, &["--to", "1.1.0"]);
+    let done = start(repo, &id, "critical", "widespread");
+    assert_eq!(done.code(), 0, "{}", done.transcript());
+    assert!(!f.channel.join("1.2.0").exists());
+    ok(repo, &["evidence", "verify"]);
+    let status = ok(repo, &["--json", "status"]).json();
+    assert_eq!(status["current"], "1.1.0");
+    assert_eq!(status["next"], "1.2.1", "{status:#}");
+}

@@ -307,3 +307,41 @@ fn history_takes_the_first_release_as_it_is() {
         "{stdout}"
     );
 }
+
+#[test]
+fn an_untagged_workspace_starts_from_its_highest_version_and_never_goes_back() {
+    let repo = TestRepo::new();
+    repo.write("Cargo.toml", "[workspace]\nmembers = [\"a\", \"b\"]\n");
+    repo.write(
+        "a/Cargo.toml",
+        "[package]\nname = \"a\"\nversion = \"0.1.0\"\nedition = \"2021\"\n",
+    );
+    repo.write(
+        "b/Cargo.toml",
+        "[package]\nname = \"b\"\nversion = \"0.2.0\"\nedition = \"2021\"\n",
+    );
+    repo.commit("feat: first");
+    let next = next_json(&repo, &[]);
+    assert_eq!(next["next"], "0.2.0", "{next:#}");
+    assert!(
+        next["notes"].to_string().contains("b/Cargo.toml"),
+        "{next:#}"
+    );
+    // b is never written from 0.2.0 back to 0.1.0.
+    let bumped = repo.run(&["version", "bump"]);
+    assert_eq!(bumped.code(), 0, "{}", bumped.transcript());
+    let b = std::fs::read_to_string(repo.path().join("b/Cargo.toml")).expect("b");
+    assert!(b.contains("version = \"0.2.0\""), "{b}");
+    let a = std::fs::read_to_string(repo.path().join("a/Cargo.toml")).expect("a");
+    assert!(a.contains("version = \"0.2.0\""), "{a}");
+    repo.commit("chore: 0.2.0");
+    let lower = repo.run(&["version", "bump", "--set", "0.1.5"]);
+    assert_eq!(lower.code(), 2, "{}", lower.transcript());
+    assert!(
+        lower
+            .stderr()
+            .contains("carries 0.2.0, above 0.1.5: a manifest's version never goes backwards"),
+        "{}",
+        lower.stderr()
+    );
+}
