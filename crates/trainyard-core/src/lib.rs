@@ -7,6 +7,7 @@
 #![warn(clippy::print_stdout, clippy::print_stderr)]
 
 pub mod artifacts;
+pub mod bounded;
 pub mod bump;
 pub mod calendar;
 pub mod calendar_ics;
