@@ -27,6 +27,7 @@ use std::time::{Duration, Instant};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use crate::bounded::Timeout;
 use crate::fsutil::{sync_dir, write_atomic};
 use crate::{Error, Result};
 
@@ -40,9 +41,9 @@ pub const MINISIG_SUFFIX: &str = ".minisig";
 pub const OUT_PREFIX: &str = "$TRAINYARD_OUT/";
 
 /// Default time a build command may take.
-pub const DEFAULT_TIMEOUT_SECONDS: u64 = 1800;
+pub const DEFAULT_TIMEOUT_SECONDS: Timeout = Timeout::constant(1800);
 
-fn default_timeout() -> u64 {
+fn default_timeout() -> Timeout {
     DEFAULT_TIMEOUT_SECONDS
 }
 
@@ -69,9 +70,10 @@ pub struct ArtifactConfig {
     /// the build's output directory when they start with `$TRAINYARD_OUT/`.
     /// Each must match at least one file.
     pub paths: Vec<String>,
-    /// How long the build command may run before it is stopped.
+    /// How long the build command may run before it is stopped, in
+    /// seconds (at most 7 days).
     #[serde(default = "default_timeout")]
-    pub timeout_seconds: u64,
+    pub timeout_seconds: Timeout,
 }
 
 /// A minisign key to sign artifacts and `SHA256SUMS` with.
@@ -136,7 +138,7 @@ pub fn release_env(version: &str, tag: &str) -> Vec<(String, String)> {
 
 /// Checks artifact entries without running anything: names present and
 /// unique, at least one glob each, every glob valid, relative and without
-/// `..`, a non-zero timeout.
+/// `..` (the timeout's bounds are checked as it is read).
 ///
 /// # Errors
 ///
@@ -158,12 +160,6 @@ pub fn validate(configs: &[ArtifactConfig]) -> Result<()> {
         if config.paths.is_empty() {
             return Err(Error::input(format!(
                 "release.artifacts `{}`: paths is empty; list the files to ship",
-                config.name
-            )));
-        }
-        if config.timeout_seconds == 0 {
-            return Err(Error::input(format!(
-                "release.artifacts `{}`: timeout_seconds must be at least 1",
                 config.name
             )));
         }
@@ -221,7 +217,7 @@ pub fn build(
                 command,
                 dir: &worktree_real,
                 env: &vars,
-                timeout: Duration::from_secs(config.timeout_seconds),
+                timeout: config.timeout_seconds.duration(),
             })?;
         }
         let mut files = Vec::new();
@@ -846,7 +842,7 @@ mod tests {
             name: name.to_owned(),
             run: run.map(str::to_owned),
             paths: paths.iter().map(|p| (*p).to_owned()).collect(),
-            timeout_seconds: 60,
+            timeout_seconds: Timeout::constant(60),
         }
     }
 
@@ -953,7 +949,7 @@ mod tests {
         let work = tempfile::tempdir().expect("tempdir");
         let out = tempfile::tempdir().expect("tempdir");
         let mut slow = config("slow", Some("sleep 30"), &["x"]);
-        slow.timeout_seconds = 1;
+        slow.timeout_seconds = Timeout::constant(1);
         let started = Instant::now();
         let err = build(&[slow], work.path(), out.path(), &[]).expect_err("times out");
         assert!(started.elapsed() < Duration::from_secs(10));

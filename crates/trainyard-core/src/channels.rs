@@ -28,17 +28,17 @@
 use std::fmt;
 use std::fs::File;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
 use crate::artifacts::{self, Artifact, ShellCommand};
+use crate::bounded::Timeout;
 use crate::{Error, Result, git_cli};
 
 /// Default time a command channel may take.
-pub const DEFAULT_COMMAND_TIMEOUT_SECONDS: u64 = 1800;
+pub const DEFAULT_COMMAND_TIMEOUT_SECONDS: Timeout = Timeout::constant(1800);
 
-fn default_command_timeout() -> u64 {
+fn default_command_timeout() -> Timeout {
     DEFAULT_COMMAND_TIMEOUT_SECONDS
 }
 
@@ -64,8 +64,12 @@ fn default_command_timeout() -> u64 {
 ///   credentials: env:TAP_TOKEN                # optional, as TRAINYARD_TOKEN
 ///   timeout_seconds: 1800
 /// ```
+// Read through a flat `RawChannel` rather than as an internally tagged
+// enum, which would buffer the entry and lose the line, column and key of
+// a bad value inside it; the schema stays the tagged union's.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
-#[serde(tag = "type", rename_all = "snake_case")]
+#[serde(tag = "type", rename_all = "snake_case", try_from = "RawChannel")]
+#[schemars(!try_from)]
 pub enum ChannelConfig {
     /// Copy the artifacts into a directory.
     Directory(DirectoryChannel),
@@ -137,13 +141,99 @@ pub struct CommandChannel {
     /// to the command as `TRAINYARD_TOKEN`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub credentials: Option<String>,
-    /// How long the command may run before it is stopped.
+    /// How long the command may run before it is stopped, in seconds (at
+    /// most 7 days).
     #[serde(default = "default_command_timeout")]
-    pub timeout_seconds: u64,
+    pub timeout_seconds: Timeout,
 }
 
 fn is_false(value: &bool) -> bool {
     !*value
+}
+
+/// A channel as written in YAML, before its `type` says which keys apply.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawChannel {
+    #[serde(rename = "type")]
+    kind: ChannelKind,
+    name: String,
+    path: Option<PathBuf>,
+    remote: Option<String>,
+    push_branch: Option<String>,
+    url: Option<String>,
+    run: Option<String>,
+    credentials: Option<String>,
+    overwrite: Option<bool>,
+    timeout_seconds: Option<Timeout>,
+}
+
+impl TryFrom<RawChannel> for ChannelConfig {
+    type Error = Error;
+
+    fn try_from(raw: RawChannel) -> Result<Self> {
+        let kind = raw.kind;
+        let given = [
+            ("path", raw.path.is_some()),
+            ("remote", raw.remote.is_some()),
+            ("push_branch", raw.push_branch.is_some()),
+            ("url", raw.url.is_some()),
+            ("run", raw.run.is_some()),
+            ("credentials", raw.credentials.is_some()),
+            ("overwrite", raw.overwrite.is_some()),
+            ("timeout_seconds", raw.timeout_seconds.is_some()),
+        ];
+        let allowed: &[&str] = match kind {
+            ChannelKind::Directory => &["path", "overwrite"],
+            ChannelKind::GitRemote => &["remote", "push_branch"],
+            ChannelKind::Http => &["url", "credentials", "overwrite"],
+            ChannelKind::Command => &["run", "credentials", "timeout_seconds"],
+        };
+        if let Some((key, _)) = given
+            .iter()
+            .find(|(key, set)| *set && !allowed.contains(key))
+        {
+            let mut expected = vec!["type", "name"];
+            expected.extend(allowed);
+            return Err(Error::input(format!(
+                "channel `{}`: `{key}` does not apply to a {kind} channel, expected one of {}",
+                raw.name,
+                expected.join(", ")
+            )));
+        }
+        let needs = |key: &str| {
+            Error::input(format!(
+                "channel `{}`: a {kind} channel needs `{key}`",
+                raw.name
+            ))
+        };
+        Ok(match kind {
+            ChannelKind::Directory => ChannelConfig::Directory(DirectoryChannel {
+                path: raw.path.ok_or_else(|| needs("path"))?,
+                overwrite: raw.overwrite.unwrap_or(false),
+                name: raw.name,
+            }),
+            ChannelKind::GitRemote => ChannelConfig::GitRemote(GitRemoteChannel {
+                remote: raw.remote.ok_or_else(|| needs("remote"))?,
+                push_branch: raw.push_branch,
+                name: raw.name,
+            }),
+            ChannelKind::Http => ChannelConfig::Http(HttpChannel {
+                url: raw.url.ok_or_else(|| needs("url"))?,
+                credentials: raw.credentials,
+                overwrite: raw.overwrite.unwrap_or(false),
+                name: raw.name,
+            }),
+            ChannelKind::Command => ChannelConfig::Command(CommandChannel {
+                run: raw.run.ok_or_else(|| needs("run"))?,
+                credentials: raw.credentials,
+                timeout_seconds: raw
+                    .timeout_seconds
+                    .unwrap_or(DEFAULT_COMMAND_TIMEOUT_SECONDS),
+                name: raw.name,
+            }),
+        })
+    }
 }
 
 /// The kind of a channel, as recorded in receipts.
@@ -262,11 +352,6 @@ pub fn validate(channels: &[ChannelConfig]) -> Result<()> {
             ChannelConfig::Command(c) => {
                 if c.run.trim().is_empty() {
                     return Err(empty("run"));
-                }
-                if c.timeout_seconds == 0 {
-                    return Err(Error::input(format!(
-                        "release.channels `{name}`: timeout_seconds must be at least 1"
-                    )));
                 }
             }
         }
@@ -656,7 +741,7 @@ fn publish_command(channel: &CommandChannel, release: &PublishRelease) -> Result
         command: &channel.run,
         dir: &release.repo_root,
         env: &env,
-        timeout: Duration::from_secs(channel.timeout_seconds),
+        timeout: channel.timeout_seconds.duration(),
     })?;
     let last = stdout.lines().rev().find(|l| !l.trim().is_empty());
     Ok(vec![match last {
@@ -854,6 +939,7 @@ mod tests {
     use std::net::{TcpListener, TcpStream};
     use std::sync::atomic::{AtomicBool, Ordering};
     use std::sync::{Arc, Mutex};
+    use std::time::Duration;
 
     fn read_bytes(path: &Path) -> Vec<u8> {
         std::fs::read(path).expect("read")
@@ -1026,7 +1112,7 @@ mod tests {
                 name: "notify".to_owned(),
                 run: "touch ran".to_owned(),
                 credentials: Some("env:TOKEN".to_owned()),
-                timeout_seconds: 10,
+                timeout_seconds: Timeout::constant(10),
             }),
         ];
         let before_root = tree_hash(root.path());
@@ -1069,7 +1155,7 @@ mod tests {
             run: "printf '%s %s %s %s|%s' \"$TRAINYARD_VERSION\" \"$TRAINYARD_TAG\" \"$TRAINYARD_ARTIFACTS_DIR\" \"$TRAINYARD_TOKEN\" \"$TRAINYARD_ARTIFACTS\" > seen.txt; echo announced"
                 .to_owned(),
             credentials: Some("env:T".to_owned()),
-            timeout_seconds: 30,
+            timeout_seconds: Timeout::constant(30),
         });
         let receipt = publish(&channel, &rel).expect("publish");
         assert_eq!(receipt.kind, ChannelKind::Command);
@@ -1084,7 +1170,7 @@ mod tests {
             name: "broken".to_owned(),
             run: "echo upload refused >&2; exit 7".to_owned(),
             credentials: None,
-            timeout_seconds: 30,
+            timeout_seconds: Timeout::constant(30),
         });
         let err = publish(&failing, &rel).expect_err("fails");
         assert!(err.to_string().contains("exit 7"), "{err}");
@@ -1450,6 +1536,69 @@ mod tests {
             "{err}"
         );
         assert_eq!(server.store().fail_puts, 6);
+    }
+
+    #[test]
+    fn a_bad_key_of_a_channel_is_reported_at_its_line_and_column() {
+        let error = |yaml: &str| {
+            crate::yaml::parse::<Vec<ChannelConfig>>(yaml, Path::new("c.yaml"))
+                .expect_err(yaml)
+                .to_string()
+        };
+        let cases = [
+            "- type: command\n  name: c\n  run: x\n  timeout_seconds: 18446744073709551615\n",
+            "- type: command\n  name: c\n  run: x\n  timeout_seconds: 0\n",
+            "- type: directory\n  name: m\n  path: x\n  overwrite: maybe\n",
+            "- type: directory\n  name: m\n  path: x\n  colour: red\n",
+            "- type: directory\n  name: m\n  path: x\n  push_branch: main\n",
+            "- type: git_remote\n  name: o\n",
+            "- type: ftp\n  name: m\n",
+            "- name: m\n  path: x\n",
+        ];
+        let messages: Vec<String> = cases.iter().map(|c| error(c)).collect();
+        insta::assert_snapshot!(messages.join("\n"), @r"
+        c.yaml:4:20: [0].timeout_seconds: must be between 1 and 604800 (7 days), not 18446744073709551615
+        c.yaml:4:20: [0].timeout_seconds: must be between 1 and 604800 (7 days), not 0
+        c.yaml:4:14: [0].overwrite: invalid boolean
+        c.yaml:4:3: [0].colour: unknown field `colour`, expected one of type, name, path, remote, push_branch, url, run, credentials, overwrite, timeout_seconds
+        c.yaml:1:3: [0]: channel `m`: `push_branch` does not apply to a directory channel, expected one of type, name, path, overwrite
+        c.yaml:1:3: [0]: channel `o`: a git_remote channel needs `remote`
+        c.yaml:1:9: [0].type: unknown variant `ftp`, expected one of directory, git_remote, http, command
+        c.yaml:2:3: [0]: missing field `type`
+        ");
+    }
+
+    #[test]
+    fn channels_read_back_what_they_write() {
+        let channels = vec![
+            ChannelConfig::Directory(DirectoryChannel {
+                name: "mirror".to_owned(),
+                path: PathBuf::from("/srv"),
+                overwrite: true,
+            }),
+            ChannelConfig::GitRemote(GitRemoteChannel {
+                name: "origin".to_owned(),
+                remote: "origin".to_owned(),
+                push_branch: None,
+            }),
+            ChannelConfig::Http(HttpChannel {
+                name: "store".to_owned(),
+                url: "https://example.com/app".to_owned(),
+                credentials: Some("env:T".to_owned()),
+                overwrite: false,
+            }),
+            ChannelConfig::Command(CommandChannel {
+                name: "tap".to_owned(),
+                run: "./tap.sh".to_owned(),
+                credentials: None,
+                timeout_seconds: Timeout::constant(90),
+            }),
+        ];
+        let json = serde_json::to_value(&channels).expect("json");
+        assert_eq!(json[0]["type"], "directory");
+        assert_eq!(json[3]["timeout_seconds"], 90);
+        let back: Vec<ChannelConfig> = serde_json::from_value(json).expect("back");
+        assert_eq!(back, channels);
     }
 
     #[test]

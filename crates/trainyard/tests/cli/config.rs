@@ -23,6 +23,29 @@ fn malformed_files_name_file_line_column_and_key() {
     insta::assert_snapshot!(out);
 }
 
+/// Every number of the configuration is checked against its bounds as it
+/// is read, so a value that would overflow later (a timeout of u64::MAX
+/// seconds once panicked `release publish` after the tag) is refused with
+/// its line, column and key.
+#[test]
+fn numbers_out_of_bounds_name_file_line_column_and_key() {
+    let repo = TestRepo::new();
+    repo.commit("feat: first");
+    let cases = [
+        "release:\n  artifacts:\n    - name: bin\n      paths: [bin]\n      timeout_seconds: 18446744073709551615\n",
+        "release:\n  artifacts:\n    - { name: bin, paths: [bin], timeout_seconds: 0 }\n",
+        "release:\n  channels:\n    - type: command\n      name: tap\n      run: ./tap.sh\n      timeout_seconds: 604801\n",
+    ];
+    let mut out = String::new();
+    for case in cases {
+        repo.write("trainyard.yaml", case);
+        let run = repo.run(&["config", "validate"]);
+        assert_eq!(run.code(), 2, "{}", run.transcript());
+        out.push_str(&run.stderr_clean());
+    }
+    insta::assert_snapshot!(out);
+}
+
 #[test]
 fn config_is_found_by_walking_up() {
     let repo = TestRepo::new();

@@ -1363,10 +1363,12 @@ fn type_name(schema: &Value, defs: &serde_json::Map<String, Value>) -> String {
                 }
                 _ => "object".into(),
             },
-            "number" => match (schema["minimum"].as_f64(), schema["maximum"].as_f64()) {
-                (Some(lo), Some(hi)) => format!("number ({lo}–{hi})"),
-                _ => "number".into(),
-            },
+            "number" | "integer" => {
+                match (schema["minimum"].as_f64(), schema["maximum"].as_f64()) {
+                    (Some(lo), Some(hi)) => format!("{t} ({lo}–{hi})"),
+                    _ => (*t).to_owned(),
+                }
+            }
             other => other.to_owned(),
         })
         .collect();
