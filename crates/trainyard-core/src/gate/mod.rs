@@ -88,6 +88,7 @@ use std::time::Instant;
 
 use serde::{Deserialize, Serialize};
 
+use crate::bounded::{ExitStatus, Percent, Timeout};
 use crate::evidence::{Lookup, WriteReport};
 use crate::history::{RawCommit, Repo};
 use crate::version::{self, Version};
@@ -107,7 +108,7 @@ pub const RELEASE_GATE: &str = "G-REL";
 pub const EVIDENCE_KIND: &str = "gate_result";
 
 /// The default timeout of a command check, in seconds.
-pub const DEFAULT_TIMEOUT_SECONDS: u64 = 600;
+pub const DEFAULT_TIMEOUT_SECONDS: Timeout = Timeout::constant(600);
 
 /// The default minimum `success_rate` of a gate, in percent.
 pub const DEFAULT_SUCCESS_RATE: f64 = 100.0;
@@ -132,12 +133,13 @@ pub struct GatesConfig(pub BTreeMap<String, GateConfig>);
 
 impl GatesConfig {
     /// Checks what one key cannot: gate names usable in evidence names,
-    /// thresholds between 0 and 100, check names unique within a gate.
+    /// check names unique within a gate (the thresholds' bounds are
+    /// checked as they are read).
     ///
     /// # Errors
     ///
     /// Returns an [`Error::Input`] naming the key, e.g.
-    /// `gates.G-REL.rework_rate: 120 is not a percentage between 0 and 100`.
+    /// `gates.G-REL.checks[2]: another check is already named `test``.
     pub fn validate(&self) -> Result<()> {
         for (name, gate) in &self.0 {
             validate_gate_name(name).map_err(|e| Error::input(format!("gates.{name}: {e}")))?;
@@ -162,15 +164,13 @@ pub struct GateConfig {
     /// The minimum percent of checks that ran (were not skipped) that must
     /// pass (default: the built-in gate's of the same name, else 100).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(range(min = 0, max = 100))]
-    pub success_rate: Option<f64>,
+    pub success_rate: Option<Percent>,
     /// The maximum percent of the release range's commits that may be
     /// rework: reverts, `fixup!`/`squash!`/`amend!` commits and commits
     /// that fix a commit of the same range (default: the built-in gate's
     /// of the same name, 30 for G-MRG, else 20).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(range(min = 0, max = 100))]
-    pub rework_rate: Option<f64>,
+    pub rework_rate: Option<Percent>,
     /// Every check that ran must pass.
     #[serde(default = "default_true")]
     pub all_tasks_passed: bool,
@@ -181,26 +181,13 @@ fn default_true() -> bool {
 }
 
 impl GateConfig {
-    /// Checks the thresholds and that check names are unique.
+    /// Checks the checks and that their names are unique.
     ///
     /// # Errors
     ///
     /// Returns an [`Error::Input`] whose message starts with the key at
-    /// fault, relative to the gate: `rework_rate: ...`, `checks[2]: ...`.
+    /// fault, relative to the gate: `checks[2]: ...`.
     pub fn validate(&self) -> Result<()> {
-        for (key, value) in [
-            ("success_rate", self.success_rate),
-            ("rework_rate", self.rework_rate),
-        ]
-        .into_iter()
-        .filter_map(|(key, value)| value.map(|v| (key, v)))
-        {
-            if !(0.0..=100.0).contains(&value) {
-                return Err(Error::input(format!(
-                    "{key}: {value} is not a percentage between 0 and 100"
-                )));
-            }
-        }
         let mut seen = HashSet::new();
         for (i, check) in self.checks.iter().enumerate() {
             check
@@ -219,8 +206,8 @@ impl GateConfig {
     /// The thresholds the gate applies.
     pub fn thresholds(&self) -> Thresholds {
         Thresholds {
-            success_rate: self.success_rate.unwrap_or(DEFAULT_SUCCESS_RATE),
-            rework_rate: self.rework_rate.unwrap_or(DEFAULT_REWORK_RATE),
+            success_rate: self.success_rate.map_or(DEFAULT_SUCCESS_RATE, Percent::get),
+            rework_rate: self.rework_rate.map_or(DEFAULT_REWORK_RATE, Percent::get),
             all_tasks_passed: self.all_tasks_passed,
         }
     }
@@ -280,7 +267,7 @@ impl CheckConfig {
             name: name.into(),
             run: run.into(),
             timeout_seconds: DEFAULT_TIMEOUT_SECONDS,
-            expect_exit: 0,
+            expect_exit: ExitStatus::constant(0),
             parallel: false,
             cwd: None,
             env: BTreeMap::new(),
@@ -299,11 +286,11 @@ pub struct CommandCheck {
     pub name: String,
     /// The shell command.
     pub run: String,
-    /// How long it may run before its process group is killed (default
-    /// 600, at least 1).
-    pub timeout_seconds: u64,
+    /// How long it may run before its process group is killed, in seconds
+    /// (default 600, at most 7 days).
+    pub timeout_seconds: Timeout,
     /// The exit status that means success (default 0).
-    pub expect_exit: i32,
+    pub expect_exit: ExitStatus,
     /// Whether it may run at the same time as other parallel checks
     /// (default false: it runs alone).
     pub parallel: bool,
@@ -373,14 +360,13 @@ struct RawCheck {
     /// A built-in check (give this or `run`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     builtin: Option<Builtin>,
-    /// Commands only: seconds before the command is killed (default 600).
+    /// Commands only: seconds before the command is killed (default 600,
+    /// at most 7 days).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(range(min = 1))]
-    timeout_seconds: Option<u64>,
+    timeout_seconds: Option<Timeout>,
     /// Commands only: the exit status that means success (default 0).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(range(min = 0, max = 255))]
-    expect_exit: Option<i32>,
+    expect_exit: Option<ExitStatus>,
     /// Commands only: may run at the same time as other parallel checks
     /// (default false).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -453,17 +439,7 @@ impl RawCheck {
                         .to_owned()
                 });
                 let timeout_seconds = self.timeout_seconds.unwrap_or(DEFAULT_TIMEOUT_SECONDS);
-                if timeout_seconds == 0 {
-                    return Err(Error::input(format!(
-                        "check `{name}`: timeout_seconds must be at least 1"
-                    )));
-                }
-                let expect_exit = self.expect_exit.unwrap_or(0);
-                if !(0..=255).contains(&expect_exit) {
-                    return Err(Error::input(format!(
-                        "check `{name}`: expect_exit {expect_exit} is not an exit status (0 to 255)"
-                    )));
-                }
+                let expect_exit = self.expect_exit.unwrap_or(ExitStatus::constant(0));
                 if let Some(cwd) = &self.cwd
                     && cwd.is_absolute()
                 {
@@ -532,8 +508,8 @@ pub fn defaults() -> BTreeMap<String, GateConfig> {
             GateConfig {
                 description: "Merge gate: required before a patch release".to_owned(),
                 checks: vec![CheckConfig::builtin(Builtin::CleanTree)],
-                success_rate: Some(100.0),
-                rework_rate: Some(30.0),
+                success_rate: Some(Percent::constant(100.0)),
+                rework_rate: Some(Percent::constant(30.0)),
                 all_tasks_passed: true,
             },
         ),
@@ -548,8 +524,8 @@ pub fn defaults() -> BTreeMap<String, GateConfig> {
                     CheckConfig::builtin(Builtin::ConventionalCommits),
                     CheckConfig::builtin(Builtin::FeatureFreeze),
                 ],
-                success_rate: Some(100.0),
-                rework_rate: Some(20.0),
+                success_rate: Some(Percent::constant(100.0)),
+                rework_rate: Some(Percent::constant(20.0)),
                 all_tasks_passed: true,
             },
         ),
@@ -1056,8 +1032,8 @@ fn run_checks(
             .map(|(k, v)| (k.clone(), Some(v.clone())))
             .chain(env.iter().cloned())
             .collect(),
-        timeout: std::time::Duration::from_secs(command.timeout_seconds),
-        expect_exit: command.expect_exit,
+        timeout: command.timeout_seconds.duration(),
+        expect_exit: command.expect_exit.code(),
     };
     let (parallel, sequential): (Vec<_>, Vec<_>) =
         commands.into_iter().partition(|(_, c)| c.parallel);
@@ -1085,7 +1061,7 @@ fn command_outcome(command: &CommandCheck, done: exec::Finished) -> CheckOutcome
         command: Some(command.run.clone()),
         status: done.status,
         exit_code: done.exit_code,
-        expect_exit: Some(command.expect_exit),
+        expect_exit: Some(command.expect_exit.code()),
         signal: done.signal,
         duration_ms: done.duration_ms,
         detail: done.detail,

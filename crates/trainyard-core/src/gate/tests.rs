@@ -124,7 +124,11 @@ fn gate_config_defaults_to_g_mrg_and_g_rel() {
         ["clean_tree"]
     );
     assert_eq!(
-        (mrg.success_rate, mrg.rework_rate, mrg.all_tasks_passed),
+        (
+            mrg.success_rate.map(Percent::get),
+            mrg.rework_rate.map(Percent::get),
+            mrg.all_tasks_passed
+        ),
         (Some(100.0), Some(30.0), true)
     );
     let rel = &all["G-REL"];
@@ -133,7 +137,11 @@ fn gate_config_defaults_to_g_mrg_and_g_rel() {
         ["clean_tree", "conventional_commits", "feature_freeze"]
     );
     assert_eq!(
-        (rel.success_rate, rel.rework_rate, rel.all_tasks_passed),
+        (
+            rel.success_rate.map(Percent::get),
+            rel.rework_rate.map(Percent::get),
+            rel.all_tasks_passed
+        ),
         (Some(100.0), Some(20.0), true)
     );
 }
@@ -154,8 +162,8 @@ fn gate_config_user_gates_replace_and_add() {
             CheckConfig::Command(CommandCheck {
                 name: "unit".into(),
                 run: "cargo test".into(),
-                timeout_seconds: 600,
-                expect_exit: 0,
+                timeout_seconds: Timeout::constant(600),
+                expect_exit: ExitStatus::constant(0),
                 parallel: true,
                 cwd: None,
                 env: BTreeMap::new(),
@@ -166,7 +174,7 @@ fn gate_config_user_gates_replace_and_add() {
     // Omitted thresholds take the generic defaults.
     assert_eq!(rel.thresholds().rework_rate, DEFAULT_REWORK_RATE);
     assert_eq!(all["lint"].checks[0].name(), "cargo clippy");
-    assert_eq!(all["lint"].rework_rate, Some(50.0));
+    assert_eq!(all["lint"].rework_rate.map(Percent::get), Some(50.0));
     let script = gates("G:\n  checks:\n    - run: |\n        set -e\n        make test\n");
     assert_eq!(configured(&script)["G"].checks[0].name(), "set -e");
 
@@ -228,14 +236,30 @@ fn gate_config_errors_name_the_check() {
     let unknown_builtin = parse("G:\n  checks:\n    - builtin: tests_pass\n");
     assert!(unknown_builtin.contains("tests_pass"), "{unknown_builtin}");
     let zero = parse("G:\n  checks:\n    - run: a\n      timeout_seconds: 0\n");
-    assert!(
-        zero.contains("timeout_seconds must be at least 1"),
-        "{zero}"
+    assert_eq!(
+        zero,
+        "trainyard.yaml:4:24: G.checks[0].timeout_seconds: must be between 1 and 604800 (7 days), not 0"
+    );
+    // A timeout beyond what an Instant can add once panicked the gate run.
+    let huge = parse("G:\n  checks:\n    - run: a\n      timeout_seconds: 18446744073709551615\n");
+    assert_eq!(
+        huge,
+        "trainyard.yaml:4:24: G.checks[0].timeout_seconds: must be between 1 and 604800 (7 days), not 18446744073709551615"
+    );
+    let status = parse("G:\n  checks:\n    - run: a\n      expect_exit: 256\n");
+    assert_eq!(
+        status,
+        "trainyard.yaml:4:20: G.checks[0].expect_exit: must be between 0 and 255, not 256"
     );
     let rate = parse("G:\n  rework_rate: 120\n");
     assert_eq!(
         rate,
-        "gates.G.rework_rate: 120 is not a percentage between 0 and 100"
+        "trainyard.yaml:2:16: G.rework_rate: must be between 0 and 100, not 120"
+    );
+    let negative = parse("G:\n  success_rate: -1\n");
+    assert_eq!(
+        negative,
+        "trainyard.yaml:2:17: G.success_rate: must be between 0 and 100, not -1"
     );
     let duplicate = parse("G:\n  checks:\n    - run: a\n    - name: a\n      run: b\n");
     assert_eq!(
@@ -267,7 +291,7 @@ fn gate_config_fits_in_the_configuration_file() {
     )
     .expect("parse");
     let mrg = &configured(&file.gates)["G-MRG"];
-    assert_eq!(mrg.success_rate, Some(90.0));
+    assert_eq!(mrg.success_rate.map(Percent::get), Some(90.0));
     // What the redefinition leaves out stays the built-in gate's.
     assert_eq!(mrg.thresholds().rework_rate, 30.0);
     let err = crate::yaml::parse::<File>(

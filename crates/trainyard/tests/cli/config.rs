@@ -35,6 +35,10 @@ fn numbers_out_of_bounds_name_file_line_column_and_key() {
         "release:\n  artifacts:\n    - name: bin\n      paths: [bin]\n      timeout_seconds: 18446744073709551615\n",
         "release:\n  artifacts:\n    - { name: bin, paths: [bin], timeout_seconds: 0 }\n",
         "release:\n  channels:\n    - type: command\n      name: tap\n      run: ./tap.sh\n      timeout_seconds: 604801\n",
+        "gates:\n  G-REL:\n    checks:\n      - run: make test\n        timeout_seconds: 18446744073709551615\n",
+        "gates:\n  G-REL:\n    checks:\n      - { run: make test, expect_exit: -1 }\n",
+        "gates:\n  G-MRG:\n    rework_rate: 200\n",
+        "gates:\n  G-MRG:\n    success_rate: 100.5\n",
     ];
     let mut out = String::new();
     for case in cases {
