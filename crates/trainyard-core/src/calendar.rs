@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use jiff::civil::{Date, Weekday};
 
+use crate::bounded::{CycleWeeks, Month};
 use crate::version::{self, Version};
 use crate::{Error, Result};
 
@@ -111,14 +112,14 @@ pub struct CadenceConfig {
     #[serde(deserialize_with = "a_monday")]
     pub anchor: Date,
     /// Weeks per minor release cycle (the spec: two).
-    pub cycle_weeks: u8,
+    pub cycle_weeks: CycleWeeks,
     /// The release-candidate cut, in the last week of the cycle.
     pub rc_day: Day,
     /// The release, in the last week of the cycle.
     pub release_day: Day,
     /// The months whose last `major_day` is a major release (the spec: the
     /// end of each quarter).
-    pub major_months: Vec<u8>,
+    pub major_months: Vec<Month>,
     /// The weekday of a major release: the last one of its month.
     pub major_day: Day,
     /// Days of the week people work.
@@ -132,15 +133,26 @@ pub struct CadenceConfig {
     pub on_blocked: OnBlocked,
 }
 
+/// The spec's minor release cycle.
+const TWO_WEEKS: CycleWeeks = CycleWeeks::constant(2);
+
+/// The spec's major release months: the end of each quarter.
+const QUARTER_ENDS: [Month; 4] = [
+    Month::constant(3),
+    Month::constant(6),
+    Month::constant(9),
+    Month::constant(12),
+];
+
 impl Default for CadenceConfig {
     fn default() -> Self {
         CadenceConfig {
             time_zone: "UTC".into(),
             anchor: jiff::civil::date(2026, 1, 5),
-            cycle_weeks: 2,
+            cycle_weeks: TWO_WEEKS,
             rc_day: Day::Thursday,
             release_day: Day::Friday,
-            major_months: vec![3, 6, 9, 12],
+            major_months: QUARTER_ENDS.to_vec(),
             major_day: Day::Friday,
             working_days: vec![
                 Day::Monday,
@@ -189,14 +201,6 @@ impl CadenceConfig {
                 "cadence.anchor: {} is a {:?}, expected a Monday",
                 self.anchor,
                 self.anchor.weekday()
-            )));
-        }
-        if self.cycle_weeks == 0 {
-            return Err(Error::input("cadence.cycle_weeks: expected at least 1"));
-        }
-        if let Some(m) = self.major_months.iter().find(|m| !(1..=12).contains(*m)) {
-            return Err(Error::input(format!(
-                "cadence.major_months: {m} is not a month"
             )));
         }
         if self.working_days.is_empty() {
@@ -313,7 +317,7 @@ pub struct MinorSlot {
 impl MinorSlot {
     /// The Monday of the stabilization week (the cycle's last week).
     pub fn stabilization_start(&self, cadence: &CadenceConfig) -> Date {
-        add_days(self.cycle_start, 7 * (i64::from(cadence.cycle_weeks) - 1))
+        add_days(self.cycle_start, cadence.cycle_weeks.days() - 7)
     }
 }
 
@@ -344,8 +348,8 @@ pub struct YearPlan {
 /// A minor slot belongs to the year of its release date. A major release
 /// that falls in a minor's stabilization week folds that minor into it.
 pub fn plan_year(cadence: &CadenceConfig, year: i16) -> YearPlan {
-    let cycle_days = 7 * i64::from(cadence.cycle_weeks.max(1));
-    let last_week = 7 * (i64::from(cadence.cycle_weeks.max(1)) - 1);
+    let cycle_days = cadence.cycle_weeks.days();
+    let last_week = cycle_days - 7;
     let offset = |d: Day| i64::from(Weekday::Monday.until(d.weekday()));
     let first = jiff::civil::date(year, 1, 1);
     // The first cycle whose release could fall in the year.
@@ -378,7 +382,7 @@ pub fn plan_year(cadence: &CadenceConfig, year: i16) -> YearPlan {
         .major_months
         .iter()
         .filter_map(|&month| {
-            let month_start = jiff::civil::Date::new(year, month as i8, 1).ok()?;
+            let month_start = jiff::civil::Date::new(year, month.number(), 1).ok()?;
             let nominal = month_start
                 .nth_weekday_of_month(-1, cadence.major_day.weekday())
                 .ok()?;
@@ -386,7 +390,7 @@ pub fn plan_year(cadence: &CadenceConfig, year: i16) -> YearPlan {
             let moved = (planned_date != nominal)
                 .then(|| cadence.blocked_reason(nominal).unwrap_or_default());
             Some(MajorSlot {
-                quarter: format!("Q{}", (month - 1) / 3 + 1),
+                quarter: format!("Q{}", (month.get() - 1) / 3 + 1),
                 planned_date,
                 moved,
             })
@@ -532,7 +536,7 @@ pub fn phase(cadence: &CadenceConfig, day: Date) -> Phase {
         }
     }
     // Stabilization runs from the cycle's last Monday to its release.
-    let cycle_days = 7 * i64::from(cadence.cycle_weeks.max(1));
+    let cycle_days = cadence.cycle_weeks.days();
     let days = cadence
         .anchor
         .until(day)
@@ -672,7 +676,7 @@ pub fn calendar_as_of(
         )
         .collect();
     events.sort_by_key(|(d, _)| *d);
-    let cycle_days = 7 * i64::from(cadence.cycle_weeks.max(1));
+    let cycle_days = cadence.cycle_weeks.days();
     let mut current = version::release_of(base);
     let mut minor_releases = Vec::new();
     let mut major_releases = Vec::new();
@@ -859,6 +863,46 @@ mod tests {
                     );
                 }
             }
+        }
+    }
+
+    #[test]
+    fn cycle_lengths_and_months_out_of_bounds_are_refused_where_they_are() {
+        let error = |yaml: &str| {
+            crate::yaml::parse::<CadenceConfig>(yaml, std::path::Path::new("t.yaml"))
+                .expect_err(yaml)
+                .to_string()
+        };
+        assert_eq!(
+            error("cycle_weeks: 0\n"),
+            "t.yaml:1:14: cycle_weeks: must be between 1 and 52, not 0"
+        );
+        assert_eq!(
+            error("cycle_weeks: 300\n"),
+            "t.yaml:1:14: cycle_weeks: must be between 1 and 52, not 300"
+        );
+        assert_eq!(
+            error("major_months: [6, 13]\n"),
+            "t.yaml:1:19: major_months[1]: must be between 1 and 12, not 13"
+        );
+        let weekly: CadenceConfig = crate::yaml::parse(
+            "cycle_weeks: 1\nmajor_months: [12]\n",
+            std::path::Path::new("t.yaml"),
+        )
+        .expect("valid");
+        let plan = plan_year(&weekly, 2026);
+        assert_eq!(plan.majors.len(), 1);
+        assert_eq!(plan.majors[0].quarter, "Q4");
+        for pair in plan.minors.windows(2) {
+            let gap = pair[0]
+                .release_date
+                .until(pair[1].release_date)
+                .unwrap()
+                .get_days();
+            assert!(
+                gap == 7 || pair.iter().any(|m| m.skipped.is_some()),
+                "{pair:?}"
+            );
         }
     }
 

@@ -39,6 +39,8 @@ fn numbers_out_of_bounds_name_file_line_column_and_key() {
         "gates:\n  G-REL:\n    checks:\n      - { run: make test, expect_exit: -1 }\n",
         "gates:\n  G-MRG:\n    rework_rate: 200\n",
         "gates:\n  G-MRG:\n    success_rate: 100.5\n",
+        "cadence:\n  cycle_weeks: 0\n",
+        "cadence:\n  major_months: [13]\n",
     ];
     let mut out = String::new();
     for case in cases {
