@@ -432,6 +432,21 @@ mod tests {
     }
 
     #[test]
+    fn numbers_out_of_bounds_name_line_column_and_key() {
+        let cases = [
+            "rollback:\n  decide_within_minutes: 0\n",
+            "rollback:\n  decide_within_minutes: 1441\n",
+            "notify:\n  smtp: { host: relay, from: ci@example.org, port: 70000 }\n",
+        ];
+        let messages: Vec<String> = cases.iter().map(|c| error_of(c)).collect();
+        insta::assert_snapshot!(messages.join("\n"), @r"
+        trainyard.yaml:2:26: rollback.decide_within_minutes: must be between 1 and 1440 (1 day), not 0
+        trainyard.yaml:2:26: rollback.decide_within_minutes: must be between 1 and 1440 (1 day), not 1441
+        trainyard.yaml:2:52: notify.smtp.port: must be between 1 and 65535, not 70000
+        ");
+    }
+
+    #[test]
     fn the_template_parses() {
         let text = init_template(&[]);
         parse(&text, Path::new("trainyard.yaml")).expect("template is valid");

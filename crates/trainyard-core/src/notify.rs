@@ -31,6 +31,7 @@ use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Deserializer, Serialize};
 
+use crate::bounded::Port;
 use crate::sync::config::Notifications;
 use crate::sync::record::ChangesApplied;
 use crate::{Error, Result};
@@ -83,7 +84,7 @@ pub struct SmtpConfig {
     pub host: String,
     /// The relay's port: 25 by default, usually 587 with `starttls`.
     #[serde(default = "default_port")]
-    pub port: u16,
+    pub port: Port,
     /// The sender: `trainyard@example.org` or
     /// `Trainyard <trainyard@example.org>`.
     #[serde(deserialize_with = "mailbox")]
@@ -103,8 +104,8 @@ pub struct SmtpConfig {
     pub credentials: Option<String>,
 }
 
-fn default_port() -> u16 {
-    25
+fn default_port() -> Port {
+    Port::constant(25)
 }
 
 fn smtp_host<'de, D: Deserializer<'de>>(deserializer: D) -> std::result::Result<String, D::Error> {
@@ -150,8 +151,7 @@ fn check_from(from: &str) -> Result<()> {
 }
 
 impl SmtpConfig {
-    /// Checks the relay's settings: a host, a port above 0, a sender
-    /// address, a well-formed credential reference, and no credentials
+    /// Checks the relay's settings: a host, a sender address, a well-formed credential reference, and no credentials
     /// without `starttls` unless the relay is on this machine (a password
     /// is never sent in clear over the network).
     ///
@@ -160,9 +160,6 @@ impl SmtpConfig {
     /// Returns an [`Error::Input`] naming the setting.
     pub fn validate(&self) -> Result<()> {
         check_host(&self.host)?;
-        if self.port == 0 {
-            return Err(Error::input("notify.smtp.port must be between 1 and 65535"));
-        }
         check_from(&self.from)?;
         if let Some(reference) = &self.credentials {
             crate::credentials::validate_reference(reference)
@@ -775,7 +772,7 @@ fn email(
         .body(format!("{}\n", notification.text()))
         .map_err(|e| Error::input(format!("cannot write the email to {address}: {e}")))?;
     let mut builder = SmtpTransport::builder_dangerous(smtp.host.as_str())
-        .port(smtp.port)
+        .port(smtp.port.number())
         .timeout(Some(limits.smtp_timeout));
     builder = if smtp.starttls {
         let tls = TlsParameters::new(smtp.host.clone()).map_err(|e| {
@@ -1417,7 +1414,7 @@ mod tests {
         NotifyConfig {
             smtp: Some(SmtpConfig {
                 host: "127.0.0.1".to_owned(),
-                port,
+                port: Port::try_from(u64::from(port)).expect("a listening port"),
                 from: "Trainyard <trainyard@example.org>".to_owned(),
                 starttls: false,
                 credentials: None,
@@ -1555,10 +1552,35 @@ mod tests {
     }
 
     #[test]
+    fn the_port_is_bounded_when_read() {
+        let read = |yaml: &str| {
+            crate::yaml::parse::<NotifyConfig>(yaml, Path::new("t.yaml")).map_err(|e| e.to_string())
+        };
+        let smtp = "smtp:\n  host: relay\n  from: ci@example.org\n";
+        let config = read(smtp).expect("default port");
+        assert_eq!(config.smtp.map(|s| s.port.number()), Some(25));
+        for (port, message) in [
+            (
+                "0",
+                "t.yaml:4:9: smtp.port: must be between 1 and 65535, not 0",
+            ),
+            (
+                "65536",
+                "t.yaml:4:9: smtp.port: must be between 1 and 65535, not 65536",
+            ),
+        ] {
+            assert_eq!(
+                read(&format!("{smtp}  port: {port}\n")).expect_err(port),
+                message
+            );
+        }
+    }
+
+    #[test]
     fn credentials_need_starttls_unless_the_relay_is_local() {
         let mut smtp = SmtpConfig {
             host: "relay.example.org".to_owned(),
-            port: 587,
+            port: Port::constant(587),
             from: "ci@example.org".to_owned(),
             starttls: false,
             credentials: Some("env:SMTP_LOGIN".to_owned()),

@@ -14,6 +14,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use crate::bounded::DecisionWindow;
 use crate::workspace::Workspace;
 use crate::{Error, Result};
 
@@ -54,8 +55,9 @@ pub struct RollbackConfig {
     pub matrix: Vec<decision::MatrixRow>,
     /// The quick guide (default: the spec's).
     pub quick_guide: Vec<decision::GuideRow>,
-    /// RB-IMM's time to decide, in minutes from detection.
-    pub decide_within_minutes: u64,
+    /// RB-IMM's time to decide, in minutes from detection (at most a
+    /// day).
+    pub decide_within_minutes: DecisionWindow,
     /// The branch whose release commits a rollback reverts (default: the
     /// current branch).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -80,7 +82,7 @@ impl Default for RollbackConfig {
         RollbackConfig {
             matrix: decision::default_matrix(),
             quick_guide: decision::default_guide(),
-            decide_within_minutes: 5,
+            decide_within_minutes: DecisionWindow::constant(5),
             branch: None,
             deploy_branch: None,
             components: BTreeMap::new(),

@@ -663,7 +663,7 @@ fn begin(
     if immediate {
         let limit = ws.config.rollback.decide_within_minutes;
         let took = (ws.now.as_second() - detected_at.as_second()).max(0) / 60;
-        notes.push(if took <= i64::try_from(limit).unwrap_or(i64::MAX) {
+        notes.push(if took <= i64::try_from(limit.get()).unwrap_or(i64::MAX) {
             format!("decided {took} minute(s) after detection, within the {limit}-minute target")
         } else {
             format!("decided {took} minutes after detection, beyond the {limit}-minute target")
