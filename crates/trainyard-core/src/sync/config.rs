@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Deserializer, Serialize};
 
+use crate::bounded::{DeleteCount, Percent, PlanTtl};
 use crate::{Error, Result};
 
 /// A sync file: a single `sync_config` key.
@@ -140,9 +141,10 @@ pub struct SyncOptions {
     /// approval.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_delete: Option<MaxDelete>,
-    /// How long a plan stays appliable (default 24 hours).
+    /// How long a plan stays appliable, in minutes (default 24 hours, at
+    /// most 30 days).
     #[serde(default = "default_ttl")]
-    pub plan_ttl_minutes: u64,
+    pub plan_ttl_minutes: PlanTtl,
     /// Commands run in the target after an apply (smoke tests).
     #[serde(default)]
     pub smoke_tests: Vec<String>,
@@ -155,8 +157,8 @@ pub struct SyncOptions {
     pub overwrite_published: bool,
 }
 
-fn default_ttl() -> u64 {
-    24 * 60
+fn default_ttl() -> PlanTtl {
+    PlanTtl::constant(24 * 60)
 }
 
 fn always_true<'de, D: Deserializer<'de>>(deserializer: D) -> std::result::Result<bool, D::Error> {
@@ -189,14 +191,14 @@ pub enum ConflictStrategy {
 #[serde(untagged)]
 pub enum MaxDelete {
     /// At most this many deletions.
-    Count(u64),
+    Count(DeleteCount),
     /// At most this percent of the target's files.
     #[serde(serialize_with = "percent")]
-    Percent(f64),
+    Percent(Percent),
 }
 
 fn percent<S: serde::Serializer>(
-    value: &f64,
+    value: &Percent,
     serializer: S,
 ) -> std::result::Result<S::Ok, S::Error> {
     serializer.serialize_str(&format!("{value}%"))
@@ -211,18 +213,28 @@ impl<'de> Deserialize<'de> for MaxDelete {
             ))
         };
         match text.trim().strip_suffix('%') {
-            Some(p) => p
-                .trim()
-                .parse::<f64>()
-                .ok()
-                .filter(|p| (0.0..=100.0).contains(p))
-                .map(MaxDelete::Percent)
-                .ok_or_else(bad),
-            None => text
-                .trim()
-                .parse::<u64>()
-                .map(MaxDelete::Count)
-                .map_err(|_| bad()),
+            Some(p) => {
+                let p = p.trim().parse::<f64>().map_err(|_| bad())?;
+                Percent::new(p).map(MaxDelete::Percent).ok_or_else(|| {
+                    serde::de::Error::custom(format!(
+                        "a percentage {}",
+                        Percent::out_of_bounds(&text)
+                    ))
+                })
+            }
+            None => {
+                let n = text.trim().parse::<i128>().map_err(|_| bad())?;
+                u64::try_from(n)
+                    .ok()
+                    .and_then(DeleteCount::new)
+                    .map(MaxDelete::Count)
+                    .ok_or_else(|| {
+                        serde::de::Error::custom(format!(
+                            "a count {}",
+                            DeleteCount::out_of_bounds(n)
+                        ))
+                    })
+            }
         }
     }
 }
@@ -231,9 +243,9 @@ impl MaxDelete {
     /// Whether `deletes` of `target_files` exceeds the limit.
     pub fn exceeded(self, deletes: usize, target_files: usize) -> bool {
         match self {
-            MaxDelete::Count(n) => deletes as u64 > n,
+            MaxDelete::Count(n) => u64::try_from(deletes).ok().is_none_or(|d| d > n.get()),
             MaxDelete::Percent(p) => {
-                target_files > 0 && (deletes as f64) * 100.0 / (target_files as f64) > p
+                target_files > 0 && (deletes as f64) * 100.0 / (target_files as f64) > p.get()
             }
         }
     }
@@ -358,4 +370,85 @@ pub fn read(path: &Path, shown: &Path) -> Result<LoadedSync> {
         config,
         path: path.to_path_buf(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sync_file(options: &str) -> String {
+        format!(
+            "sync_config:\n  sync_id: s\n  name: S\n  type: config\n\
+             \x20 source: {{ type: file, location: a }}\n\
+             \x20 target: {{ type: file, location: b }}\n\
+             \x20 options:\n    dry_run_required: true\n    approval_required: false\n{options}"
+        )
+    }
+
+    fn read_options(options: &str) -> std::result::Result<SyncOptions, String> {
+        crate::yaml::parse::<SyncFile>(&sync_file(options), Path::new("s.yaml"))
+            .map(|f| f.sync_config.options)
+            .map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn options_default_and_read_within_their_bounds() {
+        let options = read_options("").expect("defaults");
+        assert_eq!(options.plan_ttl_minutes.get(), 24 * 60);
+        assert_eq!(options.max_delete, None);
+        let options =
+            read_options("    plan_ttl_minutes: 43200\n    max_delete: 0\n").expect("the bounds");
+        assert_eq!(
+            options.plan_ttl_minutes.signed_duration(),
+            jiff::SignedDuration::from_hours(30 * 24)
+        );
+        assert_eq!(
+            options.max_delete,
+            Some(MaxDelete::Count(DeleteCount::constant(0)))
+        );
+        let options = read_options("    max_delete: \"12.5%\"\n").expect("a percentage");
+        assert_eq!(
+            options.max_delete,
+            Some(MaxDelete::Percent(Percent::constant(12.5)))
+        );
+        assert_eq!(
+            serde_json::to_value(options.max_delete).expect("json"),
+            serde_json::json!("12.5%")
+        );
+    }
+
+    #[test]
+    fn options_out_of_bounds_name_line_column_and_key() {
+        let cases = [
+            "    plan_ttl_minutes: 0\n",
+            "    plan_ttl_minutes: 18446744073709551615\n",
+            "    max_delete: -1\n",
+            "    max_delete: 1000001\n",
+            "    max_delete: \"200%\"\n",
+            "    max_delete: lots\n",
+        ];
+        let messages: Vec<String> = cases
+            .iter()
+            .map(|c| read_options(c).expect_err(c))
+            .collect();
+        insta::assert_snapshot!(messages.join("\n"), @r"
+        s.yaml:10:23: sync_config.options.plan_ttl_minutes: must be between 1 and 43200 (30 days), not 0
+        s.yaml:10:23: sync_config.options.plan_ttl_minutes: must be between 1 and 43200 (30 days), not 18446744073709551615
+        s.yaml:10:17: sync_config.options.max_delete: a count must be between 0 and 1000000, not -1
+        s.yaml:10:17: sync_config.options.max_delete: a count must be between 0 and 1000000, not 1000001
+        s.yaml:10:17: sync_config.options.max_delete: a percentage must be between 0 and 100, not 200%
+        s.yaml:10:17: sync_config.options.max_delete: expected a count or a percentage such as 10%, but found `lots`
+        ");
+    }
+
+    #[test]
+    fn max_delete_counts_and_percentages() {
+        let count = MaxDelete::Count(DeleteCount::constant(2));
+        assert!(!count.exceeded(2, 10));
+        assert!(count.exceeded(3, 10));
+        let percent = MaxDelete::Percent(Percent::constant(10.0));
+        assert!(!percent.exceeded(1, 10));
+        assert!(percent.exceeded(2, 10));
+        assert!(!percent.exceeded(5, 0));
+    }
 }

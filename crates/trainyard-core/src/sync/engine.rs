@@ -767,15 +767,19 @@ fn plan_scanned(
         &format!("{}-{stamp}", c.sync_id),
         &serde_json::json!({ "sync_diff": { "sync_id": c.sync_id, "diff": text } }),
     )?;
-    let ttl = jiff::SignedDuration::from_mins(
-        i64::try_from(c.options.plan_ttl_minutes).unwrap_or(i64::MAX / 120),
-    );
+    let ttl = c.options.plan_ttl_minutes.signed_duration();
     let body = PlanBody {
         sync_id: c.sync_id.clone(),
         config_hash: sync.hash.clone(),
         planned_at: ws.now.to_string(),
         planned_by: identity(ws),
-        expires_at: ws.now.checked_add(ttl).unwrap_or(ws.now).to_string(),
+        // A pinned clock near the end of time must not give a plan born
+        // expired: past the last representable instant is never.
+        expires_at: ws
+            .now
+            .checked_add(ttl)
+            .unwrap_or(jiff::Timestamp::MAX)
+            .to_string(),
         source: side_record(&c.source, &source, &source_snapshot),
         target: side_record(&c.target, &target, &target_snapshot),
         diff_summary: format!(
