@@ -685,8 +685,9 @@ pub struct InitArgs {
 /// `config ...`
 #[derive(Debug, Subcommand)]
 pub enum ConfigCommand {
-    /// Check the configuration; exit 2 with the file, line, column and key
-    /// of the first error.
+    /// Check the configuration and, in a repository, the sync
+    /// configurations; exit 2 with the file, line, column and key of the
+    /// first error.
     Validate,
     /// Print the JSON Schema of trainyard.yaml.
     Schema,

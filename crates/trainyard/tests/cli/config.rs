@@ -52,6 +52,53 @@ fn numbers_out_of_bounds_name_file_line_column_and_key() {
     insta::assert_snapshot!(out);
 }
 
+/// `config validate` reads the repository's sync configurations as
+/// strictly as trainyard.yaml: a plan_ttl_minutes of 0 would give plans
+/// born expired.
+#[test]
+fn sync_configurations_are_validated_with_the_configuration() {
+    let repo = TestRepo::new();
+    repo.commit("feat: first");
+    let sync = |options: &str| {
+        format!(
+            "sync_config:\n  sync_id: flags\n  name: Flags\n  type: config\n\
+             \x20 source: {{ type: file, location: config }}\n\
+             \x20 target: {{ type: file, location: live }}\n\
+             \x20 options:\n    dry_run_required: true\n    approval_required: true\n{options}"
+        )
+    };
+    repo.write(
+        ".trainyard/syncs/flags.yaml",
+        &sync("    plan_ttl_minutes: 60\n"),
+    );
+    let valid = repo.run(&["config", "validate"]);
+    assert_eq!(valid.code(), 0, "{}", valid.transcript());
+    assert!(
+        valid
+            .stderr()
+            .contains("valid: .trainyard/syncs/flags.yaml"),
+        "{}",
+        valid.transcript()
+    );
+    let json = repo.run(&["--json", "config", "validate"]);
+    assert_eq!(
+        json.json()["syncs"],
+        serde_json::json!([".trainyard/syncs/flags.yaml"])
+    );
+    let mut out = String::new();
+    for options in [
+        "    plan_ttl_minutes: 0\n",
+        "    plan_ttl_minutes: 43201\n",
+        "    max_delete: 1000001\n",
+    ] {
+        repo.write(".trainyard/syncs/flags.yaml", &sync(options));
+        let run = repo.run(&["config", "validate"]);
+        assert_eq!(run.code(), 2, "{}", run.transcript());
+        out.push_str(&run.stderr_clean());
+    }
+    insta::assert_snapshot!(out);
+}
+
 #[test]
 fn config_is_found_by_walking_up() {
     let repo = TestRepo::new();
