@@ -28,6 +28,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::bounded::Timeout;
+use crate::deadline::Deadline;
 use crate::fsutil::{sync_dir, write_atomic};
 use crate::{Error, Result};
 
@@ -753,7 +754,7 @@ pub(crate) fn run_shell(cmd: &ShellCommand<'_>) -> Result<String> {
     let mut child = command.spawn().map_err(|e| {
         Error::environment(format!("cannot start {} `{}`: {e}", cmd.what, cmd.command))
     })?;
-    let deadline = Instant::now() + cmd.timeout;
+    let deadline = Deadline::after(cmd.timeout);
     let mut pause = Duration::from_millis(5);
     let status = loop {
         match child.try_wait() {
@@ -766,7 +767,7 @@ pub(crate) fn run_shell(cmd: &ShellCommand<'_>) -> Result<String> {
                 )));
             }
         }
-        if Instant::now() >= deadline {
+        if deadline.passed(Instant::now()) {
             #[cfg(unix)]
             {
                 // The whole process group: sh and what it started.
@@ -957,6 +958,20 @@ mod tests {
             err.to_string().contains("did not finish within 1 s"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn a_timeout_too_long_for_the_clock_is_no_limit() {
+        let work = tempfile::tempdir().expect("tempdir");
+        let stdout = run_shell(&ShellCommand {
+            what: "a command".to_owned(),
+            command: "echo built",
+            dir: work.path(),
+            env: &[],
+            timeout: Duration::MAX,
+        })
+        .expect("runs");
+        assert_eq!(stdout, "built\n");
     }
 
     #[test]

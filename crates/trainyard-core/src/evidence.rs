@@ -69,6 +69,7 @@ use std::time::{Duration, Instant};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use crate::deadline::Deadline;
 use crate::fsutil::write_atomic;
 use crate::{Error, Result};
 
@@ -593,7 +594,7 @@ impl DirStore {
     /// Takes the lock, waiting at most `self.lock_wait`.
     fn acquire(&self, file: File, shared: bool) -> Result<StoreLock> {
         let lock_path = self.lock_path();
-        let deadline = Instant::now() + self.lock_wait;
+        let deadline = Deadline::after(self.lock_wait);
         loop {
             let attempt = if shared {
                 file.try_lock_shared()
@@ -604,13 +605,13 @@ impl DirStore {
                 Ok(()) => return Ok(StoreLock { file }),
                 Err(TryLockError::WouldBlock) => {
                     let now = Instant::now();
-                    if now >= deadline {
+                    if deadline.passed(now) {
                         return Err(Error::environment(format!(
                             "evidence store {} is locked by another trainyard run",
                             self.root.display()
                         )));
                     }
-                    std::thread::sleep((deadline - now).min(Duration::from_millis(20)));
+                    std::thread::sleep(deadline.left(now).min(Duration::from_millis(20)));
                 }
                 Err(TryLockError::Error(e)) => return Err(Error::io("cannot lock", lock_path, e)),
             }
@@ -1519,6 +1520,14 @@ mod tests {
         let store = store.with_lock_wait(Duration::from_secs(10));
         store.write("sync_log", "waited", DOC_B).unwrap();
         releaser.join().unwrap();
+        assert!(store.verify().unwrap().ok);
+    }
+
+    #[test]
+    fn a_lock_wait_too_long_for_the_clock_is_no_limit() {
+        let (_dir, store) = store_with_three();
+        let store = store.with_lock_wait(Duration::MAX);
+        store.write("sync_log", "unlimited", DOC_B).unwrap();
         assert!(store.verify().unwrap().ok);
     }
 

@@ -20,6 +20,7 @@ pub mod checklist;
 pub mod commit;
 pub mod config;
 pub mod credentials;
+pub mod deadline;
 pub mod demo;
 pub mod error;
 pub mod evidence;

@@ -32,6 +32,7 @@ use std::time::{Duration, Instant};
 use serde::{Deserialize, Deserializer, Serialize};
 
 use crate::bounded::Port;
+use crate::deadline::Deadline;
 use crate::sync::config::Notifications;
 use crate::sync::record::ChangesApplied;
 use crate::{Error, Result};
@@ -870,7 +871,7 @@ fn run(
             let _ = stdin.write_all(&input);
         });
     }
-    let deadline = Instant::now() + limits.command_timeout;
+    let deadline = Deadline::after(limits.command_timeout);
     let mut pause = Duration::from_millis(2);
     let status = loop {
         match child.try_wait() {
@@ -884,7 +885,7 @@ fn run(
             }
         }
         let now = Instant::now();
-        if now >= deadline {
+        if deadline.passed(now) {
             stop(&mut child);
             return Err(Error::environment(format!(
                 "`{command_line}` did not finish within {} and was stopped{}",
@@ -892,7 +893,7 @@ fn run(
                 tail(&mut output)
             )));
         }
-        std::thread::sleep(pause.min(deadline - now));
+        std::thread::sleep(pause.min(deadline.left(now)));
         pause = (pause * 2).min(Duration::from_millis(50));
     };
     if status.success() {
@@ -1348,6 +1349,23 @@ mod tests {
             deliveries[1].message,
             "`sleep 20` did not finish within 300 ms and was stopped"
         );
+    }
+
+    #[test]
+    fn a_command_timeout_too_long_for_the_clock_is_no_limit() {
+        let dir = tempfile::tempdir().expect("dir");
+        let limits = Limits {
+            command_timeout: Duration::MAX,
+            ..quick()
+        };
+        let deliveries = send_with(
+            &limits,
+            &NotifyConfig::default(),
+            dir.path(),
+            &targets(&["command:true"]),
+            &notification(Status::Failed),
+        );
+        assert!(deliveries[0].ok, "{:?}", deliveries[0].message);
     }
 
     // ---------------------------------------------------------------- email

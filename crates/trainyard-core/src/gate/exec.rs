@@ -14,6 +14,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use super::CheckStatus;
+use crate::deadline::Deadline;
 
 /// How many bytes of a command's output are kept: the last 64 KiB.
 pub const OUTPUT_LIMIT: u64 = 64 * 1024;
@@ -134,7 +135,7 @@ pub(super) fn run_one(spec: &Spec) -> Finished {
     // The parent's copies of the file must not outlive the spawn.
     drop(command);
 
-    let deadline = started + spec.timeout;
+    let deadline = Deadline::starting(started, spec.timeout);
     let mut pause = Duration::from_millis(2);
     let waited: Result<Option<ExitStatus>, std::io::Error> = loop {
         match child.try_wait() {
@@ -143,13 +144,13 @@ pub(super) fn run_one(spec: &Spec) -> Finished {
             Err(e) => break Err(e),
         }
         let now = Instant::now();
-        if now >= deadline {
+        if deadline.passed(now) {
             kill_group(child.id());
             let _ = child.kill();
             let _ = child.wait();
             break Ok(None);
         }
-        std::thread::sleep(pause.min(deadline - now));
+        std::thread::sleep(pause.min(deadline.left(now)));
         pause = (pause * 2).min(Duration::from_millis(50));
     };
     let duration_ms = elapsed_ms(started);
@@ -369,6 +370,15 @@ mod tests {
         let mut expected = spec("exit 3", 10_000);
         expected.expect_exit = 3;
         assert_eq!(run_one(&expected).status, CheckStatus::Passed);
+    }
+
+    #[test]
+    fn gate_exec_takes_a_timeout_too_long_for_the_clock() {
+        let mut forever = spec("echo done", 0);
+        forever.timeout = Duration::MAX;
+        let done = run_one(&forever);
+        assert_eq!(done.status, CheckStatus::Passed, "{done:?}");
+        assert_eq!(done.output, "done\n");
     }
 
     #[test]

@@ -4,6 +4,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
+use trainyard_core::deadline::Deadline;
 use trainyard_core::sync::config::Trigger;
 use trainyard_core::sync::engine::{self, ApproveRequest};
 use trainyard_core::sync::schedule;
@@ -329,9 +330,10 @@ fn daemon(ctx: &Context<'_>, first: Workspace, interval: u64, once: bool) -> Cmd
         if once || stopping() {
             break;
         }
-        let until = Instant::now() + Duration::from_secs(interval);
+        // An interval too long for the clock waits for a signal.
+        let until = Deadline::after(Duration::from_secs(interval));
         while !stopping() {
-            let left = until.saturating_duration_since(Instant::now());
+            let left = until.left(Instant::now());
             if left.is_zero() {
                 break;
             }

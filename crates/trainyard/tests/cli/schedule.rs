@@ -215,11 +215,22 @@ fn a_target_another_apply_holds_is_busy_and_tried_again() {
 
 #[test]
 fn the_daemon_stops_on_sigterm_with_exit_zero() {
+    daemon_stops_on_sigterm("3600");
+}
+
+/// An interval too long to add to the clock once panicked the daemon after
+/// its first look; it waits for a signal instead.
+#[test]
+fn the_daemon_takes_an_interval_too_long_for_the_clock() {
+    daemon_stops_on_sigterm("18446744073709551615");
+}
+
+fn daemon_stops_on_sigterm(interval: &str) {
     let repo = fixture(false);
     let home = repo.home();
     let mut child = Command::new(env!("CARGO_BIN_EXE_trainyard"))
         .current_dir(repo.path())
-        .args(["sync", "daemon", "--interval", "3600"])
+        .args(["sync", "daemon", "--interval", interval])
         .env("HOME", home)
         .env("GIT_CONFIG_NOSYSTEM", "1")
         .env("GIT_CONFIG_GLOBAL", home.join(".gitconfig"))
@@ -237,7 +248,10 @@ fn the_daemon_stops_on_sigterm_with_exit_zero() {
     let mut stderr = BufReader::new(child.stderr.take().expect("stderr"));
     let mut banner = String::new();
     stderr.read_line(&mut banner).expect("banner");
-    assert!(banner.contains("looking every 3600s"), "{banner}");
+    assert!(
+        banner.contains(&format!("looking every {interval}s")),
+        "{banner}"
+    );
     let mut stdout = BufReader::new(child.stdout.take().expect("stdout"));
     let mut line = String::new();
     stdout.read_line(&mut line).expect("an outcome");
