@@ -284,7 +284,7 @@ impl Config {
         }
         crate::artifacts::validate(&self.release.artifacts)
             .and_then(|()| crate::channels::validate(&self.release.channels))
-            .map_err(|e| Error::input(format!("{}: release: {e}", origin.display())))?;
+            .map_err(|e| Error::input(format!("{}: {e}", origin.display())))?;
         if let Some(manifests) = &self.versioning.manifests {
             for (i, manifest) in manifests.iter().enumerate() {
                 manifest.validate().map_err(|e| {
@@ -444,6 +444,18 @@ mod tests {
         trainyard.yaml:2:26: rollback.decide_within_minutes: must be between 1 and 1440 (1 day), not 1441
         trainyard.yaml:2:52: notify.smtp.port: must be between 1 and 65535, not 70000
         ");
+    }
+
+    #[test]
+    fn release_errors_name_their_key_once() {
+        assert_eq!(
+            error_of("release:\n  channels:\n    - { type: command, name: c, run: ' ' }\n"),
+            "trainyard.yaml: release.channels `c`: run is empty"
+        );
+        assert_eq!(
+            error_of("release:\n  artifacts:\n    - { name: bin, paths: [] }\n"),
+            "trainyard.yaml: release.artifacts `bin`: paths is empty; list the files to ship"
+        );
     }
 
     #[test]
