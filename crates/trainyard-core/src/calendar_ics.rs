@@ -11,8 +11,9 @@
 //! Calendar programs recognise an event by its `UID`: importing or
 //! re-fetching a feed whose event has a known `UID` updates that event,
 //! while a new `UID` adds another one. The calendar is regenerated often
-//! and its versions are re-projected each time (a folded or skipped minor
-//! shifts every later version), so no `UID` contains a version. Instead:
+//! and its versions are re-projected each time (a release made, or a slot
+//! that passed without one, moves every later version), so no `UID`
+//! contains a version. Instead:
 //!
 //! - a minor release is `minor-release-<ISO week>@<project>.trainyard` and
 //!   its cut `rc-cut-<ISO week>@<project>.trainyard`, both keyed by the ISO
@@ -43,6 +44,8 @@
 //! calendar that showed them as planned then marks them cancelled instead
 //! of keeping a stale event. Patch releases record tags that exist and are
 //! `CONFIRMED`.
+//! An entry without a version (`null`: a skipped minor, a delayed major)
+//! names no version or tag in its summary and description.
 //!
 //! Entries whose date is not a valid `YYYY-MM-DD` are left out, since
 //! [`to_ics`] cannot fail; a caller that wants such a date reported checks
@@ -206,8 +209,9 @@ fn minor_events(minor: &MinorRelease, options: &IcsOptions, events: &mut Vec<Eve
     };
     let project = &options.project;
     let skipped = minor.status == "skipped";
-    let tag = tag_of(&options.tag_prefix, &minor.version);
-    let facts = facts(&minor.status, &minor.version, &tag);
+    let version = minor.version.as_deref().unwrap_or_default();
+    let tag = tag_of(&options.tag_prefix, version);
+    let facts = facts(&minor.status, version, &tag);
     if let Some(date) = rc {
         let summary = if skipped {
             format!("{project} release candidate cut skipped")
@@ -241,7 +245,8 @@ fn minor_events(minor: &MinorRelease, options: &IcsOptions, events: &mut Vec<Eve
 /// A major release.
 fn major_event(major: &MajorRelease, year: i16, options: &IcsOptions) -> Option<Event> {
     let date = parse_date(&major.planned_date)?;
-    let tag = tag_of(&options.tag_prefix, &major.version);
+    let version = major.version.as_deref().unwrap_or_default();
+    let tag = tag_of(&options.tag_prefix, version);
     let delayed = if major.status == "delayed" {
         ", delayed"
     } else {
@@ -258,7 +263,7 @@ fn major_event(major: &MajorRelease, year: i16, options: &IcsOptions) -> Option<
         ),
         description: format!(
             "{}\nQuarter: {}",
-            facts(&major.status, &major.version, &tag),
+            facts(&major.status, version, &tag),
             major.quarter
         ),
         status: Status::of_release(&major.status),
@@ -421,7 +426,7 @@ mod tests {
 
     fn minor(version: &str, rc: &str, release: &str, status: &str) -> MinorRelease {
         MinorRelease {
-            version: version.into(),
+            version: Some(version.into()).filter(|v: &String| !v.is_empty()),
             rc_date: rc.into(),
             release_date: release.into(),
             status: status.into(),
@@ -430,7 +435,7 @@ mod tests {
 
     fn major(version: &str, quarter: &str, date: &str, status: &str) -> MajorRelease {
         MajorRelease {
-            version: version.into(),
+            version: Some(version.into()).filter(|v: &String| !v.is_empty()),
             quarter: quarter.into(),
             planned_date: date.into(),
             status: status.into(),
@@ -636,7 +641,7 @@ mod tests {
         let plan = calendar::plan_year(&cadence, 2026);
         let project = |base: &str| {
             let base = version::parse(base).unwrap();
-            let mut cal = calendar::calendar_of(&plan, &cadence, &base, &[]);
+            let mut cal = calendar::plan_from(&cadence, 2026, &base);
             cal.patch_releases.push(PatchRelease {
                 version: "1.4.3".into(),
                 release_date: "2026-02-03".into(),
@@ -668,7 +673,7 @@ mod tests {
         calendar.minor_releases[0].rc_date = "2026-01-14".into();
         calendar.minor_releases[0].release_date = "2026-01-15".into();
         calendar.minor_releases[1].status = "skipped".into();
-        calendar.minor_releases[1].version = "1.5.0".into();
+        calendar.minor_releases[1].version = None;
         assert_eq!(before, uids(&to_ics(&calendar, &options("p"))));
     }
 

@@ -1,17 +1,19 @@
-//! The release calendar against reality: generating a year's calendar
-//! from the cadence and the releases already made, reconciling a calendar
-//! with the repository's tags, and finding the next events.
+//! The release calendar against reality: the year's calendar projected
+//! from the cadence, the tags and `version next` (one projection that every
+//! view shares), reconciling a stored calendar with the tags, and finding
+//! the next events.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use jiff::civil::Date;
 use serde::Serialize;
 
 use crate::calendar::{
-    self, CalendarDocument, InEffect, KnownRelease, MinorSlot, PatchRelease, Phase, ReleaseCalendar,
+    self, CalendarDocument, Facts, KnownRelease, MinorSlot, Phase, Projection, ReleaseCalendar,
 };
 use crate::history::{TagScan, VersionTag};
 use crate::version::{self, Version};
+use crate::versioning::{self, NextReport, NextRequest};
 use crate::workspace::Workspace;
 use crate::{Error, Result};
 
@@ -49,8 +51,8 @@ pub struct ActualDate {
     pub date: String,
 }
 
-/// The repository's stable releases with their dates, and every tag's
-/// date, oldest first.
+/// Every version tag with its date: its commit's, in the cadence's time
+/// zone.
 fn dated_tags(ws: &Workspace, tags: &TagScan) -> Result<Vec<(VersionTag, Date)>> {
     let cadence = &ws.config.cadence;
     let tz = cadence.tz()?;
@@ -65,96 +67,185 @@ fn dated_tags(ws: &Workspace, tags: &TagScan) -> Result<Vec<(VersionTag, Date)>>
     Ok(dated)
 }
 
-/// `calendar generate`: the year's calendar, versions projected from the
-/// release in effect when the year starts (or `from_version`); slots that
-/// releases already filled keep those releases' versions.
+/// What the projection needs of the repository on `today`: the dated
+/// tags, the release in effect and `version next`'s answer (`known`, when
+/// the caller has it already). Patch releases dated in `patch_year` get
+/// their `hotfix` flag (whether their commit is off the current branch's
+/// line).
+fn facts(
+    ws: &Workspace,
+    today: Date,
+    patch_year: Option<i16>,
+    known: Option<&NextReport>,
+) -> Result<Facts> {
+    let tags = ws.repo.version_tags(&ws.config.versioning.tag_prefix)?;
+    let dated = dated_tags(ws, &tags)?;
+    // An unborn branch has no release in effect and nothing to release.
+    let head = ws.repo.resolve("HEAD").ok();
+    let computed;
+    let next = match (head, known) {
+        (_, Some(known)) => Some(known),
+        (Some(_), None) => {
+            computed = versioning::next(ws, &NextRequest::default())?;
+            Some(&computed)
+        }
+        (None, None) => None,
+    };
+    let in_effect = next.and_then(|n| n.current.clone());
+    let next = next.and_then(|n| n.next.clone().filter(|_| n.release_needed));
+    let mut releases = Vec::new();
+    let mut prereleases = Vec::new();
+    for (tag, date) in dated {
+        if !version::is_stable(&tag.version) {
+            prereleases.push(tag.version);
+            continue;
+        }
+        let hotfix = match head {
+            Some(head) if tag.version.patch > 0 && Some(date.year()) == patch_year => {
+                !ws.repo.is_ancestor(tag.id(), head)?
+            }
+            _ => false,
+        };
+        releases.push(KnownRelease {
+            version: tag.version,
+            tag: tag.name,
+            date,
+            hotfix,
+        });
+    }
+    Ok(Facts {
+        today,
+        releases,
+        prereleases,
+        in_effect,
+        next,
+    })
+}
+
+fn check_year(year: i16) -> Result<()> {
+    if (1900..=9999).contains(&year) {
+        Ok(())
+    } else {
+        Err(Error::input(format!(
+            "year {year} is out of range: expected 1900 to 9999"
+        )))
+    }
+}
+
+fn report(ws: &Workspace, year: i16, projection: Projection) -> CalendarReport {
+    let plan = calendar::plan_year(&ws.config.cadence, year);
+    CalendarReport {
+        document: CalendarDocument {
+            release_calendar: projection.calendar,
+        },
+        adjustments: adjustments(&plan.minors, &plan.majors),
+        actual_dates: actual_dates(&projection.filled),
+    }
+}
+
+fn actual_dates(filled: &[KnownRelease]) -> Vec<ActualDate> {
+    filled
+        .iter()
+        .map(|r| ActualDate {
+            version: r.version.to_string(),
+            tag: r.tag.clone(),
+            date: r.date.to_string(),
+        })
+        .collect()
+}
+
+/// The year's calendar as it stands on `today`: the one projection that
+/// `calendar show`, `next`, `status`, `generate`, `export` and `status`
+/// share. Past slots show what the tags say, the first upcoming slot
+/// without a release carries `version next`'s version; see
+/// [`calendar::project`] for every rule.
 ///
 /// # Errors
 ///
 /// Returns an [`Error::Input`] for a year out of range, and an error when
-/// the tags cannot be read.
-pub fn generate(
-    ws: &Workspace,
-    year: i16,
-    from_version: Option<&Version>,
-) -> Result<CalendarReport> {
-    let tags = ws.repo.version_tags(&ws.config.versioning.tag_prefix)?;
-    project(ws, &tags, year, from_version, None)
+/// the tags or the history from `HEAD` cannot be read.
+pub fn project(ws: &Workspace, year: i16, today: Date) -> Result<CalendarReport> {
+    check_year(year)?;
+    let facts = facts(ws, today, Some(year), None)?;
+    let projection = calendar::project(&ws.config.cadence, year, &facts);
+    Ok(report(ws, year, projection))
 }
 
-/// The year's calendar as it looks on `today`: slots before `today` as
-/// [`generate`] has them (what the tags say), and the upcoming ones
-/// projected from the release in effect now, the latest release tag
-/// reachable from `HEAD`, so the next minor is the minor after it and a
-/// major the major after it. Without such a release, as [`generate`].
+/// `calendar generate`.
+#[derive(Debug, Clone)]
+pub struct GenerateRequest {
+    /// The year.
+    pub year: i16,
+    /// An explicit plan from this release instead of the projection.
+    pub from_version: Option<Version>,
+    /// Store the calendar as `release-calendar-YYYY.yaml` and as evidence.
+    pub write: bool,
+    /// With `write`: change nothing, only say whether writing would.
+    pub dry_run: bool,
+}
+
+/// What `calendar generate` made, and wrote.
+#[derive(Debug, Clone)]
+pub struct GenerateReport {
+    /// The calendar.
+    pub report: CalendarReport,
+    /// The document as YAML, as written.
+    pub yaml: String,
+    /// The calendar file of the year.
+    pub path: PathBuf,
+    /// The evidence record's path, when the file was written.
+    pub evidence: Option<String>,
+    /// For a dry run: whether the file already holds exactly `yaml`.
+    pub unchanged: Option<bool>,
+}
+
+/// `calendar generate`: the year's calendar as [`project`] has it on
+/// today, or with `from_version` an explicit plan from that release (see
+/// [`calendar::plan_from`]); written to the calendar file and recorded as
+/// evidence when asked.
 ///
 /// # Errors
 ///
-/// As [`generate`], and when the history from `HEAD` cannot be read.
-pub fn outlook(ws: &Workspace, year: i16, today: Date) -> Result<CalendarReport> {
-    let tags = ws.repo.version_tags(&ws.config.versioning.tag_prefix)?;
-    let now = in_effect(ws, &tags)?.map(|version| InEffect { today, version });
-    project(ws, &tags, year, None, now.as_ref())
-}
-
-/// The latest release reachable from `HEAD`, as `status` finds it: none
-/// without a stable tag.
-fn in_effect(ws: &Workspace, tags: &TagScan) -> Result<Option<Version>> {
-    if !tags.versions.iter().any(|t| version::is_stable(&t.version)) {
-        return Ok(None);
-    }
-    // An unborn branch reaches no release.
-    let Ok(head) = ws.repo.resolve("HEAD") else {
-        return Ok(None);
+/// As [`project`], and the errors of the lock, the file and the evidence
+/// store.
+pub fn generate(ws: &Workspace, request: &GenerateRequest) -> Result<GenerateReport> {
+    let year = request.year;
+    let report = match &request.from_version {
+        Some(from) => {
+            check_year(year)?;
+            let calendar = calendar::plan_from(&ws.config.cadence, year, from);
+            report(
+                ws,
+                year,
+                Projection {
+                    calendar,
+                    filled: Vec::new(),
+                },
+            )
+        }
+        None => project(ws, year, ws.today()?)?,
     };
-    let state = crate::releases::unreleased(&ws.repo, head, tags)?;
-    Ok(state.current.map(|t| t.version))
-}
-
-fn project(
-    ws: &Workspace,
-    tags: &TagScan,
-    year: i16,
-    from_version: Option<&Version>,
-    now: Option<&InEffect>,
-) -> Result<CalendarReport> {
-    if !(1900..=9999).contains(&year) {
-        return Err(Error::input(format!(
-            "year {year} is out of range: expected 1900 to 9999"
-        )));
+    let yaml = crate::evidence::render_yaml(&report.document)?;
+    let path = calendar_path(ws, year);
+    let mut evidence = None;
+    let mut unchanged = None;
+    if request.write && request.dry_run {
+        unchanged = Some(file_holds(&path, &yaml)?);
+    } else if request.write {
+        let _lock = ws.lock()?;
+        crate::fsutil::write_atomic(&path, yaml.as_bytes())?;
+        let name = format!("{year}-{}", ws.stamp());
+        let record = ws
+            .evidence_store()
+            .write_unique("release_calendar", &name, &yaml)?;
+        evidence = Some(record.record.path);
     }
-    let cadence = &ws.config.cadence;
-    let dated = dated_tags(ws, tags)?;
-    let year_start = jiff::civil::date(year, 1, 1);
-    let stable: Vec<&(VersionTag, Date)> = dated
-        .iter()
-        .filter(|(t, _)| version::is_stable(&t.version))
-        .collect();
-    let base = match from_version {
-        Some(v) => v.clone(),
-        None => stable
-            .iter()
-            .filter(|(_, d)| *d < year_start)
-            .map(|(t, _)| t.version.clone())
-            .max_by(|a, b| a.cmp_precedence(b))
-            .unwrap_or_else(|| Version::new(0, 0, 0)),
-    };
-    let known: Vec<KnownRelease> = stable
-        .iter()
-        .filter(|(_, d)| d.year() == year)
-        .map(|(t, d)| KnownRelease {
-            version: t.version.clone(),
-            date: *d,
-        })
-        .collect();
-    let plan = calendar::plan_year(cadence, year);
-    let calendar = calendar::calendar_as_of(&plan, cadence, &base, &known, now);
-    Ok(CalendarReport {
-        document: CalendarDocument {
-            release_calendar: calendar,
-        },
-        adjustments: adjustments(&plan.minors, &plan.majors),
-        actual_dates: Vec::new(),
+    Ok(GenerateReport {
+        report,
+        yaml,
+        path,
+        evidence,
+        unchanged,
     })
 }
 
@@ -185,18 +276,13 @@ fn adjustments(minors: &[MinorSlot], majors: &[calendar::MajorSlot]) -> Vec<Adju
     out
 }
 
-/// Whether the calendar file of `year` holds exactly `text` already (false
-/// when there is none).
-///
-/// # Errors
-///
-/// Returns an [`Error::Io`] when the file exists but cannot be read.
-pub fn file_holds(ws: &Workspace, year: i16, text: &str) -> Result<bool> {
-    let path = calendar_path(ws, year);
-    match std::fs::read(&path) {
+/// Whether the file at `path` holds exactly `text` already (false when
+/// there is none).
+fn file_holds(path: &Path, text: &str) -> Result<bool> {
+    match std::fs::read(path) {
         Ok(bytes) => Ok(bytes == text.as_bytes()),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
-        Err(e) => Err(Error::io("cannot read", &path, e)),
+        Err(e) => Err(Error::io("cannot read", path, e)),
     }
 }
 
@@ -213,118 +299,69 @@ pub fn calendar_path(ws: &Workspace, year: i16) -> PathBuf {
 /// Returns an [`Error::Input`] naming the file, line and key when it is not
 /// a `release_calendar` document, and an [`Error::Io`] when it cannot be
 /// read.
-pub fn read(path: &std::path::Path) -> Result<ReleaseCalendar> {
+pub fn read(path: &Path) -> Result<ReleaseCalendar> {
     let text = std::fs::read_to_string(path).map_err(|e| Error::io("cannot read", path, e))?;
     let document: CalendarDocument = crate::yaml::parse(&text, path)?;
     Ok(document.release_calendar)
 }
 
-/// `calendar status`: the calendar with its statuses taken from the tags.
-/// A release tag marks `released`, an `-rc.N` tag `rc`; a planned date
-/// that passed without its tag makes a minor `skipped` and a major
-/// `delayed`. Patch releases of the year are listed, with `hotfix: true`
-/// when their commit is not on the current branch's line.
+/// A stored calendar with its statuses taken from the tags, entries
+/// matched by their dates (see [`calendar::reconcile`]): what
+/// `calendar status FILE` shows and `release post` writes back.
 ///
 /// # Errors
 ///
-/// As [`generate`].
-pub fn status(ws: &Workspace, calendar: &ReleaseCalendar, today: Date) -> Result<CalendarReport> {
-    let tags = ws.repo.version_tags(&ws.config.versioning.tag_prefix)?;
-    let dated = dated_tags(ws, &tags)?;
-    let find = |version: &str| -> (Option<&(VersionTag, Date)>, bool) {
-        let Ok(v) = version::parse(version) else {
-            return (None, false);
-        };
-        let released = dated.iter().find(|(t, _)| t.version == v);
-        let rc = dated
-            .iter()
-            .any(|(t, _)| !version::is_stable(&t.version) && version::release_of(&t.version) == v);
-        (released, rc)
-    };
-    let mut calendar = calendar.clone();
-    let mut actual_dates = Vec::new();
-    let mut settle = |version: &str, planned: &str, status: &mut String, missed: &str| {
-        if status == "skipped" && missed == "skipped" {
-            return;
-        }
-        let (released, rc) = find(version);
-        if let Some((tag, date)) = released {
-            *status = "released".into();
-            actual_dates.push(ActualDate {
-                version: version.to_owned(),
-                tag: tag.name.clone(),
-                date: date.to_string(),
-            });
-        } else if planned.parse::<Date>().is_ok_and(|d| d < today) {
-            *status = missed.into();
-        } else if rc {
-            *status = "rc".into();
-        } else {
-            *status = "planned".into();
-        }
-    };
-    for minor in &mut calendar.minor_releases {
-        settle(
-            &minor.version,
-            &minor.release_date,
-            &mut minor.status,
-            "skipped",
-        );
-    }
-    for major in &mut calendar.major_releases {
-        settle(
-            &major.version,
-            &major.planned_date,
-            &mut major.status,
-            "delayed",
-        );
-    }
-    let head = ws.repo.resolve("HEAD")?;
-    let planned: Vec<String> = calendar
-        .minor_releases
-        .iter()
-        .map(|m| m.version.clone())
-        .chain(calendar.major_releases.iter().map(|m| m.version.clone()))
-        .collect();
-    let mut patches = Vec::new();
-    for (tag, date) in &dated {
-        let v = &tag.version;
-        if date.year() != calendar.year || !version::is_stable(v) || v.patch == 0 {
-            continue;
-        }
-        if planned.contains(&v.to_string()) {
-            continue;
-        }
-        patches.push(PatchRelease {
-            version: v.to_string(),
-            release_date: date.to_string(),
-            hotfix: !ws.repo.is_ancestor(tag.id(), head)?,
-        });
-    }
-    calendar.patch_releases = patches;
+/// Returns an error when the tags or the history cannot be read.
+pub fn reconcile(
+    ws: &Workspace,
+    calendar: &ReleaseCalendar,
+    today: Date,
+) -> Result<CalendarReport> {
+    let facts = facts(ws, today, Some(calendar.year), None)?;
+    let projection = calendar::reconcile(&ws.config.cadence, calendar, &facts);
     Ok(CalendarReport {
         document: CalendarDocument {
-            release_calendar: calendar,
+            release_calendar: projection.calendar,
         },
         adjustments: Vec::new(),
-        actual_dates,
+        actual_dates: actual_dates(&projection.filled),
     })
 }
 
-/// An upcoming (or today's) calendar event.
+/// `calendar status [FILE]`: `file`, else this year's calendar file when
+/// there is one, reconciled with the tags ([`reconcile`]); without either,
+/// this year's [`project`]ion.
+///
+/// # Errors
+///
+/// As [`read`] and [`reconcile`].
+pub fn status(ws: &Workspace, file: Option<&Path>, today: Date) -> Result<CalendarReport> {
+    let default = calendar_path(ws, today.year());
+    let path = file.or_else(|| default.exists().then_some(default.as_path()));
+    match path {
+        Some(path) => reconcile(ws, &read(path)?, today),
+        None => project(ws, today.year(), today),
+    }
+}
+
+/// An RC cut or a release of the calendar.
 #[derive(Debug, Clone, Serialize)]
 pub struct Event {
     /// `rc_cut`, `minor_release` or `major_release`.
     pub kind: String,
-    /// The version it makes.
-    pub version: String,
+    /// The version it makes; `null` for a major that passed without one.
+    pub version: Option<String>,
     /// Its date.
     pub date: String,
-    /// Days from today (0 = today).
+    /// Days from today (0 = today, negative for past events).
     pub days_until: i32,
+    /// The status of its release: `planned`, `rc`, `released` or
+    /// `delayed`.
+    pub status: String,
 }
 
-/// Every event of a calendar, by date, with days from `today`.
+/// Every event of a calendar, by date, with days from `today`; skipped
+/// minors have none.
 pub fn events(calendar: &ReleaseCalendar, today: Date) -> Vec<Event> {
     let days = |d: &str| {
         d.parse::<Date>()
@@ -338,18 +375,15 @@ pub fn events(calendar: &ReleaseCalendar, today: Date) -> Vec<Event> {
         .iter()
         .filter(|m| m.status != "skipped")
     {
-        out.push(Event {
-            kind: "rc_cut".into(),
-            version: m.version.clone(),
-            date: m.rc_date.clone(),
-            days_until: days(&m.rc_date),
-        });
-        out.push(Event {
-            kind: "minor_release".into(),
-            version: m.version.clone(),
-            date: m.release_date.clone(),
-            days_until: days(&m.release_date),
-        });
+        for (kind, date) in [("rc_cut", &m.rc_date), ("minor_release", &m.release_date)] {
+            out.push(Event {
+                kind: kind.into(),
+                version: m.version.clone(),
+                date: date.clone(),
+                days_until: days(date),
+                status: m.status.clone(),
+            });
+        }
     }
     for m in &calendar.major_releases {
         out.push(Event {
@@ -357,36 +391,36 @@ pub fn events(calendar: &ReleaseCalendar, today: Date) -> Vec<Event> {
             version: m.version.clone(),
             date: m.planned_date.clone(),
             days_until: days(&m.planned_date),
+            status: m.status.clone(),
         });
     }
     out.sort_by(|a, b| a.date.cmp(&b.date).then_with(|| a.kind.cmp(&b.kind)));
     out
 }
 
-/// The status of an event of `calendar`: that of the release it belongs
-/// to, found by its kind and date (versions repeat: a skipped minor shows
-/// the version of the release after it, a folded one the major's).
-pub fn event_status<'a>(calendar: &'a ReleaseCalendar, event: &Event) -> &'a str {
-    let active = || {
-        calendar
-            .minor_releases
-            .iter()
-            .filter(|m| m.status != "skipped")
-    };
-    let status = match event.kind.as_str() {
-        "rc_cut" => active()
-            .find(|m| m.rc_date == event.date)
-            .map(|m| m.status.as_str()),
-        "minor_release" => active()
-            .find(|m| m.release_date == event.date)
-            .map(|m| m.status.as_str()),
-        _ => calendar
-            .major_releases
-            .iter()
-            .find(|m| m.planned_date == event.date)
-            .map(|m| m.status.as_str()),
-    };
-    status.unwrap_or_default()
+/// `calendar show`: a year's events.
+#[derive(Debug, Clone, Serialize)]
+pub struct ShowReport {
+    /// The year.
+    pub year: i16,
+    /// Today, in the cadence's time zone.
+    pub today: String,
+    /// Every RC cut and release of the year's [`project`]ion, by date.
+    pub events: Vec<Event>,
+}
+
+/// `calendar show`: the events of `year` as [`project`] has them.
+///
+/// # Errors
+///
+/// As [`project`].
+pub fn show(ws: &Workspace, year: i16, today: Date) -> Result<ShowReport> {
+    let report = project(ws, year, today)?;
+    Ok(ShowReport {
+        year,
+        today: today.to_string(),
+        events: events(&report.document.release_calendar, today),
+    })
 }
 
 /// `calendar next`: the next RC cut and the next release from `today` on.
@@ -396,30 +430,49 @@ pub struct NextEvents {
     pub today: String,
     /// Today's phase.
     pub phase: Phase,
-    /// The next release-candidate cut.
+    /// The next release-candidate cut still to make.
     pub rc_cut: Option<Event>,
-    /// The next release, minor or major.
+    /// The next release still to make, minor or major: the first upcoming
+    /// slot without a release, which carries `version next`'s version.
     pub release: Option<Event>,
 }
 
-/// Finds the next RC cut and release, looking into next year when this
-/// year has none left; their versions are projected from the release in
-/// effect now (see [`outlook`]).
+/// Finds the next RC cut and release of the [`project`]ion, from today on,
+/// looking into next year when this year has none left. Releases already
+/// made (a slot `released` today) and cuts already made (`rc`) are not
+/// next.
 ///
 /// # Errors
 ///
-/// As [`generate`].
+/// As [`project`].
 pub fn next(ws: &Workspace, today: Date) -> Result<NextEvents> {
+    Ok(next_events(ws, &facts(ws, today, None, None)?))
+}
+
+/// [`next`], with `version next`'s answer already at hand (`status` has
+/// it).
+///
+/// # Errors
+///
+/// As [`next`].
+pub fn next_given(ws: &Workspace, today: Date, known: &NextReport) -> Result<NextEvents> {
+    Ok(next_events(ws, &facts(ws, today, None, Some(known))?))
+}
+
+fn next_events(ws: &Workspace, facts: &Facts) -> NextEvents {
+    let today = facts.today;
     let mut rc_cut = None;
     let mut release = None;
     for year in [today.year(), today.year() + 1] {
-        let report = outlook(ws, year, today)?;
-        for event in events(&report.document.release_calendar, today) {
-            if event.days_until < 0 {
+        let projection = calendar::project(&ws.config.cadence, year, facts);
+        for event in events(&projection.calendar, today) {
+            if event.days_until < 0 || event.status == "released" {
                 continue;
             }
             if event.kind == "rc_cut" {
-                rc_cut.get_or_insert(event);
+                if event.status != "rc" {
+                    rc_cut.get_or_insert(event);
+                }
             } else {
                 release.get_or_insert(event);
             }
@@ -428,12 +481,34 @@ pub fn next(ws: &Workspace, today: Date) -> Result<NextEvents> {
             break;
         }
     }
-    Ok(NextEvents {
+    NextEvents {
         today: today.to_string(),
         phase: calendar::phase(&ws.config.cadence, today),
         rc_cut,
         release,
-    })
+    }
+}
+
+/// `calendar export --format ics`: the year's [`project`]ion as an
+/// iCalendar feed, named after the repository's directory.
+///
+/// # Errors
+///
+/// As [`project`].
+pub fn export_ics(ws: &Workspace, year: i16) -> Result<String> {
+    let report = project(ws, year, ws.today()?)?;
+    let project = ws.root.file_name().map_or_else(
+        || "project".to_owned(),
+        |n| n.to_string_lossy().into_owned(),
+    );
+    Ok(crate::calendar_ics::to_ics(
+        &report.document.release_calendar,
+        &crate::calendar_ics::IcsOptions {
+            project,
+            tag_prefix: ws.config.versioning.tag_prefix.clone(),
+            stamp: ws.now,
+        },
+    ))
 }
 
 /// Reads `--date`: a `YYYY-MM-DD` date, or an RFC 3339 instant converted

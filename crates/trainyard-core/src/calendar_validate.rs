@@ -23,8 +23,12 @@
 //! - a minor whose status is missing or unknown is checked as if skipped,
 //!   so a misspelt `skiped` is one problem rather than a cascade;
 //! - versions are SemVer releases of the right shape: minors `X.Y.0` with
-//!   `Y > 0` (a skipped minor shows the version the next release takes, so
-//!   any `X.Y.0`), majors `X.0.0` with `X > 0`, patches `X.Y.Z` with `Z > 0`;
+//!   `Y > 0`, majors `X.0.0` with `X > 0`, patches `X.Y.Z` with `Z > 0`.
+//!   A slot that makes no release has no version (`null`): a skipped minor
+//!   (which may instead show any `X.Y.0`) and a delayed major. The next
+//!   release, the first minor or major by date still `planned` or `rc`,
+//!   may carry any release version `X.Y.Z`: it is the one `version next`
+//!   proposes, a patch when the changes call for no more;
 //! - minor and major versions strictly increase in release order (by date;
 //!   skipped minors excluded); no version appears twice (skipped minors
 //!   excluded);
@@ -360,6 +364,8 @@ struct Entry {
     /// Whether the entry takes part in the order and duplicate checks: not
     /// a skipped minor, nor one whose status cannot be read.
     scheduled: bool,
+    /// Whether its release is still to come: `planned` or `rc`.
+    pending: bool,
 }
 
 struct Checker<'a> {
@@ -505,6 +511,7 @@ impl Checker<'_> {
                 entries.extend(entry);
             }
         }
+        self.shapes(&entries);
         self.release_order(&entries);
         self.duplicates(&entries);
         (year, count)
@@ -535,9 +542,8 @@ impl Checker<'_> {
         let status = fields[3].and_then(|n| self.status(n, &join(path, "status"), MINOR_STATUSES));
         // A minor whose status cannot be read is treated as skipped, so a
         // misspelt `skipped` is one problem rather than many.
-        let scheduled = status.is_some_and(|s| s != "skipped");
-        let version =
-            fields[0].and_then(|n| self.version(n, &join(path, "version"), Kind::Minor, scheduled));
+        let scheduled = status.as_ref().is_some_and(|s| s != "skipped");
+        let version = fields[0].and_then(|n| self.version(n, &join(path, "version"), !scheduled));
         let rc = fields[1].and_then(|n| self.date(n, &join(path, "rc_date")));
         let release = fields[2].and_then(|n| self.date(n, &join(path, "release_date")));
         if let Some(year) = year {
@@ -577,18 +583,19 @@ impl Checker<'_> {
             version,
             date: release.map(|r| r.value),
             scheduled,
+            pending: status.as_ref().is_some_and(|s| s == "planned" || s == "rc"),
         })
     }
 
     fn major(&mut self, node: &Spanned<Node>, path: &str, year: Option<i16>) -> Option<Entry> {
         let fields = self.fields(node, path, MAJOR_KEYS)?;
-        let version =
-            fields[0].and_then(|n| self.version(n, &join(path, "version"), Kind::Major, false));
+        let status = fields[3].and_then(|n| self.status(n, &join(path, "status"), MAJOR_STATUSES));
+        // A delayed major made no version (nor, so as not to cascade, does
+        // one whose status cannot be read).
+        let open = status.as_ref().is_none_or(|s| s == "delayed");
+        let version = fields[0].and_then(|n| self.version(n, &join(path, "version"), open));
         let quarter = fields[1].and_then(|n| self.quarter(n, &join(path, "quarter")));
         let planned = fields[2].and_then(|n| self.date(n, &join(path, "planned_date")));
-        if let Some(n) = fields[3] {
-            self.status(n, &join(path, "status"), MAJOR_STATUSES);
-        }
         if let Some(planned) = &planned {
             if let Some(year) = year {
                 self.in_year(planned, year);
@@ -615,13 +622,13 @@ impl Checker<'_> {
             version,
             date: planned.map(|p| p.value),
             scheduled: true,
+            pending: status.as_ref().is_some_and(|s| s == "planned" || s == "rc"),
         })
     }
 
     fn patch(&mut self, node: &Spanned<Node>, path: &str, year: Option<i16>) -> Option<Entry> {
         let fields = self.fields(node, path, PATCH_KEYS)?;
-        let version =
-            fields[0].and_then(|n| self.version(n, &join(path, "version"), Kind::Patch, false));
+        let version = fields[0].and_then(|n| self.version(n, &join(path, "version"), false));
         let release = fields[1].and_then(|n| self.date(n, &join(path, "release_date")));
         if let (Some(release), Some(year)) = (&release, year) {
             self.in_year(release, year);
@@ -641,6 +648,7 @@ impl Checker<'_> {
             version,
             date: release.map(|r| r.value),
             scheduled: true,
+            pending: false,
         })
     }
 
@@ -711,51 +719,77 @@ impl Checker<'_> {
         }
     }
 
+    /// The version of an entry; `null` is no version, accepted when
+    /// `may_be_null` (an entry that makes no release).
     fn version(
         &mut self,
         node: &Spanned<Node>,
         key: &str,
-        kind: Kind,
-        scheduled: bool,
+        may_be_null: bool,
     ) -> Option<Located<Version>> {
+        if may_be_null && matches!(node.value, Node::Null) {
+            return None;
+        }
         let text = self.string(node, key, "a version")?;
-        let version = match version::parse(&text) {
-            Ok(v) => v,
+        match version::parse(&text) {
+            Ok(value) => Some(Located {
+                value,
+                location: node.referenced,
+                key: key.to_owned(),
+            }),
             Err(e) => {
                 self.problem(&node.referenced, key, e.to_string());
-                return None;
+                None
             }
-        };
-        let plain = version.pre.is_empty() && version.build.is_empty();
-        let (fits, shape) = match kind {
-            // A skipped minor shows the version the next release takes,
-            // which may be a major.
-            Kind::Minor if !scheduled => (plain && version.patch == 0, "a release version X.Y.0"),
-            Kind::Minor => (
-                plain && version.patch == 0 && version.minor > 0,
-                "a minor release version X.Y.0 with Y > 0",
-            ),
-            Kind::Major => (
-                plain && version.patch == 0 && version.minor == 0 && version.major > 0,
-                "a major release version X.0.0 with X > 0",
-            ),
-            Kind::Patch => (
-                plain && version.patch > 0,
-                "a patch release version X.Y.Z with Z > 0",
-            ),
-        };
-        if !fits {
-            self.problem(
-                &node.referenced,
-                key,
-                format!("expected {shape}, but found {version}"),
-            );
         }
-        Some(Located {
-            value: version,
-            location: node.referenced,
-            key: key.to_owned(),
-        })
+    }
+
+    /// Each version has the shape of its entry's kind. The next release,
+    /// the first minor or major by date still `planned` or `rc`, may take
+    /// any release version: it is the one `version next` proposes, a patch
+    /// when the changes call for no more.
+    fn shapes(&mut self, entries: &[Entry]) {
+        let next = entries
+            .iter()
+            .enumerate()
+            .filter(|(_, e)| e.kind != Kind::Patch && e.pending)
+            .filter_map(|(i, e)| Some((e.date?, i)))
+            .min()
+            .map(|(_, i)| i);
+        for (i, entry) in entries.iter().enumerate() {
+            let Some(located) = &entry.version else {
+                continue;
+            };
+            let version = &located.value;
+            let plain = version.pre.is_empty() && version.build.is_empty();
+            let (fits, shape) = match entry.kind {
+                _ if Some(i) == next => (plain, "a release version X.Y.Z"),
+                // A skipped minor may still show the version of the release
+                // that followed it, which may be a major.
+                Kind::Minor if !entry.scheduled => {
+                    (plain && version.patch == 0, "a release version X.Y.0")
+                }
+                Kind::Minor => (
+                    plain && version.patch == 0 && version.minor > 0,
+                    "a minor release version X.Y.0 with Y > 0",
+                ),
+                Kind::Major => (
+                    plain && version.patch == 0 && version.minor == 0 && version.major > 0,
+                    "a major release version X.0.0 with X > 0",
+                ),
+                Kind::Patch => (
+                    plain && version.patch > 0,
+                    "a patch release version X.Y.Z with Z > 0",
+                ),
+            };
+            if !fits {
+                self.problem(
+                    &located.location,
+                    &located.key,
+                    format!("expected {shape}, but found {version}"),
+                );
+            }
+        }
     }
 
     /// Minor and major versions strictly increase by release date; skipped
@@ -894,7 +928,7 @@ fn plain_message(error: &serde_saphyr::Error) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::calendar::{Blocked, OnBlocked, calendar_of, plan_year};
+    use crate::calendar::{Blocked, OnBlocked, plan_from};
     use jiff::civil::date;
 
     const VALID: &str = "\
@@ -976,9 +1010,8 @@ release_calendar:
         let mut cut_the_year_before = false;
         for cadence in [CadenceConfig::default(), blocked, skipping] {
             for year in [2026, 2027, 2028] {
-                let plan = plan_year(&cadence, year);
                 let document = CalendarDocument {
-                    release_calendar: calendar_of(&plan, &cadence, &base, &[]),
+                    release_calendar: plan_from(&cadence, year, &base),
                 };
                 let text = crate::evidence::render_yaml(&document).expect("yaml");
                 let report =
@@ -1084,8 +1117,16 @@ release_calendar:
 
     #[test]
     fn version_shapes_follow_the_release_kind() {
+        // Released, these are not the next release, which may take any
+        // release version.
         let text = VALID
             .replacen("version: 1.6.0", "version: 1.6.1", 1)
+            .replacen("status: planned", "status: released", 1)
+            .replacen(
+                "planned_date: 2027-03-26\n      status: planned",
+                "planned_date: 2027-03-26\n      status: released",
+                1,
+            )
             .replacen("version: 2.1.0", "version: 2.1.0-rc.1", 1)
             .replacen(
                 "version: 2.0.0\n      quarter",
@@ -1095,11 +1136,42 @@ release_calendar:
             .replacen("version: 1.5.1", "version: 1.6.0", 1);
         insta::assert_snapshot!(lines(&check(&text)), @r"
         release-calendar-2027.yaml:8:16: release_calendar.minor_releases[1].version: expected a minor release version X.Y.0 with Y > 0, but found 1.6.1
-        release-calendar-2027.yaml:16:16: release_calendar.minor_releases[3].version: expected a minor release version X.Y.0 with Y > 0, but found 2.1.0-rc.1
+        release-calendar-2027.yaml:16:16: release_calendar.minor_releases[3].version: expected a release version X.Y.Z, but found 2.1.0-rc.1
         release-calendar-2027.yaml:16:16: release_calendar.minor_releases[3].version: expected a version above 2.1.0, released earlier on 2027-03-26 (line 21), but found 2.1.0-rc.1, which goes backwards
         release-calendar-2027.yaml:21:16: release_calendar.major_releases[0].version: expected a major release version X.0.0 with X > 0, but found 2.1.0
         release-calendar-2027.yaml:26:16: release_calendar.patch_releases[0].version: expected a patch release version X.Y.Z with Z > 0, but found 1.6.0
         ");
+    }
+
+    #[test]
+    fn the_next_release_may_take_any_release_version() {
+        // `version next` proposes a patch for the next minor slot.
+        let report = check(
+            &VALID
+                .replacen("version: 1.6.0", "version: 1.5.1", 1)
+                .replacen(
+                    "    - version: 1.5.1\n      release_date: 2027-01-20",
+                    "    - version: 1.5.2\n      release_date: 2027-01-20",
+                    1,
+                ),
+        );
+        assert!(report.ok(), "{}", lines(&report));
+        // Only the first release still to come.
+        insta::assert_snapshot!(broken("version: 2.1.0", "version: 2.0.1"), @"release-calendar-2027.yaml:16:16: release_calendar.minor_releases[3].version: expected a minor release version X.Y.0 with Y > 0, but found 2.0.1");
+    }
+
+    #[test]
+    fn slots_that_make_no_release_have_no_version() {
+        let text = VALID
+            .replacen("version: 2.0.0\n      rc_date", "version: null\n      rc_date", 1)
+            .replacen(
+                "version: 2.0.0\n      quarter: Q1\n      planned_date: 2027-03-26\n      status: planned",
+                "version: null\n      quarter: Q1\n      planned_date: 2027-03-26\n      status: delayed",
+                1,
+            );
+        let report = check(&text);
+        assert!(report.ok(), "{}", lines(&report));
+        insta::assert_snapshot!(broken("version: 1.6.0", "version: null"), @"release-calendar-2027.yaml:8:16: release_calendar.minor_releases[1].version: expected a version, but found null");
     }
 
     #[test]

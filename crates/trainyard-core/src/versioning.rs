@@ -405,7 +405,7 @@ pub fn status(ws: &Workspace) -> Result<StatusReport> {
         }
     }
     by_type.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
-    let calendar = crate::calendar_track::next(ws, ws.today()?)?;
+    let calendar = crate::calendar_track::next_given(ws, ws.today()?, &next)?;
     Ok(StatusReport {
         calendar,
         root: ws.root.clone(),

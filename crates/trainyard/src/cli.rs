@@ -254,14 +254,15 @@ pub enum NotesFormat {
 /// `calendar ...`
 #[derive(Debug, Subcommand)]
 pub enum CalendarCommand {
-    /// The year's `release_calendar` from the cadence, versions projected
-    /// from the current release.
+    /// The year's `release_calendar` from the cadence as it stands today:
+    /// past slots as the tags say, the next one at `version next`'s
+    /// version.
     Generate {
         /// The year.
         #[arg(long)]
         year: i16,
-        /// Project versions from this release instead of the one in effect
-        /// when the year starts.
+        /// An explicit plan instead: every slot from this release on, all
+        /// planned, no tag read.
         #[arg(long, value_name = "VERSION")]
         from_version: Option<String>,
         /// Store it as evidence and as release-calendar-YYYY.yaml.
@@ -274,7 +275,7 @@ pub enum CalendarCommand {
     /// Reconcile a calendar (default: this year's) with the tags.
     Status {
         /// A release_calendar file (default: release-calendar-YYYY.yaml for
-        /// this year, or this year generated afresh).
+        /// this year, or else this year's calendar as it stands today).
         file: Option<PathBuf>,
     },
     /// This year's calendar as a table, with days until each event.

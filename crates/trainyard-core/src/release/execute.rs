@@ -136,7 +136,7 @@ impl Run<'_> {
             Action::WriteFile { path, .. } => {
                 let today = ws.today()?;
                 let planned = crate::calendar_track::read(path)?;
-                let reconciled = crate::calendar_track::status(ws, &planned, today)?;
+                let reconciled = crate::calendar_track::reconcile(ws, &planned, today)?;
                 let text = crate::evidence::render_yaml(&reconciled.document)?;
                 crate::fsutil::write_atomic(path, text.as_bytes())
             }

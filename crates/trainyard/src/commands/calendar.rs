@@ -1,9 +1,9 @@
 //! `trainyard calendar ...`: the release calendar.
 
 use trainyard_core::calendar;
-use trainyard_core::calendar_track::{self, CalendarReport};
+use trainyard_core::calendar_track::{self, CalendarReport, GenerateRequest};
 use trainyard_core::evidence::render_yaml;
-use trainyard_core::{Error, fsutil, version};
+use trainyard_core::{Error, version};
 
 use super::{CmdResult, Context, Exit};
 use crate::cli::{CalendarCommand, ExportFormat};
@@ -19,39 +19,36 @@ pub fn run(ctx: &Context<'_>, command: &CalendarCommand) -> CmdResult {
             write,
             dry_run,
         } => {
-            let from = from_version
+            let from_version = from_version
                 .as_deref()
                 .map(|v| version::parse(v.strip_prefix('v').unwrap_or(v)))
                 .transpose()?;
-            let report = calendar_track::generate(&ws, *year, from.as_ref())?;
-            let yaml = render_yaml(&report.document)?;
-            if *write && !*dry_run {
-                let _lock = ws.lock()?;
-                let path = calendar_track::calendar_path(&ws, *year);
-                fsutil::write_atomic(&path, yaml.as_bytes())?;
-                let name = format!("{year}-{}", ws.stamp());
-                let record = ws
-                    .evidence_store()
-                    .write_unique("release_calendar", &name, &yaml)?;
+            let generated = calendar_track::generate(
+                &ws,
+                &GenerateRequest {
+                    year: *year,
+                    from_version,
+                    write: *write,
+                    dry_run: *dry_run,
+                },
+            )?;
+            if let Some(evidence) = &generated.evidence {
                 ctx.printer.status(&format!(
-                    "{} {} (evidence {})\n",
+                    "{} {} (evidence {evidence})\n",
                     paint(style::GOOD, "wrote"),
-                    path.display(),
-                    record.record.path
+                    generated.path.display(),
                 ))?;
             }
             if ctx.printer.json() {
-                ctx.printer.write_json(&report)?;
+                ctx.printer.write_json(&generated.report)?;
             } else {
-                ctx.printer.data(&yaml)?;
-                render_adjustments(ctx, &report)?;
-            }
-            if !*dry_run {
-                return Ok(Exit::Success);
+                ctx.printer.data(&generated.yaml)?;
+                render_adjustments(ctx, &generated.report)?;
             }
             // A dry run fails only when writing would change the file.
-            let path = calendar_track::calendar_path(&ws, *year);
-            let unchanged = calendar_track::file_holds(&ws, *year, &yaml)?;
+            let Some(unchanged) = generated.unchanged else {
+                return Ok(Exit::Success);
+            };
             if !ctx.printer.json() {
                 let verdict = if unchanged {
                     paint(style::GOOD, "unchanged:")
@@ -59,7 +56,7 @@ pub fn run(ctx: &Context<'_>, command: &CalendarCommand) -> CmdResult {
                     paint(style::WARN, "dry-run:")
                 };
                 ctx.printer
-                    .status(&format!("{verdict} {}\n", path.display()))?;
+                    .status(&format!("{verdict} {}\n", generated.path.display()))?;
             }
             Ok(if unchanged {
                 Exit::Success
@@ -68,19 +65,8 @@ pub fn run(ctx: &Context<'_>, command: &CalendarCommand) -> CmdResult {
             })
         }
         CalendarCommand::Status { file } => {
-            let path = file.clone().map(|f| ctx.cwd.join(f)).or_else(|| {
-                let default = calendar_track::calendar_path(&ws, today.year());
-                default.exists().then_some(default)
-            });
-            let planned = match &path {
-                Some(path) => calendar_track::read(path)?,
-                None => {
-                    calendar_track::generate(&ws, today.year(), None)?
-                        .document
-                        .release_calendar
-                }
-            };
-            let report = calendar_track::status(&ws, &planned, today)?;
+            let file = file.as_ref().map(|f| ctx.cwd.join(f));
+            let report = calendar_track::status(&ws, file.as_deref(), today)?;
             if ctx.printer.json() {
                 ctx.printer.write_json(&report)?;
             } else {
@@ -97,12 +83,9 @@ pub fn run(ctx: &Context<'_>, command: &CalendarCommand) -> CmdResult {
             Ok(Exit::Success)
         }
         CalendarCommand::Show { year } => {
-            let year = year.unwrap_or(today.year());
-            let outlook = calendar_track::outlook(&ws, year, today)?;
-            let report = calendar_track::status(&ws, &outlook.document.release_calendar, today)?;
-            let events = calendar_track::events(&report.document.release_calendar, today);
+            let shown = calendar_track::show(&ws, year.unwrap_or(today.year()), today)?;
             if ctx.printer.json() {
-                ctx.printer.write_json(&serde_json::json!({ "year": year, "today": today.to_string(), "events": events }))?;
+                ctx.printer.write_json(&shown)?;
                 return Ok(Exit::Success);
             }
             let mut out = format!(
@@ -115,20 +98,19 @@ pub fn run(ctx: &Context<'_>, command: &CalendarCommand) -> CmdResult {
                     )
                 )
             );
-            let cal = &report.document.release_calendar;
-            for event in &events {
-                let status = calendar_track::event_status(cal, event);
+            for event in &shown.events {
                 let days = if event.days_until == 0 {
                     "today".to_owned()
                 } else {
                     event.days_until.to_string()
                 };
                 out.push_str(&format!(
-                    "{:<10}  {:<13}  {:<10}  {:>5}  {status}\n",
+                    "{:<10}  {:<13}  {:<10}  {:>5}  {}\n",
                     event.date,
                     event.kind.replace('_', " "),
-                    event.version,
-                    days
+                    event.version.as_deref().unwrap_or("-"),
+                    days,
+                    event.status
                 ));
             }
             ctx.printer.data(&out)?;
@@ -147,7 +129,12 @@ pub fn run(ctx: &Context<'_>, command: &CalendarCommand) -> CmdResult {
                 if let Some(e) = &next.rc_cut {
                     block.row(
                         "rc cut",
-                        format!("{} for {} (in {} days)", e.date, e.version, e.days_until),
+                        format!(
+                            "{} for {} (in {} days)",
+                            e.date,
+                            e.version.as_deref().unwrap_or("-"),
+                            e.days_until
+                        ),
                     );
                 }
                 if let Some(e) = &next.release {
@@ -156,7 +143,7 @@ pub fn run(ctx: &Context<'_>, command: &CalendarCommand) -> CmdResult {
                         format!(
                             "{} {} {} (in {} days)",
                             e.kind.replace('_', " "),
-                            e.version,
+                            e.version.as_deref().unwrap_or("-"),
                             e.date,
                             e.days_until
                         ),
@@ -216,23 +203,9 @@ pub fn run(ctx: &Context<'_>, command: &CalendarCommand) -> CmdResult {
             })
         }
         CalendarCommand::Export { year, format } => {
-            let generated = calendar_track::generate(&ws, *year, None)?;
-            let report = calendar_track::status(&ws, &generated.document.release_calendar, today)?;
             match format {
                 ExportFormat::Ics => {
-                    let project = ws.root.file_name().map_or_else(
-                        || "project".to_owned(),
-                        |n| n.to_string_lossy().into_owned(),
-                    );
-                    let text = trainyard_core::calendar_ics::to_ics(
-                        &report.document.release_calendar,
-                        &trainyard_core::calendar_ics::IcsOptions {
-                            project,
-                            tag_prefix: ws.config.versioning.tag_prefix.clone(),
-                            stamp: ws.now,
-                        },
-                    );
-                    ctx.printer.data(&text)?;
+                    ctx.printer.data(&calendar_track::export_ics(&ws, *year)?)?;
                 }
             }
             Ok(Exit::Success)

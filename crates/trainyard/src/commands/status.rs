@@ -113,13 +113,23 @@ fn render(report: &StatusReport) -> String {
     if let Some(e) = &cal.rc_cut {
         block.row(
             "next rc cut",
-            format!("{} for {} (in {} days)", e.date, e.version, e.days_until),
+            format!(
+                "{} for {} (in {} days)",
+                e.date,
+                e.version.as_deref().unwrap_or("-"),
+                e.days_until
+            ),
         );
     }
     if let Some(e) = &cal.release {
         block.row(
             "next release",
-            format!("{} {} (in {} days)", e.date, e.version, e.days_until),
+            format!(
+                "{} {} (in {} days)",
+                e.date,
+                e.version.as_deref().unwrap_or("-"),
+                e.days_until
+            ),
         );
     }
     for (i, note) in next.notes.iter().enumerate() {

@@ -375,38 +375,36 @@ fn a_release_just_made_moves_the_projection_on() {
     let repo = TestRepo::new();
     repo.commit_at("feat: first", "2026-12-01T12:00:00Z");
     repo.tag("v1.0.0");
-    // Released today (2027-01-13), before the cut of the 2027-01-15 slot.
+    // Released today (2027-01-13), in the cycle of the 2027-01-15 slot:
+    // that slot's release, made early.
     repo.commit_at("feat: second", "2027-01-13T09:00:00Z");
     repo.tag("v1.1.0");
     let status = repo.run(&["--json", "status"]).json();
     assert_eq!(status["current"], "1.1.0");
-    assert_eq!(status["calendar"]["rc_cut"]["date"], "2027-01-14");
+    assert_eq!(status["calendar"]["rc_cut"]["date"], "2027-01-28");
     assert_eq!(status["calendar"]["rc_cut"]["version"], "1.2.0");
+    assert_eq!(status["calendar"]["release"]["date"], "2027-01-29");
     assert_eq!(status["calendar"]["release"]["version"], "1.2.0");
-    let run = repo.run(&["calendar", "show", "--year", "2027"]);
-    let rows = show_rows(&run);
-    assert_eq!(
-        status_of(&rows, "2027-01-15", "minor release"),
-        ("1.2.0", "planned"),
-        "{}",
-        run.stdout()
-    );
-    // Once the slot has passed, it shows what the tags say.
-    let later = [("TRAINYARD_NOW", "2027-01-20T12:00:00Z")];
-    let run = repo.run_env(&["calendar", "show", "--year", "2027"], &later);
-    let rows = show_rows(&run);
-    assert_eq!(
-        status_of(&rows, "2027-01-15", "minor release"),
-        ("1.1.0", "released"),
-        "{}",
-        run.stdout()
-    );
-    assert_eq!(
-        status_of(&rows, "2027-01-29", "minor release"),
-        ("1.2.0", "planned")
-    );
-    // Released on its release day: today's release is that one, and the
-    // next cut is for the minor after it.
+    // The slot shows the same before and after its date.
+    for now in ["2027-01-13T10:00:00Z", "2027-01-20T12:00:00Z"] {
+        let run = repo.run_env(
+            &["calendar", "show", "--year", "2027"],
+            &[("TRAINYARD_NOW", now)],
+        );
+        let rows = show_rows(&run);
+        assert_eq!(
+            status_of(&rows, "2027-01-15", "minor release"),
+            ("1.1.0", "released"),
+            "{now}: {}",
+            run.stdout()
+        );
+        assert_eq!(
+            status_of(&rows, "2027-01-29", "minor release"),
+            ("1.2.0", "planned"),
+            "{now}"
+        );
+    }
+    // Released on its release day: the next release is the one after it.
     let repo = TestRepo::new();
     repo.commit_at("feat: first", "2026-12-01T12:00:00Z");
     repo.tag("v1.0.0");
@@ -414,8 +412,8 @@ fn a_release_just_made_moves_the_projection_on() {
     repo.tag("v1.1.0");
     let now = [("TRAINYARD_NOW", "2027-01-15T12:00:00Z")];
     let next = repo.run_env(&["--json", "calendar", "next"], &now).json();
-    assert_eq!(next["release"]["date"], "2027-01-15");
-    assert_eq!(next["release"]["version"], "1.1.0");
+    assert_eq!(next["release"]["date"], "2027-01-29");
+    assert_eq!(next["release"]["version"], "1.2.0");
     assert_eq!(next["rc_cut"]["date"], "2027-01-28");
     assert_eq!(next["rc_cut"]["version"], "1.2.0");
     let run = repo.run_env(&["calendar", "show", "--year", "2027"], &now);
