@@ -455,3 +455,316 @@ fn generate_dry_run_exits_1_only_when_the_file_would_change() {
     let run = repo.run(&args);
     assert_eq!(run.code(), 1, "changed: {}", run.transcript());
 }
+
+/// A minor in February, patches since and one unreleased fix: the next
+/// release is the patch 3.5.6.
+fn patch_train() -> TestRepo {
+    let repo = TestRepo::new();
+    repo.commit_at("feat: start", "2025-11-10T12:00:00Z");
+    repo.tag("v3.4.0");
+    repo.commit_at("feat: more", "2026-02-13T12:00:00Z");
+    repo.tag("v3.5.0");
+    for (n, day) in ["03-02", "05-11", "07-20", "09-07", "10-20"]
+        .iter()
+        .enumerate()
+    {
+        repo.commit_at(&format!("fix: {n}"), &format!("2026-{day}T12:00:00Z"));
+        repo.tag(&format!("v3.5.{}", n + 1));
+    }
+    repo.commit_at("fix: since", "2026-11-30T12:00:00Z");
+    repo
+}
+
+const DEC_3: [(&str, &str); 1] = [("TRAINYARD_NOW", "2026-12-03T09:00:00Z")];
+
+/// Every minor and major slot of a `calendar status`/`generate` document
+/// as (date, version, status), by date.
+fn doc_slots(doc: &serde_json::Value) -> Vec<(String, Option<String>, String)> {
+    let cal = &doc["release_calendar"];
+    let text = |v: &serde_json::Value| v.as_str().map(str::to_owned);
+    let mut out: Vec<_> = cal["minor_releases"]
+        .as_array()
+        .expect("minors")
+        .iter()
+        .map(|m| (&m["release_date"], &m["version"], &m["status"]))
+        .chain(
+            cal["major_releases"]
+                .as_array()
+                .expect("majors")
+                .iter()
+                .map(|m| (&m["planned_date"], &m["version"], &m["status"])),
+        )
+        .map(|(d, v, s)| (text(d).expect("date"), text(v), text(s).expect("status")))
+        .collect();
+    out.sort();
+    out
+}
+
+fn assert_no_version_twice(slots: &[(String, Option<String>, String)]) {
+    let mut versions: Vec<&String> = slots.iter().filter_map(|s| s.1.as_ref()).collect();
+    let count = versions.len();
+    versions.sort();
+    versions.dedup();
+    assert_eq!(versions.len(), count, "{slots:#?}");
+}
+
+/// The next release as each view names it: `calendar show`, `calendar
+/// next`, `calendar status`, `status` (its calendar line and its JSON).
+fn next_release_everywhere(repo: &TestRepo, env: &[(&str, &str)]) -> Vec<String> {
+    let today = repo.run_env(&["--json", "calendar", "next"], env).json();
+    let today = today["today"].as_str().expect("today").to_owned();
+    let mut names = Vec::new();
+    for year in [
+        &today[..4],
+        &(today[..4].parse::<i32>().expect("year") + 1).to_string(),
+    ] {
+        let rows = show_rows(&repo.run_env(&["calendar", "show", "--year", year], env));
+        if let Some(row) = rows
+            .iter()
+            .find(|r| r.0 >= today && r.1 != "rc cut" && (r.3 == "planned" || r.3 == "rc"))
+        {
+            names.push(row.2.clone());
+            break;
+        }
+    }
+    let next = repo.run_env(&["--json", "calendar", "next"], env).json();
+    names.push(
+        next["release"]["version"]
+            .as_str()
+            .expect("next")
+            .to_owned(),
+    );
+    let status = repo.run_env(&["--json", "calendar", "status"], env).json();
+    let first = doc_slots(&status)
+        .into_iter()
+        .find(|s| s.0 >= today && (s.2 == "planned" || s.2 == "rc"));
+    if let Some((_, Some(version), _)) = first {
+        names.push(version);
+    }
+    let text = repo.run_env(&["status"], env).stdout();
+    let line = text
+        .lines()
+        .find(|l| l.starts_with("next release"))
+        .expect("a next release line");
+    names.push(
+        line.split_whitespace()
+            .nth(3)
+            .expect("a version")
+            .to_owned(),
+    );
+    let json = repo.run_env(&["--json", "status"], env).json();
+    names.push(
+        json["calendar"]["release"]["version"]
+            .as_str()
+            .expect("status calendar")
+            .to_owned(),
+    );
+    names
+}
+
+#[test]
+fn every_view_names_the_version_next_proposes() {
+    // The patch train: `version next` says 3.5.6, a patch, and the next
+    // (minor) slot carries it.
+    let repo = patch_train();
+    let next = repo.run_env(&["--json", "version", "next"], &DEC_3).json();
+    assert_eq!(next["next"], "3.5.6");
+    let names = next_release_everywhere(&repo, &DEC_3);
+    assert_eq!(names, vec!["3.5.6"; 5], "{names:?}");
+    let text = repo.run_env(&["status"], &DEC_3).stdout();
+    assert!(
+        text.contains("next release  2026-12-04 3.5.6 (in 1 days)"),
+        "{text}"
+    );
+    assert!(
+        text.contains("next rc cut   2026-12-03 for 3.5.6 (in 0 days)"),
+        "{text}"
+    );
+    // A feature: the minor 3.6.0, everywhere.
+    repo.commit_at("feat: new", "2026-12-01T12:00:00Z");
+    assert_eq!(next_release_everywhere(&repo, &DEC_3), vec!["3.6.0"; 5]);
+    // Nothing unreleased: the next minor of the release in effect.
+    let repo = released_repo();
+    assert_eq!(next_release_everywhere(&repo, &[]), vec!["1.5.0"; 5]);
+    // The next slot a major (2026-12-25): it still takes `version next`'s.
+    let repo = patch_train();
+    let dec_19 = [("TRAINYARD_NOW", "2026-12-19T09:00:00Z")];
+    let names = next_release_everywhere(&repo, &dec_19);
+    assert_eq!(names, vec!["3.5.6"; 5], "{names:?}");
+    let next = repo
+        .run_env(&["--json", "calendar", "next"], &dec_19)
+        .json();
+    assert_eq!(next["release"]["kind"], "major_release");
+}
+
+#[test]
+fn past_slots_without_a_release_take_no_version() {
+    // Before, `calendar status` counted a version for every slot since
+    // the start of the year: 6.5.0 in December, seven minors labelled
+    // 4.0.0, and majors 4.0.0, 5.0.0, 6.0.0 delayed; `calendar show` had
+    // 3.6.0 next and a major 4.0.0 twice.
+    let repo = patch_train();
+    let status = repo
+        .run_env(&["--json", "calendar", "status"], &DEC_3)
+        .json();
+    let slots = doc_slots(&status);
+    assert_no_version_twice(&slots);
+    for (day, version, status) in &slots {
+        match status.as_str() {
+            "released" => assert_eq!(
+                (day.as_str(), version.as_deref()),
+                ("2026-02-13", Some("3.5.0"))
+            ),
+            "skipped" | "delayed" => assert_eq!(version, &None, "{day}"),
+            _ => assert!(day.as_str() >= "2026-12-03", "{day}"),
+        }
+    }
+    let majors: Vec<_> = slots
+        .iter()
+        .filter(|s| {
+            ["2026-03-27", "2026-06-26", "2026-09-25", "2026-12-25"].contains(&s.0.as_str())
+                && s.2 != "skipped"
+        })
+        .map(|s| (s.1.clone(), s.2.clone()))
+        .collect();
+    assert_eq!(
+        majors,
+        [
+            (None, "delayed".into()),
+            (None, "delayed".into()),
+            (None, "delayed".into()),
+            (Some("4.0.0".into()), "planned".into())
+        ]
+    );
+    let patches = status["release_calendar"]["patch_releases"]
+        .as_array()
+        .expect("patches")
+        .len();
+    assert_eq!(patches, 5);
+    let run = repo.run_env(&["calendar", "show"], &DEC_3);
+    let rows = show_rows(&run);
+    let versions: Vec<&str> = rows
+        .iter()
+        .filter(|r| r.1 != "rc cut" && r.2 != "-")
+        .map(|r| r.2.as_str())
+        .collect();
+    assert_eq!(
+        versions,
+        ["3.5.0", "3.5.6", "3.6.0", "4.0.0"],
+        "{}",
+        run.stdout()
+    );
+    // The document is a valid calendar.
+    repo.run_env(
+        &["calendar", "generate", "--year", "2026", "--write"],
+        &DEC_3,
+    );
+    let valid = repo.run_env(
+        &["calendar", "validate", "release-calendar-2026.yaml"],
+        &DEC_3,
+    );
+    assert_eq!(valid.code(), 0, "{}", valid.transcript());
+}
+
+#[test]
+fn a_tag_outside_its_slot_does_not_fill_it() {
+    // 1.0.0 in August: before, the Q1 major in March showed it released.
+    let repo = TestRepo::new();
+    repo.commit_at("feat: first", "2026-08-05T12:00:00Z");
+    repo.tag("v1.0.0");
+    repo.commit_at("feat: second", "2026-09-04T12:00:00Z");
+    repo.tag("v1.1.0");
+    repo.commit_at("feat: third", "2026-11-30T12:00:00Z");
+    let rows = show_rows(&repo.run_env(&["calendar", "show"], &DEC_3));
+    assert_eq!(
+        status_of(&rows, "2026-03-27", "major release"),
+        ("-", "delayed")
+    );
+    assert_eq!(
+        status_of(&rows, "2026-09-11", "minor release"),
+        ("1.1.0", "released")
+    );
+    assert_eq!(
+        status_of(&rows, "2026-12-04", "minor release"),
+        ("1.2.0", "planned")
+    );
+    assert_eq!(
+        status_of(&rows, "2026-12-25", "major release"),
+        ("2.0.0", "planned")
+    );
+    // A stored plan is matched by dates too: its 2.0.0 for Q1 stays
+    // unreleased although a 2.0.0 tag exists, made in December.
+    repo.run_env(
+        &[
+            "calendar",
+            "generate",
+            "--year",
+            "2026",
+            "--from-version",
+            "0.9.0",
+            "--write",
+        ],
+        &DEC_3,
+    );
+    repo.commit_at("feat!: breaking", "2026-12-02T12:00:00Z");
+    repo.tag("v2.0.0");
+    let status = repo
+        .run_env(&["--json", "calendar", "status"], &DEC_3)
+        .json();
+    let slots = doc_slots(&status);
+    let q1 = slots
+        .iter()
+        .find(|s| s.0 == "2026-03-27" && s.2 != "skipped");
+    assert_eq!(
+        q1.map(|s| (s.1.clone(), s.2.as_str())),
+        Some((None, "delayed"))
+    );
+    let sep = slots.iter().find(|s| s.0 == "2026-09-11");
+    assert_eq!(
+        sep.map(|s| (s.1.as_deref(), s.2.as_str())),
+        Some((Some("1.1.0"), "released"))
+    );
+    assert_no_version_twice(&slots);
+}
+
+#[test]
+fn the_demo_calendar_names_no_version_twice() {
+    // Run on 2026-12-03, the demo's calendar showed 2.0.0 for a past Q2
+    // major (delayed) and for the Q4 one, and its 1.0.0 of August as the
+    // Q1 major released in March.
+    let repo = TestRepo::new();
+    // Beside the test repository, in a directory of its own.
+    let run = repo.run_env(&["demo", "../tour"], &DEC_3);
+    assert_eq!(run.code(), 0, "{}", run.transcript());
+    let out = run.stdout();
+    let table: Vec<&str> = out
+        .lines()
+        .skip_while(|l| !l.starts_with("$ trainyard calendar show"))
+        .skip(2)
+        .take_while(|l| !l.trim().is_empty())
+        .collect();
+    assert!(!table.is_empty(), "{out}");
+    let releases: Vec<(&str, &str, &str)> = table
+        .iter()
+        .filter(|l| !l.contains("rc cut"))
+        .map(|l| {
+            let w: Vec<&str> = l.split_whitespace().collect();
+            (w[0], w[3], w[w.len() - 1])
+        })
+        .collect();
+    let mut versions: Vec<&str> = releases.iter().map(|r| r.1).filter(|v| *v != "-").collect();
+    let count = versions.len();
+    versions.sort_unstable();
+    versions.dedup();
+    assert_eq!(versions.len(), count, "{}", table.join("\n"));
+    assert!(
+        releases.contains(&("2026-03-27", "-", "delayed")),
+        "{}",
+        table.join("\n")
+    );
+    assert!(
+        !releases.iter().any(|r| r.1 == "1.0.0"),
+        "1.0.0 was no quarter's major: {}",
+        table.join("\n")
+    );
+}

@@ -136,7 +136,24 @@ fn a_minor_release_from_start_to_post() {
     assert!(remote_tags.lines().any(|t| t == "v1.1.0"), "{remote_tags}");
     let released = repo.git(&["show", "v1.1.0:Cargo.toml"]);
     assert!(released.contains("version = \"1.1.0\""), "{released}");
+    // A stored calendar: `release post` reconciles it with the tags, by
+    // the rules `calendar status` shows.
+    ok(repo, &["calendar", "generate", "--year", "2027", "--write"]);
     ok(repo, &["release", "post"]);
+    let stored = ok(
+        repo,
+        &["--json", "calendar", "status", "release-calendar-2027.yaml"],
+    )
+    .json();
+    let expected = ok(repo, &["--json", "calendar", "generate", "--year", "2027"]).json();
+    assert_eq!(stored["release_calendar"], expected["release_calendar"]);
+    // v1.1.0, tagged today, fills the slot of this cycle.
+    let slot = &stored["release_calendar"]["minor_releases"][1];
+    assert_eq!(
+        (&slot["release_date"], &slot["version"], &slot["status"]),
+        (&"2027-01-15".into(), &"1.1.0".into(), &"released".into()),
+        "{stored}"
+    );
     let changelog = std::fs::read_to_string(repo.path().join("CHANGELOG.md")).expect("changelog");
     assert!(changelog.contains("## [Unreleased]"), "{changelog}");
     assert!(changelog.contains("## [1.1.0] - 2027-01-13"), "{changelog}");
