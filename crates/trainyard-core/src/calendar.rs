@@ -860,8 +860,8 @@ impl<'a> Chain<'a> {
         let v = match (&self.current, self.started) {
             (Some(current), true) => self.free(version::bumped(current, kind.bump()), kind),
             _ => match &self.facts.next {
-                Some(next) => next.clone(),
-                None => {
+                Some(next) if !self.taken(next) => next.clone(),
+                _ => {
                     let base = self
                         .facts
                         .in_effect

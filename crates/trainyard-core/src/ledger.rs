@@ -243,14 +243,17 @@ impl Ledger {
     }
 
     /// Where releases that are out but whose tag may not be on the branch
-    /// left it: the commit each posted release was cut from, with its
-    /// version. A history walk stops there as it stops at a tag, so a
+    /// left it: the commit each published or posted release was cut from,
+    /// with its version. A history walk stops there as it stops at a tag, so a
     /// release tagged on a release branch that never came back still
     /// counts as released on the branch it was cut from.
     pub fn cut_points(&self) -> Vec<(ObjectId, Version)> {
         self.entries
             .iter()
-            .filter(|e| matches!(e.release_step, Some(Step::Posted)) || e.withdrawn_by.is_some())
+            .filter(|e| {
+                matches!(e.release_step, Some(Step::Published | Step::Posted))
+                    || e.withdrawn_by.is_some()
+            })
             .filter_map(|e| {
                 let id = e.cut_from.as_deref()?.parse::<ObjectId>().ok()?;
                 Some((id, e.version.clone()))

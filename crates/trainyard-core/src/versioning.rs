@@ -169,7 +169,11 @@ pub fn next(ws: &Workspace, request: &NextRequest) -> Result<NextReport> {
     let tagged = tags.all_versions();
     let initial = first_release(ws)?;
     let under_way = ledger.in_progress();
-    let under_way_version = under_way.map(|e| e.version.clone());
+    // Until it is tagged, the release under way is the next one; once
+    // published, it is the latest release and the bump counts from it.
+    let under_way_version = under_way
+        .filter(|e| e.tag.is_none())
+        .map(|e| e.version.clone());
     let claimed = ledger.claimed();
     let mut next = bump::next_version(&NextInputs {
         current: latest,
@@ -198,9 +202,7 @@ pub fn next(ws: &Workspace, request: &NextRequest) -> Result<NextReport> {
     if state.truncated_by_shallow_clone {
         notes.push("the history ends at a shallow clone's boundary before any release: run `git fetch --tags --unshallow` for a complete answer".into());
     }
-    if let Some(entry) = under_way
-        && release_needed
-    {
+    if let Some(entry) = under_way {
         notes.push(format!(
             "release {} is under way ({}): `trainyard release status`",
             entry.version,
@@ -249,7 +251,7 @@ pub fn next(ws: &Workspace, request: &NextRequest) -> Result<NextReport> {
         latest_tag: state.current.as_ref().map(|t| t.name.clone()),
         latest: latest.cloned(),
         withdrawn,
-        in_progress: under_way.filter(|_| release_needed).map(|e| InProgress {
+        in_progress: under_way.map(|e| InProgress {
             version: e.version.clone(),
             standing: e.standing.as_str().into(),
         }),
@@ -266,9 +268,10 @@ pub fn next(ws: &Workspace, request: &NextRequest) -> Result<NextReport> {
     })
 }
 
-/// The release in effect from `tip`: `latest` unless a rollback withdrew
-/// it, else the highest earlier release on the same line that was not
-/// withdrawn.
+/// The release in effect from `tip`: the highest release reached that is
+/// out (posted, or tagged outside the release workflow) and that no
+/// rollback withdrew; `latest` itself unless it was withdrawn or is still
+/// between its publication and its post.
 fn in_effect(
     ws: &Workspace,
     ledger: &Ledger,
@@ -279,14 +282,19 @@ fn in_effect(
     let Some(latest) = latest else {
         return Ok((None, None));
     };
-    if !ledger.is_withdrawn(&latest.version) {
+    let in_effect = |v: &Version| {
+        ledger
+            .get(v)
+            .is_none_or(|e| e.is_out() && e.withdrawn_by.is_none())
+    };
+    if in_effect(&latest.version) {
         return Ok((Some(latest.version.clone()), Some(latest.name.clone())));
     }
     let cut_points = ledger.cut_points();
     for tag in tags.versions.iter().rev() {
         if !version::is_stable(&tag.version)
             || tag.version.cmp_precedence(&latest.version).is_ge()
-            || ledger.is_withdrawn(&tag.version)
+            || !in_effect(&tag.version)
         {
             continue;
         }
