@@ -13,6 +13,7 @@ mod evidence;
 mod generated_history;
 mod http_server;
 mod integration;
+mod lifecycle;
 mod notes;
 mod release;
 mod rollback;
