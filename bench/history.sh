@@ -17,9 +17,20 @@ if [ ! -d "$corpus/.git" ]; then
   mkdir -p target/bench-corpus
   python3 ../shared/bench/gen-history.py "$corpus" --commits "$commits"
 fi
+# The same history without any tag: `version next` then walks it whole.
+untagged=target/bench-corpus/untagged-$commits
+if [ ! -d "$untagged/.git" ]; then
+  git clone --quiet --no-local "$corpus" "$untagged"
+  git -C "$untagged" tag -l | xargs -r git -C "$untagged" tag -d > /dev/null
+fi
 cargo build --release --quiet
 bin=$PWD/target/release/trainyard
 cliff=${GIT_CLIFF:-$(command -v git-cliff || true)}
+
+(cd "$untagged" && hyperfine -N --warmup 2 --export-markdown "../untagged-$commits.md" \
+  -n "git log --format=%H%x00%B (floor, untagged)" "git log --format=%H%x00%B" \
+  -n "trainyard version next (untagged: the whole history)" "$bin version next")
+
 cd "$corpus"
 
 hyperfine -N --warmup 2 --export-markdown "../history-$commits.md" \
@@ -37,4 +48,4 @@ if [ -n "$cliff" ]; then
   # git-cliff with its default configuration; one run, it is slow.
   /usr/bin/time -f "  git-cliff: %e s, %M KiB" "$cliff" -o /dev/null 2> >(grep -v WARN >&2)
 fi
-echo "results: target/bench-corpus/history-$commits.md"
+echo "results: target/bench-corpus/history-$commits.md, target/bench-corpus/untagged-$commits.md"

@@ -346,9 +346,11 @@ impl Repo {
         Ok(out)
     }
 
-    /// Walks the commits reachable from `tip`, newest first, without
-    /// crossing a commit for which `keep` returns `false`: such a commit is
-    /// neither returned nor are its ancestors visited through it.
+    /// Walks the commits reachable from `tip`, breadth first (newest first
+    /// on a linear history), without crossing a commit for which `keep`
+    /// returns `false`: such a commit is neither returned nor are its
+    /// ancestors visited through it. Each commit is inflated and parsed
+    /// once, for its parents and its message alike.
     ///
     /// # Errors
     ///
@@ -356,19 +358,26 @@ impl Repo {
     pub fn walk_until(
         &self,
         tip: ObjectId,
-        keep: impl FnMut(&gix::oid) -> bool + 'static,
+        mut keep: impl FnMut(&gix::oid) -> bool,
     ) -> Result<Vec<RawCommit>> {
-        let env = |e: &dyn std::fmt::Display| {
-            Error::environment(format!("cannot walk the history from {tip}: {e}"))
+        let shallow = self.repo.shallow_commits().ok().flatten();
+        let is_boundary = |id: &ObjectId| {
+            shallow
+                .as_ref()
+                .is_some_and(|s| s.binary_search(id).is_ok())
         };
-        let walk = self
-            .repo
-            .rev_walk([tip])
-            .selected(keep)
-            .map_err(|e| env(&e))?;
+        let mut seen: gix::hashtable::HashSet<ObjectId> = gix::hashtable::HashSet::default();
+        let mut queue = std::collections::VecDeque::from([tip]);
+        seen.insert(tip);
         let mut out = Vec::new();
-        for info in walk {
-            out.push(self.read(info.map_err(|e| env(&e))?)?);
+        while let Some(id) = queue.pop_front() {
+            let commit = self.decode(id, is_boundary(&id))?;
+            for parent in &commit.parents {
+                if seen.insert(*parent) && keep(parent) {
+                    queue.push_back(*parent);
+                }
+            }
+            out.push(commit);
         }
         Ok(out)
     }
@@ -389,6 +398,30 @@ impl Repo {
             author_name: author.name.to_string().trim().to_owned(),
             author_email: author.email.to_string().trim().to_owned(),
             time: time.seconds,
+        })
+    }
+
+    /// Reads one commit: its parents (none past a shallow boundary), its
+    /// message, author and time.
+    fn decode(&self, id: ObjectId, boundary: bool) -> Result<RawCommit> {
+        let unreadable =
+            |e: &dyn std::fmt::Display| Error::environment(format!("cannot read commit {id}: {e}"));
+        let commit = self.repo.find_commit(id).map_err(|e| unreadable(&e))?;
+        let decoded = commit.decode().map_err(|e| unreadable(&e))?;
+        let parents: Vec<ObjectId> = if boundary {
+            Vec::new()
+        } else {
+            decoded.parents().collect()
+        };
+        let author = decoded.author().map_err(|e| unreadable(&e))?;
+        let time = decoded.time().map_err(|e| unreadable(&e))?;
+        Ok(RawCommit {
+            id,
+            message: String::from_utf8_lossy(decoded.message).into_owned(),
+            author_name: author.name.to_string().trim().to_owned(),
+            author_email: author.email.to_string().trim().to_owned(),
+            time: time.seconds,
+            parents,
         })
     }
 }

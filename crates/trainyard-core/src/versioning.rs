@@ -154,11 +154,9 @@ pub fn next(ws: &Workspace, request: &NextRequest) -> Result<NextReport> {
     let ledger = Ledger::read_with(ws, &tags)?;
     let state = releases::unreleased_with(&ws.repo, tip, &tags, &ledger.cut_points())?;
     let policy = ws.policy();
-    let commits: Vec<CommitEntry> = state
-        .commits
-        .iter()
-        .map(|raw| CommitEntry::new(&raw.parse(), &policy))
-        .collect();
+    let commits: Vec<CommitEntry> = crate::parallel::map(&state.commits, |raw| {
+        CommitEntry::new(&raw.parse(), &policy)
+    });
     let latest = state.current.as_ref().map(|t| &t.version);
     let strongest = commits.iter().map(|c| c.bump).max().unwrap_or(Bump::None);
     let bump = if latest.is_none() && !commits.is_empty() {
