@@ -557,6 +557,15 @@ fn rl07(ws: &Workspace, request: &ChecklistRequest) -> Outcome {
             format!("{} is not a major release", request.version),
         ));
     }
+    if request.previous.is_none() {
+        return Ok((
+            Status::Na,
+            format!(
+                "{} is the first release: there is no earlier one to roll back to",
+                request.version
+            ),
+        ));
+    }
     let store = ws.evidence_store();
     let version = request.version.to_string();
     for record in store.list(Some(REHEARSAL_KIND))?.iter().rev() {

@@ -193,8 +193,8 @@ pub fn next(ws: &Workspace, request: &NextRequest) -> Result<NextReport> {
     let mut notes = tag_notes(&tags.ignored);
     if latest.is_none() && release_needed {
         notes.push(format!(
-            "no release tag yet: the first release is {}: {}",
-            initial.version, initial.why
+            "no release tag yet: the first release is {}",
+            initial.why
         ));
     }
     if state.truncated_by_shallow_clone {
@@ -312,7 +312,7 @@ fn in_effect(
 pub struct FirstRelease {
     /// The version.
     pub version: Version,
-    /// Where it comes from.
+    /// The version and where it comes from, as a phrase.
     pub why: String,
 }
 
@@ -337,11 +337,11 @@ pub fn first_release(ws: &Workspace) -> Result<FirstRelease> {
         .max_by(|a, b| a.0.cmp_precedence(&b.0));
     Ok(match carried {
         Some((v, path)) if v.cmp_precedence(&initial).is_gt() => FirstRelease {
-            why: format!("the version {} carries", path.display()),
+            why: format!("{v}, the version {} carries", path.display()),
             version: v,
         },
         _ => FirstRelease {
-            why: format!("the initial version {initial}, versioning.initial_version"),
+            why: format!("the initial version {initial} (versioning.initial_version)"),
             version: initial,
         },
     })

@@ -167,13 +167,21 @@ fn read_handwritten(
     ws: &Workspace,
     version: &Version,
 ) -> Result<(Option<Handwritten>, Option<PathBuf>)> {
-    let path = ws
-        .root
-        .join(&ws.config.notes.dir)
-        .join(format!("{version}.yaml"));
+    // The candidate's own file when it has one (committed with it), else
+    // the one in this checkout (notes kept beside the evidence).
+    let file = ws.config.notes.dir.join(format!("{version}.yaml"));
+    let committed = ws.root.join(&file);
+    let path = if committed.exists() || ws.root == ws.home {
+        committed
+    } else {
+        ws.home.join(&file)
+    };
     match std::fs::read_to_string(&path) {
         Ok(text) => {
-            let shown = path.strip_prefix(&ws.root).unwrap_or(&path);
+            let shown = path
+                .strip_prefix(&ws.root)
+                .or_else(|_| path.strip_prefix(&ws.home))
+                .unwrap_or(&path);
             Ok((Some(super::parse_handwritten(&text, shown)?), Some(path)))
         }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok((None, None)),

@@ -26,6 +26,16 @@ pub(super) fn plan(ws: &Workspace, kind: Option<Bump>, force: bool) -> Result<St
     let computed = next.bump;
     let kind = match kind {
         Some(kind) => kind,
+        // A first release is the kind its version looks like: 0.1.0 a
+        // minor, 1.0.0 a major, whatever its commits would bump.
+        None if next.latest.is_none() && next.release_needed => {
+            let first = versioning::first_release(ws)?.version;
+            match (first.major, first.minor, first.patch) {
+                (_, _, p) if p > 0 => Bump::Patch,
+                (_, m, _) if m > 0 => Bump::Minor,
+                _ => Bump::Major,
+            }
+        }
         None if computed == Bump::None || !next.release_needed => {
             return Err(Error::input(format!(
                 "nothing to release: no commit since {} calls for a release; name the kind to release anyway (`trainyard release start patch|minor|major`)",

@@ -524,3 +524,41 @@ fn a_version_tagged_on_another_branch_is_never_started_again() {
     let started = ok(repo, &["--json", "release", "start"]).json();
     assert_eq!(started["version"], "1.2.0");
 }
+
+#[test]
+fn a_first_release_is_the_kind_its_version_looks_like() {
+    for (initial, kind) in [("0.1.0", "minor"), ("1.0.0", "major")] {
+        let repo = TestRepo::new();
+        repo.write(
+            "trainyard.yaml",
+            &format!("versioning:\n  initial_version: {initial}\n"),
+        );
+        repo.write("README.md", "# widget\n");
+        repo.commit("feat: first");
+        repo.commit("feat!: a breaking change before anything was released");
+        // The kind follows the version, whatever the commits before it
+        // would bump; a first release has no earlier one to rehearse
+        // rolling back to.
+        let started = ok(&repo, &["--json", "release", "start"]).json();
+        assert_eq!(started["version"], initial);
+        assert_eq!(started["state"]["kind"], kind);
+        let check = repo.run(&["--json", "check"]).json();
+        let rl07 = check["items"]
+            .as_array()
+            .expect("items")
+            .iter()
+            .find(|i| i["id"] == "RL-07")
+            .expect("RL-07")
+            .clone();
+        assert_eq!(rl07["status"], "na", "{rl07:#}");
+        if kind == "major" {
+            assert!(
+                rl07["reason"]
+                    .as_str()
+                    .expect("reason")
+                    .contains("the first release"),
+                "{rl07:#}"
+            );
+        }
+    }
+}
