@@ -202,9 +202,53 @@ fn an_immediate_rollback_leaves_everything_as_the_earlier_release_left_it() {
     assert_unchanged(&before.1, &snapshot_dir(&f.channel));
     assert_unchanged(&before.2, &snapshot_dir(&f.live));
 
+    // `start --dry-run` shows the actions and does none of them...
+    let mut dry = vec!["--json", "rollback", "start", &id[..16], "--dry-run"];
+    dry.extend([
+        "--issue",
+        "INC-42",
+        "--severity",
+        "critical",
+        "--impact",
+        "widespread",
+        "--description",
+        "csv exports corrupt data",
+    ]);
+    let preview = repo.run(&dry);
+    assert_eq!(preview.code(), 1, "{}", preview.transcript());
+    let planned: Vec<String> = preview.json()["actions"]
+        .as_array()
+        .expect("actions")
+        .iter()
+        .map(|a| a["id"].as_str().expect("id").to_owned())
+        .collect();
+    assert_eq!(planned, ["code", "channel:downloads", "config:flags"]);
+    assert_unchanged(&before.1, &snapshot_dir(&f.channel));
+    assert_unchanged(&before.2, &snapshot_dir(&f.live));
+    assert!(!repo.path().join(".trainyard/rollbacks").exists());
+
+    // ...and the start carries out exactly those.
     let run = start(repo, &id, "critical", "widespread");
     assert_eq!(run.code(), 0, "{}", run.transcript());
     let report = run.json();
+    let done: Vec<(String, String)> = report["actions"]
+        .as_array()
+        .expect("actions")
+        .iter()
+        .map(|a| {
+            (
+                a["id"].as_str().expect("id").to_owned(),
+                a["status"].as_str().expect("status").to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        done,
+        planned
+            .iter()
+            .map(|id| (id.clone(), "done".to_owned()))
+            .collect::<Vec<_>>()
+    );
     assert_eq!(report["procedure"], "RB-IMM");
     assert_eq!(report["verification"]["states_match"], true);
     assert_eq!(report["verification"]["issue_resolved"], true);
