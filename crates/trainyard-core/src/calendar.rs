@@ -51,7 +51,7 @@ impl Day {
 }
 
 /// A date, or a range of dates, when nothing ships.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 #[serde(untagged)]
 pub enum Blocked {
     /// One day.
@@ -68,6 +68,55 @@ pub enum Blocked {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         name: Option<String>,
     },
+}
+
+/// The keys a range of blocked days has.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct BlockedRange {
+    from: Date,
+    to: Date,
+    #[serde(default)]
+    name: Option<String>,
+}
+
+/// Read strictly, so that a mistyped key of a range (`form:`) or a range
+/// that ends before it starts is an error at its line and column, not a
+/// window silently dropped.
+impl<'de> Deserialize<'de> for Blocked {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl<'de> serde::de::Visitor<'de> for Visitor {
+            type Value = Blocked;
+
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a date (YYYY-MM-DD) or a range { from, to, name }")
+            }
+
+            fn visit_str<E: serde::de::Error>(self, text: &str) -> Result<Blocked, E> {
+                text.parse::<Date>()
+                    .map(Blocked::Day)
+                    .map_err(|e| E::custom(format!("`{text}` is not a date (YYYY-MM-DD): {e}")))
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<Blocked, A::Error> {
+                let range =
+                    BlockedRange::deserialize(serde::de::value::MapAccessDeserializer::new(map))?;
+                if range.from > range.to {
+                    return Err(serde::de::Error::custom(format!(
+                        "the range {} to {} ends before it starts",
+                        range.from, range.to
+                    )));
+                }
+                Ok(Blocked::Range {
+                    from: range.from,
+                    to: range.to,
+                    name: range.name,
+                })
+            }
+        }
+        deserializer.deserialize_any(Visitor)
+    }
 }
 
 impl Blocked {
@@ -216,15 +265,6 @@ impl CadenceConfig {
                 "cadence.rc_day: {:?} comes after the release day {:?} in the week",
                 self.rc_day, self.release_day
             )));
-        }
-        for blocked in self.non_working_days.iter().chain(&self.freeze_windows) {
-            if let Blocked::Range { from, to, .. } = blocked
-                && from > to
-            {
-                return Err(Error::input(format!(
-                    "cadence: the range {from} to {to} ends before it starts"
-                )));
-            }
         }
         self.tz().map(|_| ())
     }

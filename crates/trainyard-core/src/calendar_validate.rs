@@ -46,8 +46,10 @@ use std::path::Path;
 
 use jiff::civil::Date;
 use serde::Serialize;
-use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
+use serde::de;
 use serde_saphyr::{Location, Spanned};
+
+use crate::yaml::Node;
 
 use crate::calendar::{CadenceConfig, CalendarDocument};
 use crate::version::{self, Version};
@@ -162,96 +164,6 @@ pub fn validate(text: &str, origin: &Path, cadence: &CadenceConfig) -> Result<Va
         entries: report.1,
         problems,
     })
-}
-
-/// A YAML node of any shape, as the document wrote it.
-#[derive(Debug)]
-enum Node {
-    Null,
-    Bool(bool),
-    Int(i64),
-    UInt(u64),
-    Float(f64),
-    Str(String),
-    Seq(Vec<Spanned<Node>>),
-    /// Entries in document order, duplicates included.
-    Map(Vec<(Spanned<Node>, Spanned<Node>)>),
-}
-
-impl<'de> Deserialize<'de> for Node {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct NodeVisitor;
-
-        impl<'de> Visitor<'de> for NodeVisitor {
-            type Value = Node;
-
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("any YAML value")
-            }
-
-            fn visit_unit<E>(self) -> Result<Node, E> {
-                Ok(Node::Null)
-            }
-
-            fn visit_none<E>(self) -> Result<Node, E> {
-                Ok(Node::Null)
-            }
-
-            fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Node, D::Error> {
-                Node::deserialize(d)
-            }
-
-            fn visit_bool<E>(self, v: bool) -> Result<Node, E> {
-                Ok(Node::Bool(v))
-            }
-
-            fn visit_i64<E>(self, v: i64) -> Result<Node, E> {
-                Ok(Node::Int(v))
-            }
-
-            fn visit_u64<E>(self, v: u64) -> Result<Node, E> {
-                Ok(Node::UInt(v))
-            }
-
-            fn visit_i128<E: de::Error>(self, v: i128) -> Result<Node, E> {
-                Ok(Node::Str(v.to_string()))
-            }
-
-            fn visit_u128<E: de::Error>(self, v: u128) -> Result<Node, E> {
-                Ok(Node::Str(v.to_string()))
-            }
-
-            fn visit_f64<E>(self, v: f64) -> Result<Node, E> {
-                Ok(Node::Float(v))
-            }
-
-            fn visit_str<E>(self, v: &str) -> Result<Node, E> {
-                Ok(Node::Str(v.to_owned()))
-            }
-
-            fn visit_string<E>(self, v: String) -> Result<Node, E> {
-                Ok(Node::Str(v))
-            }
-
-            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Node, A::Error> {
-                let mut items = Vec::new();
-                while let Some(item) = seq.next_element()? {
-                    items.push(item);
-                }
-                Ok(Node::Seq(items))
-            }
-
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Node, A::Error> {
-                let mut entries = Vec::new();
-                while let Some(key) = map.next_key::<Spanned<Node>>()? {
-                    entries.push((key, map.next_value()?));
-                }
-                Ok(Node::Map(entries))
-            }
-        }
-
-        deserializer.deserialize_any(NodeVisitor)
-    }
 }
 
 /// How a value reads in a message: a scalar quoted as written, a

@@ -241,7 +241,7 @@ pub fn load(start: &Path, explicit: Option<&Path>) -> Result<Loaded> {
             path: None,
         });
     };
-    let text = std::fs::read_to_string(&path).map_err(|e| Error::io("cannot read", &path, e))?;
+    let text = crate::yaml::read_text(&path, &path)?;
     let config = parse(&text, &path)?;
     Ok(Loaded {
         config,
@@ -260,39 +260,33 @@ pub fn parse(text: &str, origin: &Path) -> Result<Config> {
         return Ok(Config::default());
     }
     let config: Config = crate::yaml::parse(text, origin)?;
-    config.validate(origin)?;
+    config
+        .check()
+        .map_err(|e| crate::yaml::locate_message(origin, text, &e.to_string()))?;
     Ok(config)
 }
 
 impl Config {
-    /// Checks what spans more than one key.
+    /// Checks what spans more than one key. Each message starts with the
+    /// key at fault (`gates.G-REL.checks[1]: ...`), so that [`parse`] can
+    /// give its line and column.
     ///
     /// # Errors
     ///
-    /// Returns an [`Error::Input`] naming the file and key at fault.
-    pub fn validate(&self, origin: &Path) -> Result<()> {
-        self.cadence
-            .validate()
-            .map_err(|e| Error::input(format!("{}: {e}", origin.display())))?;
-        self.gates
-            .validate()
-            .map_err(|e| Error::input(format!("{}: {e}", origin.display())))?;
+    /// Returns an [`Error::Input`] naming the key at fault.
+    pub fn check(&self) -> Result<()> {
+        self.cadence.validate()?;
+        self.gates.validate()?;
         if let Some(forge) = &self.checklist.forge {
-            forge
-                .validate()
-                .map_err(|e| Error::input(format!("{}: {e}", origin.display())))?;
+            forge.validate()?;
         }
         crate::artifacts::validate(&self.release.artifacts)
-            .and_then(|()| crate::channels::validate(&self.release.channels))
-            .map_err(|e| Error::input(format!("{}: {e}", origin.display())))?;
+            .and_then(|()| crate::channels::validate(&self.release.channels))?;
         if let Some(manifests) = &self.versioning.manifests {
             for (i, manifest) in manifests.iter().enumerate() {
-                manifest.validate().map_err(|e| {
-                    Error::input(format!(
-                        "{}: versioning.manifests[{i}]: {e}",
-                        origin.display()
-                    ))
-                })?;
+                manifest
+                    .validate()
+                    .map_err(|e| Error::input(format!("versioning.manifests[{i}]: {e}")))?;
             }
         }
         Ok(())
