@@ -10,8 +10,8 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Deserializer, Serialize};
 
+use crate::Result;
 use crate::bounded::{DeleteCount, Percent, PlanTtl};
-use crate::{Error, Result};
 
 /// A sync file: a single `sync_config` key.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -121,6 +121,17 @@ fn credential_reference<'de, D: Deserializer<'de>>(
     Ok(reference)
 }
 
+/// What a sync does with the symlinks of its source.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SymlinkPolicy {
+    /// Keep links that stay inside the source; refuse one that leaves it.
+    #[default]
+    Inside,
+    /// Refuse any symlink.
+    Refuse,
+}
+
 /// `options`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -148,6 +159,12 @@ pub struct SyncOptions {
     /// Commands run in the target after an apply (smoke tests).
     #[serde(default)]
     pub smoke_tests: Vec<String>,
+    /// Symlinks in the source: `inside` (the default) keeps those whose
+    /// target stays inside the source and refuses the sync when one points
+    /// out of it (`../../etc`, `/etc/passwd`), naming it; `refuse`
+    /// refuses every symlink.
+    #[serde(default)]
+    pub symlinks: SymlinkPolicy,
     /// Regular expressions whose matches are masked in diffs and logs.
     #[serde(default)]
     pub secret_patterns: Vec<String>,
@@ -328,41 +345,54 @@ pub struct LoadedSync {
 /// # Errors
 ///
 /// Returns an [`Error::Input`] naming the file, line, column and key.
-pub fn read(path: &Path, shown: &Path) -> Result<LoadedSync> {
-    let text = std::fs::read_to_string(path).map_err(|e| Error::io("cannot read", path, e))?;
+pub fn read(path: &Path, shown: &Path, home: &Path) -> Result<LoadedSync> {
+    let text = crate::yaml::read_text(path, shown)?;
     let file: SyncFile = crate::yaml::parse(&text, shown)?;
     let config = file.sync_config;
+    let at = |message: &str| crate::yaml::locate_message(shown, &text, message);
     if config.sync_id.is_empty()
         || !config
             .sync_id
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
     {
-        return Err(Error::input(format!(
-            "{}: sync_config.sync_id: `{}` must be letters, digits, `-`, `_` or `.`",
-            shown.display(),
+        return Err(at(&format!(
+            "sync_config.sync_id: `{}` must be letters, digits, `-`, `_` or `.`",
             config.sync_id
         )));
     }
+    if config
+        .options
+        .approver
+        .as_deref()
+        .is_some_and(|a| a.trim().is_empty())
+    {
+        return Err(at(
+            "sync_config.options.approver: empty: name the role or person who approves, or leave the key out",
+        ));
+    }
+    if let Some(problem) = location_problem(&config, home) {
+        return Err(at(&problem));
+    }
     if config.schedule.trigger == Trigger::Cron && config.schedule.cron.is_none() {
-        return Err(Error::input(format!(
-            "{}: sync_config.schedule.cron: a cron trigger needs a cron expression",
-            shown.display()
-        )));
+        return Err(at(
+            "sync_config.schedule.trigger: a cron trigger needs a cron expression (schedule.cron)",
+        ));
     }
     #[cfg(unix)]
     if let Err(problem) = super::schedule::check(&config.schedule) {
-        return Err(Error::input(format!(
-            "{}: sync_config.schedule.{problem}",
-            shown.display()
-        )));
+        return Err(at(&format!("sync_config.schedule.{problem}")));
     }
     if config.source.kind == EndpointType::Git && config.source.branch.is_none()
         || config.target.kind == EndpointType::Git && config.target.branch.is_none()
     {
-        return Err(Error::input(format!(
-            "{}: sync_config: a git endpoint needs a branch",
-            shown.display()
+        let side = if config.source.kind == EndpointType::Git && config.source.branch.is_none() {
+            "source"
+        } else {
+            "target"
+        };
+        return Err(at(&format!(
+            "sync_config.{side}: a git endpoint needs a branch"
         )));
     }
     Ok(LoadedSync {
@@ -370,6 +400,79 @@ pub fn read(path: &Path, shown: &Path) -> Result<LoadedSync> {
         config,
         path: path.to_path_buf(),
     })
+}
+
+/// What is wrong with where a file sync writes, if anything: a target
+/// that is its own source, inside it or around it (an apply would feed on
+/// itself), or inside the repository's `.git` (a hook would run) or
+/// trainyard's own records. Paths are compared after resolving symlinks
+/// of the parts that exist.
+fn location_problem(config: &SyncConfig, home: &Path) -> Option<String> {
+    if config.target.kind != EndpointType::File {
+        return None;
+    }
+    let target = resolved(&home.join(&config.target.location));
+    let location = &config.target.location;
+    if config.source.kind == EndpointType::File {
+        let source = resolved(&home.join(&config.source.location));
+        let what = if target == source {
+            Some("is the source")
+        } else if target.starts_with(&source) {
+            Some("is inside the source")
+        } else if source.starts_with(&target) {
+            Some("holds the source")
+        } else {
+            None
+        };
+        if let Some(what) = what {
+            return Some(format!(
+                "sync_config.target.location: `{location}` {what} `{}`: a sync must write somewhere else",
+                config.source.location
+            ));
+        }
+    }
+    let home = resolved(home);
+    for (dir, whose) in [
+        (".git", "git's own directory"),
+        (".trainyard", "trainyard's records"),
+    ] {
+        let inner = home.join(dir);
+        if target.starts_with(&inner) || inner.starts_with(&target) && target != home {
+            return Some(format!(
+                "sync_config.target.location: `{location}` is or holds {whose} ({dir}/): a sync never writes there"
+            ));
+        }
+    }
+    if target == home {
+        return Some(format!(
+            "sync_config.target.location: `{location}` is the repository itself: a sync writes to a directory of its own"
+        ));
+    }
+    None
+}
+
+/// `path` with `.`/`..` resolved and symlinks of its existing part
+/// followed; the part that does not exist yet is kept as written.
+fn resolved(path: &Path) -> PathBuf {
+    let lexical = crate::fsutil::lexical(path);
+    let mut existing = lexical.as_path();
+    let mut rest = Vec::new();
+    loop {
+        if let Ok(real) = std::fs::canonicalize(existing) {
+            let mut out = real;
+            for part in rest.iter().rev() {
+                out.push(part);
+            }
+            return out;
+        }
+        match (existing.parent(), existing.file_name()) {
+            (Some(parent), Some(name)) => {
+                rest.push(name.to_owned());
+                existing = parent;
+            }
+            _ => return lexical,
+        }
+    }
 }
 
 #[cfg(test)]

@@ -50,7 +50,7 @@ pub fn load_all(ws: &Workspace) -> Result<Vec<LoadedSync>> {
     let mut out: Vec<LoadedSync> = Vec::new();
     for path in paths {
         let shown = path.strip_prefix(&ws.home).unwrap_or(&path).to_path_buf();
-        let loaded = config::read(&path, &shown)?;
+        let loaded = config::read(&path, &shown, &ws.home)?;
         if let Some(other) = out
             .iter()
             .find(|o| o.config.sync_id == loaded.config.sync_id)
@@ -91,6 +91,34 @@ pub fn find(ws: &Workspace, id: &str) -> Result<LoadedSync> {
                 }
             ))
         })
+}
+
+/// Refuses a source whose symlinks the sync's policy does not keep: a
+/// link out of the source would be recreated in the target pointing at
+/// whatever it names there.
+fn refuse_links(c: &config::SyncConfig, source: &Snapshot) -> Result<()> {
+    let refused = match c.options.symlinks {
+        config::SymlinkPolicy::Inside => source.link_out_of_tree(),
+        config::SymlinkPolicy::Refuse => source.entries.iter().find_map(|(path, entry)| {
+            (entry.kind == model::EntryKind::Symlink)
+                .then_some(entry.link.as_ref().map(|l| (path, l)))
+                .flatten()
+        }),
+    };
+    match refused {
+        Some((path, link)) => Err(Error::input(format!(
+            "sync {}: the source's symlink {} points {} (`{}`): it is not copied; remove it, exclude it with filters, or point it inside the source",
+            c.sync_id,
+            path,
+            if c.options.symlinks == config::SymlinkPolicy::Refuse {
+                "somewhere and options.symlinks is `refuse`"
+            } else {
+                "out of the source"
+            },
+            link
+        ))),
+        None => Ok(()),
+    }
 }
 
 /// One sync's pre-sync validation.
@@ -672,6 +700,7 @@ fn plan_scanned(
         Some(_) => tree::scan(&source.root, &filters, None)?.snapshot,
         None => scan(ws, &c.sync_id, "source", &source.root, &filters, exact)?,
     };
+    refuse_links(c, &source_snapshot)?;
     let target_snapshot = scan(ws, &c.sync_id, "target", &target.root, &filters, exact)?;
     let all = model::changes(&source_snapshot, &target_snapshot);
     let base = load_base(ws, &c.sync_id);
@@ -694,6 +723,17 @@ fn plan_scanned(
         .is_some_and(|m| m.exceeded(result.files_to_delete, target_snapshot.entries.len()));
     let (patterns, secrets) = secrets_of(ws, &sync);
     let secret_refs: Vec<&str> = secrets.iter().map(String::as_str).collect();
+    // A conflict's hunks quote the files: masked like the diff, before
+    // they reach a report or the plan's evidence.
+    let conflicts: Vec<_> = conflicts
+        .into_iter()
+        .map(|mut conflict| {
+            conflict.detail = conflict
+                .detail
+                .map(|d| diff::redact(&d, &patterns, &secret_refs));
+            conflict
+        })
+        .collect();
     // Merged paths are shown as the merge's result against the target.
     let merged_paths: Vec<&str> = conflicts
         .iter()
@@ -1665,10 +1705,21 @@ fn log_refusal(ws: &Workspace, sync_id: &str, problems: &[String]) -> Result<Str
 ///
 /// As reading the evidence store.
 pub fn history(ws: &Workspace, id: Option<&str>) -> Result<Vec<(SyncLog, String)>> {
-    Ok(logs(ws, id.unwrap_or(""))?
+    if let Some(id) = id {
+        super::journal::check_id("sync id", id)?;
+    }
+    let found: Vec<(SyncLog, String)> = logs(ws, id.unwrap_or(""))?
         .into_iter()
         .filter(|(l, _)| id.is_none_or(|id| l.sync_id == id))
-        .collect())
+        .collect();
+    // A sync no longer configured still has its logs; an id that is
+    // neither is a mistake, not an empty history.
+    if let Some(id) = id
+        && found.is_empty()
+    {
+        find(ws, id)?;
+    }
+    Ok(found)
 }
 
 /// `sync recover`: finishes or undoes an interrupted apply from its

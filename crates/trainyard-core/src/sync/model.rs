@@ -72,6 +72,46 @@ impl SyncPath {
     }
 }
 
+impl Snapshot {
+    /// The first symlink whose target leaves the tree, with that target:
+    /// an absolute link, or one whose `..` climb above the root from the
+    /// link's own directory.
+    pub fn link_out_of_tree(&self) -> Option<(&SyncPath, &SyncPath)> {
+        self.entries.iter().find_map(|(path, entry)| {
+            let link = entry.link.as_ref()?;
+            (entry.kind == EntryKind::Symlink && leaves_tree(path, link)).then_some((path, link))
+        })
+    }
+}
+
+/// Whether a link at `path` (relative to the root) to `link` resolves,
+/// by name, outside the root.
+fn leaves_tree(path: &SyncPath, link: &SyncPath) -> bool {
+    if link.0.first() == Some(&b'/') {
+        return true;
+    }
+    // The link's directory: every component of its path but the last.
+    let mut depth = path
+        .0
+        .split(|b| *b == b'/')
+        .filter(|c| !c.is_empty())
+        .count();
+    depth = depth.saturating_sub(1);
+    for part in link.0.split(|b| *b == b'/') {
+        match part {
+            b"" | b"." => {}
+            b".." => {
+                if depth == 0 {
+                    return true;
+                }
+                depth -= 1;
+            }
+            _ => depth += 1,
+        }
+    }
+    false
+}
+
 fn push_escaping_percent(out: &mut String, text: &str) {
     for c in text.chars() {
         if c == '%' {
@@ -305,5 +345,30 @@ mod tests {
             );
         }
         assert_eq!(SyncPath(b"bad\xffx".to_vec()).encoded(), "bad%FFx");
+    }
+}
+
+#[cfg(test)]
+mod link_tests {
+    use super::*;
+
+    fn p(text: &str) -> SyncPath {
+        SyncPath(text.as_bytes().to_vec())
+    }
+
+    #[test]
+    fn links_that_climb_out_of_the_tree_are_found() {
+        for (path, link, out) in [
+            ("a", "b", false),
+            ("dir/a", "../b", false),
+            ("dir/a", "../../etc", true),
+            ("a", "../../../../etc", true),
+            ("a", "/etc/passwd", true),
+            ("d/e/a", "../../x/./y", false),
+            ("d/e/a", "./../../../x", true),
+            ("a", "x/../../y", true),
+        ] {
+            assert_eq!(leaves_tree(&p(path), &p(link)), out, "{path} -> {link}");
+        }
     }
 }
