@@ -41,7 +41,8 @@ impl Printer {
     /// Writes a report as one pretty JSON document on stdout.
     pub fn write_json<T: Serialize + ?Sized>(&self, value: &T) -> io::Result<()> {
         let mut out = anstream::stdout().lock();
-        serde_json::to_writer_pretty(&mut out, value).map_err(io::Error::other)?;
+        // `From` keeps an I/O error's kind, so a closed pipe stays one.
+        serde_json::to_writer_pretty(&mut out, value).map_err(io::Error::from)?;
         writeln!(out)
     }
 
