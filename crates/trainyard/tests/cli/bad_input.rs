@@ -99,28 +99,31 @@ fn a_broken_pipe_exits_quietly() {
     let repo = TestRepo::new();
     repo.commit("feat: first");
     let input: String = (0..20000).map(|i| format!("1.0.{i}\n")).collect();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_trainyard"))
-        .args(["version", "sort"])
-        .current_dir(repo.path())
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn");
-    {
-        use std::io::Write;
-        let mut stdin = child.stdin.take().expect("stdin");
-        stdin.write_all(input.as_bytes()).expect("write");
+    // Human output and JSON alike.
+    for args in [&["version", "sort"][..], &["--json", "version", "sort"][..]] {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_trainyard"))
+            .args(args)
+            .current_dir(repo.path())
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn");
+        {
+            use std::io::Write;
+            let mut stdin = child.stdin.take().expect("stdin");
+            stdin.write_all(input.as_bytes()).expect("write");
+        }
+        // Close the reading end before trainyard writes.
+        drop(child.stdout.take());
+        let output = child.wait_with_output().expect("wait");
+        assert_eq!(output.status.code(), Some(0), "{args:?}");
+        assert!(
+            output.stderr.is_empty(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
     }
-    // Close the reading end before trainyard writes.
-    drop(child.stdout.take());
-    let output = child.wait_with_output().expect("wait");
-    assert_eq!(output.status.code(), Some(0));
-    assert!(
-        output.stderr.is_empty(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
 }
 
 #[test]

@@ -184,3 +184,100 @@ fn schema_is_json_schema_of_the_config() {
     assert!(schema["properties"]["versioning"].is_object());
     assert!(schema.to_string().contains("tag_prefix"));
 }
+
+/// What spans a key or reads oddly is an error at its line and column
+/// too, not a value silently dropped: a mistyped key of a freeze window,
+/// a range that ends before it starts, two checks of one name, a file
+/// that is not UTF-8 (bad input, exit 2, not a failure of the machine).
+#[test]
+fn semantic_errors_name_file_line_column_and_key() {
+    let repo = TestRepo::new();
+    repo.commit("feat: first");
+    let cases: [&[u8]; 6] = [
+        b"cadence:\n  freeze_windows:\n    - { from: 2026-12-21, too: 2027-01-01, name: year-end }\n",
+        b"cadence:\n  freeze_windows:\n    - { from: 2027-01-21, to: 2027-01-01 }\n",
+        b"cadence:\n  non_working_days: [2026-12-25, 2026-13-01]\n",
+        b"gates:\n  G-REL:\n    checks:\n      - { name: tests, run: \"true\" }\n      - { name: tests, run: \"false\" }\n",
+        b"cadence:\n  anchor: 2026-01-06\n",
+        b"versioning:\n  tag_prefix: \"v\xff\"\n",
+    ];
+    let mut out = String::new();
+    for case in cases {
+        std::fs::write(repo.path().join("trainyard.yaml"), case).expect("write");
+        let run = repo.run(&["config", "validate"]);
+        assert_eq!(run.code(), 2, "{}", run.transcript());
+        out.push_str(&run.stderr_clean());
+    }
+    insta::assert_snapshot!(out, @r"
+    error: [TMP]/repo/trainyard.yaml:3:27: cadence.freeze_windows[0].too: unknown field `too`, expected one of from, to, name
+    error: [TMP]/repo/trainyard.yaml:3:7: cadence.freeze_windows[0]: the range 2027-01-21 to 2027-01-01 ends before it starts
+    error: [TMP]/repo/trainyard.yaml:2:34: cadence.non_working_days[1]: `2026-13-01` is not a date (YYYY-MM-DD): failed to parse two digit integer as month: parameter 'month' is not in the required range of 1..=12
+    error: [TMP]/repo/trainyard.yaml:5:9: gates.G-REL.checks[1]: another check is already named `tests`
+    error: [TMP]/repo/trainyard.yaml:2:11: cadence.anchor: expected a Monday, but 2026-01-06 is a tuesday
+    error: [TMP]/repo/trainyard.yaml:2:17: not UTF-8 text (byte 0xff): save the file as UTF-8
+    ");
+}
+
+/// Where a sync writes is checked as it is read: never into its own
+/// source, around it, into `.git` (a hook would run) or trainyard's
+/// records, or over the repository; an empty approver and an id that is
+/// a path are refused at their line.
+#[test]
+fn a_sync_that_would_write_where_it_must_not_is_refused() {
+    let repo = TestRepo::new();
+    repo.write("config/flags.json", "{}\n");
+    repo.write("config/sub/x.json", "{}\n");
+    repo.commit("feat: first");
+    let sync = |id: &str, source: &str, target: &str, extra: &str| {
+        format!(
+            "sync_config:\n  sync_id: {id}\n  name: S\n  type: config\n\
+             \x20 source: {{ type: file, location: {source} }}\n\
+             \x20 target: {{ type: file, location: {target} }}\n\
+             \x20 options: {{ dry_run_required: true, approval_required: true{extra} }}\n\
+             \x20 filters: {{ include: [], exclude: [] }}\n\
+             \x20 schedule: {{ trigger: manual }}\n\
+             \x20 notifications: {{ on_success: [], on_failure: [] }}\n"
+        )
+    };
+    let cases = [
+        sync("s", "config", "config", ""),
+        sync("s", "config", "config/out", ""),
+        sync("s", "config/sub", "config", ""),
+        sync("s", "config", ".git/hooks", ""),
+        sync("s", "config", ".trainyard/evidence", ""),
+        sync("s", "config", ".", ""),
+        sync("s", "config", "../live", ", approver: ''"),
+        sync("/etc", "config", "../live", ""),
+    ];
+    let mut out = String::new();
+    for case in cases {
+        repo.write(".trainyard/syncs/s.yaml", &case);
+        for args in [&["sync", "validate"][..], &["sync", "plan", "s"][..]] {
+            let run = repo.run(args);
+            assert_eq!(run.code(), 2, "{args:?}: {}", run.transcript());
+            if args[1] == "validate" {
+                out.push_str(&run.stderr_clean());
+            }
+        }
+    }
+    insta::assert_snapshot!(out, @r"
+    error: .trainyard/syncs/s.yaml:6:35: sync_config.target.location: `config` is the source `config`: a sync must write somewhere else
+    error: .trainyard/syncs/s.yaml:6:35: sync_config.target.location: `config/out` is inside the source `config`: a sync must write somewhere else
+    error: .trainyard/syncs/s.yaml:6:35: sync_config.target.location: `config` holds the source `config/sub`: a sync must write somewhere else
+    error: .trainyard/syncs/s.yaml:6:35: sync_config.target.location: `.git/hooks` is or holds git's own directory (.git/): a sync never writes there
+    error: .trainyard/syncs/s.yaml:6:35: sync_config.target.location: `.trainyard/evidence` is or holds trainyard's records (.trainyard/): a sync never writes there
+    error: .trainyard/syncs/s.yaml:6:35: sync_config.target.location: `.` holds the source `config`: a sync must write somewhere else
+    error: .trainyard/syncs/s.yaml:7:73: sync_config.options.approver: empty: name the role or person who approves, or leave the key out
+    error: .trainyard/syncs/s.yaml:2:12: sync_config.sync_id: `/etc` must be letters, digits, `-`, `_` or `.`
+    ");
+    // A log of a sync that is neither configured nor logged is a mistake.
+    repo.write(
+        ".trainyard/syncs/s.yaml",
+        &sync("s", "config", "../live", ""),
+    );
+    for id in ["../../x", "nope"] {
+        let run = repo.run(&["sync", "log", id]);
+        assert_eq!(run.code(), 2, "{id}: {}", run.transcript());
+    }
+    assert_eq!(repo.run(&["sync", "log", "s"]).code(), 0);
+}

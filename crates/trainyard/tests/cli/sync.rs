@@ -554,3 +554,87 @@ fn a_failing_smoke_test_makes_the_apply_exit_1() {
         "alpha\n"
     );
 }
+
+#[test]
+fn secrets_are_masked_in_merge_conflict_hunks_too() {
+    let repo = small_fixture("");
+    let text = file_sync(
+        "small",
+        "src",
+        "dst",
+        "    secret_patterns: ['password=\\S+']\n",
+    )
+    .replace("conflict_strategy: fail", "conflict_strategy: merge");
+    sync_file(&repo, "small", &text);
+    repo.write("src/app.conf", "user=ada\npassword=base\n");
+    let id = plan_id(&repo, "small");
+    approve(&repo, &id);
+    assert_eq!(repo.run(&["sync", "apply", &id]).code(), 0);
+    // Both sides change the secret line: a conflict whose hunks quote it.
+    repo.write("src/app.conf", "user=ada\npassword=hunter2\n");
+    repo.write("dst/app.conf", "user=ada\npassword=swordfish\n");
+    let human = repo.run(&["sync", "plan", "small"]);
+    let json = repo.run(&["--json", "sync", "plan", "small"]);
+    let detail = json.json()["plan"]["conflicts"][0]["detail"]
+        .as_str()
+        .expect("detail")
+        .to_owned();
+    assert!(
+        detail.contains("<<<<<<<") && detail.contains("***"),
+        "{detail}"
+    );
+    for secret in ["hunter2", "swordfish"] {
+        for text in [human.stdout(), human.stderr(), json.stdout()] {
+            assert!(!text.contains(secret), "{secret} in {text}");
+        }
+        for dir in ["sync_plan", "sync_diff"] {
+            let path = repo.path().join(".trainyard/evidence").join(dir);
+            for entry in std::fs::read_dir(&path).expect("evidence").flatten() {
+                let text = std::fs::read_to_string(entry.path()).expect("read");
+                assert!(
+                    !text.contains(secret),
+                    "{secret} in {}",
+                    entry.path().display()
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn a_source_symlink_out_of_the_source_is_refused() {
+    let repo = small_fixture("");
+    let outside = repo.home().join("outside");
+    std::fs::create_dir_all(&outside).expect("outside");
+    std::os::unix::fs::symlink("../../outside", repo.path().join("src/escape")).expect("symlink");
+    std::os::unix::fs::symlink("/etc/passwd", repo.path().join("src/passwd")).expect("symlink");
+    let before = files(&repo.path().join("dst"));
+    let run = repo.run(&["sync", "plan", "small"]);
+    assert_eq!(run.code(), 2, "{}", run.transcript());
+    assert_eq!(
+        run.stderr(),
+        "error: sync small: the source's symlink escape points out of the source (`../../outside`): it is not copied; remove it, exclude it with filters, or point it inside the source\n"
+    );
+    assert_unchanged(&before, &files(&repo.path().join("dst")));
+    // A link that stays inside is copied as a link.
+    std::fs::remove_file(repo.path().join("src/escape")).expect("rm");
+    std::fs::remove_file(repo.path().join("src/passwd")).expect("rm");
+    std::os::unix::fs::symlink("a.txt", repo.path().join("src/alias")).expect("symlink");
+    let id = plan_id(&repo, "small");
+    approve(&repo, &id);
+    let applied = repo.run(&["sync", "apply", &id]);
+    assert_eq!(applied.code(), 0, "{}", applied.transcript());
+    let link = std::fs::read_link(repo.path().join("dst/alias")).expect("link");
+    assert_eq!(link, PathBuf::from("a.txt"));
+    // `symlinks: refuse` refuses even that one.
+    let strict = file_sync("small", "src", "dst", "    symlinks: refuse\n");
+    sync_file(&repo, "small", &strict);
+    let run = repo.run(&["sync", "plan", "small"]);
+    assert_eq!(run.code(), 2, "{}", run.transcript());
+    assert!(
+        run.stderr()
+            .contains("symlink alias points somewhere and options.symlinks is `refuse`"),
+        "{}",
+        run.stderr()
+    );
+}
