@@ -48,6 +48,9 @@ pub struct Config {
     /// How sync notifications are sent: the SMTP relay of `email:`
     /// targets.
     pub notify: crate::notify::NotifyConfig,
+    /// Who decides: roles, the principals holding them and their keys;
+    /// with roles, every decision is signed and verified.
+    pub identity: crate::identity::IdentityConfig,
     /// Sync configuration files besides those in `.trainyard/syncs/`,
     /// relative to the repository root.
     pub syncs: Vec<PathBuf>,

@@ -30,6 +30,7 @@ pub mod gate;
 pub mod git_cli;
 pub mod history;
 pub mod http;
+pub mod identity;
 pub mod ledger;
 pub mod manifest;
 pub mod notes;

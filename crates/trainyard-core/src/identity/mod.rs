@@ -1,0 +1,257 @@
+//! Who decided: roles, their principals and the keys they sign with.
+//!
+//! With `identity.roles` configured (team mode), every decision trainyard
+//! records (an approval or rejection of a sync or rollback plan, a
+//! sign-off, a rollback decision, a release start or publication) is
+//! signed by its actor with an SSH key ([`sshsig`]), and checked where it
+//! is used: the signature, that the allowed-signers file lets the
+//! principal use that key ([`signers`]), that the principal holds the
+//! role the decision needs, and, with separation of duties, that nobody
+//! approves their own plan.
+//!
+//! Without roles (solo use) decisions are recorded unsigned, as typed,
+//! and every command that relies on one says that approvals are
+//! unverified.
+
+pub mod signers;
+pub mod sshsig;
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+pub use signers::AllowedSigners;
+pub use sshsig::{Signature, SigningKey};
+
+use crate::workspace::Workspace;
+use crate::{Error, Result};
+
+/// `identity:` settings.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields, default)]
+pub struct IdentityConfig {
+    /// Roles and the principals who hold them, e.g. `Director:
+    /// [dana@example.org]`. Any name works: the decision matrix's
+    /// Director, Orchestrator and QA Agent, a sync's approver, reviewers.
+    /// With at least one role, decisions are signed and verified.
+    pub roles: BTreeMap<String, Vec<String>>,
+    /// The principals' public keys, in the format of git's
+    /// `gpg.ssh.allowedSignersFile`, relative to the repository root
+    /// (default: git's `gpg.ssh.allowedSignersFile`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub allowed_signers: Option<PathBuf>,
+    /// The key to sign with: a private key file, a public key whose
+    /// private half ssh-agent holds, or a `key::` literal (default:
+    /// `TRAINYARD_SIGNING_KEY`, else git's `user.signingkey`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub signing_key: Option<String>,
+    /// Nobody approves a plan they made (default: on with roles).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub separation_of_duties: Option<bool>,
+}
+
+/// The team: its roles, the keys its principals sign with, its rules.
+#[derive(Debug, Clone)]
+pub struct Team {
+    /// Roles to principals (patterns as in the allowed-signers file).
+    pub roles: BTreeMap<String, Vec<String>>,
+    /// The allowed signers.
+    pub signers: AllowedSigners,
+    /// Whether a plan's author may not approve it.
+    pub separation_of_duties: bool,
+}
+
+/// A principal whose signature checked out.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Verified {
+    /// The principal.
+    pub principal: String,
+    /// The key's fingerprint.
+    pub key: String,
+}
+
+impl Verified {
+    /// `ada@example.org (key SHA256:...)`, as the spec's `approved_by`,
+    /// `signed_by` and `decided_by` carry it.
+    pub fn label(&self) -> String {
+        format!("{} (key {})", self.principal, self.key)
+    }
+}
+
+/// What a command prints once when decisions are not verified.
+pub const UNVERIFIED: &str = "approvals are unverified: no roles are configured (identity.roles), so a decision is whoever it says it is";
+
+impl Team {
+    /// The team of `ws`, or `None` in solo use (no roles configured).
+    ///
+    /// # Errors
+    ///
+    /// Returns an [`Error::Input`] when roles are configured but no
+    /// allowed-signers file is, or it does not parse.
+    pub fn of(ws: &Workspace) -> Result<Option<Team>> {
+        let config = &ws.config.identity;
+        if config.roles.is_empty() {
+            return Ok(None);
+        }
+        let path = match &config.allowed_signers {
+            Some(path) => ws.home.join(path),
+            None => crate::git_cli::run(&ws.home, &["config", "gpg.ssh.allowedSignersFile"])
+                .ok()
+                .map(|p| PathBuf::from(p.trim()))
+                .filter(|p| !p.as_os_str().is_empty())
+                .map(|p| ws.home.join(p))
+                .ok_or_else(|| {
+                    Error::input(
+                        "identity.roles are configured but no allowed-signers file is: set identity.allowed_signers (or git's gpg.ssh.allowedSignersFile)",
+                    )
+                })?,
+        };
+        Ok(Some(Team {
+            roles: config.roles.clone(),
+            signers: AllowedSigners::read(&path)?,
+            separation_of_duties: config.separation_of_duties.unwrap_or(true),
+        }))
+    }
+
+    /// Whether `principal` holds `role`: it is listed under that role, or
+    /// `role` names the principal itself.
+    pub fn holds(&self, principal: &str, role: &str) -> bool {
+        if principal == role {
+            return true;
+        }
+        self.roles
+            .iter()
+            .find(|(name, _)| name.eq_ignore_ascii_case(role))
+            .is_some_and(|(_, members)| members.iter().any(|m| m == principal))
+    }
+
+    /// Refuses `principal` for `role`, naming who holds it.
+    ///
+    /// # Errors
+    ///
+    /// Returns an [`Error::Input`] when the principal does not hold it.
+    pub fn require(&self, principal: &str, role: &str, what: &str) -> Result<()> {
+        if self.holds(principal, role) {
+            return Ok(());
+        }
+        let holders = self
+            .roles
+            .iter()
+            .find(|(name, _)| name.eq_ignore_ascii_case(role))
+            .map(|(_, members)| members.join(", "));
+        Err(Error::input(match holders {
+            Some(holders) => {
+                format!("{what}: {principal} does not hold the role {role} (held by {holders})")
+            }
+            None => {
+                format!("{what}: {role} is neither a role of identity.roles nor {principal} itself")
+            }
+        }))
+    }
+
+    /// Signs `decision` (its canonical bytes) as `by`, or as the one
+    /// principal the signing key belongs to.
+    ///
+    /// # Errors
+    ///
+    /// Returns an [`Error::Input`] when there is no signing key, or the
+    /// key may not sign as `by` (or as anyone), and the errors of signing.
+    pub fn sign<T: Serialize>(
+        &self,
+        ws: &Workspace,
+        by: Option<&str>,
+        decision: &T,
+    ) -> Result<Signature> {
+        let key = signing_key(ws)?;
+        let now = jiff::Timestamp::now();
+        let fp = key.fingerprint();
+        let principal = match by {
+            Some(by) => {
+                if !self.signers.allows(by, &key.public, sshsig::NAMESPACE, now) {
+                    return Err(Error::input(format!(
+                        "the signing key {fp} ({}) may not sign as {by}: {} does not list it for that principal",
+                        key.path.display(),
+                        self.signers.path.display()
+                    )));
+                }
+                by.to_owned()
+            }
+            None => {
+                let mut known = self
+                    .signers
+                    .principals_of(&key.public, sshsig::NAMESPACE, now);
+                match known.len() {
+                    1 => known.remove(0),
+                    0 => {
+                        return Err(Error::input(format!(
+                            "the signing key {fp} ({}) belongs to nobody in {}: add it, or sign with another key",
+                            key.path.display(),
+                            self.signers.path.display()
+                        )));
+                    }
+                    _ => {
+                        return Err(Error::input(format!(
+                            "the signing key {fp} may sign as {}: name one with --by",
+                            known.join(", ")
+                        )));
+                    }
+                }
+            }
+        };
+        let bytes = canonical(decision)?;
+        Ok(Signature {
+            principal,
+            key: fp,
+            sshsig: key.sign(&bytes)?,
+        })
+    }
+
+    /// Checks that `signature` is `decision`'s, by a principal the
+    /// allowed-signers file lets use that key.
+    ///
+    /// # Errors
+    ///
+    /// Returns an [`Error::Input`] naming what does not hold.
+    pub fn verify<T: Serialize>(&self, decision: &T, signature: &Signature) -> Result<Verified> {
+        let bytes = canonical(decision)?;
+        sshsig::verify(&self.signers, &bytes, signature, jiff::Timestamp::now())?;
+        Ok(Verified {
+            principal: signature.principal.clone(),
+            key: signature.key.clone(),
+        })
+    }
+}
+
+/// The key this run signs with: `TRAINYARD_SIGNING_KEY`, else
+/// `identity.signing_key`, else git's `user.signingkey`.
+///
+/// # Errors
+///
+/// Returns an [`Error::Input`] when none is set, or the one set holds no
+/// key.
+pub fn signing_key(ws: &Workspace) -> Result<SigningKey> {
+    let spec = std::env::var("TRAINYARD_SIGNING_KEY")
+        .ok()
+        .filter(|s| !s.is_empty())
+        .or_else(|| ws.config.identity.signing_key.clone())
+        .or_else(|| {
+            crate::git_cli::run(&ws.home, &["config", "user.signingkey"])
+                .ok()
+                .map(|s| s.trim().to_owned())
+                .filter(|s| !s.is_empty())
+        })
+        .ok_or_else(|| {
+            Error::input(
+                "decisions are signed in this repository, and there is no key to sign with: set TRAINYARD_SIGNING_KEY, identity.signing_key or git's user.signingkey",
+            )
+        })?;
+    SigningKey::from_spec(&spec)
+}
+
+/// The bytes a signature covers: the decision as compact JSON, its
+/// fields in their declared order.
+fn canonical<T: Serialize>(decision: &T) -> Result<Vec<u8>> {
+    serde_json::to_vec(decision)
+        .map_err(|e| Error::Internal(format!("cannot serialise a decision: {e}")))
+}
