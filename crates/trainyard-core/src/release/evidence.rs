@@ -114,10 +114,16 @@ fn build_id(ws: &Workspace) -> String {
     format!("local-{}", ws.stamp())
 }
 
-fn tag_signer(ws: &Workspace) -> String {
-    let signs = git_cli::run(&ws.root, &["config", "--bool", "tag.gpgSign"])
-        .map(|s| s.trim() == "true")
-        .unwrap_or(false);
+/// Who signed the release: the verified principal of its publication
+/// (team mode), else the tag's signer, else `unsigned`.
+fn tag_signer(ws: &Workspace, verified: Option<&crate::identity::Verified>) -> String {
+    if let Some(verified) = verified {
+        return verified.label();
+    }
+    let signs = ws.config.release.sign_tags
+        || git_cli::run(&ws.root, &["config", "--bool", "tag.gpgSign"])
+            .map(|s| s.trim() == "true")
+            .unwrap_or(false);
     if !signs {
         return "unsigned".into();
     }
@@ -133,6 +139,7 @@ pub(super) fn write_release_evidence(
     state: &ReleaseState,
     commit: &str,
     branch: &str,
+    signer: Option<&crate::identity::Verified>,
 ) -> Result<Vec<String>> {
     let store = ws.evidence_store();
     let version = state.version()?;
@@ -141,7 +148,7 @@ pub(super) fn write_release_evidence(
         .as_ref()
         .ok_or_else(|| Error::Internal("a published release without validation".into()))?;
     let build_id = build_id(ws);
-    let signed_by = tag_signer(ws);
+    let signed_by = tag_signer(ws, signer);
     let published_at = state
         .publication
         .published_at
@@ -181,7 +188,8 @@ pub(super) fn write_release_evidence(
         release_evidence: ReleaseEvidence {
             version: state.version.clone(),
             release_date: published_at.clone(),
-            released_by: super::identity(ws),
+            released_by: signer
+                .map_or_else(|| super::identity(ws), crate::identity::Verified::label),
             validation: EvidenceValidation {
                 gate_results: GateResults {
                     g_rel_passed: validation.gate_passed,

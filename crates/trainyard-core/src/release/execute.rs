@@ -96,6 +96,9 @@ impl Run<'_> {
         let ws = self.ws;
         match action {
             Action::WriteState { step, .. } => {
+                if *step == Step::Started {
+                    self.sign("start")?;
+                }
                 // Validation moves on only when its checks passed.
                 if *step != Step::Validated || self.passed {
                     self.state.step = *step;
@@ -150,9 +153,51 @@ impl Run<'_> {
         }
     }
 
+    /// In team mode, signs the decision of `step` and records the signer
+    /// (a `start` records who started the release).
+    fn sign(&mut self, step: &str) -> Result<()> {
+        let ws = self.ws;
+        let Some(team) = crate::identity::Team::of(ws)? else {
+            return Ok(());
+        };
+        let signature = team.sign(ws, None, &self.state.decision(step))?;
+        if step == "start" {
+            self.state.started_by = format!("{} (key {})", signature.principal, signature.key);
+        }
+        self.state.signatures.insert(step.to_owned(), signature);
+        Ok(())
+    }
+
+    /// In team mode, checks the signature of an earlier step's decision.
+    fn check_signed(&self, step: &str) -> Result<Option<crate::identity::Verified>> {
+        let ws = self.ws;
+        let Some(team) = crate::identity::Team::of(ws)? else {
+            return Ok(None);
+        };
+        let signature = self.state.signatures.get(step).ok_or_else(|| {
+            Error::input(format!(
+                "release {}: its `{step}` decision is not signed, and decisions are signed in this repository: abort it and start again",
+                self.state.version
+            ))
+        })?;
+        team.verify(&self.state.decision(step), signature)
+            .map(Some)
+            .map_err(|e| {
+                e.within(
+                    &format!("release {}: the `{step}` decision: ", self.state.version),
+                    "",
+                )
+            })
+    }
+
     fn tag(&mut self, tag: &str, at: &str, message: &str) -> Result<()> {
         let ws = self.ws;
-        git_cli::run_dated(&ws.home, &["tag", "-a", tag, "-m", message, at], ws.now)?;
+        let mode = if ws.config.release.sign_tags {
+            "-s"
+        } else {
+            "-a"
+        };
+        git_cli::run_dated(&ws.home, &["tag", mode, tag, "-m", message, at], ws.now)?;
         let commit = git_cli::commit_of(&ws.home, tag)?;
         match &self.candidate {
             Some(candidate) => {
@@ -395,12 +440,24 @@ impl Run<'_> {
     fn write_evidence(&mut self) -> Result<()> {
         let ws = self.ws;
         let (_, commit) = self.release_tag()?;
+        // Who started it is checked; who publishes it signs.
+        self.check_signed("start")?;
+        if !self.state.signatures.contains_key("publish") {
+            self.sign("publish")?;
+        }
+        let signer = self.check_signed("publish")?;
         let branch = self
             .state
             .candidate()
             .map(|c| c.branch.clone())
             .unwrap_or_default();
-        let documents = super::evidence::write_release_evidence(ws, &self.state, &commit, &branch)?;
+        let documents = super::evidence::write_release_evidence(
+            ws,
+            &self.state,
+            &commit,
+            &branch,
+            signer.as_ref(),
+        )?;
         self.state.publication.evidence = documents;
         save(ws, &self.state)
     }

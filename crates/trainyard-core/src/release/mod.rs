@@ -69,6 +69,10 @@ pub struct ReleaseConfig {
     /// reachable there and the changelog and manifests are committed.
     /// Turn it off when releases come back through pull requests.
     pub merge_back: bool,
+    /// Sign the release and candidate tags with the user's git (`git tag
+    /// -s`, with git's own signing setup); tags are signed too when git's
+    /// `tag.gpgSign` is set.
+    pub sign_tags: bool,
 }
 
 impl Default for ReleaseConfig {
@@ -80,6 +84,7 @@ impl Default for ReleaseConfig {
             signing: None,
             notify: Vec::new(),
             merge_back: true,
+            sign_tags: false,
         }
     }
 }
@@ -223,9 +228,40 @@ pub struct ReleaseState {
     pub publication: Publication,
     /// When it was posted.
     pub posted_at: Option<String>,
+    /// The signed decisions of the release (team mode): `start` and
+    /// `publish`, each over [`ReleaseState::decision`].
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub signatures: BTreeMap<String, crate::identity::Signature>,
+}
+
+/// What a signature of a release step covers.
+#[derive(Debug, Clone, Serialize)]
+pub struct ReleaseDecision {
+    /// The version.
+    pub version: String,
+    /// `start` or `publish`.
+    pub step: String,
+    /// The kind of release.
+    pub kind: String,
+    /// The commit decided on: the freeze point (or HEAD) at the start, the
+    /// tagged commit at publication.
+    pub commit: Option<String>,
 }
 
 impl ReleaseState {
+    /// The decision `step` of this release signs.
+    pub fn decision(&self, step: &str) -> ReleaseDecision {
+        ReleaseDecision {
+            version: self.version.clone(),
+            step: step.to_owned(),
+            kind: self.kind.clone(),
+            commit: match step {
+                "start" => self.freeze_commit.clone(),
+                _ => self.publication.commit.clone(),
+            },
+        }
+    }
+
     /// The release version.
     ///
     /// # Errors

@@ -84,12 +84,13 @@ pub(super) fn plan(ws: &Workspace, kind: Option<Bump>, force: bool) -> Result<St
         started_by: super::identity(ws),
         started_at: ws.now.to_string(),
         base_branch: head.branch.clone(),
-        freeze_commit: (kind != Bump::Patch).then(|| head.commit.clone()),
+        freeze_commit: Some(head.commit.clone()).filter(|_| kind != Bump::Patch),
         previous_tag: next.latest_tag.clone(),
         rcs: Vec::new(),
         validation: None,
         publication: Publication::default(),
         posted_at: None,
+        signatures: std::collections::BTreeMap::new(),
     };
     if kind != Bump::Patch {
         messages.push(format!(
