@@ -24,6 +24,12 @@
 //! die by SIGKILL right after the `n`-th (default first)
 //! record of that event has been written. It is read when a journal is
 //! opened and has no other effect.
+//!
+//! For tests that need an apply to be running while something else
+//! happens, `TRAINYARD_SYNC_PAUSE_AFTER` (the same `<event>[:<n>]`) and
+//! `TRAINYARD_SYNC_PAUSE_FILE` (a path) make the process create that file
+//! right after the `n`-th record of the event and wait until the file is
+//! removed again (ten minutes at most), then go on as if nothing happened.
 
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Write};
@@ -37,6 +43,15 @@ use crate::{Error, Result};
 
 /// The environment variable that names a crash point (tests only).
 pub const CRASH_AFTER_ENV: &str = "TRAINYARD_SYNC_CRASH_AFTER";
+
+/// The environment variable that names a pause point (tests only).
+pub const PAUSE_AFTER_ENV: &str = "TRAINYARD_SYNC_PAUSE_AFTER";
+
+/// The file a paused apply creates and waits on (tests only).
+pub const PAUSE_FILE_ENV: &str = "TRAINYARD_SYNC_PAUSE_FILE";
+
+/// How long a paused apply waits for its pause file to go.
+const PAUSE_LIMIT: std::time::Duration = std::time::Duration::from_secs(600);
 
 /// The file name extension of journals.
 const EXTENSION: &str = "jsonl";
@@ -271,9 +286,13 @@ struct CrashPoint {
 
 impl CrashPoint {
     fn from_env() -> Option<Self> {
-        let value = std::env::var(CRASH_AFTER_ENV).ok()?;
+        Self::parse(&std::env::var(CRASH_AFTER_ENV).ok()?)
+    }
+
+    /// `<event>[:<n>]`.
+    fn parse(value: &str) -> Option<Self> {
         let (event, nth) = match value.split_once(':') {
-            Some((event, n)) => (event.to_string(), n.trim().parse().ok()?),
+            Some((event, n)) => (event, n.trim().parse().ok()?),
             None => (value, 1),
         };
         Some(CrashPoint {
@@ -281,6 +300,42 @@ impl CrashPoint {
             nth,
             seen: 0,
         })
+    }
+
+    /// Counts `name`; whether this is the `n`-th time.
+    fn is_due(&mut self, name: &str) -> bool {
+        if self.event != name {
+            return false;
+        }
+        self.seen += 1;
+        self.seen == self.nth
+    }
+}
+
+/// A pause point from [`PAUSE_AFTER_ENV`] and [`PAUSE_FILE_ENV`].
+#[derive(Debug)]
+struct PausePoint {
+    at: CrashPoint,
+    file: PathBuf,
+}
+
+impl PausePoint {
+    fn from_env() -> Option<Self> {
+        let at = CrashPoint::parse(&std::env::var(PAUSE_AFTER_ENV).ok()?)?;
+        let file = PathBuf::from(std::env::var_os(PAUSE_FILE_ENV)?);
+        Some(PausePoint { at, file })
+    }
+
+    /// Creates the pause file and waits until it is gone (or the limit
+    /// has passed).
+    fn pause(&self) {
+        if std::fs::write(&self.file, std::process::id().to_string()).is_err() {
+            return;
+        }
+        let until = crate::deadline::Deadline::after(PAUSE_LIMIT);
+        while self.file.exists() && !until.passed(std::time::Instant::now()) {
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
     }
 }
 
@@ -291,6 +346,7 @@ pub struct Journal {
     file: File,
     events: Vec<Event>,
     crash: Option<CrashPoint>,
+    pause: Option<PausePoint>,
 }
 
 impl Journal {
@@ -333,6 +389,7 @@ impl Journal {
             file,
             events,
             crash: CrashPoint::from_env(),
+            pause: PausePoint::from_env(),
         })
     }
 
@@ -384,12 +441,14 @@ impl Journal {
 
     fn crash_if_due(&mut self, name: &str) {
         if let Some(crash) = &mut self.crash
-            && crash.event == name
+            && crash.is_due(name)
         {
-            crash.seen += 1;
-            if crash.seen == crash.nth {
-                crate::fsutil::kill_self();
-            }
+            crate::fsutil::kill_self();
+        }
+        if let Some(pause) = &mut self.pause
+            && pause.at.is_due(name)
+        {
+            pause.pause();
         }
     }
 
@@ -500,6 +559,41 @@ mod tests {
         let err = read(&path).expect_err("damaged");
         assert!(err.to_string().contains("line 1 is damaged"), "{err}");
         assert!(err.to_string().contains("bad.jsonl"), "{err}");
+    }
+
+    #[test]
+    fn journal_pauses_after_the_named_record_until_its_file_goes() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let pause_file = dir.path().join("paused");
+        let mut journal = Journal::open(&dir.path().join("j"), "a1").expect("open");
+        journal.pause = Some(PausePoint {
+            at: CrashPoint::parse("staged:2").expect("point"),
+            file: pause_file.clone(),
+        });
+        let path = journal.path().to_path_buf();
+        let writer = std::thread::spawn(move || {
+            for n in 0..3 {
+                let name = format!("f{n}");
+                journal
+                    .note(&Event::Staged {
+                        path: p(&name),
+                        temp: p(&format!(".t{n}")),
+                        hash: "00".into(),
+                    })
+                    .expect("note");
+            }
+            journal.events().len()
+        });
+        let start = std::time::Instant::now();
+        while !pause_file.exists() {
+            assert!(start.elapsed() < std::time::Duration::from_secs(120));
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+        // Paused right after the second record, which is on disk.
+        assert_eq!(read(&path).expect("read").len(), 2);
+        assert!(!writer.is_finished());
+        std::fs::remove_file(&pause_file).expect("resume");
+        assert_eq!(writer.join().expect("writer"), 3);
     }
 
     #[test]
