@@ -38,6 +38,11 @@ pub enum Error {
     /// (git missing, a lock held by another run).
     #[error("{0}")]
     Environment(String),
+    /// A sync target's lock is held by another run (an environment
+    /// failure, exit 3), or was left by one that is gone: who holds it,
+    /// since when, and what to do.
+    #[error("{0}")]
+    Locked(Box<crate::sync::lock::LockHeld>),
     /// An invariant trainyard relies on did not hold.
     #[error("internal error: {0}")]
     Internal(String),
@@ -48,7 +53,7 @@ impl Error {
     pub fn kind(&self) -> ErrorKind {
         match self {
             Error::Input(_) => ErrorKind::Input,
-            Error::Io { .. } | Error::Environment(_) => ErrorKind::Environment,
+            Error::Io { .. } | Error::Environment(_) | Error::Locked(_) => ErrorKind::Environment,
             Error::Internal(_) => ErrorKind::Internal,
         }
     }

@@ -1159,17 +1159,8 @@ fn apply_found(
             conflict.detail.clone().unwrap_or_default()
         )));
     }
-    let lock_dir = sync_home(ws).join("locks");
-    std::fs::create_dir_all(&lock_dir).map_err(|e| Error::io("cannot create", &lock_dir, e))?;
-    let _lock = lock::TargetLock::acquire(
-        &lock_dir,
-        &c.sync_id,
-        &identity(ws),
-        &plan.plan_id,
-        std::time::Duration::from_secs(3600),
-        ws.now,
-    )?;
     let journal_dir = state_dir(ws, &c.sync_id).join("journal");
+    let _lock = lock_for_apply(ws, &sync, &plan.plan_id, &journal_dir)?;
     if let Some(pending) = apply::interrupted(&journal_dir)? {
         return Err(Error::environment(format!(
             "an interrupted apply ({pending}) of sync {} must be finished first: run `trainyard sync recover {}`",
@@ -1722,6 +1713,116 @@ pub fn history(ws: &Workspace, id: Option<&str>) -> Result<Vec<(SyncLog, String)
     Ok(found)
 }
 
+/// How long a target lock protects an apply whose process is gone.
+const LOCK_TTL: std::time::Duration = std::time::Duration::from_secs(3600);
+
+/// The lock of a sync's target (see [`lock::spot_for`]).
+fn target_spot(ws: &Workspace, sync: &LoadedSync) -> Result<lock::LockSpot> {
+    lock::spot_for(&ws.home, &sync.config.target)
+}
+
+/// This repository's root, as locks name it.
+fn repository(ws: &Workspace) -> PathBuf {
+    std::fs::canonicalize(&ws.home).unwrap_or_else(|_| ws.home.clone())
+}
+
+fn lock_request(
+    ws: &Workspace,
+    sync_id: &str,
+    action: lock::LockAction,
+    plan_id: &str,
+    journal: Option<&Path>,
+) -> lock::LockRequest {
+    lock::LockRequest {
+        owner: identity(ws),
+        action,
+        sync_id: sync_id.to_owned(),
+        plan_id: plan_id.to_owned(),
+        repository: repository(ws),
+        // Absolute: others read it from their own working directory.
+        journal: journal.map(|dir| std::path::absolute(dir).unwrap_or_else(|_| dir.to_path_buf())),
+    }
+}
+
+/// The interrupted apply that the holder of `info`, now gone, left in its
+/// journal, if any (an unreadable journal counts as one).
+fn left_interrupted(info: &lock::LockInfo) -> Option<String> {
+    let dir = info.journal.as_ref()?;
+    match apply::interrupted(dir) {
+        Ok(found) => found,
+        Err(e) => Some(format!("unreadable: {e}")),
+    }
+}
+
+/// The target lock of an apply. It is released when the apply ends, but
+/// left in place (as a holder that is gone) when the apply leaves an
+/// unfinished journal, so that no apply of any sync writes the target
+/// before `sync recover` has finished or undone it.
+struct ApplyLock {
+    lock: Option<lock::TargetLock>,
+    journal_dir: PathBuf,
+}
+
+impl Drop for ApplyLock {
+    fn drop(&mut self) {
+        // Dropped unless abandoned: released.
+        if let Some(lock) = self.lock.take()
+            && matches!(apply::interrupted(&self.journal_dir), Ok(Some(_)))
+        {
+            lock.abandon();
+        }
+    }
+}
+
+/// Takes the lock of `sync`'s target for applying `plan_id` (journaled in
+/// `journal_dir`). The lock of a holder that is gone is taken over once it
+/// has expired, but never while the apply it protected awaits recovery.
+fn lock_for_apply(
+    ws: &Workspace,
+    sync: &LoadedSync,
+    plan_id: &str,
+    journal_dir: &Path,
+) -> Result<ApplyLock> {
+    let request = lock_request(
+        ws,
+        &sync.config.sync_id,
+        lock::LockAction::Apply,
+        plan_id,
+        (sync.config.target.kind == EndpointType::File).then_some(journal_dir),
+    );
+    let settled = |info: &lock::LockInfo| left_interrupted(info).is_none();
+    let lock = lock::TargetLock::acquire(
+        &target_spot(ws, sync)?,
+        &request,
+        LOCK_TTL,
+        ws.now,
+        lock::TakeOver::Expired(&settled),
+    )?;
+    Ok(ApplyLock {
+        lock: Some(lock),
+        journal_dir: journal_dir.to_path_buf(),
+    })
+}
+
+/// The refusal an apply of sync `id` would get from its target's lock
+/// now, if any: a running holder, or one that is gone and has not been
+/// recovered after.
+///
+/// # Errors
+///
+/// Returns an error when the sync is unknown or its lock unreadable.
+pub fn target_busy(ws: &Workspace, id: &str) -> Result<Option<lock::LockHeld>> {
+    let sync = find(ws, id)?;
+    let spot = target_spot(ws, &sync)?;
+    let Some(found) = lock::inspect(&spot)? else {
+        return Ok(None);
+    };
+    let free =
+        !found.running && found.info.is_expired(ws.now) && left_interrupted(&found.info).is_none();
+    let request = lock_request(ws, id, lock::LockAction::Apply, "", None);
+    Ok((!free).then(|| lock::refusal(&spot, &found, ws.now, &request)))
+}
+
 /// `sync recover`: finishes or undoes an interrupted apply from its
 /// journal.
 ///
@@ -1740,11 +1841,29 @@ pub fn recover(ws: &Workspace, id: &str) -> Result<apply::RecoveryOutcome> {
     apply::recover(&target_root, &journal_dir, None)
 }
 
-/// `sync unlock`: breaks a target lock, only by naming its id.
+/// `sync unlock`: breaks the lock of a sync's target, only by naming its
+/// id, and only when its holder is gone and left nothing to recover.
 ///
 /// # Errors
 ///
-/// As [`lock::break_lock`].
-pub fn unlock(ws: &Workspace, id: &str, lock_id: &str) -> Result<()> {
-    lock::break_lock(&sync_home(ws).join("locks"), id, lock_id).map(|_| ())
+/// Returns an [`Error::Input`] when the target is not locked or the lock
+/// has another id; an [`Error::Locked`] while its holder runs; an
+/// [`Error::Environment`] naming `sync recover` when the holder left an
+/// interrupted apply; the errors of [`lock::break_lock`].
+pub fn unlock(ws: &Workspace, id: &str, lock_id: &str) -> Result<lock::LockInfo> {
+    let sync = find(ws, id)?;
+    let spot = target_spot(ws, &sync)?;
+    let request = lock_request(ws, id, lock::LockAction::Recover, "", None);
+    let settled = |info: &lock::LockInfo| match left_interrupted(info) {
+        None => Ok(()),
+        Some(pending) => Err(Error::environment(format!(
+            "lock {} of sync target {} was left by {} (process {}, no longer running) with the interrupted apply {pending}; nothing was removed: run `{}`, which finishes or undoes it and clears the lock",
+            info.id,
+            spot.target(),
+            info.owner,
+            info.pid,
+            lock::recover_command(info, &request.repository)
+        ))),
+    };
+    lock::break_lock(&spot, lock_id, &request, ws.now, &settled)
 }

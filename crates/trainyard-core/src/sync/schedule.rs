@@ -927,22 +927,16 @@ fn applied_detail(applied: &engine::ApplyReport) -> String {
     )
 }
 
-/// Who holds the sync's target lock, when a live lock is there.
+/// Who holds the sync's target lock, when an apply would be refused by
+/// it now.
 fn target_busy(ws: &Workspace, sync_id: &str) -> Option<String> {
-    let info = super::lock::read_lock(&evidence_dir(ws).join("locks"), sync_id)
-        .ok()
-        .flatten()?;
-    (!info.is_expired(ws.now)).then(|| {
-        format!(
-            "the target is locked by {} for plan {} since {} (lock {}): tried again on the next run",
-            info.owner, info.plan_id, info.acquired_at, info.id
-        )
-    })
+    let held = engine::target_busy(ws, sync_id).ok().flatten()?;
+    Some(format!("{held}; tried again on the next run"))
 }
 
 /// Whether an apply was refused because another one holds the target.
 fn is_busy(error: &Error) -> bool {
-    matches!(error, Error::Environment(message) if message.contains("is locked by"))
+    error.to_string().contains("is locked by")
 }
 
 /// The approvals and rejections recorded for `plan`.

@@ -253,11 +253,19 @@ pub fn run(ctx: &Context<'_>, command: &SyncCommand) -> CmdResult {
             Ok(Exit::Success)
         }
         SyncCommand::Unlock { id, lock_id } => {
-            engine::unlock(&ws, id, lock_id)?;
-            p.status(&format!(
-                "{} lock {lock_id} of {id}\n",
-                paint(style::GOOD, "broke")
-            ))?;
+            let broken = engine::unlock(&ws, id, lock_id)?;
+            if p.json() {
+                p.write_json(&broken)?;
+            } else {
+                p.status(&format!(
+                    "{} lock {lock_id} of sync target {} (held by {}, process {}, no longer running, since {})\n",
+                    paint(style::GOOD, "broke"),
+                    broken.target,
+                    broken.owner,
+                    broken.pid,
+                    broken.acquired_at
+                ))?;
+            }
             Ok(Exit::Success)
         }
         SyncCommand::Due { at, on_release } => {

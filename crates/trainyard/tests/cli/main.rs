@@ -20,4 +20,5 @@ mod rollback;
 mod schedule;
 mod status;
 mod sync;
+mod sync_locks;
 mod version;

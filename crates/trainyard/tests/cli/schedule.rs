@@ -7,6 +7,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use crate::support::{NOW, TestRepo, ok, sign_everything};
+use crate::sync_locks::{finish, wait_for};
 
 /// A file sync from `src` to `dst` with a schedule.
 fn scheduled_sync(id: &str, source: &str, target: &str, approval: bool, schedule: &str) -> String {
@@ -192,15 +193,25 @@ fn a_sync_that_needs_approval_is_planned_once_and_applied_once_approved() {
 #[test]
 fn a_target_another_apply_holds_is_busy_and_tried_again() {
     let repo = fixture(false);
-    repo.write(
-        ".trainyard/locks/nightly.lock",
-        "{\"id\":\"0123456789abcdef\",\"target\":\"nightly\",\"owner\":\"ops@example.org\",\"plan_id\":\"feedface\",\"acquired_at\":\"2027-01-13T09:55:00Z\",\"expires_at\":\"2027-01-13T10:55:00Z\",\"pid\":1}\n",
-    );
+    // A lock its holder left when it died: busy until recovered.
+    let lock = repo.path().join(".dst.trainyard-lock");
+    std::fs::write(
+        &lock,
+        format!(
+            "{{\"id\":\"0123456789abcdef\",\"target\":\"dst\",\"owner\":\"ops@example.org\",\"plan_id\":\"feedface\",\"acquired_at\":\"2027-01-13T09:55:00Z\",\"expires_at\":\"2027-01-13T10:55:00Z\",\"pid\":1,\"sync_id\":\"by-hand\",\"repository\":\"{}\"}}\n",
+            std::fs::canonicalize(repo.path()).expect("canonical").display()
+        ),
+    )
+    .expect("plant");
     let busy = ok(&repo, &["sync", "daemon", "--once"]).stdout();
-    assert!(
-        busy.contains("nightly: busy: the target is locked by ops@example.org"),
-        "{busy}"
-    );
+    for needle in [
+        "nightly: busy: sync target ",
+        "is locked by ops@example.org (process 1, no longer running) applying plan feedface of sync by-hand",
+        "run `trainyard sync recover by-hand`",
+        "tried again on the next run",
+    ] {
+        assert!(busy.contains(needle), "{needle} missing from {busy}");
+    }
     assert_eq!(
         std::fs::read_to_string(repo.path().join("dst/settings.toml")).expect("target"),
         "level = 1\n"
@@ -208,9 +219,36 @@ fn a_target_another_apply_holds_is_busy_and_tried_again() {
     // Not recorded as run: still due, and run once the lock is gone.
     let due = ok(&repo, &["--json", "sync", "due"]).json();
     assert_eq!(due[0]["sync_id"], "nightly");
-    std::fs::remove_file(repo.path().join(".trainyard/locks/nightly.lock")).expect("unlock");
+    std::fs::remove_file(&lock).expect("unlock");
     let applied = ok(&repo, &["sync", "daemon", "--once"]).stdout();
     assert!(applied.contains("nightly: applied"), "{applied}");
+}
+
+/// Another sync with the same target, applying right now: busy, told by
+/// the refusal's type, and tried again.
+#[test]
+fn a_target_a_running_apply_of_another_sync_holds_is_busy() {
+    let repo = fixture(false);
+    let pause = repo.home().join("paused");
+    let mut by_hand = repo
+        .command(&["sync", "run", "by-hand"])
+        .env("TRAINYARD_SYNC_PAUSE_AFTER", "staged")
+        .env("TRAINYARD_SYNC_PAUSE_FILE", &pause)
+        .spawn()
+        .expect("the apply starts");
+    wait_for(&pause, "the file staged", &mut by_hand);
+    let busy = ok(&repo, &["sync", "daemon", "--once"]).stdout();
+    assert!(busy.contains("nightly: busy: sync target "), "{busy}");
+    assert!(busy.contains("of sync by-hand since"), "{busy}");
+    std::fs::remove_file(&pause).expect("resume");
+    let (status, _, stderr) = finish(by_hand);
+    assert!(status.success(), "{stderr}");
+    let after = ok(&repo, &["sync", "daemon", "--once"]).stdout();
+    assert!(!after.contains("busy"), "{after}");
+    assert_eq!(
+        std::fs::read_to_string(repo.path().join("dst/settings.toml")).expect("target"),
+        "level = 2\n"
+    );
 }
 
 #[test]

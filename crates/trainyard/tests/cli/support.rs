@@ -138,6 +138,18 @@ impl TestRepo {
         }
     }
 
+    /// A trainyard command in the working tree with this repository's
+    /// isolated environment, to spawn and wait on.
+    pub fn command(&self, args: &[&str]) -> Command {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_trainyard"));
+        cmd.current_dir(self.path()).args(args);
+        isolate(&mut cmd, self.home());
+        cmd.stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        cmd
+    }
+
     /// Runs trainyard under a `umask` (octal, e.g. `022`), set by a shell
     /// that then runs the binary.
     pub fn run_umask(&self, umask: &str, args: &[&str]) -> Run {
