@@ -1628,13 +1628,25 @@ pub fn target_fingerprint(ws: &Workspace, id: &str) -> Result<String> {
     Ok(scan(ws, id, "target", &target.root, &filters, false)?.fingerprint())
 }
 
-/// Whether a sync has an apply that a crash interrupted.
+/// Whether a sync has an apply that a crash interrupted: an unfinished
+/// journal, or its target's lock left by a holder of this repository
+/// that is gone.
 ///
 /// # Errors
 ///
-/// Returns an error when its journals cannot be read.
+/// Returns an error when its journals or its target's lock cannot be
+/// read.
 pub fn has_interrupted_apply(ws: &Workspace, id: &str) -> Result<bool> {
-    Ok(apply::interrupted(&state_dir(ws, id).join("journal"))?.is_some())
+    if apply::interrupted(&state_dir(ws, id).join("journal"))?.is_some() {
+        return Ok(true);
+    }
+    let sync = find(ws, id)?;
+    let here = repository(ws);
+    Ok(
+        lock::inspect(&target_spot(ws, &sync)?)?.is_some_and(|found| {
+            !found.running && found.info.repository.as_ref().is_none_or(|r| *r == here)
+        }),
+    )
 }
 
 /// Logs a run stopped by pre-sync validation: no dry-run was made,
@@ -1823,22 +1835,306 @@ pub fn target_busy(ws: &Workspace, id: &str) -> Result<Option<lock::LockHeld>> {
     Ok((!free).then(|| lock::refusal(&spot, &found, ws.now, &request)))
 }
 
-/// `sync recover`: finishes or undoes an interrupted apply from its
-/// journal.
+/// What `sync recover` did.
+#[derive(Debug, Clone, Serialize)]
+pub struct Recovery {
+    /// The target recovered.
+    pub target: String,
+    /// The lock of a holder that was gone, which the recovery cleared.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cleared_lock: Option<lock::LockInfo>,
+    /// The applies finished or undone (none when nothing was interrupted).
+    pub applies: Vec<RecoveredApply>,
+    /// Why there is nothing to recover on this kind of target, when so.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}
+
+/// One apply `sync recover` finished or undid.
+#[derive(Debug, Clone, Serialize)]
+pub struct RecoveredApply {
+    /// The sync whose apply it was.
+    pub sync_id: String,
+    /// What became of it.
+    #[serde(flatten)]
+    pub outcome: apply::RecoveryOutcome,
+    /// The `sync_log` written for an apply the recovery completed (or that
+    /// had completed without one).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub log_ref: Option<String>,
+}
+
+/// The latest apply in `journal_dir` whose journal begins with `plan_id`.
+fn apply_of_plan(journal_dir: &Path, plan_id: &str) -> Result<Option<String>> {
+    let mut latest: Option<(std::time::SystemTime, String)> = None;
+    for id in super::journal::apply_ids(journal_dir)? {
+        let path = super::journal::journal_path(journal_dir, &id);
+        let events = super::journal::read(&path)?;
+        let begins_with_plan = matches!(
+            events.first(),
+            Some(super::journal::Event::Begin { plan_id: p, .. }) if p == plan_id
+        );
+        if !begins_with_plan {
+            continue;
+        }
+        let modified = std::fs::metadata(&path)
+            .and_then(|m| m.modified())
+            .map_err(|e| Error::io("cannot inspect journal", &path, e))?;
+        if latest.as_ref().is_none_or(|(t, _)| modified >= *t) {
+            latest = Some((modified, id));
+        }
+    }
+    Ok(latest.map(|(_, id)| id))
+}
+
+/// `sync recover`: under the target's lock, finishes or undoes an
+/// interrupted apply from its journal, and clears the lock of a holder
+/// that is gone (after finishing or undoing that holder's apply, whichever
+/// sync of this repository it was). An apply it completes, or one that
+/// had completed but died before writing its `sync_log`, is logged.
 ///
 /// # Errors
 ///
-/// As [`apply::recover`].
-pub fn recover(ws: &Workspace, id: &str) -> Result<apply::RecoveryOutcome> {
+/// Returns an [`Error::Locked`] while a running process holds the target
+/// (nothing is touched then), or when the lock was left by a holder of
+/// another repository (the error names the command to run there); the
+/// errors of [`apply::recover`].
+pub fn recover(ws: &Workspace, id: &str) -> Result<Recovery> {
     let sync = find(ws, id)?;
-    if sync.config.target.kind != EndpointType::File {
-        return Err(Error::input(format!(
-            "sync {id} targets git: an interrupted apply there leaves the branch untouched (the push is a compare-and-swap); plan again"
-        )));
+    let spot = target_spot(ws, &sync)?;
+    let here = repository(ws);
+    let own = state_dir(ws, id).join("journal");
+    let file_target = sync.config.target.kind == EndpointType::File;
+    // The lock names the journal being recovered: the one a gone holder
+    // named, else this sync's, so that a recovery killed in turn leaves
+    // the next one its way.
+    let carried = lock::read_lock(&spot)
+        .ok()
+        .flatten()
+        .and_then(|info| info.journal)
+        .unwrap_or_else(|| own.clone());
+    let ours = |info: &lock::LockInfo| info.repository.as_ref().is_none_or(|r| *r == here);
+    let lock = lock::TargetLock::acquire(
+        &spot,
+        &lock_request(
+            ws,
+            id,
+            lock::LockAction::Recover,
+            "",
+            file_target.then_some(carried.as_path()),
+        ),
+        LOCK_TTL,
+        ws.now,
+        lock::TakeOver::Gone(&ours),
+    )?;
+    let cleared = lock.took_over().cloned();
+    let mut recovery = Recovery {
+        target: spot.target().to_owned(),
+        cleared_lock: cleared.clone(),
+        applies: Vec::new(),
+        note: None,
+    };
+    if !file_target {
+        recovery.note = Some(format!(
+            "a {} target is written by requests the server checks (a compare-and-swap push, preconditions): an interrupted apply leaves nothing to finish here; plan again",
+            sync.config.target.kind.as_str()
+        ));
+        lock.release()?;
+        return Ok(recovery);
     }
+    match recover_journals(ws, id, &own, cleared.as_ref()) {
+        Ok(applies) => {
+            recovery.applies = applies;
+            lock.release()?;
+            Ok(recovery)
+        }
+        Err(e) => {
+            // The lock stays, naming the journal, for the next recovery.
+            lock.abandon();
+            Err(e)
+        }
+    }
+}
+
+/// Finishes or undoes, on sync `id`'s target, the apply the gone holder
+/// `cleared` left and this sync's own interrupted apply (journaled in
+/// `own`); logs an apply that was completed without its log.
+fn recover_journals(
+    ws: &Workspace,
+    id: &str,
+    own: &Path,
+    cleared: Option<&lock::LockInfo>,
+) -> Result<Vec<RecoveredApply>> {
+    let sync = find(ws, id)?;
     let target_root = ws.home.join(&sync.config.target.location);
-    let journal_dir = state_dir(ws, id).join("journal");
-    apply::recover(&target_root, &journal_dir, None)
+    let mut recovered = Vec::new();
+    // The gone holder's apply first, then any of this sync's own.
+    let mut journals: Vec<(String, PathBuf, String)> = Vec::new();
+    if let Some(gone) = cleared
+        && let Some(dir) = &gone.journal
+    {
+        let left = match gone.action {
+            lock::LockAction::Apply => apply_of_plan(dir, &gone.plan_id)?,
+            lock::LockAction::Recover => apply::interrupted(dir)?,
+        };
+        if let Some(apply_id) = left {
+            journals.push((gone.sync_id.clone(), dir.clone(), apply_id));
+        }
+    }
+    if let Some(apply_id) = apply::interrupted(own)?
+        && !journals.iter().any(|(_, d, a)| d == own && *a == apply_id)
+    {
+        journals.push((id.to_owned(), own.to_path_buf(), apply_id));
+    }
+    for (sync_id, dir, apply_id) in journals {
+        let outcome = apply::recover(&target_root, &dir, Some(&apply_id))?;
+        let log_ref = match outcome.action {
+            apply::RecoveryAction::RolledForward | apply::RecoveryAction::AlreadyCommitted => {
+                log_recovered(ws, &target_root, &dir, &apply_id, cleared)?
+            }
+            _ => None,
+        };
+        recovered.push(RecoveredApply {
+            sync_id,
+            outcome,
+            log_ref,
+        });
+    }
+    Ok(recovered)
+}
+
+/// Writes the `sync_log` of an apply that a recovery completed, or that
+/// had completed but was killed before its log: verified like an apply
+/// (every changed path reads as planned, then the smoke tests). Nothing is
+/// written when the plan is not recorded here or already has a successful
+/// log.
+fn log_recovered(
+    ws: &Workspace,
+    target_root: &Path,
+    journal_dir: &Path,
+    apply_id: &str,
+    gone: Option<&lock::LockInfo>,
+) -> Result<Option<String>> {
+    let events = super::journal::read(&super::journal::journal_path(journal_dir, apply_id))?;
+    let Some(super::journal::Event::Begin { plan_id, .. }) = events.first() else {
+        return Ok(None);
+    };
+    let Ok((plan, plan_ref)) = find_plan(ws, plan_id) else {
+        return Ok(None);
+    };
+    let short = plan.short_id().to_owned();
+    if logs(ws, &short)?
+        .iter()
+        .any(|(l, _)| l.dry_run.diff_ref == plan.plan.diff_ref && l.execution.status == "success")
+    {
+        return Ok(None);
+    }
+    let Ok(sync) = find(ws, &plan.plan.sync_id) else {
+        return Ok(None);
+    };
+    let c = &sync.config;
+    let holder = gone.filter(|g| g.plan_id == plan.plan_id);
+    let started_at = holder.map_or(ws.now, |g| g.acquired_at).to_string();
+    let approval = approvals(ws, &plan.plan_id)?
+        .into_iter()
+        .find(|a| a.approved)
+        .unwrap_or_else(|| Approval {
+            reason: Some("approval not required by the sync's configuration".into()),
+            automatic: true,
+            ..approval_of(&plan, identity(ws), ws.now)
+        });
+    let integrity_verified = crate::parallel::map(&plan.plan.changes, |change| {
+        tree::read_entry(target_root, &change.path)
+            .is_ok_and(|found| found.as_ref() == change.after.as_ref())
+    })
+    .into_iter()
+    .all(|ok| ok);
+    let mut errors = Vec::new();
+    let mut smoke_failures = Vec::new();
+    if integrity_verified {
+        for command in &c.options.smoke_tests {
+            let ok = std::process::Command::new("sh")
+                .arg("-c")
+                .arg(command)
+                .current_dir(target_root)
+                .status()
+                .is_ok_and(|s| s.success());
+            if !ok {
+                smoke_failures.push(command.clone());
+            }
+        }
+        let filters = filters_of(ws, &sync)?;
+        let snapshot = scan(ws, &c.sync_id, "target", target_root, &filters, false)?;
+        save_base(ws, &c.sync_id, &snapshot)?;
+        if c.options.conflict_strategy == ConflictStrategy::Merge {
+            keep_base_objects(
+                &state_dir(ws, &c.sync_id).join("objects"),
+                target_root,
+                &snapshot,
+            )?;
+        }
+    } else {
+        errors.push("the target does not match the plan after the recovery".to_owned());
+    }
+    let mut notes = vec![format!(
+        "apply {apply_id} was interrupted; `trainyard sync recover` completed it"
+    )];
+    if !smoke_failures.is_empty() {
+        notes.push(format!("smoke tests failed: {}", smoke_failures.join("; ")));
+    }
+    let execution_id = format!("{}-{}-{short}-recovered", c.sync_id, ws.stamp());
+    let log = SyncLog {
+        sync_id: c.sync_id.clone(),
+        execution_id: execution_id.clone(),
+        executed_at: started_at.clone(),
+        executed_by: holder.map_or_else(|| identity(ws), |g| g.owner.clone()),
+        dry_run: LogDryRun {
+            executed_at: plan.plan.planned_at.clone(),
+            result: plan.plan.result,
+            diff_summary: plan.plan.diff_summary.clone(),
+            diff_ref: plan.plan.diff_ref.clone(),
+        },
+        approval: LogApproval {
+            approved: approval.approved,
+            approved_by: if approval.automatic {
+                format!("{} (automatic)", approval.approved_by)
+            } else {
+                approval.approved_by.clone()
+            },
+            approved_at: approval.approved_at.clone(),
+            dry_run_ref: plan_ref,
+        },
+        execution: LogExecution {
+            started_at,
+            completed_at: jiff::Timestamp::now().max(ws.now).to_string(),
+            status: if integrity_verified {
+                "success"
+            } else {
+                "partial"
+            }
+            .into(),
+            changes_applied: ChangesApplied {
+                added: plan.plan.result.files_to_add,
+                modified: plan.plan.result.files_to_modify,
+                deleted: plan.plan.result.files_to_delete,
+            },
+            errors,
+        },
+        verification: LogVerification {
+            smoke_tests_passed: smoke_failures.is_empty(),
+            integrity_verified,
+            notes: Some(notes.join("; ")),
+        },
+    };
+    let record = ws.evidence_store().write_value_unique(
+        "sync_log",
+        &execution_id,
+        &SyncLogDocument {
+            sync_log: log.clone(),
+        },
+    )?;
+    notify_outcome(ws, &sync, &log, &record.record.path);
+    Ok(Some(record.record.path))
 }
 
 /// `sync unlock`: breaks the lock of a sync's target, only by naming its

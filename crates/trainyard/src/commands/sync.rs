@@ -221,33 +221,57 @@ pub fn run(ctx: &Context<'_>, command: &SyncCommand) -> CmdResult {
         }
         SyncCommand::Recover { id } => {
             let _lock = ws.lock()?;
-            let outcome = engine::recover(&ws, id)?;
+            let recovery = engine::recover(&ws, id)?;
             if p.json() {
-                p.write_json(&outcome)?;
+                p.write_json(&recovery)?;
             } else {
                 use trainyard_core::sync::apply::RecoveryAction;
-                let what = match outcome.action {
-                    RecoveryAction::RolledBack => format!(
-                        "rolled back: the target is as it was before the apply ({} temporary file(s) removed)",
-                        outcome.temps_removed
-                    ),
-                    RecoveryAction::RolledForward => format!(
-                        "rolled forward: the target holds the plan ({} renamed, {} deleted now)",
-                        outcome.renamed, outcome.deleted
-                    ),
-                    RecoveryAction::AlreadyCommitted => {
-                        "the apply had finished; nothing to do".into()
-                    }
-                    RecoveryAction::AlreadyAborted => {
-                        "the apply had been undone; nothing to do".into()
-                    }
-                    RecoveryAction::NothingToRecover => "no interrupted apply".into(),
-                };
                 let mut block = Block::default();
-                if let Some(apply_id) = &outcome.apply_id {
-                    block.row("apply", apply_id.clone());
+                if let Some(gone) = &recovery.cleared_lock {
+                    block.row(
+                        "lock",
+                        format!(
+                            "cleared lock {} of {} (process {}, no longer running) since {}",
+                            gone.id, gone.owner, gone.pid, gone.acquired_at
+                        ),
+                    );
                 }
-                block.row("recovered", what);
+                for applied in &recovery.applies {
+                    let outcome = &applied.outcome;
+                    let what = match outcome.action {
+                        RecoveryAction::RolledBack => format!(
+                            "rolled back: the target is as it was before the apply ({} temporary file(s) removed)",
+                            outcome.temps_removed
+                        ),
+                        RecoveryAction::RolledForward => format!(
+                            "rolled forward: the target holds the plan ({} renamed, {} deleted now)",
+                            outcome.renamed, outcome.deleted
+                        ),
+                        RecoveryAction::AlreadyCommitted => {
+                            "the apply had finished; nothing to do".into()
+                        }
+                        RecoveryAction::AlreadyAborted => {
+                            "the apply had been undone; nothing to do".into()
+                        }
+                        RecoveryAction::NothingToRecover => "no interrupted apply".into(),
+                    };
+                    if let Some(apply_id) = &outcome.apply_id {
+                        block.row("apply", format!("{apply_id} (sync {})", applied.sync_id));
+                    }
+                    block.row("recovered", what);
+                    if let Some(log_ref) = &applied.log_ref {
+                        block.row("log", log_ref.clone());
+                    }
+                }
+                if recovery.applies.is_empty() {
+                    block.row(
+                        "recovered",
+                        recovery
+                            .note
+                            .clone()
+                            .unwrap_or_else(|| "no interrupted apply".into()),
+                    );
+                }
                 p.status(&block.render())?;
             }
             Ok(Exit::Success)

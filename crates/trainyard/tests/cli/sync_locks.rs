@@ -175,6 +175,62 @@ fn big_fixture(count: usize) -> TestRepo {
     repo
 }
 
+/// Defect: `sync recover` undid an apply that was still running (it
+/// neither took nor checked the target lock), and `sync unlock` broke a
+/// live holder's lock.
+#[test]
+fn recover_and_unlock_refuse_a_running_apply_which_then_completes() {
+    let repo = big_fixture(300);
+    let (id, diff_ref) = plan(&repo, "big", &[]);
+    let pause = repo.home().join("paused");
+    let mut apply = paused_apply(&repo, &id, "staged:40", &pause);
+    wait_for(&pause, "40 files staged", &mut apply);
+    let pid = apply.id().to_string();
+    let recover = repo.run(&["sync", "recover", "big"]);
+    assert_eq!(recover.code(), 3, "{}", recover.transcript());
+    let lock = repo.path().join(".dst.trainyard-lock");
+    let info: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&lock).expect("the lock beside the target"))
+            .expect("lock JSON");
+    let lock_id = info["id"].as_str().expect("lock id").to_owned();
+    let unlock = repo.run(&["sync", "unlock", "big", &lock_id]);
+    assert_eq!(unlock.code(), 3, "{}", unlock.transcript());
+    for refusal in [recover.stderr(), unlock.stderr()] {
+        for needle in [
+            "is locked by test@example.org",
+            &format!("(process {pid})"),
+            &format!("applying plan {id} of sync big"),
+            &format!("since {NOW}"),
+            "try again once it has finished",
+        ] {
+            assert!(refusal.contains(needle), "{needle} missing from {refusal}");
+        }
+    }
+    assert!(lock.exists(), "the running apply's lock was broken");
+
+    std::fs::remove_file(&pause).expect("resume the apply");
+    let (status, _, stderr) = finish(apply);
+    assert!(status.success(), "the apply failed: {stderr}");
+    assert_eq!(
+        files(&repo.path().join("src")),
+        files(&repo.path().join("dst"))
+    );
+    assert!(stray_temps(&repo.path().join("dst")).is_empty());
+    assert!(!lock.exists(), "the lock outlived its apply");
+    let logs = logs(&repo);
+    assert_eq!(logs.len(), 1, "{logs:?}");
+    assert_eq!(logs[0]["execution"]["status"], "success");
+    assert_eq!(logs[0]["dry_run"]["diff_ref"], diff_ref.as_str());
+    let again = repo.run(&["sync", "recover", "big"]);
+    assert_eq!(again.code(), 0, "{}", again.transcript());
+    assert!(
+        again.stderr().contains("no interrupted apply"),
+        "{}",
+        again.stderr()
+    );
+    assert_eq!(repo.run(&["evidence", "verify"]).code(), 0);
+}
+
 /// Defect: the lock was per sync id, so two syncs with one target applied
 /// at once and left it a mix of both.
 #[test]
@@ -281,11 +337,118 @@ fn two_repositories_with_one_target_share_its_lock() {
         "{}",
         refused.stderr()
     );
+    // The other repository cannot undo it either.
+    let recover = two.run(&["sync", "recover", "site"]);
+    assert_eq!(recover.code(), 3, "{}", recover.transcript());
     std::fs::remove_file(&pause).expect("resume");
     let (status, _, stderr) = finish(apply);
     assert!(status.success(), "{stderr}");
     assert_eq!(files(&one.path().join("src")), files(&target));
     assert!(!lock.exists());
+
+    // A crash in one repository: the other is told the command to run,
+    // and it works as printed.
+    one.write("src/extra.txt", "more\n");
+    let (plan_one, _) = plan(&one, "site", &[]);
+    let (plan_two, _) = plan(&two, "site", &[]);
+    let before = files(&target);
+    let crashed = one.run_env(
+        &["sync", "apply", &plan_one],
+        &[("TRAINYARD_SYNC_CRASH_AFTER", "staged")],
+    );
+    assert_eq!(crashed.code(), -1, "{}", crashed.transcript());
+    let refused = two.run(&["sync", "apply", &plan_two]);
+    assert_eq!(refused.code(), 3, "{}", refused.transcript());
+    let hint = printed_command(&refused.stderr());
+    assert!(hint.starts_with("trainyard -C "), "{hint}");
+    let recovered = two.run(&words_of(&hint));
+    assert_eq!(recovered.code(), 0, "{hint}: {}", recovered.transcript());
+    assert!(
+        recovered.stderr().contains("rolled back"),
+        "{}",
+        recovered.stderr()
+    );
+    assert_eq!(files(&target), before);
+    let applied = two.run(&["sync", "apply", &plan_two]);
+    assert_eq!(applied.code(), 0, "{}", applied.transcript());
+    assert_eq!(files(&two.path().join("src")), files(&target));
+}
+
+/// The command in the last backticks of a message.
+fn printed_command(message: &str) -> String {
+    let parts: Vec<&str> = message.split('`').collect();
+    assert!(parts.len() >= 3, "no command in {message}");
+    parts[parts.len() - 2].to_owned()
+}
+
+/// A printed command's arguments after `trainyard` (plain words only).
+fn words_of(command: &str) -> Vec<&str> {
+    let words: Vec<&str> = command.split_whitespace().collect();
+    assert_eq!(words.first(), Some(&"trainyard"), "{command}");
+    assert!(!command.contains('\''), "quoted words: {command}");
+    words[1..].to_vec()
+}
+
+/// Defects: the refusal suggested `trainyard sync unlock <LOCK_ID>`, a
+/// usage error; and the lock of a dead holder survived `sync recover`.
+#[test]
+fn a_dead_holders_lock_names_a_working_command_and_recover_clears_it() {
+    let repo = big_fixture(40);
+    let (id, _) = plan(&repo, "big", &[]);
+    let before = files(&repo.path().join("dst"));
+    let crashed = repo.run_env(
+        &["sync", "apply", &id],
+        &[("TRAINYARD_SYNC_CRASH_AFTER", "staged:5")],
+    );
+    assert_eq!(crashed.code(), -1, "{}", crashed.transcript());
+    let lock = repo.path().join(".dst.trainyard-lock");
+    assert!(lock.exists(), "the killed apply left no lock");
+
+    let refused = repo.run(&["sync", "apply", &id]);
+    assert_eq!(refused.code(), 3, "{}", refused.transcript());
+    assert!(
+        refused.stderr().contains("no longer running"),
+        "{}",
+        refused.stderr()
+    );
+    let hint = printed_command(&refused.stderr());
+    assert_eq!(hint, "trainyard sync recover big");
+
+    // The lock's id alone does not break a lock whose apply awaits its
+    // recovery.
+    let info: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&lock).expect("lock")).expect("JSON");
+    let lock_id = info["id"].as_str().expect("id");
+    let unlock = repo.run(&["sync", "unlock", "big", lock_id]);
+    assert_eq!(unlock.code(), 3, "{}", unlock.transcript());
+    assert!(
+        unlock
+            .stderr()
+            .contains("nothing was removed: run `trainyard sync recover big`"),
+        "{}",
+        unlock.stderr()
+    );
+    assert!(lock.exists());
+
+    let recovered = repo.run(&words_of(&hint));
+    assert_eq!(recovered.code(), 0, "{}", recovered.transcript());
+    let text = recovered.stderr();
+    assert!(text.contains(&format!("cleared lock {lock_id}")), "{text}");
+    assert!(text.contains("rolled back"), "{text}");
+    assert!(!lock.exists(), "recover left the dead holder's lock");
+    assert_eq!(files(&repo.path().join("dst")), before);
+    assert!(stray_temps(&repo.path().join("dst")).is_empty());
+    // The target is free: the same plan applies (a new second, so a new
+    // apply id).
+    let applied = repo.run_env(
+        &["sync", "apply", &id],
+        &[("TRAINYARD_NOW", "2027-01-13T10:01:00Z")],
+    );
+    assert_eq!(applied.code(), 0, "{}", applied.transcript());
+    assert_eq!(
+        files(&repo.path().join("src")),
+        files(&repo.path().join("dst"))
+    );
 }
 
 /// `sync unlock` breaks the lock of a holder that is gone and left
@@ -325,4 +488,121 @@ fn unlock_breaks_a_settled_dead_holders_lock_by_its_id() {
         broken.stderr()
     );
     assert!(!lock.exists());
+}
+
+/// A SIGKILL'd apply at any step, then `recover`: the target is as it was
+/// or as planned, the lock is gone, and an apply the recovery completed
+/// has its `sync_log`.
+#[test]
+fn a_killed_apply_is_recovered_and_logged() {
+    for (point, forward) in [
+        ("begin", false),
+        ("stage:3", false),
+        ("staged:7", false),
+        ("staged_all", true),
+        ("deleted:2", true),
+        ("renamed:5", true),
+        ("committed", true),
+    ] {
+        let repo = big_fixture(30);
+        let (id, diff_ref) = plan(&repo, "big", &[]);
+        let before = files(&repo.path().join("dst"));
+        let crashed = repo.run_env(
+            &["sync", "apply", &id],
+            &[("TRAINYARD_SYNC_CRASH_AFTER", point)],
+        );
+        assert_eq!(crashed.code(), -1, "{point}: {}", crashed.transcript());
+        let recovered = repo.run(&["--json", "sync", "recover", "big"]);
+        assert_eq!(recovered.code(), 0, "{point}: {}", recovered.transcript());
+        let report = recovered.json();
+        assert!(
+            report["cleared_lock"]["id"].is_string(),
+            "{point}: {report}"
+        );
+        assert!(!repo.path().join(".dst.trainyard-lock").exists(), "{point}");
+        let target = files(&repo.path().join("dst"));
+        let logs = logs(&repo);
+        if forward {
+            assert_eq!(target, files(&repo.path().join("src")), "{point}");
+            assert_eq!(logs.len(), 1, "{point}: {logs:?}");
+            assert_eq!(logs[0]["dry_run"]["diff_ref"], diff_ref.as_str(), "{point}");
+            assert_eq!(logs[0]["execution"]["status"], "success", "{point}");
+            assert_eq!(
+                logs[0]["verification"]["integrity_verified"], true,
+                "{point}"
+            );
+            assert!(
+                report["applies"][0]["log_ref"].is_string(),
+                "{point}: {report}"
+            );
+        } else {
+            assert_eq!(target, before, "{point}");
+            assert!(logs.is_empty(), "{point}: {logs:?}");
+        }
+        assert!(stray_temps(&repo.path().join("dst")).is_empty(), "{point}");
+        let verify = repo.run(&["evidence", "verify"]);
+        assert_eq!(verify.code(), 0, "{point}: {}", verify.transcript());
+    }
+}
+
+/// An apply that fails after its commit point leaves its journal to
+/// finish: its lock stays, so that no other sync writes the half-applied
+/// target, until `recover` has finished it (and a recovery that fails in
+/// turn leaves the lock too).
+#[test]
+fn an_apply_failing_past_its_commit_point_keeps_the_target_locked() {
+    let repo = TestRepo::new();
+    fill(&repo.path().join("src-a"), 20, 41);
+    repo.write("src-a/newdir/x.txt", "x\n");
+    fill(&repo.path().join("src-b"), 20, 42);
+    fill(&repo.path().join("dst"), 10, 43);
+    repo.commit("chore: trees");
+    repo.write(".trainyard/syncs/a.yaml", &open_sync("a", "src-a", "dst"));
+    repo.write(".trainyard/syncs/b.yaml", &open_sync("b", "src-b", "dst"));
+    let (plan_a, diff_a) = plan(&repo, "a", &[]);
+    let (plan_b, _) = plan(&repo, "b", &[]);
+    let pause = repo.home().join("paused");
+    let mut apply = paused_apply(&repo, &plan_a, "staged_all", &pause);
+    wait_for(&pause, "the commit point", &mut apply);
+    // A file where the apply must create a directory: the rename fails.
+    let blocker = repo.path().join("dst/newdir");
+    std::fs::write(&blocker, "in the way\n").expect("blocker");
+    std::fs::remove_file(&pause).expect("resume");
+    let (status, _, stderr) = finish(apply);
+    assert_eq!(status.code(), Some(3), "{stderr}");
+    let lock = repo.path().join(".dst.trainyard-lock");
+    assert!(lock.exists(), "the half-applied target was left unlocked");
+
+    let refused = repo.run(&["sync", "apply", &plan_b]);
+    assert_eq!(refused.code(), 3, "{}", refused.transcript());
+    assert!(
+        refused.stderr().contains("run `trainyard sync recover a`"),
+        "{}",
+        refused.stderr()
+    );
+    let failed = repo.run(&["sync", "recover", "a"]);
+    assert_eq!(failed.code(), 3, "{}", failed.transcript());
+    assert!(lock.exists(), "a failed recovery dropped the lock");
+
+    std::fs::remove_file(&blocker).expect("out of the way");
+    let recovered = repo.run(&["sync", "recover", "a"]);
+    assert_eq!(recovered.code(), 0, "{}", recovered.transcript());
+    assert!(
+        recovered.stderr().contains("rolled forward"),
+        "{}",
+        recovered.stderr()
+    );
+    assert!(!lock.exists());
+    assert_eq!(
+        files(&repo.path().join("src-a")),
+        files(&repo.path().join("dst"))
+    );
+    let logs = logs(&repo);
+    assert!(
+        logs.iter()
+            .any(|l| l["dry_run"]["diff_ref"] == diff_a.as_str()
+                && l["execution"]["status"] == "success"),
+        "{logs:?}"
+    );
+    assert_eq!(repo.run(&["evidence", "verify"]).code(), 0);
 }
