@@ -934,9 +934,10 @@ fn target_busy(ws: &Workspace, sync_id: &str) -> Option<String> {
     Some(format!("{held}; tried again on the next run"))
 }
 
-/// Whether an apply was refused because another one holds the target.
+/// Whether an apply was refused because another run holds the target (or
+/// left its lock behind).
 fn is_busy(error: &Error) -> bool {
-    error.to_string().contains("is locked by")
+    matches!(error, Error::Locked(_))
 }
 
 /// The approvals and rejections recorded for `plan`.
@@ -947,6 +948,36 @@ fn approvals(ws: &Workspace, plan: &SyncPlan) -> Result<Vec<Approval>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn busy_is_a_held_lock_by_its_type_not_by_its_words() {
+        let info = super::super::lock::LockInfo {
+            id: "0123456789abcdef".into(),
+            target: "/srv/site".into(),
+            owner: "ops@example.org".into(),
+            plan_id: "feedface".into(),
+            acquired_at: at("2027-01-13T09:55:00Z"),
+            expires_at: at("2027-01-13T10:55:00Z"),
+            pid: 1,
+            action: super::super::lock::LockAction::Apply,
+            sync_id: "nightly".into(),
+            repository: None,
+            journal: None,
+        };
+        let held = Error::Locked(Box::new(super::super::lock::LockHeld {
+            info,
+            path: "/srv/.site.trainyard-lock".into(),
+            running: true,
+            expired: false,
+            hint: "try again once it has finished".into(),
+        }));
+        assert!(is_busy(&held));
+        // Other failures that happen to say "is locked by" are not.
+        let store = Error::environment(
+            "evidence store /repo/.trainyard/evidence is locked by another trainyard run",
+        );
+        assert!(!is_busy(&store));
+    }
 
     fn at(text: &str) -> Timestamp {
         text.parse().expect("timestamp")
