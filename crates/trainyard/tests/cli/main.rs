@@ -21,4 +21,5 @@ mod schedule;
 mod status;
 mod sync;
 mod sync_locks;
+mod sync_stress;
 mod version;
