@@ -628,12 +628,14 @@ pub enum SyncCommand {
     },
     /// The configured syncs.
     List,
-    /// Finish or undo an interrupted apply from its journal.
+    /// Finish or undo an interrupted apply from its journal, under the
+    /// target's lock, and clear the lock a dead apply left.
     Recover {
         /// The sync.
         id: String,
     },
-    /// Break a target lock by its id.
+    /// Break the lock a dead apply left on the sync's target, by its id
+    /// (never a running apply's).
     Unlock {
         /// The sync.
         id: String,
