@@ -34,6 +34,9 @@
 //!
 //! 1. reads and parses the index (a malformed index refuses the write),
 //! 2. refuses a kind and name already recorded (evidence is immutable),
+//!    or, for [`EvidenceStore::write_unique`], takes the first name of
+//!    `base`, `base-2`, `base-3`, ... not recorded yet, so that runs
+//!    recording at once never pick the same name,
 //! 3. writes the document with [`write_atomic`],
 //! 4. writes the index again, old bytes plus the new line, with
 //!    [`write_atomic`], so the index is always either the old index or the
@@ -279,6 +282,18 @@ pub trait EvidenceStore {
     /// read or written. On error nothing is recorded.
     fn write(&self, kind: &str, name: &str, yaml: &str) -> Result<WriteReport>;
 
+    /// Records a YAML document of `kind` under the first name not recorded
+    /// yet among `base`, `base-2`, `base-3`, ... (names compare ignoring
+    /// ASCII case), for documents written more than once a second. The
+    /// name is chosen while the store is held, so runs recording at once
+    /// each get a name of their own.
+    ///
+    /// # Errors
+    ///
+    /// As [`EvidenceStore::write`], except that a name already recorded is
+    /// never an error.
+    fn write_unique(&self, kind: &str, base: &str, yaml: &str) -> Result<WriteReport>;
+
     /// The records of the index in order, only those of `kind` if given.
     ///
     /// # Errors
@@ -381,8 +396,8 @@ impl dyn EvidenceStore + '_ {
         self.write(kind, name, &yaml)
     }
 
-    /// Records `value` under the first free name from `base` (see
-    /// [`free_name`](Self::free_name)).
+    /// Renders `value` as YAML and records it under the first free name
+    /// from `base`, as [`EvidenceStore::write_unique`] does.
     ///
     /// # Errors
     ///
@@ -393,39 +408,8 @@ impl dyn EvidenceStore + '_ {
         base: &str,
         value: &T,
     ) -> Result<WriteReport> {
-        let name = self.free_name(kind, base)?;
-        self.write_value(kind, &name, value)
-    }
-
-    /// Records YAML text under the first free name from `base`.
-    ///
-    /// # Errors
-    ///
-    /// As [`EvidenceStore::write`].
-    pub fn write_unique(&self, kind: &str, base: &str, yaml: &str) -> Result<WriteReport> {
-        let name = self.free_name(kind, base)?;
-        self.write(kind, &name, yaml)
-    }
-
-    /// `base`, or `base-2`, `base-3`, ... : the first name of `kind` not
-    /// recorded yet, for documents written more than once a second.
-    ///
-    /// # Errors
-    ///
-    /// As [`EvidenceStore::list`].
-    pub fn free_name(&self, kind: &str, base: &str) -> Result<String> {
-        let taken: std::collections::HashSet<String> = self
-            .list(Some(kind))?
-            .into_iter()
-            .map(|r| r.name.to_ascii_lowercase())
-            .collect();
-        let mut name = base.to_owned();
-        let mut n = 1;
-        while taken.contains(&name.to_ascii_lowercase()) {
-            n += 1;
-            name = format!("{base}-{n}");
-        }
-        Ok(name)
+        let yaml = render_yaml(value)?;
+        self.write_unique(kind, base, &yaml)
     }
 }
 
@@ -692,6 +676,97 @@ impl DirStore {
         }
     }
 
+    /// Records `yaml` as `kind` under the name `choice` gives, the name
+    /// resolved while the store is held.
+    fn write_as(&self, kind: &str, choice: NameChoice<'_>, yaml: &str) -> Result<WriteReport> {
+        validate_kind(kind)?;
+        let wanted = choice.base();
+        validate_name(wanted)?;
+        if yaml.trim().is_empty() {
+            return Err(Error::input(format!("evidence {kind}/{wanted} is empty")));
+        }
+        if let Err(e) = serde_saphyr::from_str::<serde::de::IgnoredAny>(yaml) {
+            let plain = e.without_snippet().to_string();
+            let plain = plain
+                .trim()
+                .trim_start_matches("error: ")
+                .trim_end_matches('.');
+            return Err(Error::input(format!(
+                "evidence {kind}/{wanted} is not a yaml document: {plain}"
+            )));
+        }
+
+        let _lock = self.lock_exclusive()?;
+        let (mut index_bytes, records) = self.read_records()?;
+        let name = match choice {
+            NameChoice::Exact(name) => {
+                if let Some(existing) = records
+                    .iter()
+                    .find(|r| r.kind == kind && r.name.eq_ignore_ascii_case(name))
+                {
+                    return Err(Error::input(format!(
+                        "evidence {kind}/{name} is already recorded in {} (seq {}): evidence is immutable",
+                        self.full_path(&existing.path).display(),
+                        existing.seq
+                    )));
+                }
+                name.to_owned()
+            }
+            NameChoice::FirstFree(base) => first_free(&records, kind, base)?,
+        };
+        let relative = relative_path(kind, &name);
+        let doc_path = self.full_path(&relative);
+        let replaced_unrecorded = match std::fs::symlink_metadata(&doc_path) {
+            Ok(_) => true,
+            Err(e) if e.kind() == IoErrorKind::NotFound => false,
+            Err(e) => return Err(Error::io("cannot inspect", &doc_path, e)),
+        };
+
+        // 1. The document: a crash after this leaves an unrecorded document.
+        write_atomic(&doc_path, yaml.as_bytes())?;
+
+        // 2. The record, appended by replacing the whole index atomically.
+        let (seq, prev) = match records.last() {
+            None => (1, GENESIS_HASH.to_string()),
+            Some(last) => {
+                let seq = last.seq.checked_add(1).ok_or_else(|| {
+                    Error::input(format!(
+                        "evidence index {} has no sequence number left after {}",
+                        self.index_path().display(),
+                        last.seq
+                    ))
+                })?;
+                (seq, last.hash.clone())
+            }
+        };
+        let mut record = Record {
+            seq,
+            kind: kind.to_string(),
+            name,
+            path: relative,
+            recorded_at: self
+                .clock
+                .map_or_else(now_rfc3339, |now| format!("{now:.0}")),
+            sha256: sha256_hex(yaml.as_bytes()),
+            prev,
+            hash: String::new(),
+        };
+        record.hash = record.compute_hash()?;
+        let line = serde_json::to_string(&record)
+            .map_err(|e| Error::Internal(format!("cannot encode evidence record: {e}")))?;
+        if !index_bytes.is_empty() && !index_bytes.ends_with(b"\n") {
+            index_bytes.push(b'\n');
+        }
+        index_bytes.extend_from_slice(line.as_bytes());
+        index_bytes.push(b'\n');
+        write_atomic(&self.index_path(), &index_bytes)?;
+
+        Ok(WriteReport {
+            record,
+            replaced_unrecorded,
+        })
+    }
+
     /// Lists every file under `evidence/` (not following symbolic links),
     /// as sorted relative paths with `/`.
     fn files_on_disk(&self) -> Result<Vec<String>> {
@@ -703,6 +778,42 @@ impl DirStore {
         out.sort();
         Ok(out)
     }
+}
+
+/// Which name a write records its document under.
+#[derive(Debug, Clone, Copy)]
+enum NameChoice<'a> {
+    /// This name, refused when it is recorded already.
+    Exact(&'a str),
+    /// The first of `base`, `base-2`, `base-3`, ... not recorded yet.
+    FirstFree(&'a str),
+}
+
+impl NameChoice<'_> {
+    /// The name asked for, or the base of the names tried.
+    fn base(&self) -> &str {
+        match self {
+            NameChoice::Exact(name) | NameChoice::FirstFree(name) => name,
+        }
+    }
+}
+
+/// `base`, or `base-2`, `base-3`, ...: the first name of `kind` that no
+/// record has (ignoring ASCII case).
+fn first_free(records: &[Record], kind: &str, base: &str) -> Result<String> {
+    let taken: HashSet<String> = records
+        .iter()
+        .filter(|r| r.kind == kind)
+        .map(|r| r.name.to_ascii_lowercase())
+        .collect();
+    let mut name = base.to_owned();
+    let mut n: u64 = 1;
+    while taken.contains(&name.to_ascii_lowercase()) {
+        n += 1;
+        name = format!("{base}-{n}");
+    }
+    validate_name(&name)?;
+    Ok(name)
 }
 
 /// Appends the relative paths of every non-directory entry under `dir`.
@@ -750,85 +861,11 @@ impl EvidenceStore for DirStore {
     }
 
     fn write(&self, kind: &str, name: &str, yaml: &str) -> Result<WriteReport> {
-        validate_kind(kind)?;
-        validate_name(name)?;
-        let relative = relative_path(kind, name);
-        if yaml.trim().is_empty() {
-            return Err(Error::input(format!("evidence {kind}/{name} is empty")));
-        }
-        if let Err(e) = serde_saphyr::from_str::<serde::de::IgnoredAny>(yaml) {
-            let plain = e.without_snippet().to_string();
-            let plain = plain
-                .trim()
-                .trim_start_matches("error: ")
-                .trim_end_matches('.');
-            return Err(Error::input(format!(
-                "evidence {kind}/{name} is not a yaml document: {plain}"
-            )));
-        }
+        self.write_as(kind, NameChoice::Exact(name), yaml)
+    }
 
-        let _lock = self.lock_exclusive()?;
-        let (mut index_bytes, records) = self.read_records()?;
-        let doc_path = self.full_path(&relative);
-        if let Some(existing) = records
-            .iter()
-            .find(|r| r.kind == kind && r.name.eq_ignore_ascii_case(name))
-        {
-            return Err(Error::input(format!(
-                "evidence {kind}/{name} is already recorded in {} (seq {}): evidence is immutable",
-                self.full_path(&existing.path).display(),
-                existing.seq
-            )));
-        }
-        let replaced_unrecorded = match std::fs::symlink_metadata(&doc_path) {
-            Ok(_) => true,
-            Err(e) if e.kind() == IoErrorKind::NotFound => false,
-            Err(e) => return Err(Error::io("cannot inspect", &doc_path, e)),
-        };
-
-        // 1. The document: a crash after this leaves an unrecorded document.
-        write_atomic(&doc_path, yaml.as_bytes())?;
-
-        // 2. The record, appended by replacing the whole index atomically.
-        let (seq, prev) = match records.last() {
-            None => (1, GENESIS_HASH.to_string()),
-            Some(last) => {
-                let seq = last.seq.checked_add(1).ok_or_else(|| {
-                    Error::input(format!(
-                        "evidence index {} has no sequence number left after {}",
-                        self.index_path().display(),
-                        last.seq
-                    ))
-                })?;
-                (seq, last.hash.clone())
-            }
-        };
-        let mut record = Record {
-            seq,
-            kind: kind.to_string(),
-            name: name.to_string(),
-            path: relative,
-            recorded_at: self
-                .clock
-                .map_or_else(now_rfc3339, |now| format!("{now:.0}")),
-            sha256: sha256_hex(yaml.as_bytes()),
-            prev,
-            hash: String::new(),
-        };
-        record.hash = record.compute_hash()?;
-        let line = serde_json::to_string(&record)
-            .map_err(|e| Error::Internal(format!("cannot encode evidence record: {e}")))?;
-        if !index_bytes.is_empty() && !index_bytes.ends_with(b"\n") {
-            index_bytes.push(b'\n');
-        }
-        index_bytes.extend_from_slice(line.as_bytes());
-        index_bytes.push(b'\n');
-        write_atomic(&self.index_path(), &index_bytes)?;
-
-        Ok(WriteReport {
-            record,
-            replaced_unrecorded,
-        })
+    fn write_unique(&self, kind: &str, base: &str, yaml: &str) -> Result<WriteReport> {
+        self.write_as(kind, NameChoice::FirstFree(base), yaml)
     }
 
     fn list(&self, kind: Option<&str>) -> Result<Vec<Record>> {
@@ -1550,6 +1587,35 @@ mod tests {
         let report = store.verify().unwrap();
         assert!(report.ok, "{report:?}");
         assert_eq!(report.documents, 23);
+    }
+
+    #[test]
+    fn writers_of_one_base_at_once_each_get_a_free_name() {
+        let (_dir, store) = store_with_three();
+        let store = store.with_lock_wait(Duration::from_secs(60));
+        let names: Vec<String> = std::thread::scope(|scope| {
+            let handles: Vec<_> = (0..10)
+                .map(|_| {
+                    let store = &store;
+                    scope.spawn(move || {
+                        let dynamic: &dyn EvidenceStore = store;
+                        dynamic
+                            .write_unique("sync_log", "nightly-run-1", DOC_B)
+                            .unwrap()
+                            .record
+                            .name
+                    })
+                })
+                .collect();
+            handles.into_iter().map(|h| h.join().unwrap()).collect()
+        });
+        let unique: HashSet<&String> = names.iter().collect();
+        assert_eq!(unique.len(), 10, "{names:?}");
+        // nightly-run-1 was taken before: the ten got -2 to -11.
+        for n in 2..=11 {
+            assert!(names.contains(&format!("nightly-run-1-{n}")), "{names:?}");
+        }
+        assert!(store.verify().unwrap().ok);
     }
 
     #[test]

@@ -1103,10 +1103,9 @@ pub fn record(ws: &Workspace, result: &GateResult) -> Result<WriteReport> {
         .parse::<jiff::Timestamp>()
         .map_or_else(|_| ws.stamp(), |t| t.strftime("%Y%m%dT%H%M%SZ").to_string());
     let base = format!("{}-{}-{stamp}", result.gate, short(&result.commit));
-    let name = store.free_name(EVIDENCE_KIND, &base)?;
-    store.write_value(
+    store.write_value_unique(
         EVIDENCE_KIND,
-        &name,
+        &base,
         &GateResultDocumentRef {
             gate_result: result,
         },

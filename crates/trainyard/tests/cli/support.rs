@@ -150,6 +150,24 @@ impl TestRepo {
         cmd
     }
 
+    /// Starts trainyard in the working tree with extra environment
+    /// variables, without waiting for it: [`Started::finish`] waits.
+    pub fn start(&self, args: &[&str], vars: &[(&str, &str)]) -> Started {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_trainyard"));
+        cmd.current_dir(self.path()).args(args);
+        isolate(&mut cmd, self.home());
+        for (k, v) in vars {
+            cmd.env(k, v);
+        }
+        cmd.stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        Started {
+            child: cmd.spawn().expect("trainyard runs"),
+            root: self.dir.path().to_path_buf(),
+        }
+    }
+
     /// Runs trainyard under a `umask` (octal, e.g. `022`), set by a shell
     /// that then runs the binary.
     pub fn run_umask(&self, umask: &str, args: &[&str]) -> Run {
@@ -209,6 +227,22 @@ impl TestRepo {
     /// bytes, to prove a command changed nothing.
     pub fn tree_snapshot(&self) -> Vec<(PathBuf, Vec<u8>)> {
         snapshot_dir(&self.path())
+    }
+}
+
+/// A trainyard run started by [`TestRepo::start`].
+pub struct Started {
+    child: std::process::Child,
+    root: PathBuf,
+}
+
+impl Started {
+    /// Waits for the run to end.
+    pub fn finish(self) -> Run {
+        Run {
+            output: self.child.wait_with_output().expect("trainyard finishes"),
+            root: self.root,
+        }
     }
 }
 

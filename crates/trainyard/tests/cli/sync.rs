@@ -638,3 +638,25 @@ fn a_source_symlink_out_of_the_source_is_refused() {
         run.stderr()
     );
 }
+
+#[test]
+fn plans_made_at_once_are_all_recorded() {
+    let repo = small_fixture("");
+    let runs: Vec<_> = (0..10)
+        .map(|_| repo.start(&["--json", "sync", "plan", "small"], &[]))
+        .collect();
+    let mut refs = BTreeSet::new();
+    for run in runs {
+        let run = run.finish();
+        assert_eq!(run.code(), 1, "{}", run.transcript());
+        refs.insert(
+            run.json()["plan_ref"]
+                .as_str()
+                .expect("plan_ref")
+                .to_owned(),
+        );
+    }
+    assert_eq!(refs.len(), 10, "{refs:?}");
+    let verify = repo.run(&["evidence", "verify"]);
+    assert_eq!(verify.code(), 0, "{}", verify.transcript());
+}
