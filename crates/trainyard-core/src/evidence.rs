@@ -48,6 +48,12 @@
 //! write never happened as far as the index is concerned) and says so in
 //! [`WriteReport::replaced_unrecorded`].
 //!
+//! Every file is opened relative to the open directory that holds it and
+//! never through a symbolic link (`openat` with `O_NOFOLLOW` on Unix): a
+//! link as the root, as `evidence/`, as a kind's directory, as a document
+//! or as the lock file is refused with its path, and
+//! [`EvidenceStore::verify`] reports it as [`ProblemKind::Symlink`].
+//!
 //! When another run holds the lock, a writer waits up to
 //! [`DirStore::DEFAULT_LOCK_WAIT`] (see [`DirStore::with_lock_wait`]) and
 //! then fails with an [`Error::Environment`] saying the store is locked.
@@ -64,8 +70,8 @@
 
 use std::collections::{HashMap, HashSet};
 use std::fmt;
-use std::fs::{File, OpenOptions, TryLockError};
-use std::io::ErrorKind as IoErrorKind;
+use std::fs::{File, TryLockError};
+use std::io::{ErrorKind as IoErrorKind, Read};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -73,8 +79,11 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::deadline::Deadline;
-use crate::fsutil::write_atomic;
 use crate::{Error, Result};
+
+mod at;
+
+use at::{Dir, EntryType, Found};
 
 /// The `prev` of the first record: 64 zeros.
 pub const GENESIS_HASH: &str = "0000000000000000000000000000000000000000000000000000000000000000";
@@ -205,6 +214,9 @@ pub enum ProblemKind {
     InvalidRecord,
     /// A kind and name recorded more than once.
     DuplicateRecord,
+    /// A symbolic link inside the store, in the place of a document or a
+    /// directory: the store never follows one.
+    Symlink,
 }
 
 impl ProblemKind {
@@ -220,6 +232,7 @@ impl ProblemKind {
             ProblemKind::MalformedRecord => "malformed_record",
             ProblemKind::InvalidRecord => "invalid_record",
             ProblemKind::DuplicateRecord => "duplicate_record",
+            ProblemKind::Symlink => "symlink",
         }
     }
 }
@@ -469,7 +482,12 @@ pub fn validate_name(name: &str) -> Result<()> {
 
 /// The path of a document relative to the store root, with `/`.
 fn relative_path(kind: &str, name: &str) -> String {
-    format!("{EVIDENCE_DIR}/{kind}/{name}.yaml")
+    format!("{EVIDENCE_DIR}/{kind}/{}", file_name(name))
+}
+
+/// The file name of a document in its kind's directory.
+fn file_name(name: &str) -> String {
+    format!("{name}.yaml")
 }
 
 /// SHA-256 of `bytes` as lowercase hex.
@@ -523,6 +541,26 @@ impl Drop for StoreLock {
         // Closing the file releases the lock too; unlocking first is tidy.
         let _ = self.file.unlock();
     }
+}
+
+/// The store held for a write: its root directory, open, and the
+/// exclusive lock.
+struct Held {
+    root: Dir,
+    _lock: StoreLock,
+}
+
+/// A recorded document as found on disk, not following links.
+enum OnDisk {
+    /// A regular file, open for reading.
+    File(File),
+    /// Nothing there.
+    Missing,
+    /// A symbolic link in its place or in the place of its directory.
+    Link,
+    /// Something else than a regular file (or a file where its directory
+    /// should be).
+    Wrong,
 }
 
 impl DirStore {
@@ -603,46 +641,49 @@ impl DirStore {
     }
 
     /// Creates the root and takes the exclusive lock for a write.
-    fn lock_exclusive(&self) -> Result<StoreLock> {
-        std::fs::create_dir_all(&self.root)
-            .map_err(|e| Error::io("cannot create directory", &self.root, e))?;
-        let path = self.lock_path();
-        let file = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .open(&path)
-            .map_err(|e| Error::io("cannot open", &path, e))?;
-        self.acquire(file, false)
+    fn hold(&self) -> Result<Held> {
+        let root = Dir::create(&self.root)?;
+        let file = root.open_lock(LOCK_FILE, true)?.ok_or_else(|| {
+            Error::io(
+                "cannot open",
+                self.lock_path(),
+                std::io::Error::from(IoErrorKind::NotFound),
+            )
+        })?;
+        let lock = self.acquire(file, false)?;
+        Ok(Held { root, _lock: lock })
     }
 
-    /// Takes the shared lock if the lock file exists (no writer ever ran
-    /// otherwise); creates nothing, so a read-only store can be verified.
-    fn lock_shared(&self) -> Result<Option<StoreLock>> {
-        let path = self.lock_path();
-        match File::open(&path) {
-            Ok(file) => self.acquire(file, true).map(Some),
-            Err(e) if e.kind() == IoErrorKind::NotFound => Ok(None),
-            Err(e) => Err(Error::io("cannot open", &path, e)),
-        }
+    /// Opens the root and takes the shared lock if the lock file exists
+    /// (no writer ever ran otherwise); creates nothing, so a read-only
+    /// store can be verified. `None` when the store does not exist.
+    fn hold_shared(&self) -> Result<Option<(Dir, Option<StoreLock>)>> {
+        let Some(root) = Dir::open(&self.root)? else {
+            return Ok(None);
+        };
+        let lock = match root.open_lock(LOCK_FILE, false)? {
+            Some(file) => Some(self.acquire(file, true)?),
+            None => None,
+        };
+        Ok(Some((root, lock)))
     }
 
-    /// Reads the index; a missing index is empty.
-    fn read_index(&self) -> Result<Index> {
-        let path = self.index_path();
-        let bytes = match std::fs::read(&path) {
-            Ok(bytes) => bytes,
-            Err(e) if e.kind() == IoErrorKind::NotFound => Vec::new(),
-            Err(e) => return Err(Error::io("cannot read", &path, e)),
+    /// Reads the index under `root`; a missing store or index is empty.
+    fn read_index(&self, root: Option<&Dir>) -> Result<Index> {
+        let bytes = match root {
+            None => Vec::new(),
+            Some(root) => match root.open_dir(EVIDENCE_DIR)? {
+                None => Vec::new(),
+                Some(evidence) => evidence.read(INDEX_FILE)?.unwrap_or_default(),
+            },
         };
         let lines = parse_index(&bytes);
         Ok(Index { bytes, lines })
     }
 
     /// Reads the index and requires every line to be a record.
-    fn read_records(&self) -> Result<(Vec<u8>, Vec<Record>)> {
-        let index = self.read_index()?;
+    fn read_records(&self, root: Option<&Dir>) -> Result<(Vec<u8>, Vec<Record>)> {
+        let index = self.read_index(root)?;
         let mut records = Vec::with_capacity(index.lines.len());
         for line in index.lines {
             match line.parsed {
@@ -676,6 +717,43 @@ impl DirStore {
         }
     }
 
+    /// Finds the document of `record` under `root`, never through a link:
+    /// the record's kind names its directory and its name the file.
+    fn find_document(&self, root: &Dir, record: &Record) -> Result<OnDisk> {
+        let evidence = match root.find_dir(EVIDENCE_DIR)? {
+            Found::Present(dir) => dir,
+            Found::Missing => return Ok(OnDisk::Missing),
+            Found::Link => return Ok(OnDisk::Link),
+            Found::Wrong => return Ok(OnDisk::Wrong),
+        };
+        let kind_dir = match evidence.find_dir(&record.kind)? {
+            Found::Present(dir) => dir,
+            Found::Missing => return Ok(OnDisk::Missing),
+            Found::Link => return Ok(OnDisk::Link),
+            Found::Wrong => return Ok(OnDisk::Wrong),
+        };
+        Ok(match kind_dir.find_file(&file_name(&record.name))? {
+            Found::Present(file) => OnDisk::File(file),
+            Found::Missing => OnDisk::Missing,
+            Found::Link => OnDisk::Link,
+            Found::Wrong => OnDisk::Wrong,
+        })
+    }
+
+    /// Every entry under `evidence/` that is not a directory, as sorted
+    /// relative paths with `/`, and whether it is a symbolic link (links
+    /// are listed, never followed).
+    fn files_on_disk(&self, root: &Dir) -> Result<Vec<(String, bool)>> {
+        let mut out = Vec::new();
+        match root.find_dir(EVIDENCE_DIR)? {
+            Found::Present(dir) => collect_files(&dir, EVIDENCE_DIR, &mut out)?,
+            Found::Link => out.push((EVIDENCE_DIR.to_owned(), true)),
+            Found::Missing | Found::Wrong => {}
+        }
+        out.sort();
+        Ok(out)
+    }
+
     /// Records `yaml` as `kind` under the name `choice` gives, the name
     /// resolved while the store is held.
     fn write_as(&self, kind: &str, choice: NameChoice<'_>, yaml: &str) -> Result<WriteReport> {
@@ -696,8 +774,8 @@ impl DirStore {
             )));
         }
 
-        let _lock = self.lock_exclusive()?;
-        let (mut index_bytes, records) = self.read_records()?;
+        let held = self.hold()?;
+        let (mut index_bytes, records) = self.read_records(Some(&held.root))?;
         let name = match choice {
             NameChoice::Exact(name) => {
                 if let Some(existing) = records
@@ -714,16 +792,23 @@ impl DirStore {
             }
             NameChoice::FirstFree(base) => first_free(&records, kind, base)?,
         };
-        let relative = relative_path(kind, &name);
-        let doc_path = self.full_path(&relative);
-        let replaced_unrecorded = match std::fs::symlink_metadata(&doc_path) {
-            Ok(_) => true,
-            Err(e) if e.kind() == IoErrorKind::NotFound => false,
-            Err(e) => return Err(Error::io("cannot inspect", &doc_path, e)),
+        let evidence = held.root.create_dir(EVIDENCE_DIR)?;
+        let kind_dir = evidence.create_dir(kind)?;
+        let file = file_name(&name);
+        let replaced_unrecorded = match kind_dir.entry_type(&file)? {
+            None => false,
+            Some(EntryType::File) => true,
+            Some(EntryType::Symlink) => return Err(at::symlink_refused(&kind_dir.child(&file))),
+            Some(_) => {
+                return Err(Error::input(format!(
+                    "{} is in the way of evidence {kind}/{name}: it is not a regular file",
+                    kind_dir.child(&file).display()
+                )));
+            }
         };
 
         // 1. The document: a crash after this leaves an unrecorded document.
-        write_atomic(&doc_path, yaml.as_bytes())?;
+        kind_dir.write_atomic(&file, yaml.as_bytes())?;
 
         // 2. The record, appended by replacing the whole index atomically.
         let (seq, prev) = match records.last() {
@@ -742,8 +827,8 @@ impl DirStore {
         let mut record = Record {
             seq,
             kind: kind.to_string(),
+            path: relative_path(kind, &name),
             name,
-            path: relative,
             recorded_at: self
                 .clock
                 .map_or_else(now_rfc3339, |now| format!("{now:.0}")),
@@ -759,24 +844,12 @@ impl DirStore {
         }
         index_bytes.extend_from_slice(line.as_bytes());
         index_bytes.push(b'\n');
-        write_atomic(&self.index_path(), &index_bytes)?;
+        evidence.write_atomic(INDEX_FILE, &index_bytes)?;
 
         Ok(WriteReport {
             record,
             replaced_unrecorded,
         })
-    }
-
-    /// Lists every file under `evidence/` (not following symbolic links),
-    /// as sorted relative paths with `/`.
-    fn files_on_disk(&self) -> Result<Vec<String>> {
-        let mut out = Vec::new();
-        let dir = self.root.join(EVIDENCE_DIR);
-        if dir.is_dir() {
-            collect_files(&dir, EVIDENCE_DIR, &mut out)?;
-        }
-        out.sort();
-        Ok(out)
     }
 }
 
@@ -816,20 +889,19 @@ fn first_free(records: &[Record], kind: &str, base: &str) -> Result<String> {
     Ok(name)
 }
 
-/// Appends the relative paths of every non-directory entry under `dir`.
-fn collect_files(dir: &Path, relative: &str, out: &mut Vec<String>) -> Result<()> {
-    let entries = std::fs::read_dir(dir).map_err(|e| Error::io("cannot list", dir, e))?;
-    for entry in entries {
-        let entry = entry.map_err(|e| Error::io("cannot list", dir, e))?;
-        let path = entry.path();
-        let file_type = entry
-            .file_type()
-            .map_err(|e| Error::io("cannot inspect", &path, e))?;
-        let child = format!("{relative}/{}", entry.file_name().to_string_lossy());
-        if file_type.is_dir() {
-            collect_files(&path, &child, out)?;
-        } else {
-            out.push(child);
+/// Appends the relative path of every entry under `dir` that is not a
+/// directory, and whether it is a link, without following links.
+fn collect_files(dir: &Dir, relative: &str, out: &mut Vec<(String, bool)>) -> Result<()> {
+    for (name, kind) in dir.entries()? {
+        let child = format!("{relative}/{name}");
+        match kind {
+            EntryType::Dir => {
+                if let Some(sub) = dir.open_dir(&name)? {
+                    collect_files(&sub, &child, out)?;
+                }
+            }
+            EntryType::Symlink => out.push((child, true)),
+            EntryType::File | EntryType::Other => out.push((child, false)),
         }
     }
     Ok(())
@@ -855,6 +927,14 @@ fn parse_index(bytes: &[u8]) -> Vec<IndexLine> {
     lines
 }
 
+/// Reads an open document to its end.
+fn read_all(mut file: File, path: &Path) -> Result<Vec<u8>> {
+    let mut bytes = Vec::new();
+    file.read_to_end(&mut bytes)
+        .map_err(|e| Error::io("cannot read", path, e))?;
+    Ok(bytes)
+}
+
 impl EvidenceStore for DirStore {
     fn location(&self) -> String {
         self.root.display().to_string()
@@ -872,7 +952,8 @@ impl EvidenceStore for DirStore {
         if let Some(kind) = kind {
             validate_kind(kind)?;
         }
-        let (_, records) = self.read_records()?;
+        let root = Dir::open(&self.root)?;
+        let (_, records) = self.read_records(root.as_ref())?;
         Ok(records
             .into_iter()
             .filter(|r| kind.is_none_or(|k| r.kind == k))
@@ -884,8 +965,10 @@ impl EvidenceStore for DirStore {
             validate_kind(kind)?;
             validate_name(name)?;
         }
-        let (_, records) = self.read_records()?;
-        let Some(record) = records.into_iter().find(|r| self.matches(r, key)) else {
+        let root = Dir::open(&self.root)?;
+        let (_, records) = self.read_records(root.as_ref())?;
+        let found = records.into_iter().find(|r| self.matches(r, key));
+        let (Some(record), Some(root)) = (found, root) else {
             let what = match key {
                 Lookup::Name { kind, name } => format!("{kind}/{name}"),
                 Lookup::Seq(seq) => format!("with seq {seq}"),
@@ -910,7 +993,24 @@ impl EvidenceStore for DirStore {
             )));
         }
         let path = self.full_path(&record.path);
-        let bytes = std::fs::read(&path).map_err(|e| Error::io("cannot read", &path, e))?;
+        let file = match self.find_document(&root, &record)? {
+            OnDisk::File(file) => file,
+            OnDisk::Missing => {
+                return Err(Error::io(
+                    "cannot read",
+                    &path,
+                    std::io::Error::from(IoErrorKind::NotFound),
+                ));
+            }
+            OnDisk::Link => return Err(at::symlink_refused(&path)),
+            OnDisk::Wrong => {
+                return Err(Error::input(format!(
+                    "evidence {} is not a regular file",
+                    path.display()
+                )));
+            }
+        };
+        let bytes = read_all(file, &path)?;
         let intact = sha256_hex(&bytes) == record.sha256;
         let text = String::from_utf8(bytes)
             .map_err(|_| Error::input(format!("evidence {} is not utf-8", path.display())))?;
@@ -922,8 +1022,9 @@ impl EvidenceStore for DirStore {
     }
 
     fn verify(&self) -> Result<VerifyReport> {
-        let _lock = self.lock_shared()?;
-        let index = self.read_index()?;
+        let held = self.hold_shared()?;
+        let root = held.as_ref().map(|(root, _)| root);
+        let index = self.read_index(root)?;
         let index_display = self.index_path().display().to_string();
         let mut problems = Vec::new();
         let mut recorded: HashSet<String> = HashSet::new();
@@ -1037,8 +1138,12 @@ impl EvidenceStore for DirStore {
                 line: Some(line.number),
                 message,
             };
-            match std::fs::symlink_metadata(&path) {
-                Err(e) if e.kind() == IoErrorKind::NotFound => {
+            let on_disk = match root {
+                Some(root) => self.find_document(root, record)?,
+                None => OnDisk::Missing,
+            };
+            match on_disk {
+                OnDisk::Missing => {
                     problems.push(document_problem(
                         ProblemKind::Missing,
                         format!(
@@ -1047,8 +1152,17 @@ impl EvidenceStore for DirStore {
                         ),
                     ));
                 }
-                Err(e) => return Err(Error::io("cannot inspect", &path, e)),
-                Ok(meta) if !meta.file_type().is_file() => {
+                OnDisk::Link => {
+                    problems.push(document_problem(
+                        ProblemKind::Symlink,
+                        format!(
+                            "document {path_display} (seq {}) is reached through a symbolic link, \
+                             which the store never follows",
+                            record.seq
+                        ),
+                    ));
+                }
+                OnDisk::Wrong => {
                     problems.push(document_problem(
                         ProblemKind::Edited,
                         format!(
@@ -1057,9 +1171,8 @@ impl EvidenceStore for DirStore {
                         ),
                     ));
                 }
-                Ok(_) => {
-                    let bytes =
-                        std::fs::read(&path).map_err(|e| Error::io("cannot read", &path, e))?;
+                OnDisk::File(file) => {
+                    let bytes = read_all(file, &path)?;
                     if sha256_hex(&bytes) != record.sha256 {
                         problems.push(document_problem(
                             ProblemKind::Edited,
@@ -1075,11 +1188,31 @@ impl EvidenceStore for DirStore {
         }
 
         let index_relative = format!("{EVIDENCE_DIR}/{INDEX_FILE}");
-        for relative in self.files_on_disk()? {
+        let on_disk = match root {
+            Some(root) => self.files_on_disk(root)?,
+            None => Vec::new(),
+        };
+        for (relative, link) in on_disk {
+            let path_display = self.full_path(&relative).display().to_string();
+            if link {
+                // A recorded document behind a link is reported above.
+                if !recorded.contains(&relative) {
+                    problems.push(Problem {
+                        kind: ProblemKind::Symlink,
+                        path: path_display.clone(),
+                        seq: None,
+                        line: None,
+                        message: format!(
+                            "{path_display} is a symbolic link inside the evidence store, \
+                             which the store never follows"
+                        ),
+                    });
+                }
+                continue;
+            }
             if relative == index_relative || recorded.contains(&relative) {
                 continue;
             }
-            let path_display = self.full_path(&relative).display().to_string();
             problems.push(Problem {
                 kind: ProblemKind::Unrecorded,
                 path: path_display.clone(),
@@ -1616,6 +1749,85 @@ mod tests {
             assert!(names.contains(&format!("nightly-run-1-{n}")), "{names:?}");
         }
         assert!(store.verify().unwrap().ok);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_symlinked_directory_of_the_store_is_refused_not_followed() {
+        let (dir, store) = store_with_three();
+        let outside = dir.path().join("outside");
+        std::fs::create_dir(&outside).unwrap();
+        let kind_dir = store.root().join("evidence/sync_diff");
+        std::os::unix::fs::symlink(&outside, &kind_dir).unwrap();
+        let before = std::fs::read(store.index_path()).unwrap();
+        let err = store
+            .write("sync_diff", "nightly", "sync_diff: {}\n")
+            .unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Input);
+        assert!(
+            err.to_string().contains(&kind_dir.display().to_string())
+                && err.to_string().contains("symbolic link"),
+            "{err}"
+        );
+        assert_eq!(std::fs::read_dir(&outside).unwrap().count(), 0);
+        assert_eq!(std::fs::read(store.index_path()).unwrap(), before);
+        let report = store.verify().unwrap();
+        assert_eq!(problem_kinds(&report), [ProblemKind::Symlink]);
+        assert_eq!(report.problems[0].path, kind_dir.display().to_string());
+
+        // The whole store behind a link.
+        let linked = dir.path().join("linked-store");
+        std::os::unix::fs::symlink(store.root(), &linked).unwrap();
+        let via_link = DirStore::new(&linked);
+        for err in [
+            via_link.write("sync_log", "x", DOC_B).unwrap_err(),
+            via_link.list(None).unwrap_err(),
+            via_link.verify().unwrap_err(),
+        ] {
+            assert_eq!(err.kind(), ErrorKind::Input);
+            assert!(
+                err.to_string().contains(&linked.display().to_string()),
+                "{err}"
+            );
+        }
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_symlinked_document_is_refused_not_followed() {
+        let (dir, store) = store_with_three();
+        let outside = dir.path().join("secret.txt");
+        std::fs::write(&outside, "not evidence\n").unwrap();
+        let doc = store.root().join("evidence/sync_log/nightly-run-1.yaml");
+        std::fs::remove_file(&doc).unwrap();
+        std::os::unix::fs::symlink(&outside, &doc).unwrap();
+        let err = store.show("sync_log", "nightly-run-1").unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Input);
+        assert!(
+            err.to_string().contains(&doc.display().to_string())
+                && err.to_string().contains("symbolic link"),
+            "{err}"
+        );
+        assert!(!err.to_string().contains("not evidence"), "{err}");
+        let report = store.verify().unwrap();
+        assert_eq!(problem_kinds(&report), [ProblemKind::Symlink]);
+        assert_eq!(report.problems[0].seq, Some(2));
+        // A write of a name whose file is a link is refused too, and the
+        // link's target is left alone.
+        let planted = store.root().join("evidence/sync_log/later.yaml");
+        std::os::unix::fs::symlink(&outside, &planted).unwrap();
+        let err = store.write("sync_log", "later", DOC_B).unwrap_err();
+        assert!(err.to_string().contains("symbolic link"), "{err}");
+        assert_eq!(std::fs::read_to_string(&outside).unwrap(), "not evidence\n");
+        // So is a linked lock file.
+        std::fs::remove_file(store.lock_path()).unwrap();
+        std::os::unix::fs::symlink(&outside, store.lock_path()).unwrap();
+        let err = store.write("sync_log", "other", DOC_B).unwrap_err();
+        assert!(
+            err.to_string()
+                .contains(&store.lock_path().display().to_string()),
+            "{err}"
+        );
     }
 
     #[test]

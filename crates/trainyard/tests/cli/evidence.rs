@@ -49,3 +49,38 @@ fn an_edited_document_fails_verification() {
     assert_eq!(run.code(), 1, "{}", run.transcript());
     assert!(run.stdout().contains("edited"), "{}", run.transcript());
 }
+
+#[test]
+fn a_symlinked_document_is_not_shown() {
+    let repo = bumped_repo();
+    let list = repo.run(&["--json", "evidence", "list"]).json();
+    let name = list[0]["name"].as_str().expect("name").to_owned();
+    let path = repo
+        .path()
+        .join(".trainyard")
+        .join(list[0]["path"].as_str().expect("path"));
+    let outside = repo.home().join("outside.txt");
+    std::fs::write(&outside, "version_bump:\n  secret: outside the store\n").expect("outside");
+    std::fs::remove_file(&path).expect("rm");
+    std::os::unix::fs::symlink(&outside, &path).expect("ln");
+    let show = repo.run(&["evidence", "show", "version_bump", &name]);
+    assert_eq!(show.code(), 2, "{}", show.transcript());
+    assert!(
+        !show.stdout().contains("outside the store"),
+        "{}",
+        show.transcript()
+    );
+    assert!(
+        show.stderr_clean().contains("symbolic link")
+            && show.stderr().contains(&path.display().to_string()),
+        "{}",
+        show.transcript()
+    );
+    let verify = repo.run(&["evidence", "verify"]);
+    assert_eq!(verify.code(), 1, "{}", verify.transcript());
+    assert!(
+        verify.stdout().contains("symlink"),
+        "{}",
+        verify.transcript()
+    );
+}

@@ -660,3 +660,29 @@ fn plans_made_at_once_are_all_recorded() {
     let verify = repo.run(&["evidence", "verify"]);
     assert_eq!(verify.code(), 0, "{}", verify.transcript());
 }
+
+#[test]
+fn a_symlinked_store_directory_is_never_written_through() {
+    let repo = small_fixture("");
+    // A first plan creates the store.
+    plan_id(&repo, "small");
+    let outside = repo.home().join("outside");
+    std::fs::create_dir(&outside).expect("outside");
+    let diffs = repo.path().join(".trainyard/evidence/sync_diff");
+    std::fs::rename(&diffs, repo.home().join("moved")).expect("move diffs away");
+    std::os::unix::fs::symlink(&outside, &diffs).expect("ln");
+    repo.write("src/a.txt", "alpha, changed\n");
+    let run = repo.run(&["sync", "plan", "small"]);
+    assert_eq!(run.code(), 2, "{}", run.transcript());
+    assert!(
+        run.stderr().contains(&diffs.display().to_string())
+            && run.stderr().contains("symbolic link"),
+        "{}",
+        run.transcript()
+    );
+    assert_eq!(
+        std::fs::read_dir(&outside).expect("outside").count(),
+        0,
+        "nothing is written outside the store"
+    );
+}
