@@ -72,8 +72,8 @@ pub struct EvidenceArtifacts {
     pub changelog_ref: String,
     /// The release notes written for this release.
     pub release_notes_ref: String,
-    /// The gate result evidence.
-    pub verification_log_ref: String,
+    /// The gate result evidence (`null` when none was recorded).
+    pub verification_log_ref: Option<String>,
 }
 
 /// `release_evidence.provenance`.
@@ -180,8 +180,7 @@ pub(super) fn write_release_evidence(
         .into_iter()
         .rev()
         .find(|r| r.name.contains(&validation.commit[..10]))
-        .map(|r| r.path)
-        .unwrap_or_default();
+        .map(|r| r.path);
     let relative =
         |p: &std::path::Path| p.strip_prefix(&ws.home).unwrap_or(p).display().to_string();
     let evidence = ReleaseEvidenceDocument {

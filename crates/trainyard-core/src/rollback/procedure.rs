@@ -1506,7 +1506,8 @@ fn communicate(ws: &Workspace, state: &mut RollbackState) -> Result<()> {
     finish_step(ws, state, "communicate", notes)
 }
 
-/// The spec's `rollback_evidence`, key for key.
+/// The spec's `rollback_evidence`, key for key: every key is always
+/// there, `null` when there is nothing to put in it.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct RollbackEvidence {
     /// The rollback's id.
@@ -1557,8 +1558,8 @@ pub struct EvidenceExecution {
     pub decided_at: String,
     /// The approver (post-hoc until recorded).
     pub decided_by: String,
-    /// When executed.
-    pub executed_at: String,
+    /// When executed (`null` before the rollback's changes were made).
+    pub executed_at: Option<String>,
     /// By whom.
     pub executed_by: String,
     /// Measured minutes of execution and verification.
@@ -1583,8 +1584,8 @@ pub struct EvidenceFollowUp {
     pub root_cause: String,
     /// Prevention actions.
     pub prevention: Vec<String>,
-    /// A post-mortem document.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    /// A post-mortem document (`null` until one is named).
+    #[serde(default)]
     pub post_mortem_ref: Option<String>,
 }
 
@@ -1619,7 +1620,7 @@ pub fn evidence_of(state: &RollbackState) -> RollbackEvidence {
                 }
                 None => state.decided_by.clone(),
             },
-            executed_at: state.executed_at.clone().unwrap_or_default(),
+            executed_at: state.executed_at.clone(),
             executed_by: state.executed_by.clone(),
             duration_minutes: state.duration_minutes(),
         },

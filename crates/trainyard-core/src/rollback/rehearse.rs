@@ -273,7 +273,7 @@ fn failed_state(
         execution: procedure::EvidenceExecution {
             decided_at: now.clone(),
             decided_by: by.clone(),
-            executed_at: now,
+            executed_at: Some(now),
             executed_by: by,
             duration_minutes: 0.0,
         },

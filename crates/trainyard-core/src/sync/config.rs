@@ -99,15 +99,11 @@ pub struct Endpoint {
     /// A path (relative to the repository root) or URL.
     pub location: String,
     /// The branch, for git.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub branch: Option<String>,
     /// A credential reference (`env:NAME`, `file:PATH`, `command:...`),
     /// never the secret itself.
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "credential_reference"
-    )]
+    #[serde(default, deserialize_with = "credential_reference")]
     pub credentials: Option<String>,
 }
 
@@ -142,7 +138,7 @@ pub struct SyncOptions {
     /// Whether a plan needs an approval before it is applied.
     pub approval_required: bool,
     /// The role or person who approves.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub approver: Option<String>,
     /// What happens to a path changed on both sides since the last sync.
     #[serde(default)]
@@ -287,7 +283,7 @@ pub struct Schedule {
     /// `manual`, `on_release` or `cron`.
     pub trigger: Trigger,
     /// The cron expression, for `cron`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub cron: Option<String>,
     /// The IANA time zone the cron expression is read in (default: the
     /// cadence's `time_zone`).

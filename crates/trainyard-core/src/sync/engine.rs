@@ -1128,7 +1128,7 @@ fn apply_found(
     };
     if let Some((_, log_ref)) = logs(ws, &short)?
         .into_iter()
-        .find(|(l, _)| l.dry_run.diff_ref == plan.plan.diff_ref)
+        .find(|(l, _)| l.dry_run.diff_ref.as_ref() == Some(&plan.plan.diff_ref))
     {
         return Err(Error::input(format!(
             "plan {short} was already applied ({log_ref}): plans are single-use, plan again"
@@ -1343,20 +1343,20 @@ fn apply_found(
         executed_at: started_at.clone(),
         executed_by: identity(ws),
         dry_run: LogDryRun {
-            executed_at: plan.plan.planned_at.clone(),
+            executed_at: Some(plan.plan.planned_at.clone()),
             result: plan.plan.result,
             diff_summary: plan.plan.diff_summary.clone(),
-            diff_ref: plan.plan.diff_ref.clone(),
+            diff_ref: Some(plan.plan.diff_ref.clone()),
         },
         approval: LogApproval {
             approved: approval.approved,
-            approved_by: if approval.automatic {
+            approved_by: Some(if approval.automatic {
                 format!("{} (automatic)", approval.approved_by)
             } else {
                 approval.approved_by.clone()
-            },
-            approved_at: approval.approved_at.clone(),
-            dry_run_ref: plan_ref,
+            }),
+            approved_at: Some(approval.approved_at.clone()),
+            dry_run_ref: Some(plan_ref),
         },
         execution: LogExecution {
             started_at,
@@ -1660,16 +1660,16 @@ fn log_refusal(ws: &Workspace, sync_id: &str, problems: &[String]) -> Result<Str
         executed_at: now.clone(),
         executed_by: identity(ws),
         dry_run: LogDryRun {
-            executed_at: String::new(),
+            executed_at: None,
             result: DryRunResult::default(),
             diff_summary: "no dry-run: pre-sync validation failed".into(),
-            diff_ref: String::new(),
+            diff_ref: None,
         },
         approval: LogApproval {
             approved: false,
-            approved_by: String::new(),
-            approved_at: String::new(),
-            dry_run_ref: String::new(),
+            approved_by: None,
+            approved_at: None,
+            dry_run_ref: None,
         },
         execution: LogExecution {
             started_at: now.clone(),

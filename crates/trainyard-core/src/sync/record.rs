@@ -178,7 +178,8 @@ pub struct Approval {
     pub automatic: bool,
 }
 
-/// The spec's `sync_log`, key for key.
+/// The spec's `sync_log`, key for key: every key is always there, `null`
+/// when there is nothing to put in it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SyncLogDocument {
     /// The log.
@@ -209,14 +210,14 @@ pub struct SyncLog {
 /// `sync_log.dry_run`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct LogDryRun {
-    /// When the plan was made.
-    pub executed_at: String,
+    /// When the plan was made (`null` when no dry-run was made).
+    pub executed_at: Option<String>,
     /// Its counts.
     pub result: DryRunResult,
     /// Its summary.
     pub diff_summary: String,
-    /// Its full diff.
-    pub diff_ref: String,
+    /// Its full diff (`null` when no dry-run was made).
+    pub diff_ref: Option<String>,
 }
 
 /// `sync_log.approval`.
@@ -224,12 +225,12 @@ pub struct LogDryRun {
 pub struct LogApproval {
     /// Whether it was approved.
     pub approved: bool,
-    /// By whom.
-    pub approved_by: String,
-    /// When.
-    pub approved_at: String,
-    /// The plan's evidence path.
-    pub dry_run_ref: String,
+    /// By whom (`null` when nobody approved).
+    pub approved_by: Option<String>,
+    /// When (`null` when nobody approved).
+    pub approved_at: Option<String>,
+    /// The plan's evidence path (`null` when no dry-run was made).
+    pub dry_run_ref: Option<String>,
 }
 
 /// `sync_log.execution`.
@@ -265,7 +266,7 @@ pub struct LogVerification {
     pub smoke_tests_passed: bool,
     /// Whether every changed path hashes to what the plan promised.
     pub integrity_verified: bool,
-    /// Details.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// Details (`null` when there is nothing to say).
+    #[serde(default)]
     pub notes: Option<String>,
 }

@@ -867,7 +867,7 @@ fn settle(ws: &Workspace, sync: &LoadedSync, pending: &Pending) -> Result<DueOut
     };
     if let Some((_, log_ref)) = engine::history(ws, Some(id))?
         .into_iter()
-        .find(|(log, _)| log.dry_run.diff_ref == plan.plan.diff_ref)
+        .find(|(log, _)| log.dry_run.diff_ref.as_ref() == Some(&plan.plan.diff_ref))
     {
         return Ok(DueOutcome {
             log_ref: Some(log_ref.clone()),

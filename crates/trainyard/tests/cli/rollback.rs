@@ -297,7 +297,9 @@ fn an_immediate_rollback_leaves_everything_as_the_earlier_release_left_it() {
       follow_up
         root_cause
         prevention
+        post_mortem_ref
     ");
+    assert!(yaml.contains("post_mortem_ref: null"), "{yaml}");
     assert!(yaml.contains("smoke_tests: pass"), "{yaml}");
     assert!(yaml.contains("post-hoc approval pending"), "{yaml}");
     let minutes: f64 = yaml

@@ -489,8 +489,10 @@ fn the_sync_log_has_the_spec_keys() {
       verification
         smoke_tests_passed
         integrity_verified
+        notes
     ");
     assert!(yaml.contains("smoke_tests_passed: true"), "{yaml}");
+    assert!(yaml.contains("notes: null"), "{yaml}");
 }
 
 #[test]
@@ -685,4 +687,50 @@ fn a_symlinked_store_directory_is_never_written_through() {
         0,
         "nothing is written outside the store"
     );
+}
+
+#[test]
+fn a_sync_config_is_listed_with_every_key_of_the_spec() {
+    let repo = small_fixture("");
+    let list = repo.run(&["--json", "sync", "list"]);
+    assert_eq!(list.code(), 0, "{}", list.transcript());
+    let config = &list.json()[0];
+    fn keys(value: &serde_json::Value, prefix: &str, out: &mut Vec<String>) {
+        if let Some(map) = value.as_object() {
+            for (key, value) in map {
+                let path = format!("{prefix}{key}");
+                out.push(path.clone());
+                keys(value, &format!("{path}."), out);
+            }
+        }
+    }
+    let mut found = Vec::new();
+    keys(config, "", &mut found);
+    for key in [
+        "sync_id",
+        "name",
+        "type",
+        "source.type",
+        "source.location",
+        "source.branch",
+        "source.credentials",
+        "target.type",
+        "target.location",
+        "target.branch",
+        "target.credentials",
+        "options.dry_run_required",
+        "options.approval_required",
+        "options.approver",
+        "options.conflict_strategy",
+        "filters.include",
+        "filters.exclude",
+        "schedule.trigger",
+        "schedule.cron",
+        "notifications.on_success",
+        "notifications.on_failure",
+    ] {
+        assert!(found.iter().any(|k| k == key), "{key} missing: {config}");
+    }
+    assert_eq!(config["source"]["branch"], serde_json::Value::Null);
+    assert_eq!(config["schedule"]["cron"], serde_json::Value::Null);
 }
