@@ -390,6 +390,42 @@ impl dyn EvidenceStore + '_ {
         Ok(out)
     }
 
+    /// The documents of `kind` whose record path contains `name_part`, as
+    /// [`parsed`](Self::parsed) finds them, for a decision to rest on: each
+    /// one hash-checked against the index as it is read, so a document
+    /// edited by hand is refused, not trusted.
+    ///
+    /// # Errors
+    ///
+    /// An [`Error::Input`] naming the document and saying `remedy` when one
+    /// of them was edited since it was recorded, or naming it and why when
+    /// it does not parse as `T`; the errors of [`parsed`](Self::parsed).
+    pub fn trusted<T: serde::de::DeserializeOwned>(
+        &self,
+        kind: &str,
+        name_part: &str,
+        remedy: &str,
+    ) -> Result<Vec<(T, Record)>> {
+        let mut out = Vec::new();
+        for found in self.parsed::<T>(kind, name_part)? {
+            if !found.intact {
+                return Err(self.edited(&found.record, remedy));
+            }
+            out.push((found.document?, found.record));
+        }
+        Ok(out)
+    }
+
+    /// The error for a document whose bytes no longer match its record:
+    /// its path, and `remedy`.
+    pub fn edited(&self, record: &Record, remedy: &str) -> Error {
+        Error::input(format!(
+            "evidence {}/{} was edited after it was recorded (its sha-256 no longer matches the evidence index): {remedy}",
+            self.location().trim_end_matches('/'),
+            record.path
+        ))
+    }
+
     /// Renders `value` as YAML with serde-saphyr and records it, as
     /// [`EvidenceStore::write`] does. An inherent method of the trait
     /// object, so every store gets it and callers never name the store's

@@ -204,13 +204,20 @@ fn git_identity(ws: &Workspace) -> Result<String> {
 /// # Errors
 ///
 /// Returns an error when the evidence store cannot be read or holds a
-/// malformed sign-off.
+/// malformed sign-off, and an [`Error::Input`] naming a sign-off whose
+/// bytes no longer match the evidence index (edited by hand).
 pub fn list(ws: &Workspace, version: &Version) -> Result<Vec<Signoff>> {
     let store = ws.evidence_store();
     let wanted = version.to_string();
     let mut out = Vec::new();
     for record in store.list(Some("signoff"))? {
         let entry = store.get(&Lookup::Seq(record.seq))?;
+        if !entry.intact {
+            return Err(store.edited(
+                &entry.record,
+                "a changed sign-off is never counted; restore the recorded document (`trainyard evidence verify` lists what changed), or sign off again once it is restored",
+            ));
+        }
         let document: SignoffDocument =
             crate::yaml::parse(&entry.text, std::path::Path::new(&record.path))?;
         if document.signoff.version == wanted {

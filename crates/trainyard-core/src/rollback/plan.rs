@@ -349,10 +349,16 @@ pub fn find(ws: &Workspace, id: &str) -> Result<(RollbackPlan, String)> {
     }
     let wanted = id.to_ascii_lowercase();
     let mut found = Vec::new();
-    for found_plan in ws
-        .evidence_store()
-        .parsed::<RollbackPlanDocument>("rollback_plan", &wanted[..wanted.len().min(16)])?
+    let store = ws.evidence_store();
+    for found_plan in
+        store.parsed::<RollbackPlanDocument>("rollback_plan", &wanted[..wanted.len().min(16)])?
     {
+        if !found_plan.intact {
+            return Err(store.edited(
+                &found_plan.record,
+                "a rollback plan that was changed is never approved or started: plan the rollback again",
+            ));
+        }
         let document = found_plan.document?;
         if document.rollback_plan.plan_id.starts_with(&wanted) {
             if !found_plan.intact || !document.rollback_plan.intact() {

@@ -459,13 +459,16 @@ pub fn approve(ws: &Workspace, request: &ApproveRequest) -> Result<PlanApproval>
     Ok(approval)
 }
 
+/// The decisions recorded on a rollback plan, each checked against the
+/// evidence index as it is read: a decision edited by hand is refused.
 fn approvals(ws: &Workspace, plan_id: &str) -> Result<Vec<PlanApproval>> {
     let mut out = Vec::new();
-    for found in ws
-        .evidence_store()
-        .parsed::<ApprovalDocument>("rollback_approval", &plan_id[..16.min(plan_id.len())])?
-    {
-        let approval = found.document?.rollback_approval;
+    for (document, _) in ws.evidence_store().trusted::<ApprovalDocument>(
+        "rollback_approval",
+        &plan_id[..16.min(plan_id.len())],
+        "a decision that was changed is never trusted; restore the recorded document (`trainyard evidence verify` lists what changed), or plan the rollback again and decide on the new plan",
+    )? {
+        let approval = document.rollback_approval;
         if approval.plan_id == plan_id {
             out.push(approval);
         }

@@ -887,10 +887,14 @@ pub fn find_plan(ws: &Workspace, id: &str) -> Result<(SyncPlan, String)> {
     let mut found = Vec::new();
     // Plans are recorded under their short id: only those are parsed.
     let wanted = id[..id.len().min(SHORT_ID_LEN)].to_ascii_lowercase();
-    for found_plan in ws
-        .evidence_store()
-        .parsed::<PlanDocument>("sync_plan", &wanted)?
-    {
+    let store = ws.evidence_store();
+    for found_plan in store.parsed::<PlanDocument>("sync_plan", &wanted)? {
+        if !found_plan.intact {
+            return Err(store.edited(
+                &found_plan.record,
+                "a plan that was changed is never approved or applied: plan again",
+            ));
+        }
         let Ok(document) = found_plan.document else {
             continue;
         };
@@ -928,13 +932,18 @@ pub fn approvals(ws: &Workspace, plan_id: &str) -> Result<Vec<Approval>> {
     approvals_of(ws.evidence_store().as_ref(), plan_id)
 }
 
+/// The approvals and rejections of a plan, each checked against the
+/// evidence index as it is read: an approval edited by hand is refused.
 fn approvals_of(store: &dyn EvidenceStore, plan_id: &str) -> Result<Vec<Approval>> {
     let short = &plan_id[..plan_id.len().min(SHORT_ID_LEN)];
     Ok(store
-        .parsed::<ApprovalDocument>("sync_approval", short)?
+        .trusted::<ApprovalDocument>(
+            "sync_approval",
+            short,
+            "a decision that was changed is never trusted; restore the recorded document (`trainyard evidence verify` lists what changed), or plan again and decide on the new plan",
+        )?
         .into_iter()
-        .filter_map(|found| found.document.ok())
-        .map(|document| document.sync_approval)
+        .map(|(document, _)| document.sync_approval)
         .filter(|approval| approval.plan_id == plan_id)
         .collect())
 }
@@ -1062,6 +1071,21 @@ fn logs(ws: &Workspace, name_part: &str) -> Result<Vec<(SyncLog, String)>> {
         .collect())
 }
 
+/// The sync logs of a plan's short id, for deciding whether it was
+/// applied: each one checked against the evidence index as it is read.
+fn trusted_logs(ws: &Workspace, short_id: &str) -> Result<Vec<(SyncLog, String)>> {
+    Ok(ws
+        .evidence_store()
+        .trusted::<SyncLogDocument>(
+            "sync_log",
+            short_id,
+            "whether its plan was applied cannot be told from a changed log; restore the recorded document (`trainyard evidence verify` lists what changed)",
+        )?
+        .into_iter()
+        .map(|(document, record)| (document.sync_log, record.path))
+        .collect())
+}
+
 /// `sync apply`: applies an approved, fresh, unused plan, verifies it and
 /// writes the `sync_log`.
 ///
@@ -1126,7 +1150,7 @@ fn apply_found(
             ..approval_of(plan, identity(ws), ws.now)
         },
     };
-    if let Some((_, log_ref)) = logs(ws, &short)?
+    if let Some((_, log_ref)) = trusted_logs(ws, &short)?
         .into_iter()
         .find(|(l, _)| l.dry_run.diff_ref.as_ref() == Some(&plan.plan.diff_ref))
     {

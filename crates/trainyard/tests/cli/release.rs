@@ -407,6 +407,51 @@ fn the_two_review_layers_need_two_people() {
     );
 }
 
+#[test]
+fn an_edited_signoff_is_refused_not_counted() {
+    let f = fixture("");
+    let repo = &f.repo;
+    ok(
+        repo,
+        &[
+            "signoff",
+            "1.1.0",
+            "--item",
+            "review",
+            "--layer",
+            "1",
+            "--by",
+            "ada@example.org",
+        ],
+    );
+    // The first layer's signer edited into someone else, so that the same
+    // person could sign the second layer.
+    let list = ok(repo, &["--json", "evidence", "list", "--kind", "signoff"]).json();
+    let path = repo
+        .path()
+        .join(".trainyard")
+        .join(list[0]["path"].as_str().expect("path"));
+    let text = std::fs::read_to_string(&path).expect("read");
+    std::fs::write(&path, text.replace("ada@example.org", "bob@example.org")).expect("edit");
+    let second = repo.run(&[
+        "signoff",
+        "1.1.0",
+        "--item",
+        "review",
+        "--layer",
+        "2",
+        "--by",
+        "ada@example.org",
+    ]);
+    assert_eq!(second.code(), 2, "{}", second.transcript());
+    assert!(
+        second.stderr().contains("was edited after it was recorded")
+            && second.stderr().contains(&path.display().to_string()),
+        "{}",
+        second.transcript()
+    );
+}
+
 /// A one-shot HTTP server on loopback that answers GitHub's pull request
 /// listing with `body`, and returns the request it saw.
 fn github_server(body: &'static str) -> (String, std::thread::JoinHandle<String>) {

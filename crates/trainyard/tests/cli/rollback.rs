@@ -412,6 +412,70 @@ fn the_matrix_decides_the_procedure_and_the_approval() {
 }
 
 #[test]
+fn an_edited_rollback_decision_is_refused() {
+    let f = fixture("");
+    let repo = &f.repo;
+    let id = plan(repo, &["--to", "1.0.0", "--type", "planned"]);
+    ok(
+        repo,
+        &[
+            "rollback",
+            "approve",
+            &id,
+            "--reject",
+            "--reason",
+            "not now",
+            "--by",
+            "lin@example.org",
+            "--role",
+            "Orchestrator",
+        ],
+    );
+    let list = ok(
+        repo,
+        &["--json", "evidence", "list", "--kind", "rollback_approval"],
+    )
+    .json();
+    let path = repo
+        .path()
+        .join(".trainyard")
+        .join(list[0]["path"].as_str().expect("path"));
+    let text = std::fs::read_to_string(&path).expect("read");
+    std::fs::write(&path, text.replace("approved: false", "approved: true")).expect("edit");
+    let before = left(&f);
+    let started = start(repo, &id, "medium", "limited");
+    assert_eq!(started.code(), 2, "{}", started.transcript());
+    assert!(
+        started
+            .stderr()
+            .contains("was edited after it was recorded")
+            && started.stderr().contains(&path.display().to_string()),
+        "{}",
+        started.transcript()
+    );
+    assert_eq!(left(&f).tree, before.tree, "nothing rolled back");
+    // An edited plan is refused the same way.
+    let plans = ok(
+        repo,
+        &["--json", "evidence", "list", "--kind", "rollback_plan"],
+    )
+    .json();
+    let plan_path = repo
+        .path()
+        .join(".trainyard")
+        .join(plans[0]["path"].as_str().expect("path"));
+    let text = std::fs::read_to_string(&plan_path).expect("read");
+    std::fs::write(&plan_path, format!("{text}# looked at\n")).expect("edit");
+    let approve = repo.run(&["rollback", "approve", &id, "--by", "lin@example.org"]);
+    assert_eq!(approve.code(), 2, "{}", approve.transcript());
+    assert!(
+        approve.stderr().contains(&plan_path.display().to_string()),
+        "{}",
+        approve.transcript()
+    );
+}
+
+#[test]
 fn partial_and_config_rollbacks_touch_only_their_part() {
     let f = fixture("");
     let repo = &f.repo;

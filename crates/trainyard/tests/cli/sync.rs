@@ -734,3 +734,100 @@ fn a_sync_config_is_listed_with_every_key_of_the_spec() {
     assert_eq!(config["source"]["branch"], serde_json::Value::Null);
     assert_eq!(config["schedule"]["cron"], serde_json::Value::Null);
 }
+
+/// The one recorded document of `kind`, by its path.
+fn only_document(repo: &TestRepo, kind: &str) -> PathBuf {
+    let list = repo
+        .run(&["--json", "evidence", "list", "--kind", kind])
+        .json();
+    let records = list.as_array().expect("records");
+    assert_eq!(records.len(), 1, "{list}");
+    repo.path()
+        .join(".trainyard")
+        .join(records[0]["path"].as_str().expect("path"))
+}
+
+fn edit(path: &Path, from: &str, to: &str) {
+    let text = std::fs::read_to_string(path).expect("read");
+    assert!(text.contains(from), "{from} not in {text}");
+    std::fs::write(path, text.replace(from, to)).expect("write");
+}
+
+#[test]
+fn a_rejection_edited_into_an_approval_is_refused() {
+    let repo = small_fixture("");
+    let id = plan_id(&repo, "small");
+    let reject = repo.run(&[
+        "sync",
+        "approve",
+        &id,
+        "--reject",
+        "--reason",
+        "no",
+        "--role",
+        "release-managers",
+    ]);
+    assert_eq!(reject.code(), 0, "{}", reject.transcript());
+    let approval = only_document(&repo, "sync_approval");
+    edit(&approval, "approved: false", "approved: true");
+    let before = snapshot_dir(&repo.path().join("dst"));
+    let run = repo.run(&["sync", "apply", &id]);
+    assert_eq!(run.code(), 2, "{}", run.transcript());
+    assert!(
+        run.stderr().contains("was edited after it was recorded")
+            && run.stderr().contains(&approval.display().to_string())
+            && run.stderr().contains("plan again"),
+        "{}",
+        run.transcript()
+    );
+    assert_unchanged(&before, &snapshot_dir(&repo.path().join("dst")));
+    // A second decision is refused too: the first one cannot be read.
+    let again = repo.run(&[
+        "sync",
+        "approve",
+        &id,
+        "--role",
+        "release-managers",
+        "--by",
+        "ada@example.org",
+    ]);
+    assert_eq!(again.code(), 2, "{}", again.transcript());
+}
+
+#[test]
+fn an_override_edited_into_an_approval_is_refused() {
+    let repo = small_fixture("    max_delete: \"0\"\n");
+    let id = plan_id(&repo, "small");
+    approve(&repo, &id);
+    let approval = only_document(&repo, "sync_approval");
+    edit(
+        &approval,
+        "override_max_delete: false",
+        "override_max_delete: true",
+    );
+    let run = repo.run(&["sync", "apply", &id]);
+    assert_eq!(run.code(), 2, "{}", run.transcript());
+    assert!(
+        run.stderr().contains("was edited after it was recorded"),
+        "{}",
+        run.transcript()
+    );
+    assert!(repo.path().join("dst/gone.txt").exists(), "nothing deleted");
+}
+
+#[test]
+fn an_edited_plan_is_refused_with_its_path() {
+    let repo = small_fixture("");
+    let id = plan_id(&repo, "small");
+    approve(&repo, &id);
+    let plan = only_document(&repo, "sync_plan");
+    let text = std::fs::read_to_string(&plan).expect("read");
+    std::fs::write(&plan, format!("{text}# reviewed\n")).expect("append");
+    let run = repo.run(&["sync", "apply", &id]);
+    assert_eq!(run.code(), 2, "{}", run.transcript());
+    assert!(
+        run.stderr().contains(&plan.display().to_string()) && run.stderr().contains("plan again"),
+        "{}",
+        run.transcript()
+    );
+}
