@@ -12,7 +12,20 @@
 //! <root>/lock                              lock file (empty, flock-style lock)
 //! <root>/evidence/index.jsonl              the index: one JSON record a line
 //! <root>/evidence/<kind>/<name>.yaml       the documents, byte for byte
+//! <root>/evidence/<kind>/<sha256>.gz       bodies, by the SHA-256 of their content
+//! <root>/tmp/                              bodies being written, not evidence yet
 //! ```
+//!
+//! Bodies hold what is too large to be a YAML document (a sync plan's
+//! change list and full diff): any bytes, gzip-compressed, named by the
+//! SHA-256 of their content and referenced from documents by that name.
+//! The same content is stored once, however many documents name it. A
+//! body's record is like a document's (its `sha256` is that of the stored
+//! bytes); [`EvidenceStore::read_body`] and [`EvidenceStore::verify`] check
+//! the content against its name too. [`EvidenceStore::stage_body`] writes
+//! one without holding it in memory, and [`EvidenceStore::record`] records
+//! bodies and the documents that name them with one update of the index,
+//! so that a failure leaves none of them recorded.
 //!
 //! Each index line is a [`Record`]:
 //!
@@ -82,8 +95,10 @@ use crate::deadline::Deadline;
 use crate::{Error, Result};
 
 mod at;
+mod body;
 
 use at::{Dir, EntryType, Found};
+pub use body::{StagedBody, body_name, is_body_name};
 
 /// The `prev` of the first record: 64 zeros.
 pub const GENESIS_HASH: &str = "0000000000000000000000000000000000000000000000000000000000000000";
@@ -99,6 +114,10 @@ const INDEX_FILE: &str = "index.jsonl";
 
 /// The lock file name inside the store root.
 const LOCK_FILE: &str = "lock";
+
+/// The directory inside the store root where bodies are written before
+/// they are recorded (outside `evidence/`: never evidence itself).
+const TMP_DIR: &str = "tmp";
 
 /// The longest kind accepted, in bytes.
 const MAX_KIND_LEN: usize = 64;
@@ -171,6 +190,40 @@ pub struct WriteReport {
     /// True when a document with no record (left by an interrupted write)
     /// was in the way and has been replaced.
     pub replaced_unrecorded: bool,
+}
+
+/// A YAML document to record in one batch with bodies, see
+/// [`EvidenceStore::record`].
+#[derive(Debug, Clone, Copy)]
+pub struct NewDocument<'a> {
+    /// Its kind.
+    pub kind: &'a str,
+    /// Its name, or with `unique` the base of its name.
+    pub name: &'a str,
+    /// Record it under the first free name from `name`, as
+    /// [`EvidenceStore::write_unique`] does.
+    pub unique: bool,
+    /// The document.
+    pub yaml: &'a str,
+}
+
+/// A body as recorded: its record, and whether it was recorded now (or
+/// was recorded already, the same content by an earlier run).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct BodyRecord {
+    /// The body's index record.
+    pub record: Record,
+    /// False when the same content was recorded already and is shared.
+    pub new: bool,
+}
+
+/// What one [`EvidenceStore::record`] recorded.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Recorded {
+    /// The bodies, in the order given (a body given twice once).
+    pub bodies: Vec<BodyRecord>,
+    /// The documents, in the order given.
+    pub documents: Vec<WriteReport>,
 }
 
 /// How to find one recorded document.
@@ -306,6 +359,45 @@ pub trait EvidenceStore {
     /// As [`EvidenceStore::write`], except that a name already recorded is
     /// never an error.
     fn write_unique(&self, kind: &str, base: &str, yaml: &str) -> Result<WriteReport>;
+
+    /// Writes a body of `kind`: `fill` writes its content (any bytes) to
+    /// the writer it is given, which compresses and hashes it on the way
+    /// to a temporary file, so that a body of any size is never held in
+    /// memory. Nothing is recorded until the body is given to
+    /// [`EvidenceStore::record`]; dropped, it leaves nothing behind.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Input`] for an invalid kind; the errors of `fill`;
+    /// [`Error::Io`] when the temporary file cannot be written.
+    fn stage_body(
+        &self,
+        kind: &str,
+        fill: &mut dyn FnMut(&mut dyn std::io::Write) -> Result<()>,
+    ) -> Result<StagedBody>;
+
+    /// Records staged bodies and YAML documents at once, with one update
+    /// of the index: all of them or, on error, none. A body whose content
+    /// is recorded already (same kind and SHA-256) is not stored again:
+    /// its existing record is returned.
+    ///
+    /// # Errors
+    ///
+    /// As [`EvidenceStore::write`] for each document; on error nothing is
+    /// recorded.
+    fn record(&self, bodies: Vec<StagedBody>, documents: &[NewDocument<'_>]) -> Result<Recorded>;
+
+    /// Writes the content of the body of `kind` whose content has the
+    /// SHA-256 `sha256` to `sink`, and returns its record. The stored
+    /// bytes are checked against the index before any content is written,
+    /// and the content against its hash as it is.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Input`] when no such body is recorded, or when it was
+    /// edited since (its path named); [`Error::Io`] when it cannot be read
+    /// or `sink` cannot be written.
+    fn read_body(&self, kind: &str, sha256: &str, sink: &mut dyn std::io::Write) -> Result<Record>;
 
     /// The records of the index in order, only those of `kind` if given.
     ///
@@ -521,9 +613,14 @@ fn relative_path(kind: &str, name: &str) -> String {
     format!("{EVIDENCE_DIR}/{kind}/{}", file_name(name))
 }
 
-/// The file name of a document in its kind's directory.
+/// The file name of a document in its kind's directory: `<name>.yaml`,
+/// or a body's own name.
 fn file_name(name: &str) -> String {
-    format!("{name}.yaml")
+    if is_body_name(name) {
+        name.to_owned()
+    } else {
+        format!("{name}.yaml")
+    }
 }
 
 /// SHA-256 of `bytes` as lowercase hex.
@@ -776,6 +873,24 @@ impl DirStore {
         })
     }
 
+    /// Opens the document of `record` (at `path`) for reading, refusing a
+    /// link or anything but a regular file.
+    fn open_recorded(&self, root: &Dir, record: &Record, path: &Path) -> Result<File> {
+        match self.find_document(root, record)? {
+            OnDisk::File(file) => Ok(file),
+            OnDisk::Missing => Err(Error::io(
+                "cannot read",
+                path,
+                std::io::Error::from(IoErrorKind::NotFound),
+            )),
+            OnDisk::Link => Err(at::symlink_refused(path)),
+            OnDisk::Wrong => Err(Error::input(format!(
+                "evidence {} is not a regular file",
+                path.display()
+            ))),
+        }
+    }
+
     /// Every entry under `evidence/` that is not a directory, as sorted
     /// relative paths with `/`, and whether it is a symbolic link (links
     /// are listed, never followed).
@@ -793,100 +908,226 @@ impl DirStore {
     /// Records `yaml` as `kind` under the name `choice` gives, the name
     /// resolved while the store is held.
     fn write_as(&self, kind: &str, choice: NameChoice<'_>, yaml: &str) -> Result<WriteReport> {
-        validate_kind(kind)?;
-        let wanted = choice.base();
-        validate_name(wanted)?;
-        if yaml.trim().is_empty() {
-            return Err(Error::input(format!("evidence {kind}/{wanted} is empty")));
-        }
-        if let Err(e) = serde_saphyr::from_str::<serde::de::IgnoredAny>(yaml) {
-            let plain = e.without_snippet().to_string();
-            let plain = plain
-                .trim()
-                .trim_start_matches("error: ")
-                .trim_end_matches('.');
-            return Err(Error::input(format!(
-                "evidence {kind}/{wanted} is not a yaml document: {plain}"
-            )));
-        }
+        let document = NewDocument {
+            kind,
+            name: choice.base(),
+            unique: matches!(choice, NameChoice::FirstFree(_)),
+            yaml,
+        };
+        let mut recorded = self.record_batch(Vec::new(), &[document])?;
+        recorded
+            .documents
+            .pop()
+            .ok_or_else(|| Error::Internal("a write recorded no document".into()))
+    }
 
+    /// Records `bodies` and `documents` with one update of the index, all
+    /// or none: a body already recorded is not stored again.
+    fn record_batch(
+        &self,
+        bodies: Vec<StagedBody>,
+        documents: &[NewDocument<'_>],
+    ) -> Result<Recorded> {
+        for document in documents {
+            check_document(document)?;
+        }
+        for staged in &bodies {
+            validate_kind(&staged.kind)?;
+        }
         let held = self.hold()?;
         let (mut index_bytes, records) = self.read_records(Some(&held.root))?;
-        let name = match choice {
-            NameChoice::Exact(name) => {
+        let mut taken: HashSet<(String, String)> = records
+            .iter()
+            .map(|r| (r.kind.clone(), r.name.to_ascii_lowercase()))
+            .collect();
+        let evidence = held.root.create_dir(EVIDENCE_DIR)?;
+        let mut placed = Placed::default();
+        let mut pending: Vec<(String, String, String)> = Vec::new();
+        let mut outcome = Recorded::default();
+        let result = (|| -> Result<()> {
+            // Bodies first: a document may name them.
+            for mut staged in bodies {
+                let name = staged.name();
                 if let Some(existing) = records
                     .iter()
-                    .find(|r| r.kind == kind && r.name.eq_ignore_ascii_case(name))
+                    .find(|r| r.kind == staged.kind && r.name == name)
                 {
-                    return Err(Error::input(format!(
-                        "evidence {kind}/{name} is already recorded in {} (seq {}): evidence is immutable",
-                        self.full_path(&existing.path).display(),
-                        existing.seq
-                    )));
+                    outcome.bodies.push(BodyRecord {
+                        record: existing.clone(),
+                        new: false,
+                    });
+                    continue;
                 }
-                name.to_owned()
+                if !taken.insert((staged.kind.clone(), name.clone())) {
+                    // The same body twice in one batch.
+                    continue;
+                }
+                let kind_dir = evidence.create_dir(&staged.kind)?;
+                placed
+                    .replaced
+                    .push(self.make_room(&kind_dir, &staged.kind, &name)?);
+                staged
+                    .temp
+                    .dir
+                    .rename(&staged.temp.name, &kind_dir, &name)?;
+                staged.temp.placed = true;
+                kind_dir.sync()?;
+                placed.files.push((kind_dir, name.clone()));
+                pending.push((staged.kind.clone(), name, staged.stored_sha256.clone()));
             }
-            NameChoice::FirstFree(base) => first_free(&records, kind, base)?,
-        };
-        let evidence = held.root.create_dir(EVIDENCE_DIR)?;
-        let kind_dir = evidence.create_dir(kind)?;
-        let file = file_name(&name);
-        let replaced_unrecorded = match kind_dir.entry_type(&file)? {
-            None => false,
-            Some(EntryType::File) => true,
-            Some(EntryType::Symlink) => return Err(at::symlink_refused(&kind_dir.child(&file))),
-            Some(_) => {
-                return Err(Error::input(format!(
-                    "{} is in the way of evidence {kind}/{name}: it is not a regular file",
-                    kind_dir.child(&file).display()
-                )));
+            for document in documents {
+                let name = if document.unique {
+                    first_free(&taken, document.kind, document.name)?
+                } else {
+                    if let Some(existing) = records.iter().find(|r| {
+                        r.kind == document.kind && r.name.eq_ignore_ascii_case(document.name)
+                    }) {
+                        return Err(Error::input(format!(
+                            "evidence {}/{} is already recorded in {} (seq {}): evidence is immutable",
+                            document.kind,
+                            document.name,
+                            self.full_path(&existing.path).display(),
+                            existing.seq
+                        )));
+                    }
+                    document.name.to_owned()
+                };
+                taken.insert((document.kind.to_owned(), name.to_ascii_lowercase()));
+                let kind_dir = evidence.create_dir(document.kind)?;
+                let file = file_name(&name);
+                placed
+                    .replaced
+                    .push(self.make_room(&kind_dir, document.kind, &name)?);
+                // A crash after this leaves an unrecorded document, which
+                // the next write of it replaces.
+                kind_dir.write_atomic(&file, document.yaml.as_bytes())?;
+                placed.files.push((kind_dir, file));
+                pending.push((
+                    document.kind.to_owned(),
+                    name,
+                    sha256_hex(document.yaml.as_bytes()),
+                ));
             }
-        };
-
-        // 1. The document: a crash after this leaves an unrecorded document.
-        kind_dir.write_atomic(&file, yaml.as_bytes())?;
-
-        // 2. The record, appended by replacing the whole index atomically.
-        let (seq, prev) = match records.last() {
-            None => (1, GENESIS_HASH.to_string()),
-            Some(last) => {
-                let seq = last.seq.checked_add(1).ok_or_else(|| {
-                    Error::input(format!(
-                        "evidence index {} has no sequence number left after {}",
-                        self.index_path().display(),
-                        last.seq
-                    ))
-                })?;
-                (seq, last.hash.clone())
-            }
-        };
-        let mut record = Record {
-            seq,
-            kind: kind.to_string(),
-            path: relative_path(kind, &name),
-            name,
-            recorded_at: self
+            // The records, appended by replacing the whole index atomically.
+            let mut last = records.last().map(|r| (r.seq, r.hash.clone()));
+            let recorded_at = self
                 .clock
-                .map_or_else(now_rfc3339, |now| format!("{now:.0}")),
-            sha256: sha256_hex(yaml.as_bytes()),
-            prev,
-            hash: String::new(),
-        };
-        record.hash = record.compute_hash()?;
-        let line = serde_json::to_string(&record)
-            .map_err(|e| Error::Internal(format!("cannot encode evidence record: {e}")))?;
-        if !index_bytes.is_empty() && !index_bytes.ends_with(b"\n") {
-            index_bytes.push(b'\n');
+                .map_or_else(now_rfc3339, |now| format!("{now:.0}"));
+            let mut new_records = Vec::with_capacity(pending.len());
+            for (kind, name, sha256) in pending.drain(..) {
+                let (seq, prev) = match &last {
+                    None => (1, GENESIS_HASH.to_string()),
+                    Some((seq, hash)) => {
+                        let seq = seq.checked_add(1).ok_or_else(|| {
+                            Error::input(format!(
+                                "evidence index {} has no sequence number left after {seq}",
+                                self.index_path().display()
+                            ))
+                        })?;
+                        (seq, hash.clone())
+                    }
+                };
+                let mut record = Record {
+                    seq,
+                    path: relative_path(&kind, &name),
+                    kind,
+                    name,
+                    recorded_at: recorded_at.clone(),
+                    sha256,
+                    prev,
+                    hash: String::new(),
+                };
+                record.hash = record.compute_hash()?;
+                let line = serde_json::to_string(&record)
+                    .map_err(|e| Error::Internal(format!("cannot encode evidence record: {e}")))?;
+                if !index_bytes.is_empty() && !index_bytes.ends_with(b"\n") {
+                    index_bytes.push(b'\n');
+                }
+                index_bytes.extend_from_slice(line.as_bytes());
+                index_bytes.push(b'\n');
+                last = Some((record.seq, record.hash.clone()));
+                new_records.push(record);
+            }
+            evidence.write_atomic(INDEX_FILE, &index_bytes)?;
+            let replaced: Vec<bool> = placed.replaced.clone();
+            let mut replaced = replaced.into_iter();
+            for record in new_records {
+                let replaced_unrecorded = replaced.next().unwrap_or(false);
+                if is_body_name(&record.name) {
+                    outcome.bodies.push(BodyRecord { record, new: true });
+                } else {
+                    outcome.documents.push(WriteReport {
+                        record,
+                        replaced_unrecorded,
+                    });
+                }
+            }
+            placed.files.clear();
+            Ok(())
+        })();
+        if let Err(e) = result {
+            // Nothing was recorded: take away what this batch put in place
+            // (a document it replaced was unrecorded already).
+            for (dir, name) in placed.files.drain(..) {
+                let _ = dir.remove(&name);
+            }
+            return Err(e);
         }
-        index_bytes.extend_from_slice(line.as_bytes());
-        index_bytes.push(b'\n');
-        evidence.write_atomic(INDEX_FILE, &index_bytes)?;
-
-        Ok(WriteReport {
-            record,
-            replaced_unrecorded,
-        })
+        Ok(outcome)
     }
+
+    /// Checks that the file of `kind`/`name` in `kind_dir` may be written:
+    /// true when an unrecorded file is there (left by an interrupted write),
+    /// false when nothing is; refused for a link or anything but a file.
+    fn make_room(&self, kind_dir: &Dir, kind: &str, name: &str) -> Result<bool> {
+        let file = file_name(name);
+        match kind_dir.entry_type(&file)? {
+            None => Ok(false),
+            Some(EntryType::File) => Ok(true),
+            Some(EntryType::Symlink) => Err(at::symlink_refused(&kind_dir.child(&file))),
+            Some(_) => Err(Error::input(format!(
+                "{} is in the way of evidence {kind}/{name}: it is not a regular file",
+                kind_dir.child(&file).display()
+            ))),
+        }
+    }
+}
+
+/// The files a batch put in place, taken away again when it fails, and
+/// whether each replaced an unrecorded file.
+#[derive(Default)]
+struct Placed {
+    files: Vec<(Dir, String)>,
+    replaced: Vec<bool>,
+}
+
+/// Checks a document before anything is recorded: its kind, its name (or
+/// base), and that it is YAML.
+fn check_document(document: &NewDocument<'_>) -> Result<()> {
+    let NewDocument {
+        kind, name, yaml, ..
+    } = *document;
+    validate_kind(kind)?;
+    validate_name(name)?;
+    if is_body_name(name) {
+        return Err(Error::input(format!(
+            "invalid evidence name {name:?}: names of a hash and .gz are those of bodies"
+        )));
+    }
+    if yaml.trim().is_empty() {
+        return Err(Error::input(format!("evidence {kind}/{name} is empty")));
+    }
+    if let Err(e) = serde_saphyr::from_str::<serde::de::IgnoredAny>(yaml) {
+        let plain = e.without_snippet().to_string();
+        let plain = plain
+            .trim()
+            .trim_start_matches("error: ")
+            .trim_end_matches('.');
+        return Err(Error::input(format!(
+            "evidence {kind}/{name} is not a yaml document: {plain}"
+        )));
+    }
+    Ok(())
 }
 
 /// Which name a write records its document under.
@@ -907,17 +1148,14 @@ impl NameChoice<'_> {
     }
 }
 
-/// `base`, or `base-2`, `base-3`, ...: the first name of `kind` that no
-/// record has (ignoring ASCII case).
-fn first_free(records: &[Record], kind: &str, base: &str) -> Result<String> {
-    let taken: HashSet<String> = records
-        .iter()
-        .filter(|r| r.kind == kind)
-        .map(|r| r.name.to_ascii_lowercase())
-        .collect();
+/// `base`, or `base-2`, `base-3`, ...: the first name of `kind` not
+/// taken (names compare ignoring ASCII case; `taken` holds them
+/// lowercase).
+fn first_free(taken: &HashSet<(String, String)>, kind: &str, base: &str) -> Result<String> {
+    let is_taken = |name: &str| taken.contains(&(kind.to_owned(), name.to_ascii_lowercase()));
     let mut name = base.to_owned();
     let mut n: u64 = 1;
-    while taken.contains(&name.to_ascii_lowercase()) {
+    while is_taken(&name) {
         n += 1;
         name = format!("{base}-{n}");
     }
@@ -963,6 +1201,15 @@ fn parse_index(bytes: &[u8]) -> Vec<IndexLine> {
     lines
 }
 
+/// The error for a document whose stored bytes no longer match their
+/// record, found while reading it.
+fn edited_error(path: &Path) -> Error {
+    Error::input(format!(
+        "evidence {} was edited after it was recorded (its sha-256 no longer matches the evidence index): restore the recorded document (`trainyard evidence verify` lists what changed)",
+        path.display()
+    ))
+}
+
 /// Reads an open document to its end.
 fn read_all(mut file: File, path: &Path) -> Result<Vec<u8>> {
     let mut bytes = Vec::new();
@@ -982,6 +1229,55 @@ impl EvidenceStore for DirStore {
 
     fn write_unique(&self, kind: &str, base: &str, yaml: &str) -> Result<WriteReport> {
         self.write_as(kind, NameChoice::FirstFree(base), yaml)
+    }
+
+    fn stage_body(
+        &self,
+        kind: &str,
+        fill: &mut dyn FnMut(&mut dyn std::io::Write) -> Result<()>,
+    ) -> Result<StagedBody> {
+        validate_kind(kind)?;
+        let root = Dir::create(&self.root)?;
+        let tmp = root.create_dir(TMP_DIR)?;
+        body::stage(tmp, kind, fill)
+    }
+
+    fn record(&self, bodies: Vec<StagedBody>, documents: &[NewDocument<'_>]) -> Result<Recorded> {
+        self.record_batch(bodies, documents)
+    }
+
+    fn read_body(&self, kind: &str, sha256: &str, sink: &mut dyn std::io::Write) -> Result<Record> {
+        validate_kind(kind)?;
+        let name = body_name(sha256);
+        if !body::is_sha256_hex(sha256) {
+            return Err(Error::input(format!(
+                "invalid evidence body hash {sha256:?}: expected 64 lowercase hex digits"
+            )));
+        }
+        let root = Dir::open(&self.root)?;
+        let (_, records) = self.read_records(root.as_ref())?;
+        let (Some(record), Some(root)) = (
+            records
+                .into_iter()
+                .find(|r| r.kind == kind && r.name == name),
+            root,
+        ) else {
+            return Err(Error::input(format!(
+                "no evidence {kind}/{name} recorded in {}",
+                self.index_path().display()
+            )));
+        };
+        let path = self.full_path(&record.path);
+        let mut file = self.open_recorded(&root, &record, &path)?;
+        let (stored, _) = body::hash_stream(&mut file, &path)?;
+        if stored != record.sha256 {
+            return Err(edited_error(&path));
+        }
+        body::rewind(&mut file, &path)?;
+        if body::inflate(&mut file, &path, sink)? != sha256 {
+            return Err(edited_error(&path));
+        }
+        Ok(record)
     }
 
     fn list(&self, kind: Option<&str>) -> Result<Vec<Record>> {
@@ -1029,25 +1325,20 @@ impl EvidenceStore for DirStore {
             )));
         }
         let path = self.full_path(&record.path);
-        let file = match self.find_document(&root, &record)? {
-            OnDisk::File(file) => file,
-            OnDisk::Missing => {
-                return Err(Error::io(
-                    "cannot read",
-                    &path,
-                    std::io::Error::from(IoErrorKind::NotFound),
-                ));
-            }
-            OnDisk::Link => return Err(at::symlink_refused(&path)),
-            OnDisk::Wrong => {
-                return Err(Error::input(format!(
-                    "evidence {} is not a regular file",
-                    path.display()
-                )));
-            }
+        let mut file = self.open_recorded(&root, &record, &path)?;
+        let (bytes, intact) = if is_body_name(&record.name) {
+            let (stored, _) = body::hash_stream(&mut file, &path)?;
+            body::rewind(&mut file, &path)?;
+            let mut content = Vec::new();
+            let sha256 = body::inflate(&mut file, &path, &mut content)?;
+            let intact =
+                stored == record.sha256 && Some(sha256.as_str()) == record.name.strip_suffix(".gz");
+            (content, intact)
+        } else {
+            let bytes = read_all(file, &path)?;
+            let intact = sha256_hex(&bytes) == record.sha256;
+            (bytes, intact)
         };
-        let bytes = read_all(file, &path)?;
-        let intact = sha256_hex(&bytes) == record.sha256;
         let text = String::from_utf8(bytes)
             .map_err(|_| Error::input(format!("evidence {} is not utf-8", path.display())))?;
         Ok(Entry {
@@ -1207,9 +1498,9 @@ impl EvidenceStore for DirStore {
                         ),
                     ));
                 }
-                OnDisk::File(file) => {
-                    let bytes = read_all(file, &path)?;
-                    if sha256_hex(&bytes) != record.sha256 {
+                OnDisk::File(mut file) => {
+                    let (stored, _) = body::hash_stream(&mut file, &path)?;
+                    if stored != record.sha256 {
                         problems.push(document_problem(
                             ProblemKind::Edited,
                             format!(
@@ -1218,6 +1509,23 @@ impl EvidenceStore for DirStore {
                                 record.seq
                             ),
                         ));
+                    } else if let Some(sha256) = record.name.strip_suffix(".gz")
+                        && is_body_name(&record.name)
+                    {
+                        // A body holds the content its name is the hash of.
+                        body::rewind(&mut file, &path)?;
+                        let holds = body::inflate(&mut file, &path, &mut std::io::sink())
+                            .is_ok_and(|found| found == sha256);
+                        if !holds {
+                            problems.push(document_problem(
+                                ProblemKind::Edited,
+                                format!(
+                                    "body {path_display} (seq {}) does not decompress to the \
+                                     content its name is the hash of",
+                                    record.seq
+                                ),
+                            ));
+                        }
                     }
                 }
             }
@@ -1274,6 +1582,8 @@ impl EvidenceStore for DirStore {
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
+
+    use std::io::Write;
 
     use super::*;
     use crate::ErrorKind;
@@ -1864,6 +2174,137 @@ mod tests {
                 .contains(&store.lock_path().display().to_string()),
             "{err}"
         );
+    }
+
+    /// Stages a body of `text` in `store`.
+    fn staged(store: &dyn EvidenceStore, kind: &str, text: &str) -> StagedBody {
+        store
+            .stage_body(kind, &mut |w| {
+                w.write_all(text.as_bytes())
+                    .map_err(|e| Error::Internal(e.to_string()))
+            })
+            .unwrap()
+    }
+
+    fn tmp_files(store: &DirStore) -> usize {
+        std::fs::read_dir(store.root().join(TMP_DIR)).map_or(0, |d| d.count())
+    }
+
+    #[test]
+    fn bodies_are_recorded_by_content_once_and_read_back() {
+        let (_dir, store) = store_with_three();
+        let dynamic: &dyn EvidenceStore = &store;
+        let text = "diff --git a/x b/x\n".repeat(10_000);
+        let body = staged(dynamic, "sync_diff", &text);
+        let sha = body.sha256().to_owned();
+        assert_eq!(sha, sha256_hex(text.as_bytes()));
+        assert_eq!(body.size(), text.len() as u64);
+        let plan = format!("sync_plan:\n  diff_ref: {}\n", body.path());
+        let recorded = dynamic
+            .record(
+                vec![body],
+                &[NewDocument {
+                    kind: "sync_plan",
+                    name: "p",
+                    unique: true,
+                    yaml: &plan,
+                }],
+            )
+            .unwrap();
+        assert!(recorded.bodies[0].new);
+        let path = store.root().join(&recorded.bodies[0].record.path);
+        assert_eq!(
+            recorded.bodies[0].record.path,
+            format!("evidence/sync_diff/{sha}.gz")
+        );
+        assert!(std::fs::metadata(&path).unwrap().len() < text.len() as u64 / 10);
+        assert_eq!(recorded.documents[0].record.name, "p");
+        let mut back = Vec::new();
+        dynamic.read_body("sync_diff", &sha, &mut back).unwrap();
+        assert_eq!(back, text.as_bytes());
+        assert_eq!(tmp_files(&store), 0);
+
+        // The same content again: shared, not stored twice.
+        let index = std::fs::read(store.index_path()).unwrap();
+        let again = dynamic
+            .record(vec![staged(dynamic, "sync_diff", &text)], &[])
+            .unwrap();
+        assert!(!again.bodies[0].new);
+        assert_eq!(again.bodies[0].record, recorded.bodies[0].record);
+        assert_eq!(std::fs::read(store.index_path()).unwrap(), index);
+        assert_eq!(tmp_files(&store), 0);
+        assert!(store.verify().unwrap().ok);
+        let shown = store.show("sync_diff", &body_name(&sha)).unwrap();
+        assert!(shown.intact);
+        assert_eq!(shown.text, text);
+    }
+
+    #[test]
+    fn a_failed_batch_records_nothing_and_leaves_nothing() {
+        let (_dir, store) = store_with_three();
+        let dynamic: &dyn EvidenceStore = &store;
+        let index = std::fs::read(store.index_path()).unwrap();
+        let body = staged(dynamic, "sync_diff", "some diff\n");
+        let sha = body.sha256().to_owned();
+        let err = dynamic
+            .record(
+                vec![body],
+                &[NewDocument {
+                    kind: "release_evidence",
+                    name: "1.0.0",
+                    unique: false,
+                    yaml: "release_evidence: {}\n",
+                }],
+            )
+            .unwrap_err();
+        assert!(err.to_string().contains("already recorded"), "{err}");
+        assert_eq!(std::fs::read(store.index_path()).unwrap(), index);
+        assert!(
+            !store
+                .root()
+                .join(format!("evidence/sync_diff/{sha}.gz"))
+                .exists()
+        );
+        assert_eq!(tmp_files(&store), 0);
+        assert!(store.verify().unwrap().ok);
+        // A staged body dropped unrecorded leaves nothing either.
+        drop(staged(dynamic, "sync_diff", "dropped\n"));
+        assert_eq!(tmp_files(&store), 0);
+    }
+
+    #[test]
+    fn a_tampered_body_is_detected_and_refused() {
+        let (_dir, store) = store_with_three();
+        let dynamic: &dyn EvidenceStore = &store;
+        let text = "+line\n".repeat(1000);
+        let recorded = dynamic
+            .record(vec![staged(dynamic, "sync_changes", &text)], &[])
+            .unwrap();
+        let record = &recorded.bodies[0].record;
+        let path = store.root().join(&record.path);
+        // Another valid gzip stream in its place.
+        let forged = {
+            let mut encoder =
+                flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+            encoder.write_all(b"+forged\n").unwrap();
+            encoder.finish().unwrap()
+        };
+        std::fs::write(&path, forged).unwrap();
+        let sha = record.name.strip_suffix(".gz").unwrap();
+        let mut sink = Vec::new();
+        let err = dynamic
+            .read_body("sync_changes", sha, &mut sink)
+            .unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Input);
+        assert!(
+            err.to_string().contains(&path.display().to_string())
+                && err.to_string().contains("edited"),
+            "{err}"
+        );
+        assert!(sink.is_empty(), "nothing of a tampered body is handed out");
+        let report = store.verify().unwrap();
+        assert_eq!(problem_kinds(&report), [ProblemKind::Edited]);
+        assert_eq!(report.problems[0].path, path.display().to_string());
     }
 
     #[test]
