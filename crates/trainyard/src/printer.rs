@@ -52,6 +52,11 @@ impl Printer {
         out.write_all(text.as_bytes())
     }
 
+    /// Stdout, for data written as it comes (a diff of any size).
+    pub fn data_writer(&self) -> impl Write {
+        anstream::stdout().lock()
+    }
+
     /// Writes status text (possibly styled) to stderr.
     pub fn status(&self, text: &str) -> io::Result<()> {
         let mut err = anstream::stderr().lock();

@@ -367,7 +367,14 @@ pub fn find(ws: &Workspace, id: &str) -> Result<(RollbackPlan, String)> {
                     found_plan.record.path
                 )));
             }
-            found.push((document.rollback_plan, found_plan.record.path));
+            // The same plan recorded twice (made twice at one instant) is
+            // one plan.
+            if !found
+                .iter()
+                .any(|(p, _): &(RollbackPlan, String)| p.plan_id == document.rollback_plan.plan_id)
+            {
+                found.push((document.rollback_plan, found_plan.record.path));
+            }
         }
     }
     match found.len() {

@@ -7,6 +7,7 @@
 //! approvals, diffs and logs are evidence documents; the base of the last
 //! successful sync (for conflicts) and the hash cache live beside them.
 
+use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
@@ -14,11 +15,12 @@ use serde::Serialize;
 use super::config::{self, ConflictStrategy, EndpointType, LoadedSync};
 use super::model::{self, Change, Snapshot};
 use super::record::{
-    Approval, ChangesApplied, Conflict, DryRunResult, LogApproval, LogDryRun, LogExecution,
-    LogVerification, PlanBody, SHORT_ID_LEN, SideRecord, SyncLog, SyncLogDocument, SyncPlan,
+    Approval, ChangesApplied, Conflict, ContentsLine, DryRunResult, LogApproval, LogDryRun,
+    LogExecution, LogVerification, PlanBody, PlanContents, SHORT_ID_LEN, SideRecord, SyncLog,
+    SyncLogDocument, SyncPlan,
 };
 use super::{apply, diff, lock, remote, tree};
-use crate::evidence::EvidenceStore;
+use crate::evidence::{EvidenceStore, NewDocument};
 use crate::workspace::Workspace;
 use crate::{Error, Result, git_cli};
 
@@ -430,11 +432,11 @@ pub struct PlanReport {
     /// The sealed plan.
     #[serde(flatten)]
     pub plan: SyncPlan,
+    /// Its change list: every change and every conflict.
+    #[serde(flatten)]
+    pub contents: PlanContents,
     /// Where it is recorded.
     pub plan_ref: String,
-    /// The full diff, secrets masked.
-    #[serde(skip)]
-    pub diff: String,
 }
 
 /// What a three-way merge needs: the base's stored contents and both
@@ -660,7 +662,7 @@ pub fn run_from(
         &planned.plan,
         planned.plan_ref.clone(),
         Some(approval),
-        Some(scanned),
+        Some((scanned, &planned.contents)),
     )?;
     Ok((planned, Some(applied)))
 }
@@ -754,60 +756,70 @@ fn plan_scanned(
             )));
         }
     }
-    let (plain, merged): (Vec<&Change>, Vec<&Change>) = changes
-        .iter()
-        .partition(|c| !merged_paths.contains(&c.path.to_string().as_str()));
-    let plain: Vec<Change> = plain.into_iter().cloned().collect();
-    let mut text = String::new();
-    if c.target.kind == EndpointType::Api {
-        text.push_str(&remote::summarize(&plain, &source.root, &target.root));
-    }
-    if c.target.kind == EndpointType::Registry {
-        for change in &plain {
-            let sha = match change.kind {
-                model::ChangeKind::Delete => None,
-                _ => std::fs::read(change.path.under(&source.root))
-                    .ok()
-                    .map(|bytes| crate::evidence::sha256_hex(&bytes)),
-            };
-            text.push_str(&format!(
-                "{} {}{}\n",
-                if change.kind == model::ChangeKind::Delete {
-                    "remove"
-                } else {
-                    "upload"
-                },
-                change.path,
-                sha.map(|s| format!(" (sha256 {s})")).unwrap_or_default()
-            ));
-        }
-    }
-    text.push_str(&diff::render_all(&plain, &source.root, &target.root)?);
-    for change in merged {
-        let Some(after) = &change.after else { continue };
-        let before = std::fs::read_to_string(change.path.under(&target.root)).unwrap_or_default();
-        let result = std::fs::read_to_string(merger.objects.join(&after.hash)).unwrap_or_default();
-        let name = change.path.to_string();
-        text.push_str(&format!(
-            "merged (three-way, against the last sync's base): {name}\n"
-        ));
-        text.push_str(
-            &similar::TextDiff::from_lines(before.as_str(), result.as_str())
-                .unified_diff()
-                .context_radius(3)
-                .header(&format!("a/{name}"), &format!("b/{name}"))
-                .to_string(),
-        );
-    }
-    let text = diff::redact(&text, &patterns, &secret_refs);
     let store = ws.evidence_store();
-    let stamp = ws.stamp();
-    let diff_record = store.write_value_unique(
-        "sync_diff",
-        &format!("{}-{stamp}", c.sync_id),
-        &serde_json::json!({ "sync_diff": { "sync_id": c.sync_id, "diff": text } }),
-    )?;
+    let merged_set: std::collections::HashSet<&str> = merged_paths.iter().copied().collect();
+    let is_merged = |change: &Change| {
+        !merged_set.is_empty() && merged_set.contains(change.path.to_string().as_str())
+    };
+    let diff = store.stage_body("sync_diff", &mut |out| {
+        // Each change's text is masked and written as it is rendered: a
+        // diff of any size is never held whole.
+        let mut emit = |text: &str| -> Result<()> {
+            out.write_all(diff::redact(text, &patterns, &secret_refs).as_bytes())
+                .map_err(|e| {
+                    Error::environment(format!("cannot write the diff of sync {}: {e}", c.sync_id))
+                })
+        };
+        let plain = || changes.iter().filter(|change| !is_merged(change));
+        if c.target.kind == EndpointType::Api {
+            let plain: Vec<&Change> = plain().collect();
+            emit(&remote::summarize(&plain, &source.root, &target.root))?;
+        }
+        if c.target.kind == EndpointType::Registry {
+            for change in plain() {
+                let sha = match change.kind {
+                    model::ChangeKind::Delete => None,
+                    _ => std::fs::read(change.path.under(&source.root))
+                        .ok()
+                        .map(|bytes| crate::evidence::sha256_hex(&bytes)),
+                };
+                emit(&format!(
+                    "{} {}{}\n",
+                    if change.kind == model::ChangeKind::Delete {
+                        "remove"
+                    } else {
+                        "upload"
+                    },
+                    change.path,
+                    sha.map(|s| format!(" (sha256 {s})")).unwrap_or_default()
+                ))?;
+            }
+        }
+        for change in plain() {
+            emit(&diff::render_diff(change, &source.root, &target.root)?)?;
+        }
+        for change in changes.iter().filter(|change| is_merged(change)) {
+            let Some(after) = &change.after else { continue };
+            let before =
+                std::fs::read_to_string(change.path.under(&target.root)).unwrap_or_default();
+            let result =
+                std::fs::read_to_string(merger.objects.join(&after.hash)).unwrap_or_default();
+            let name = change.path.to_string();
+            emit(&format!(
+                "merged (three-way, against the last sync's base): {name}\n{}",
+                similar::TextDiff::from_lines(before.as_str(), result.as_str())
+                    .unified_diff()
+                    .context_radius(3)
+                    .header(&format!("a/{name}"), &format!("b/{name}"))
+            ))?;
+        }
+        Ok(())
+    })?;
+    let contents = PlanContents { changes, conflicts };
+    let change_list =
+        store.stage_body("sync_changes", &mut |out| write_contents(out, &contents))?;
     let ttl = c.options.plan_ttl_minutes.signed_duration();
+    let conflict_count = contents.conflicts.len();
     let body = PlanBody {
         sync_id: c.sync_id.clone(),
         config_hash: sync.hash.clone(),
@@ -827,30 +839,42 @@ fn plan_scanned(
             result.files_to_add,
             result.files_to_modify,
             result.files_to_delete,
-            if conflicts.is_empty() {
+            if conflict_count == 0 {
                 String::new()
             } else {
-                format!(", {} conflict(s)", conflicts.len())
+                format!(", {conflict_count} conflict(s)")
             }
         ),
         result,
-        changes,
-        conflicts,
         exceeds_max_delete,
-        diff_ref: diff_record.record.path.clone(),
-        diff_sha256: crate::evidence::sha256_hex(text.as_bytes()),
+        changes_ref: change_list.path(),
+        changes_sha256: change_list.sha256().to_owned(),
+        diff_ref: diff.path(),
+        diff_sha256: diff.sha256().to_owned(),
     };
     let plan = SyncPlan::seal(body);
-    let record = store.write_value_unique(
-        "sync_plan",
-        &format!("{}-{}", c.sync_id, plan.short_id()),
-        &serde_json::json!({ "sync_plan": &plan }),
+    let yaml = crate::evidence::render_yaml(&PlanDocumentRef { sync_plan: &plan })?;
+    // The plan and its bodies are recorded together, or none of them.
+    let recorded = store.record(
+        vec![diff, change_list],
+        &[NewDocument {
+            kind: "sync_plan",
+            name: &format!("{}-{}", c.sync_id, plan.short_id()),
+            unique: true,
+            yaml: &yaml,
+        }],
     )?;
+    let plan_ref = recorded
+        .documents
+        .into_iter()
+        .next()
+        .map(|written| written.record.path)
+        .ok_or_else(|| Error::Internal("a plan recorded no document".into()))?;
     Ok(Planned {
         report: PlanReport {
             plan,
-            plan_ref: record.record.path,
-            diff: text,
+            contents,
+            plan_ref,
         },
         scanned: Scanned {
             source,
@@ -859,6 +883,120 @@ fn plan_scanned(
             target_snapshot,
         },
     })
+}
+
+/// Writes a plan's change list: JSON lines, the changes in path order,
+/// then the conflicts.
+fn write_contents(out: &mut dyn std::io::Write, contents: &PlanContents) -> Result<()> {
+    let mut out = std::io::BufWriter::with_capacity(1 << 16, out);
+    let lines = contents
+        .changes
+        .iter()
+        .map(ContentsLine::Change)
+        .chain(contents.conflicts.iter().map(ContentsLine::Conflict));
+    for line in lines {
+        serde_json::to_writer(&mut out, &line)
+            .map_err(|e| Error::Internal(format!("cannot write a change list: {e}")))?;
+        out.write_all(b"\n")
+            .map_err(|e| Error::environment(format!("cannot write a change list: {e}")))?;
+    }
+    out.flush()
+        .map_err(|e| Error::environment(format!("cannot write a change list: {e}")))
+}
+
+/// Reads a change list as its body is decompressed, line by line.
+struct ContentsReader {
+    partial: Vec<u8>,
+    contents: PlanContents,
+    error: Option<String>,
+}
+
+impl ContentsReader {
+    fn line(&mut self, line: &[u8]) {
+        if self.error.is_some() || line.is_empty() {
+            return;
+        }
+        match serde_json::from_slice::<ContentsLine<Change, Conflict>>(line) {
+            Ok(ContentsLine::Change(change)) => self.contents.changes.push(change),
+            Ok(ContentsLine::Conflict(conflict)) => self.contents.conflicts.push(conflict),
+            Err(e) => self.error = Some(e.to_string()),
+        }
+    }
+}
+
+impl std::io::Write for ContentsReader {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let mut rest = buf;
+        while let Some(end) = rest.iter().position(|&b| b == b'\n') {
+            if self.partial.is_empty() {
+                self.line(&rest[..end]);
+            } else {
+                self.partial.extend_from_slice(&rest[..end]);
+                let line = std::mem::take(&mut self.partial);
+                self.line(&line);
+            }
+            rest = &rest[end + 1..];
+        }
+        self.partial.extend_from_slice(rest);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// The change list of a recorded plan, read from its body (checked
+/// against the evidence index and its hash as it is read).
+///
+/// # Errors
+///
+/// Returns an [`Error::Input`] naming the body when it is missing, was
+/// edited or does not hold a change list.
+pub fn plan_contents(ws: &Workspace, plan: &SyncPlan) -> Result<PlanContents> {
+    let store = ws.evidence_store();
+    let mut reader = ContentsReader {
+        partial: Vec::new(),
+        contents: PlanContents::default(),
+        error: None,
+    };
+    let record = store.read_body("sync_changes", &plan.plan.changes_sha256, &mut reader)?;
+    let last = std::mem::take(&mut reader.partial);
+    reader.line(&last);
+    if record.path != plan.plan.changes_ref {
+        return Err(Error::input(format!(
+            "plan {} names its change list {} but its hash is that of {}",
+            plan.short_id(),
+            plan.plan.changes_ref,
+            record.path
+        )));
+    }
+    if let Some(why) = reader.error {
+        return Err(Error::input(format!(
+            "{}/{} is not a change list: {why}",
+            store.location(),
+            record.path
+        )));
+    }
+    Ok(reader.contents)
+}
+
+/// Writes the full diff of a recorded plan (checked against the evidence
+/// index and its hash) to `out`, as the plan showed it.
+///
+/// # Errors
+///
+/// Returns an [`Error::Input`] naming the diff when it is missing or was
+/// edited, and an I/O error when `out` cannot be written.
+pub fn write_diff(ws: &Workspace, plan: &SyncPlan, out: &mut dyn std::io::Write) -> Result<()> {
+    ws.evidence_store()
+        .read_body("sync_diff", &plan.plan.diff_sha256, out)
+        .map(|_| ())
+}
+
+#[derive(Serialize)]
+struct PlanDocumentRef<'a> {
+    sync_plan: &'a SyncPlan,
 }
 
 #[derive(serde::Deserialize)]
@@ -895,8 +1033,13 @@ pub fn find_plan(ws: &Workspace, id: &str) -> Result<(SyncPlan, String)> {
                 "a plan that was changed is never approved or applied: plan again",
             ));
         }
-        let Ok(document) = found_plan.document else {
-            continue;
+        let document = match found_plan.document {
+            Ok(document) => document,
+            Err(e) => {
+                return Err(Error::input(format!(
+                    "{e}: a plan this trainyard cannot read (recorded by an earlier version?) is never applied: plan again"
+                )));
+            }
         };
         if document
             .sync_plan
@@ -909,7 +1052,14 @@ pub fn find_plan(ws: &Workspace, id: &str) -> Result<(SyncPlan, String)> {
                     found_plan.record.path
                 )));
             }
-            found.push((document.sync_plan, found_plan.record.path));
+            // The same plan recorded twice (made twice in one second) is
+            // one plan.
+            if !found
+                .iter()
+                .any(|(p, _): &(SyncPlan, String)| p.plan_id == document.sync_plan.plan_id)
+            {
+                found.push((document.sync_plan, found_plan.record.path));
+            }
         }
     }
     match found.len() {
@@ -1071,6 +1221,21 @@ fn logs(ws: &Workspace, name_part: &str) -> Result<Vec<(SyncLog, String)>> {
         .collect())
 }
 
+/// The log of an apply of `plan`, if it was applied: plans are
+/// single-use.
+///
+/// # Errors
+///
+/// As reading the evidence store, and an [`Error::Input`] naming a log of
+/// the plan that was edited since it was recorded.
+pub fn applied_log(ws: &Workspace, plan: &SyncPlan) -> Result<Option<String>> {
+    // A log is named after the short id of the plan it applied.
+    Ok(trusted_logs(ws, plan.short_id())?
+        .into_iter()
+        .find(|(log, _)| log.sync_id == plan.plan.sync_id)
+        .map(|(_, log_ref)| log_ref))
+}
+
 /// The sync logs of a plan's short id, for deciding whether it was
 /// applied: each one checked against the evidence index as it is read.
 fn trusted_logs(ws: &Workspace, short_id: &str) -> Result<Vec<(SyncLog, String)>> {
@@ -1105,14 +1270,15 @@ pub fn apply_plan(
     apply_found(ws, &plan, plan_ref, automatic, None)
 }
 
-/// Applies `plan`; with `scanned`, the sides as the plan has just read
-/// them (in `run`), else both are read again to prove the plan fresh.
+/// Applies `plan`; with `scanned`, the sides and the change list as the
+/// plan has just made them (in `run`), else both sides are read again to
+/// prove the plan fresh and its change list is read from its body.
 fn apply_found(
     ws: &Workspace,
     plan: &SyncPlan,
     plan_ref: String,
     automatic: Option<Approval>,
-    scanned: Option<Scanned>,
+    scanned: Option<(Scanned, &PlanContents)>,
 ) -> Result<ApplyReport> {
     let sync = find(ws, &plan.plan.sync_id)?;
     let c = &sync.config;
@@ -1150,10 +1316,7 @@ fn apply_found(
             ..approval_of(plan, identity(ws), ws.now)
         },
     };
-    if let Some((_, log_ref)) = trusted_logs(ws, &short)?
-        .into_iter()
-        .find(|(l, _)| l.dry_run.diff_ref.as_ref() == Some(&plan.plan.diff_ref))
-    {
+    if let Some(log_ref) = applied_log(ws, plan)? {
         return Err(Error::input(format!(
             "plan {short} was already applied ({log_ref}): plans are single-use, plan again"
         )));
@@ -1171,10 +1334,15 @@ fn apply_found(
             plan.plan.result.files_to_delete
         )));
     }
-    if let Some(conflict) = plan.plan.conflicts.iter().find(|c| c.resolution == "fail") {
+    let (scanned, loaded) = match scanned {
+        Some((scanned, contents)) => (Some(scanned), std::borrow::Cow::Borrowed(contents)),
+        None => (None, std::borrow::Cow::Owned(plan_contents(ws, plan)?)),
+    };
+    let contents: &PlanContents = &loaded;
+    if let Some(conflict) = contents.conflicts.iter().find(|c| c.resolution == "fail") {
         return Err(Error::input(format!(
             "plan {short} has {} unresolved conflict(s), e.g. {}: {}",
-            plan.plan
+            contents
                 .conflicts
                 .iter()
                 .filter(|c| c.resolution == "fail")
@@ -1233,8 +1401,7 @@ fn apply_found(
     let started_at = ws.now.to_string();
     let execution_id = format!("{}-{}-{short}", c.sync_id, ws.stamp());
     let mut errors = Vec::new();
-    let merged: Vec<&str> = plan
-        .plan
+    let merged: Vec<&str> = contents
         .conflicts
         .iter()
         .filter(|c| c.resolution == "merge")
@@ -1246,7 +1413,7 @@ fn apply_found(
         Some(merge_overlay(
             &state_dir(ws, &c.sync_id).join("objects"),
             &source.root,
-            &plan.plan.changes,
+            &contents.changes,
             &merged,
         )?)
     };
@@ -1262,12 +1429,12 @@ fn apply_found(
             remote::apply_api(
                 &client,
                 &c.target.location,
-                &plan.plan.changes,
+                &contents.changes,
                 source_root,
                 &plan.plan.target.etags,
             )
         } else {
-            remote::apply_registry(&client, &c.target.location, &plan.plan.changes, source_root)
+            remote::apply_registry(&client, &c.target.location, &contents.changes, source_root)
         };
         if let Some(e) = written.error {
             errors.push(e.to_string());
@@ -1280,7 +1447,7 @@ fn apply_found(
     } else if let Err(e) = apply::apply(&apply::ApplyRequest {
         source_root,
         target_root: &target.root,
-        changes: &plan.plan.changes,
+        changes: &contents.changes,
         journal_dir: &journal_dir,
         apply_id: &execution_id,
         plan_id: &plan.plan_id,
@@ -1308,7 +1475,7 @@ fn apply_found(
         .as_ref()
         .map_or(target.root.as_path(), |side| side.root.as_path());
     let integrity_verified = status == "success"
-        && crate::parallel::map(&plan.plan.changes, |change| {
+        && crate::parallel::map(&contents.changes, |change| {
             tree::read_entry(written_root, &change.path)
                 .is_ok_and(|found| found.as_ref() == change.after.as_ref())
         })
@@ -1316,7 +1483,7 @@ fn apply_found(
         .all(|ok| ok);
     let after = integrity_verified.then(|| {
         let mut snapshot = target_snapshot;
-        for change in &plan.plan.changes {
+        for change in &contents.changes {
             match &change.after {
                 Some(entry) => snapshot.entries.insert(change.path.clone(), entry.clone()),
                 None => snapshot.entries.remove(&change.path),
@@ -1634,7 +1801,7 @@ pub fn run(ws: &Workspace, id: &str) -> Result<(PlanReport, Option<ApplyReport>)
         &planned.plan,
         planned.plan_ref.clone(),
         Some(automatic),
-        Some(scanned),
+        Some((scanned, &planned.contents)),
     )?;
     Ok((planned, Some(applied)))
 }

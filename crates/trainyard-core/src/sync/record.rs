@@ -1,5 +1,11 @@
 //! The documents a sync leaves: the sealed plan, the approval bound to it,
 //! and the spec's `sync_log`, key for key.
+//!
+//! A plan of any size stays a small YAML document: its change list (every
+//! change with its entries before and after, and every conflict) and its
+//! full diff are evidence bodies (see [`crate::evidence`]), named in the
+//! plan by their SHA-256, so that the plan's id seals them too. The change
+//! list is JSON lines, one [`ContentsLine`] a line, in path order.
 
 use serde::{Deserialize, Serialize};
 
@@ -91,19 +97,40 @@ pub struct PlanBody {
     pub target: SideRecord,
     /// The counts (DR-03).
     pub result: DryRunResult,
-    /// Every change, with hashes before and after.
-    pub changes: Vec<Change>,
-    /// Conflicts with the last sync's base, and their resolution.
-    pub conflicts: Vec<Conflict>,
     /// Whether the deletions exceed `max_delete` (an approval must
     /// override).
     pub exceeds_max_delete: bool,
     /// A short human summary of the diff.
     pub diff_summary: String,
-    /// The evidence path of the full diff.
+    /// The evidence path of the change list: every change with its
+    /// entries before and after, and every conflict with the last sync's
+    /// base and its resolution (a body, see [`PlanContents`]).
+    pub changes_ref: String,
+    /// SHA-256 of the change list.
+    pub changes_sha256: String,
+    /// The evidence path of the full diff (a body).
     pub diff_ref: String,
     /// SHA-256 of the full diff's text.
     pub diff_sha256: String,
+}
+
+/// What a plan changes: the content of its change list.
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+pub struct PlanContents {
+    /// Every change, in path order, with hashes before and after.
+    pub changes: Vec<Change>,
+    /// Conflicts with the last sync's base, and their resolution.
+    pub conflicts: Vec<Conflict>,
+}
+
+/// One line of a plan's change list.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ContentsLine<C, K> {
+    /// A change.
+    Change(C),
+    /// A conflict.
+    Conflict(K),
 }
 
 /// A sealed plan: the body and the id derived from it.

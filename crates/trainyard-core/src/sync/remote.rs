@@ -430,7 +430,7 @@ fn walk(before: &Value, after: &Value, at: &str, out: &mut Vec<String>) {
 
 /// The structural summary of an `api` plan: for every changed document,
 /// its changed keys.
-pub(crate) fn summarize(changes: &[Change], source_root: &Path, target_root: &Path) -> String {
+pub(crate) fn summarize(changes: &[&Change], source_root: &Path, target_root: &Path) -> String {
     let read = |root: &Path, path: &SyncPath| -> Value {
         std::fs::read_to_string(path.under(root))
             .ok()

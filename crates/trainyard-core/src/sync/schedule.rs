@@ -865,10 +865,7 @@ fn settle(ws: &Workspace, sync: &LoadedSync, pending: &Pending) -> Result<DueOut
         Ok((plan, _)) => plan,
         Err(e) => return Ok(outcome(Status::Failed, e.to_string())),
     };
-    if let Some((_, log_ref)) = engine::history(ws, Some(id))?
-        .into_iter()
-        .find(|(log, _)| log.dry_run.diff_ref.as_ref() == Some(&plan.plan.diff_ref))
-    {
+    if let Some(log_ref) = engine::applied_log(ws, &plan)? {
         return Ok(DueOutcome {
             log_ref: Some(log_ref.clone()),
             ..outcome(

@@ -34,6 +34,16 @@ pub fn run(ctx: &Context<'_>, command: &EvidenceCommand) -> CmdResult {
             Ok(Exit::Success)
         }
         EvidenceCommand::Show { kind, name } => {
+            if !ctx.printer.json()
+                && let Some(sha256) = name
+                    .strip_suffix(".gz")
+                    .filter(|_| trainyard_core::evidence::is_body_name(name))
+            {
+                // A body is written as it is decompressed, however large;
+                // one that was edited is refused before any of it is.
+                store.read_body(kind, sha256, &mut ctx.printer.data_writer())?;
+                return Ok(Exit::Success);
+            }
             let entry = store.show(kind, name)?;
             if ctx.printer.json() {
                 ctx.printer.write_json(&entry)?;

@@ -85,14 +85,16 @@ pub fn run(ctx: &Context<'_>, command: &SyncCommand) -> CmdResult {
             if p.json() {
                 p.write_json(&report)?;
             } else {
-                p.data(&report.diff)?;
+                // The diff as recorded: written as it is read back, however
+                // large.
+                engine::write_diff(&ws, &report.plan, &mut p.data_writer())?;
                 let mut block = Block::default();
                 block.row(
                     "plan",
                     format!("{} ({})", report.plan.plan_id, report.plan_ref),
                 );
                 block.row("changes", plan.diff_summary.clone());
-                for conflict in &plan.conflicts {
+                for conflict in &report.contents.conflicts {
                     block.row(
                         "conflict",
                         format!(

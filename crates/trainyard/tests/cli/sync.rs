@@ -92,7 +92,7 @@ fn generated_trees_plan_exactly_and_apply_to_equality() {
     assert_eq!(run.code(), 1, "changes planned: {}", run.stderr());
     let plan = run.json();
     assert_unchanged(&before, &snapshot_dir(&pair.join("target")));
-    let planned: BTreeSet<(String, String)> = plan["plan"]["changes"]
+    let planned: BTreeSet<(String, String)> = plan["changes"]
         .as_array()
         .expect("changes")
         .iter()
@@ -230,12 +230,22 @@ fn secrets_never_appear_in_plans() {
     assert_eq!(run.code(), 1);
     assert!(!run.stdout().contains("hunter2"), "{}", run.stdout());
     assert!(run.stdout().contains("***"), "{}", run.stdout());
-    let evidence =
-        std::fs::read_dir(repo.path().join(".trainyard/evidence/sync_diff")).expect("diffs");
-    for entry in evidence.flatten() {
-        let text = std::fs::read_to_string(entry.path()).expect("read");
-        assert!(!text.contains("hunter2"));
+    let evidence = repo
+        .run(&["--json", "evidence", "list", "--kind", "sync_diff"])
+        .json();
+    for record in evidence.as_array().expect("records") {
+        let name = record["name"].as_str().expect("name");
+        let shown = repo.run(&["evidence", "show", "sync_diff", name]);
+        assert_eq!(shown.code(), 0, "{}", shown.transcript());
+        assert!(shown.stdout().contains("***"), "{}", shown.stdout());
+        assert!(!shown.stdout().contains("hunter2"));
     }
+    let changes = repo
+        .run(&["--json", "evidence", "list", "--kind", "sync_changes"])
+        .json();
+    let name = changes[0]["name"].as_str().expect("a change list");
+    let shown = repo.run(&["evidence", "show", "sync_changes", name]);
+    assert!(!shown.stdout().contains("hunter2"), "{}", shown.stdout());
 }
 
 #[test]
@@ -250,7 +260,13 @@ fn max_delete_needs_an_override() {
         "{}",
         refused.stderr()
     );
-    let id = plan_id(&repo, "small");
+    // A plan made a minute later is another plan (one of the same trees
+    // at the same instant would be the same plan, approved already).
+    let later = repo.run_env(
+        &["--json", "sync", "plan", "small"],
+        &[("TRAINYARD_NOW", "2027-01-13T10:01:00Z")],
+    );
+    let id = later.json()["plan_id"].as_str().expect("id").to_owned();
     let run = repo.run(&[
         "sync",
         "approve",
@@ -414,10 +430,7 @@ fn merge_combines_both_edits_or_shows_the_conflict_hunks() {
     repo.write("dst/a.txt", "one\ntwo\nthree\nfour\nFIVE\n");
     let run = repo.run(&["--json", "sync", "plan", "small"]);
     let plan = run.json();
-    assert_eq!(
-        plan["plan"]["conflicts"][0]["resolution"], "merge",
-        "{plan}"
-    );
+    assert_eq!(plan["conflicts"][0]["resolution"], "merge", "{plan}");
     let id = plan["plan_id"].as_str().expect("id").to_owned();
     approve(&repo, &id);
     let applied = repo.run(&["sync", "apply", &id]);
@@ -430,7 +443,7 @@ fn merge_combines_both_edits_or_shows_the_conflict_hunks() {
     repo.write("src/a.txt", "ONE\ntwo\nthree from the source\nfour\nFIVE\n");
     repo.write("dst/a.txt", "ONE\ntwo\nthree from the target\nfour\nFIVE\n");
     let plan = repo.run(&["--json", "sync", "plan", "small"]).json();
-    let detail = plan["plan"]["conflicts"][0]["detail"]
+    let detail = plan["conflicts"][0]["detail"]
         .as_str()
         .expect("detail")
         .to_owned();
@@ -830,4 +843,76 @@ fn an_edited_plan_is_refused_with_its_path() {
         "{}",
         run.transcript()
     );
+}
+
+#[test]
+fn a_plan_of_100000_changes_is_recorded_approved_and_applied() {
+    let repo = TestRepo::new();
+    repo.commit("chore: start");
+    let source = repo.path().join("src");
+    for d in 0..100 {
+        let dir = source.join(format!("d{d:02}"));
+        std::fs::create_dir_all(&dir).expect("mkdir");
+        for f in 0..1000 {
+            std::fs::write(dir.join(format!("f{f:03}")), "").expect("empty file");
+        }
+    }
+    std::fs::create_dir_all(repo.path().join("dst")).expect("target");
+    sync_file(&repo, "big", &file_sync("big", "src", "dst", ""));
+    let run = repo.run(&["--json", "sync", "plan", "big"]);
+    assert_eq!(run.code(), 1, "{}", run.stderr());
+    let plan = run.json();
+    assert_eq!(plan["plan"]["result"]["files_to_add"], 100_000);
+    assert_eq!(plan["changes"].as_array().expect("changes").len(), 100_000);
+    let id = plan["plan_id"].as_str().expect("id").to_owned();
+    approve(&repo, &id);
+    let applied = repo.run(&["sync", "apply", &id]);
+    assert_eq!(applied.code(), 0, "{}", applied.transcript());
+    assert_eq!(
+        std::fs::read_dir(repo.path().join("dst/d99"))
+            .expect("applied")
+            .count(),
+        1000
+    );
+    let logs = repo.run(&["--json", "sync", "log", "big"]).json();
+    assert_eq!(logs[0]["execution"]["changes_applied"]["added"], 100_000);
+    assert_eq!(repo.run(&["evidence", "verify"]).code(), 0);
+}
+
+#[test]
+fn a_plan_of_10000_modified_files_is_recorded_and_an_unchanged_replan_shares_its_bodies() {
+    let repo = TestRepo::new();
+    repo.commit("chore: start");
+    for f in 0..10_000 {
+        let name = format!("d{}/f{f:05}.txt", f % 20);
+        repo.write(&format!("src/{name}"), &format!("new {f}\n"));
+        repo.write(&format!("dst/{name}"), &format!("old {f}\n"));
+    }
+    sync_file(&repo, "mods", &file_sync("mods", "src", "dst", ""));
+    let first = repo.run(&["--json", "sync", "plan", "mods"]);
+    assert_eq!(first.code(), 1, "{}", first.stderr());
+    assert_eq!(first.json()["plan"]["result"]["files_to_modify"], 10_000);
+    let evidence = repo.path().join(".trainyard/evidence");
+    let size = || -> u64 {
+        snapshot_dir(&evidence)
+            .iter()
+            .map(|(_, bytes)| bytes.len() as u64)
+            .sum()
+    };
+    let before = size();
+    let again = repo.run_env(
+        &["--json", "sync", "plan", "mods"],
+        &[("TRAINYARD_NOW", "2027-01-13T10:05:00Z")],
+    );
+    assert_eq!(again.code(), 1, "{}", again.stderr());
+    let (a, b) = (first.json(), again.json());
+    assert_ne!(a["plan_id"], b["plan_id"]);
+    assert_eq!(a["plan"]["diff_ref"], b["plan"]["diff_ref"]);
+    assert_eq!(a["plan"]["changes_ref"], b["plan"]["changes_ref"]);
+    let grown = size() - before;
+    assert!(
+        grown < 100_000,
+        "an unchanged re-plan grew the store by {grown} bytes"
+    );
+    assert_eq!(repo.run(&["evidence", "verify"]).code(), 0);
 }
