@@ -2214,10 +2214,10 @@ fn log_recovered(
         return Ok(None);
     };
     let short = plan.short_id().to_owned();
-    if logs(ws, &short)?
-        .iter()
-        .any(|(l, _)| l.dry_run.diff_ref == plan.plan.diff_ref && l.execution.status == "success")
-    {
+    if logs(ws, &short)?.iter().any(|(l, _)| {
+        l.dry_run.diff_ref.as_deref() == Some(plan.plan.diff_ref.as_str())
+            && l.execution.status == "success"
+    }) {
         return Ok(None);
     }
     let Ok(sync) = find(ws, &plan.plan.sync_id) else {
@@ -2234,7 +2234,8 @@ fn log_recovered(
             automatic: true,
             ..approval_of(&plan, identity(ws), ws.now)
         });
-    let integrity_verified = crate::parallel::map(&plan.plan.changes, |change| {
+    let contents = plan_contents(ws, &plan)?;
+    let integrity_verified = crate::parallel::map(&contents.changes, |change| {
         tree::read_entry(target_root, &change.path)
             .is_ok_and(|found| found.as_ref() == change.after.as_ref())
     })
@@ -2280,20 +2281,20 @@ fn log_recovered(
         executed_at: started_at.clone(),
         executed_by: holder.map_or_else(|| identity(ws), |g| g.owner.clone()),
         dry_run: LogDryRun {
-            executed_at: plan.plan.planned_at.clone(),
+            executed_at: Some(plan.plan.planned_at.clone()),
             result: plan.plan.result,
             diff_summary: plan.plan.diff_summary.clone(),
-            diff_ref: plan.plan.diff_ref.clone(),
+            diff_ref: Some(plan.plan.diff_ref.clone()),
         },
         approval: LogApproval {
             approved: approval.approved,
-            approved_by: if approval.automatic {
+            approved_by: Some(if approval.automatic {
                 format!("{} (automatic)", approval.approved_by)
             } else {
                 approval.approved_by.clone()
-            },
-            approved_at: approval.approved_at.clone(),
-            dry_run_ref: plan_ref,
+            }),
+            approved_at: Some(approval.approved_at.clone()),
+            dry_run_ref: Some(plan_ref),
         },
         execution: LogExecution {
             started_at,

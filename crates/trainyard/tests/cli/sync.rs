@@ -590,7 +590,7 @@ fn secrets_are_masked_in_merge_conflict_hunks_too() {
     repo.write("dst/app.conf", "user=ada\npassword=swordfish\n");
     let human = repo.run(&["sync", "plan", "small"]);
     let json = repo.run(&["--json", "sync", "plan", "small"]);
-    let detail = json.json()["plan"]["conflicts"][0]["detail"]
+    let detail = json.json()["conflicts"][0]["detail"]
         .as_str()
         .expect("detail")
         .to_owned();
@@ -602,14 +602,19 @@ fn secrets_are_masked_in_merge_conflict_hunks_too() {
         for text in [human.stdout(), human.stderr(), json.stdout()] {
             assert!(!text.contains(secret), "{secret} in {text}");
         }
-        for dir in ["sync_plan", "sync_diff"] {
-            let path = repo.path().join(".trainyard/evidence").join(dir);
-            for entry in std::fs::read_dir(&path).expect("evidence").flatten() {
-                let text = std::fs::read_to_string(entry.path()).expect("read");
+        for kind in ["sync_plan", "sync_diff", "sync_changes"] {
+            let records = repo
+                .run(&["--json", "evidence", "list", "--kind", kind])
+                .json();
+            let records = records.as_array().expect("records");
+            assert!(!records.is_empty(), "no {kind}");
+            for record in records {
+                let name = record["name"].as_str().expect("name");
+                let shown = repo.run(&["evidence", "show", kind, name]);
+                assert_eq!(shown.code(), 0, "{}", shown.transcript());
                 assert!(
-                    !text.contains(secret),
-                    "{secret} in {}",
-                    entry.path().display()
+                    !shown.stdout().contains(secret),
+                    "{secret} in {kind} {name}"
                 );
             }
         }
