@@ -93,6 +93,10 @@ pub type Port = Bounded<Plain, 1, 65_535>;
 /// A process's exit status (`expect_exit` of gate checks), 0 to 255.
 pub type ExitStatus = Bounded<Plain, 0, 255>;
 
+/// How long a run waits for another run's hold on the evidence store
+/// (`evidence.lock_wait_seconds`): 0 (not at all) to an hour.
+pub type StoreWait = Bounded<Seconds, 0, 3600>;
+
 /// A count of deleted files (`max_delete` of a sync), 0 to a million; a
 /// sync without a limit leaves `max_delete` out.
 pub type DeleteCount = Bounded<Plain, 0, 1_000_000>;

@@ -163,12 +163,17 @@ impl VersioningConfig {
 pub struct EvidenceConfig {
     /// The evidence directory, relative to the repository root.
     pub dir: PathBuf,
+    /// How long a run waits for another run that holds the evidence store
+    /// (a write, or `evidence verify`) before it gives up: 0 to 3600
+    /// seconds, 30 by default.
+    pub lock_wait_seconds: crate::bounded::StoreWait,
 }
 
 impl Default for EvidenceConfig {
     fn default() -> Self {
         EvidenceConfig {
             dir: PathBuf::from(".trainyard"),
+            lock_wait_seconds: crate::bounded::StoreWait::constant(30),
         }
     }
 }

@@ -399,6 +399,17 @@ pub trait EvidenceStore {
     /// or `sink` cannot be written.
     fn read_body(&self, kind: &str, sha256: &str, sink: &mut dyn std::io::Write) -> Result<Record>;
 
+    /// Checks, without recording anything, that a document of `kind`
+    /// named `name` could be written now: the store can be held (waiting
+    /// as a write does), its index read, the name is free and the kind's
+    /// directory writable. Run before a change that must be logged, so
+    /// that most reasons a log could not be written stop it first.
+    ///
+    /// # Errors
+    ///
+    /// As [`EvidenceStore::write`] would fail.
+    fn check_writable(&self, kind: &str, name: &str) -> Result<()>;
+
     /// The records of the index in order, only those of `kind` if given.
     ///
     /// # Errors
@@ -647,6 +658,22 @@ pub struct DirStore {
     root: PathBuf,
     lock_wait: Duration,
     clock: Option<jiff::Timestamp>,
+    notice: Option<WaitNotice>,
+}
+
+/// Told when a run has to wait for another run's hold on the store: the
+/// store's location and how long the run waits at most. The caller says
+/// so to its user; the store itself never prints.
+#[derive(Clone)]
+pub struct WaitNotice(pub std::sync::Arc<WaitFn>);
+
+/// What a [`WaitNotice`] calls: the store's location, the longest wait.
+pub type WaitFn = dyn Fn(&str, Duration) + Send + Sync;
+
+impl fmt::Debug for WaitNotice {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("WaitNotice")
+    }
 }
 
 /// One line of the index, parsed or not.
@@ -707,7 +734,15 @@ impl DirStore {
             root: root.into(),
             lock_wait: Self::DEFAULT_LOCK_WAIT,
             clock: None,
+            notice: None,
         }
+    }
+
+    /// The same store, telling `notice` when it has to wait for another
+    /// run's hold.
+    pub fn with_wait_notice(mut self, notice: WaitNotice) -> Self {
+        self.notice = Some(notice);
+        self
     }
 
     /// The same store, recording `now` as every document's `recorded_at`
@@ -750,6 +785,7 @@ impl DirStore {
     fn acquire(&self, file: File, shared: bool) -> Result<StoreLock> {
         let lock_path = self.lock_path();
         let deadline = Deadline::after(self.lock_wait);
+        let mut told = false;
         loop {
             let attempt = if shared {
                 file.try_lock_shared()
@@ -760,6 +796,12 @@ impl DirStore {
                 Ok(()) => return Ok(StoreLock { file }),
                 Err(TryLockError::WouldBlock) => {
                     let now = Instant::now();
+                    if !told && !self.lock_wait.is_zero() {
+                        told = true;
+                        if let Some(notice) = &self.notice {
+                            (notice.0)(&self.location(), self.lock_wait);
+                        }
+                    }
                     if deadline.passed(now) {
                         return Err(Error::environment(format!(
                             "evidence store {} is locked by another trainyard run",
@@ -1244,6 +1286,29 @@ impl EvidenceStore for DirStore {
 
     fn record(&self, bodies: Vec<StagedBody>, documents: &[NewDocument<'_>]) -> Result<Recorded> {
         self.record_batch(bodies, documents)
+    }
+
+    fn check_writable(&self, kind: &str, name: &str) -> Result<()> {
+        validate_kind(kind)?;
+        validate_name(name)?;
+        let held = self.hold()?;
+        let (_, records) = self.read_records(Some(&held.root))?;
+        if let Some(existing) = records
+            .iter()
+            .find(|r| r.kind == kind && r.name.eq_ignore_ascii_case(name))
+        {
+            return Err(Error::input(format!(
+                "evidence {kind}/{name} is already recorded in {} (seq {}): evidence is immutable",
+                self.full_path(&existing.path).display(),
+                existing.seq
+            )));
+        }
+        let evidence = held.root.create_dir(EVIDENCE_DIR)?;
+        let kind_dir = evidence.create_dir(kind)?;
+        self.make_room(&kind_dir, kind, name)?;
+        let (probe, file) = kind_dir.create_temp(".trainyard-probe-")?;
+        drop(file);
+        kind_dir.remove(&probe)
     }
 
     fn read_body(&self, kind: &str, sha256: &str, sink: &mut dyn std::io::Write) -> Result<Record> {

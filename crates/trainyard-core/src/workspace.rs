@@ -30,6 +30,8 @@ pub struct Workspace {
     /// Whether `now` was pinned ([`Workspace::pin_clock`]): then evidence
     /// records it too, so that a run's records are reproducible.
     pub(crate) clock_pinned: bool,
+    /// Told when a run waits for another run's hold on the evidence store.
+    pub(crate) store_wait_notice: Option<crate::evidence::WaitNotice>,
 }
 
 impl Workspace {
@@ -52,6 +54,7 @@ impl Workspace {
             config_path: loaded.path,
             now: jiff::Timestamp::now(),
             clock_pinned: false,
+            store_wait_notice: None,
         })
     }
 
@@ -104,12 +107,21 @@ impl Workspace {
 
     /// The evidence store configured for this repository.
     pub fn evidence_store(&self) -> Box<dyn EvidenceStore> {
-        let store = DirStore::new(self.home.join(&self.config.evidence.dir));
-        Box::new(if self.clock_pinned {
-            store.with_clock(self.now)
-        } else {
-            store
-        })
+        let mut store = DirStore::new(self.home.join(&self.config.evidence.dir))
+            .with_lock_wait(self.config.evidence.lock_wait_seconds.duration());
+        if self.clock_pinned {
+            store = store.with_clock(self.now);
+        }
+        if let Some(notice) = &self.store_wait_notice {
+            store = store.with_wait_notice(notice.clone());
+        }
+        Box::new(store)
+    }
+
+    /// Tells `notice` whenever a run has to wait for another run's hold on
+    /// the evidence store (the CLI says so on stderr).
+    pub fn on_store_wait(&mut self, notice: crate::evidence::WaitNotice) {
+        self.store_wait_notice = Some(notice);
     }
 
     /// The same workspace seen from another checkout of the repository (a
@@ -129,6 +141,7 @@ impl Workspace {
             config_path: self.config_path.clone(),
             now: self.now,
             clock_pinned: self.clock_pinned,
+            store_wait_notice: self.store_wait_notice.clone(),
         })
     }
 

@@ -213,6 +213,7 @@ fn scratch_workspace(
         config_path: None,
         now: ws.now,
         clock_pinned: ws.clock_pinned,
+        store_wait_notice: ws.store_wait_notice.clone(),
     };
     for (sync_id, _) in plan::config_syncs(ws)? {
         let sync = crate::sync::engine::find(ws, &sync_id)?;

@@ -340,6 +340,22 @@ pub fn recover(
     Ok(outcome)
 }
 
+/// Where the apply `apply_id` got to by its journal in `journal_dir`:
+/// `None` when it has none (it never began).
+///
+/// # Errors
+///
+/// Returns [`Error::Io`] when the journal cannot be read and an
+/// [`Error::Input`] when it is damaged.
+pub fn journal_state(journal_dir: &Path, apply_id: &str) -> Result<Option<JournalState>> {
+    check_id("apply id", apply_id)?;
+    let path = journal::journal_path(journal_dir, apply_id);
+    if std::fs::symlink_metadata(&path).is_err() {
+        return Ok(None);
+    }
+    Ok(Some(JournalState::of(&journal::read(&path)?)))
+}
+
 /// The latest apply in `journal_dir` that began and neither committed nor
 /// aborted, if any (by journal modification time). While one exists, no
 /// new apply should start on its target before [`recover`] runs.

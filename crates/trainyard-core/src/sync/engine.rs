@@ -19,7 +19,7 @@ use super::record::{
     LogExecution, LogVerification, PlanBody, PlanContents, SHORT_ID_LEN, SideRecord, SyncLog,
     SyncLogDocument, SyncPlan,
 };
-use super::{apply, diff, lock, remote, tree};
+use super::{apply, diff, lock, outcome, remote, tree};
 use crate::evidence::{EvidenceStore, NewDocument};
 use crate::workspace::Workspace;
 use crate::{Error, Result, git_cli};
@@ -689,6 +689,7 @@ fn plan_scanned(
 ) -> Result<Planned> {
     let sync = find(ws, id)?;
     let c = &sync.config;
+    settle_quietly(ws, &c.sync_id);
     let filters = filters_of(ws, &sync)?;
     let (source, target) = match source_at {
         Some(at) => (
@@ -1149,6 +1150,7 @@ fn approval_of(plan: &SyncPlan, by: String, now: jiff::Timestamp) -> Approval {
 pub fn approve(ws: &Workspace, request: &ApproveRequest) -> Result<Approval> {
     let (plan, _) = find_plan(ws, &request.plan_id)?;
     let sync = find(ws, &plan.plan.sync_id)?;
+    settle_quietly(ws, &sync.config.sync_id);
     let store = ws.evidence_store();
     if let Some(previous) = approvals_of(store.as_ref(), &plan.plan_id)?.first() {
         return Err(Error::input(format!(
@@ -1230,10 +1232,23 @@ fn logs(ws: &Workspace, name_part: &str) -> Result<Vec<(SyncLog, String)>> {
 /// the plan that was edited since it was recorded.
 pub fn applied_log(ws: &Workspace, plan: &SyncPlan) -> Result<Option<String>> {
     // A log is named after the short id of the plan it applied.
-    Ok(trusted_logs(ws, plan.short_id())?
+    if let Some((_, log_ref)) = trusted_logs(ws, plan.short_id())?
         .into_iter()
         .find(|(log, _)| log.sync_id == plan.plan.sync_id)
-        .map(|(_, log_ref)| log_ref))
+    {
+        return Ok(Some(log_ref));
+    }
+    // An apply whose log is still owed counts as applied too.
+    Ok(outcome::read_all(&outcomes_dir(ws, &plan.plan.sync_id))?
+        .into_iter()
+        .find(|owed| owed.log.is_some() && owed.plan_id() == Some(plan.plan_id.as_str()))
+        .map(|owed| {
+            format!(
+                "its log is owed, journaled in {}: `trainyard sync recover {}` records it",
+                owed.path.display(),
+                plan.plan.sync_id
+            )
+        }))
 }
 
 /// The sync logs of a plan's short id, for deciding whether it was
@@ -1282,6 +1297,7 @@ fn apply_found(
 ) -> Result<ApplyReport> {
     let sync = find(ws, &plan.plan.sync_id)?;
     let c = &sync.config;
+    settle_quietly(ws, &c.sync_id);
     let short = plan.short_id().to_owned();
     if sync.hash != plan.plan.config_hash {
         return Err(Error::input(format!(
@@ -1418,23 +1434,61 @@ fn apply_found(
         )?)
     };
     let source_root = overlay.as_ref().map_or(source.root.as_path(), |o| o.path());
-    let mut status = "success";
     let remote_target = matches!(c.target.kind, EndpointType::Api | EndpointType::Registry);
-    if remote_target {
+    let client = if remote_target {
+        Some(client_for(ws, &c.target)?)
+    } else {
+        None
+    };
+    let dry_run = LogDryRun {
+        executed_at: Some(plan.plan.planned_at.clone()),
+        result: plan.plan.result,
+        diff_summary: plan.plan.diff_summary.clone(),
+        diff_ref: Some(plan.plan.diff_ref.clone()),
+    };
+    let log_approval = LogApproval {
+        approved: approval.approved,
+        approved_by: Some(if approval.automatic {
+            format!("{} (automatic)", approval.approved_by)
+        } else {
+            approval.approved_by.clone()
+        }),
+        approved_at: Some(approval.approved_at.clone()),
+        dry_run_ref: Some(plan_ref.clone()),
+    };
+    // What the log needs is taken before the target is touched: the
+    // store must take the log now (held, its index readable, the name
+    // free), and the outcome is journaled in the sync's state, so that
+    // no target changes without its log, whatever happens next.
+    store.check_writable("sync_log", &execution_id)?;
+    let mut pending = outcome::Pending::begin(
+        &outcomes_dir(ws, &c.sync_id),
+        &outcome::OutcomeEvent::Begun {
+            execution_id: execution_id.clone(),
+            plan_id: plan.plan_id.clone(),
+            plan_ref: plan_ref.clone(),
+            started_at: started_at.clone(),
+            executed_by: identity(ws),
+            dry_run: dry_run.clone(),
+            approval: log_approval.clone(),
+        },
+    )?;
+    // From here on no error returns early: each one goes into the log.
+    let mut status = "success";
+    if let Some(client) = &client {
         // Written document by document with the server's preconditions;
         // a stop half-way leaves what the list says, and a new plan shows
         // the rest.
-        let client = client_for(ws, &c.target)?;
         let written = if c.target.kind == EndpointType::Api {
             remote::apply_api(
-                &client,
+                client,
                 &c.target.location,
                 &contents.changes,
                 source_root,
                 &plan.plan.target.etags,
             )
         } else {
-            remote::apply_registry(&client, &c.target.location, &contents.changes, source_root)
+            remote::apply_registry(client, &c.target.location, &contents.changes, source_root)
         };
         if let Some(e) = written.error {
             errors.push(e.to_string());
@@ -1496,6 +1550,7 @@ fn apply_found(
         status = "partial";
     }
     let mut smoke_failures = Vec::new();
+    let mut base_error = None;
     if status == "success" {
         for command in &c.options.smoke_tests {
             let ok = std::process::Command::new("sh")
@@ -1509,13 +1564,19 @@ fn apply_found(
             }
         }
         if let Some(snapshot) = &after {
-            save_base(ws, &c.sync_id, snapshot)?;
-            if c.options.conflict_strategy == ConflictStrategy::Merge {
-                keep_base_objects(
-                    &state_dir(ws, &c.sync_id).join("objects"),
-                    &target.root,
-                    snapshot,
-                )?;
+            let kept = save_base(ws, &c.sync_id, snapshot).and_then(|()| {
+                if c.options.conflict_strategy == ConflictStrategy::Merge {
+                    keep_base_objects(
+                        &state_dir(ws, &c.sync_id).join("objects"),
+                        &target.root,
+                        snapshot,
+                    )
+                } else {
+                    Ok(())
+                }
+            });
+            if let Err(e) = kept {
+                base_error = Some(format!("the base of the next sync was not saved: {e}"));
             }
         }
     }
@@ -1528,27 +1589,18 @@ fn apply_found(
             deleted: plan.plan.result.files_to_delete,
         }
     };
+    let notes: Vec<String> = (!smoke_failures.is_empty())
+        .then(|| format!("smoke tests failed: {}", smoke_failures.join("; ")))
+        .into_iter()
+        .chain(base_error)
+        .collect();
     let log = SyncLog {
         sync_id: c.sync_id.clone(),
         execution_id: execution_id.clone(),
         executed_at: started_at.clone(),
         executed_by: identity(ws),
-        dry_run: LogDryRun {
-            executed_at: Some(plan.plan.planned_at.clone()),
-            result: plan.plan.result,
-            diff_summary: plan.plan.diff_summary.clone(),
-            diff_ref: Some(plan.plan.diff_ref.clone()),
-        },
-        approval: LogApproval {
-            approved: approval.approved,
-            approved_by: Some(if approval.automatic {
-                format!("{} (automatic)", approval.approved_by)
-            } else {
-                approval.approved_by.clone()
-            }),
-            approved_at: Some(approval.approved_at.clone()),
-            dry_run_ref: Some(plan_ref),
-        },
+        dry_run,
+        approval: log_approval,
         execution: LogExecution {
             started_at,
             completed_at: jiff::Timestamp::now().max(ws.now).to_string(),
@@ -1559,29 +1611,253 @@ fn apply_found(
         verification: LogVerification {
             smoke_tests_passed: smoke_failures.is_empty(),
             integrity_verified,
-            notes: (!smoke_failures.is_empty())
-                .then(|| format!("smoke tests failed: {}", smoke_failures.join("; "))),
+            notes: (!notes.is_empty()).then(|| notes.join("; ")),
         },
     };
-    let record = store.write_value_unique(
-        "sync_log",
-        &execution_id,
-        &SyncLogDocument {
-            sync_log: log.clone(),
-        },
-    )?;
-    let notifications = notify_outcome(ws, &sync, &log, &record.record.path);
+    // An apply stopped past its commit point is not over: `sync recover`
+    // finishes it and records the log of what it then holds.
+    if !remote_target
+        && apply::journal_state(&journal_dir, &execution_id)?.is_some_and(|s| !s.is_finished())
+    {
+        pending.finish(&log)?;
+        return Err(Error::environment(format!(
+            "sync {} {status}: {}; the apply stopped past its commit point: `trainyard sync recover {}` finishes it and records its log (owed in {})",
+            c.sync_id,
+            errors.first().map_or("interrupted", String::as_str),
+            c.sync_id,
+            pending.path().display()
+        )));
+    }
+    let log_ref = record_log(store.as_ref(), &mut pending, &log).map_err(|e| {
+        Error::environment(format!(
+            "sync {} was applied ({} to add, {} to modify, {} to delete: {status}), but its log could not be recorded: {e}; it is kept in {} and `trainyard sync recover {}` records it (as does the next command of this sync)",
+            c.sync_id,
+            log.execution.changes_applied.added,
+            log.execution.changes_applied.modified,
+            log.execution.changes_applied.deleted,
+            pending.path().display(),
+            c.sync_id
+        ))
+    })?;
+    // The log is recorded: the journal goes (a journal left behind is
+    // removed by the next settle, which finds its log recorded).
+    let _ = pending.done();
+    let notifications = notify_outcome(ws, &sync, &log, &log_ref);
     if let Some(first) = errors.first() {
         return Err(Error::environment(format!(
-            "sync {} {status}: {first} (log {})",
-            c.sync_id, record.record.path
+            "sync {} {status}: {first} (log {log_ref})",
+            c.sync_id
         )));
     }
     Ok(ApplyReport {
         log,
-        log_ref: record.record.path,
+        log_ref,
         notifications,
     })
+}
+
+/// Where a sync's owed logs are journaled.
+fn outcomes_dir(ws: &Workspace, sync_id: &str) -> PathBuf {
+    state_dir(ws, sync_id).join("outcomes")
+}
+
+/// Journals `log` as the apply's outcome, then records it under its
+/// execution id (the name checked free before the apply): its evidence
+/// path. On error the log stays journaled for [`settle_logs`].
+fn record_log(
+    store: &dyn EvidenceStore,
+    pending: &mut outcome::Pending,
+    log: &SyncLog,
+) -> Result<String> {
+    pending.finish(log)?;
+    write_log(store, log)
+}
+
+/// Records `log` under its execution id; a log recorded there already
+/// with the same text (by a run that died before it could tell) is it.
+fn write_log(store: &dyn EvidenceStore, log: &SyncLog) -> Result<String> {
+    let yaml = crate::evidence::render_yaml(&SyncLogDocument {
+        sync_log: log.clone(),
+    })?;
+    match store.write("sync_log", &log.execution_id, &yaml) {
+        Ok(written) => Ok(written.record.path),
+        Err(e) => match store.show("sync_log", &log.execution_id) {
+            Ok(entry) if entry.intact && entry.text == yaml => Ok(entry.record.path),
+            _ => Err(e),
+        },
+    }
+}
+
+/// A log an interrupted apply owed, recorded by [`settle_logs`].
+#[derive(Debug, Clone, Serialize)]
+pub struct SettledLog {
+    /// The apply.
+    pub execution_id: String,
+    /// The log, now recorded.
+    pub log_ref: String,
+    /// Its status.
+    pub status: String,
+}
+
+/// Records the logs a sync's applies still owe (see
+/// [`super::outcome`]): a finished apply's log as it was journaled, and
+/// for an apply whose process died, a log made from what the target holds
+/// now (each planned change checked against it). An apply still running,
+/// or one whose target journal awaits `sync recover`, is left for later.
+///
+/// # Errors
+///
+/// Returns an error when the evidence store cannot take a log (busy: the
+/// log stays journaled) or a journal cannot be read.
+pub fn settle_logs(ws: &Workspace, sync_id: &str) -> Result<Vec<SettledLog>> {
+    let mut settled = Vec::new();
+    for path in outcome::journals(&outcomes_dir(ws, sync_id))? {
+        if let Some(log) = settle_one(ws, sync_id, &path)? {
+            settled.push(log);
+        }
+    }
+    Ok(settled)
+}
+
+/// Records the log one outcome journal owes, unless its apply still runs
+/// or awaits its recovery.
+fn settle_one(ws: &Workspace, sync_id: &str, path: &Path) -> Result<Option<SettledLog>> {
+    let Some((_lock, owed)) = outcome::claim(path)? else {
+        return Ok(None);
+    };
+    let journal = match owed.execution_id() {
+        Some(id) => apply::journal_state(&state_dir(ws, sync_id).join("journal"), id)?,
+        None => None,
+    };
+    if journal.is_some_and(|state| !state.is_finished()) {
+        // `sync recover` finishes the apply first.
+        return Ok(None);
+    }
+    let log = match owed.log.clone() {
+        // Failed past its commit point, then finished by a recovery: the
+        // log says what the target holds now, and what went wrong first.
+        Some(failed)
+            if failed.execution.status != "success"
+                && journal == Some(super::journal::JournalState::Committed) =>
+        {
+            match interrupted_log(ws, sync_id, &owed)? {
+                Some(mut log) => {
+                    let mut errors = failed.execution.errors;
+                    errors.append(&mut log.execution.errors);
+                    log.execution.errors = errors;
+                    log
+                }
+                None => return Ok(None),
+            }
+        }
+        Some(log) => log,
+        None => match interrupted_log(ws, sync_id, &owed)? {
+            Some(log) => log,
+            None => return Ok(None),
+        },
+    };
+    let log_ref = write_log(ws.evidence_store().as_ref(), &log)?;
+    outcome::remove(path)?;
+    Ok(Some(SettledLog {
+        execution_id: log.execution_id.clone(),
+        log_ref,
+        status: log.execution.status.clone(),
+    }))
+}
+
+/// [`settle_logs`] where it is not the command's purpose: a store that
+/// cannot take the logs now leaves them journaled for the next command.
+fn settle_quietly(ws: &Workspace, sync_id: &str) {
+    let _ = settle_logs(ws, sync_id);
+}
+
+/// The log of an apply whose process died after its `begun`: what the
+/// target holds now, change by change. `None` while its target journal
+/// is unfinished (`sync recover` finishes it first).
+fn interrupted_log(ws: &Workspace, sync_id: &str, owed: &outcome::Owed) -> Result<Option<SyncLog>> {
+    let Some(outcome::OutcomeEvent::Begun {
+        execution_id,
+        plan_id,
+        started_at,
+        executed_by,
+        dry_run,
+        approval,
+        ..
+    }) = owed.begun.clone()
+    else {
+        // Nothing but a torn first line: the apply never began.
+        outcome::remove(&owed.path)?;
+        return Ok(None);
+    };
+    let journal = apply::journal_state(&state_dir(ws, sync_id).join("journal"), &execution_id)?;
+    if journal.is_some_and(|state| !state.is_finished()) {
+        return Ok(None);
+    }
+    let sync = find(ws, sync_id)?;
+    let (plan, _) = find_plan(ws, &plan_id)?;
+    let contents = plan_contents(ws, &plan)?;
+    let target = read_side(ws, &sync.config.target)?;
+    let (mut applied, mut untouched) = (Vec::new(), 0usize);
+    for change in &contents.changes {
+        let now = tree::read_entry(&target.root, &change.path).ok();
+        match now {
+            Some(found) if found.as_ref() == change.after.as_ref() => applied.push(change),
+            Some(found) if found.as_ref() == change.before.as_ref() => untouched += 1,
+            _ => {}
+        }
+    }
+    let count = |kind| applied.iter().filter(|c| c.kind == kind).count();
+    let all = contents.changes.len();
+    let status = if applied.len() == all {
+        "success"
+    } else if untouched == all {
+        "failed"
+    } else {
+        "partial"
+    };
+    if status == "success" && sync.config.target.kind == EndpointType::File {
+        // The next plan compares against what this apply left.
+        let filters = filters_of(ws, &sync)?;
+        let snapshot = scan(ws, sync_id, "target", &target.root, &filters, false)?;
+        save_base(ws, sync_id, &snapshot)?;
+        if sync.config.options.conflict_strategy == ConflictStrategy::Merge {
+            keep_base_objects(
+                &state_dir(ws, sync_id).join("objects"),
+                &target.root,
+                &snapshot,
+            )?;
+        }
+    }
+    let now = jiff::Timestamp::now().max(ws.now).to_string();
+    Ok(Some(SyncLog {
+        sync_id: sync_id.to_owned(),
+        execution_id,
+        executed_at: started_at.clone(),
+        executed_by,
+        dry_run,
+        approval,
+        execution: LogExecution {
+            started_at,
+            completed_at: now.clone(),
+            status: status.into(),
+            changes_applied: ChangesApplied {
+                added: count(model::ChangeKind::Add),
+                modified: count(model::ChangeKind::Modify),
+                deleted: count(model::ChangeKind::Delete),
+            },
+            errors: vec![format!(
+                "the apply was interrupted: {} of {all} planned change(s) found in the target at {now}",
+                applied.len()
+            )],
+        },
+        verification: LogVerification {
+            smoke_tests_passed: false,
+            integrity_verified: applied.len() == all,
+            notes: Some(format!(
+                "logged at {now} for an apply whose run stopped before it could log it: each planned change was checked against the target; the smoke tests did not run"
+            )),
+        },
+    }))
 }
 
 /// Tells the sync's `on_success` or `on_failure` targets how it went. A
@@ -1902,6 +2178,15 @@ pub fn history(ws: &Workspace, id: Option<&str>) -> Result<Vec<(SyncLog, String)
     if let Some(id) = id {
         super::journal::check_id("sync id", id)?;
     }
+    // Logs still owed are recorded first, when the store takes them.
+    match id {
+        Some(id) => settle_quietly(ws, id),
+        None => {
+            for sync in load_all(ws)? {
+                settle_quietly(ws, &sync.config.sync_id);
+            }
+        }
+    }
     let found: Vec<(SyncLog, String)> = logs(ws, id.unwrap_or(""))?
         .into_iter()
         .filter(|(l, _)| id.is_none_or(|id| l.sync_id == id))
@@ -2179,12 +2464,9 @@ fn recover_journals(
     }
     for (sync_id, dir, apply_id) in journals {
         let outcome = apply::recover(&target_root, &dir, Some(&apply_id))?;
-        let log_ref = match outcome.action {
-            apply::RecoveryAction::RolledForward | apply::RecoveryAction::AlreadyCommitted => {
-                log_recovered(ws, &target_root, &dir, &apply_id, cleared)?
-            }
-            _ => None,
-        };
+        // The log the apply owes, now that its target journal is done.
+        let owed = outcomes_dir(ws, &sync_id).join(format!("{apply_id}.{}", outcome::EXTENSION));
+        let log_ref = settle_one(ws, &sync_id, &owed)?.map(|settled| settled.log_ref);
         recovered.push(RecoveredApply {
             sync_id,
             outcome,
@@ -2192,141 +2474,6 @@ fn recover_journals(
         });
     }
     Ok(recovered)
-}
-
-/// Writes the `sync_log` of an apply that a recovery completed, or that
-/// had completed but was killed before its log: verified like an apply
-/// (every changed path reads as planned, then the smoke tests). Nothing is
-/// written when the plan is not recorded here or already has a successful
-/// log.
-fn log_recovered(
-    ws: &Workspace,
-    target_root: &Path,
-    journal_dir: &Path,
-    apply_id: &str,
-    gone: Option<&lock::LockInfo>,
-) -> Result<Option<String>> {
-    let events = super::journal::read(&super::journal::journal_path(journal_dir, apply_id))?;
-    let Some(super::journal::Event::Begin { plan_id, .. }) = events.first() else {
-        return Ok(None);
-    };
-    let Ok((plan, plan_ref)) = find_plan(ws, plan_id) else {
-        return Ok(None);
-    };
-    let short = plan.short_id().to_owned();
-    if logs(ws, &short)?.iter().any(|(l, _)| {
-        l.dry_run.diff_ref.as_deref() == Some(plan.plan.diff_ref.as_str())
-            && l.execution.status == "success"
-    }) {
-        return Ok(None);
-    }
-    let Ok(sync) = find(ws, &plan.plan.sync_id) else {
-        return Ok(None);
-    };
-    let c = &sync.config;
-    let holder = gone.filter(|g| g.plan_id == plan.plan_id);
-    let started_at = holder.map_or(ws.now, |g| g.acquired_at).to_string();
-    let approval = approvals(ws, &plan.plan_id)?
-        .into_iter()
-        .find(|a| a.approved)
-        .unwrap_or_else(|| Approval {
-            reason: Some("approval not required by the sync's configuration".into()),
-            automatic: true,
-            ..approval_of(&plan, identity(ws), ws.now)
-        });
-    let contents = plan_contents(ws, &plan)?;
-    let integrity_verified = crate::parallel::map(&contents.changes, |change| {
-        tree::read_entry(target_root, &change.path)
-            .is_ok_and(|found| found.as_ref() == change.after.as_ref())
-    })
-    .into_iter()
-    .all(|ok| ok);
-    let mut errors = Vec::new();
-    let mut smoke_failures = Vec::new();
-    if integrity_verified {
-        for command in &c.options.smoke_tests {
-            let ok = std::process::Command::new("sh")
-                .arg("-c")
-                .arg(command)
-                .current_dir(target_root)
-                .status()
-                .is_ok_and(|s| s.success());
-            if !ok {
-                smoke_failures.push(command.clone());
-            }
-        }
-        let filters = filters_of(ws, &sync)?;
-        let snapshot = scan(ws, &c.sync_id, "target", target_root, &filters, false)?;
-        save_base(ws, &c.sync_id, &snapshot)?;
-        if c.options.conflict_strategy == ConflictStrategy::Merge {
-            keep_base_objects(
-                &state_dir(ws, &c.sync_id).join("objects"),
-                target_root,
-                &snapshot,
-            )?;
-        }
-    } else {
-        errors.push("the target does not match the plan after the recovery".to_owned());
-    }
-    let mut notes = vec![format!(
-        "apply {apply_id} was interrupted; `trainyard sync recover` completed it"
-    )];
-    if !smoke_failures.is_empty() {
-        notes.push(format!("smoke tests failed: {}", smoke_failures.join("; ")));
-    }
-    let execution_id = format!("{}-{}-{short}-recovered", c.sync_id, ws.stamp());
-    let log = SyncLog {
-        sync_id: c.sync_id.clone(),
-        execution_id: execution_id.clone(),
-        executed_at: started_at.clone(),
-        executed_by: holder.map_or_else(|| identity(ws), |g| g.owner.clone()),
-        dry_run: LogDryRun {
-            executed_at: Some(plan.plan.planned_at.clone()),
-            result: plan.plan.result,
-            diff_summary: plan.plan.diff_summary.clone(),
-            diff_ref: Some(plan.plan.diff_ref.clone()),
-        },
-        approval: LogApproval {
-            approved: approval.approved,
-            approved_by: Some(if approval.automatic {
-                format!("{} (automatic)", approval.approved_by)
-            } else {
-                approval.approved_by.clone()
-            }),
-            approved_at: Some(approval.approved_at.clone()),
-            dry_run_ref: Some(plan_ref),
-        },
-        execution: LogExecution {
-            started_at,
-            completed_at: jiff::Timestamp::now().max(ws.now).to_string(),
-            status: if integrity_verified {
-                "success"
-            } else {
-                "partial"
-            }
-            .into(),
-            changes_applied: ChangesApplied {
-                added: plan.plan.result.files_to_add,
-                modified: plan.plan.result.files_to_modify,
-                deleted: plan.plan.result.files_to_delete,
-            },
-            errors,
-        },
-        verification: LogVerification {
-            smoke_tests_passed: smoke_failures.is_empty(),
-            integrity_verified,
-            notes: Some(notes.join("; ")),
-        },
-    };
-    let record = ws.evidence_store().write_value_unique(
-        "sync_log",
-        &execution_id,
-        &SyncLogDocument {
-            sync_log: log.clone(),
-        },
-    )?;
-    notify_outcome(ws, &sync, &log, &record.record.path);
-    Ok(Some(record.record.path))
 }
 
 /// `sync unlock`: breaks the lock of a sync's target, only by naming its

@@ -13,6 +13,8 @@ pub mod engine;
 pub mod journal;
 pub mod lock;
 pub mod model;
+#[cfg(unix)]
+pub mod outcome;
 pub mod record;
 #[cfg(unix)]
 pub(crate) mod remote;

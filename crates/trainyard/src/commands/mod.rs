@@ -94,6 +94,18 @@ impl Context<'_> {
         if let Some(pinned) = std::env::var_os("TRAINYARD_NOW") {
             ws.pin_clock(parse_now(&pinned.to_string_lossy())?);
         }
+        if !self.printer.json() {
+            // A wait for another run's hold on the evidence store is said
+            // when it starts, with its bound.
+            ws.on_store_wait(trainyard_core::evidence::WaitNotice(std::sync::Arc::new(
+                |store: &str, limit: std::time::Duration| {
+                    let _ = Printer::new(false).status(&format!(
+                        "waiting: the evidence store {store} is held by another trainyard run (for at most {}s, evidence.lock_wait_seconds)\n",
+                        limit.as_secs()
+                    ));
+                },
+            )));
+        }
         Ok(ws)
     }
 

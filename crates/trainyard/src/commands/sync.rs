@@ -224,8 +224,19 @@ pub fn run(ctx: &Context<'_>, command: &SyncCommand) -> CmdResult {
         SyncCommand::Recover { id } => {
             let _lock = ws.lock()?;
             let recovery = engine::recover(&ws, id)?;
+            // Then the logs its applies still owe, the recovered ones aside.
+            let logged = engine::settle_logs(&ws, id)?;
             if p.json() {
-                p.write_json(&recovery)?;
+                #[derive(serde::Serialize)]
+                struct Recovered<'a> {
+                    #[serde(flatten)]
+                    recovery: &'a engine::Recovery,
+                    logged: &'a [engine::SettledLog],
+                }
+                p.write_json(&Recovered {
+                    recovery: &recovery,
+                    logged: &logged,
+                })?;
             } else {
                 use trainyard_core::sync::apply::RecoveryAction;
                 let mut block = Block::default();
@@ -272,6 +283,15 @@ pub fn run(ctx: &Context<'_>, command: &SyncCommand) -> CmdResult {
                             .note
                             .clone()
                             .unwrap_or_else(|| "no interrupted apply".into()),
+                    );
+                }
+                for settled in &logged {
+                    block.row(
+                        "logged",
+                        format!(
+                            "{} ({}), owed by apply {}",
+                            settled.log_ref, settled.status, settled.execution_id
+                        ),
                     );
                 }
                 p.status(&block.render())?;

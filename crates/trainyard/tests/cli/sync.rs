@@ -921,3 +921,156 @@ fn a_plan_of_10000_modified_files_is_recorded_and_an_unchanged_replan_shares_its
     );
     assert_eq!(repo.run(&["evidence", "verify"]).code(), 0);
 }
+
+/// The sync's owed-log journals (see `trainyard_core::sync::outcome`).
+fn owed_logs(repo: &TestRepo, sync: &str) -> usize {
+    std::fs::read_dir(
+        repo.path()
+            .join(".trainyard/sync-state")
+            .join(sync)
+            .join("outcomes"),
+    )
+    .map_or(0, |d| d.count())
+}
+
+fn sync_logs(repo: &TestRepo) -> usize {
+    repo.run(&["--json", "evidence", "list", "--kind", "sync_log"])
+        .json()
+        .as_array()
+        .expect("records")
+        .len()
+}
+
+#[test]
+fn a_busy_store_stops_an_apply_before_it_changes_the_target() {
+    let repo = small_fixture("");
+    repo.write("trainyard.yaml", "evidence:\n  lock_wait_seconds: 1\n");
+    let id = plan_id(&repo, "small");
+    approve(&repo, &id);
+    let lock = std::fs::File::options()
+        .read(true)
+        .write(true)
+        .open(repo.path().join(".trainyard/lock"))
+        .expect("lock file");
+    lock.lock().expect("hold the store");
+    let before = snapshot_dir(&repo.path().join("dst"));
+    let run = repo.run(&["sync", "apply", &id]);
+    assert_eq!(run.code(), 3, "{}", run.transcript());
+    assert!(
+        run.stderr().contains("waiting: the evidence store")
+            && run.stderr().contains("is locked by another trainyard run"),
+        "{}",
+        run.transcript()
+    );
+    assert_unchanged(&before, &snapshot_dir(&repo.path().join("dst")));
+    assert_eq!(owed_logs(&repo, "small"), 0);
+    lock.unlock().expect("release");
+    assert_eq!(sync_logs(&repo), 0);
+    let run = repo.run(&["sync", "apply", &id]);
+    assert_eq!(run.code(), 0, "{}", run.transcript());
+    assert_eq!(sync_logs(&repo), 1);
+}
+
+#[test]
+fn a_store_taken_during_the_apply_gets_the_log_once_free() {
+    // A smoke test starts a run that holds the store until told to let
+    // go, between the apply and its log.
+    let repo = small_fixture("    smoke_tests: [\"sh ../hold.sh\"]\n");
+    repo.write("trainyard.yaml", "evidence:\n  lock_wait_seconds: 1\n");
+    repo.write(
+        "hold.sh",
+        "( flock ../.trainyard/lock sh -c 'touch ../held; read x < ../release.fifo' ) >/dev/null 2>&1 </dev/null &\nwhile [ ! -e ../held ]; do sleep 0.01; done\n",
+    );
+    let fifo = repo.path().join("release.fifo");
+    let made = Command::new("mkfifo").arg(&fifo).status().expect("mkfifo");
+    assert!(made.success());
+    let id = plan_id(&repo, "small");
+    approve(&repo, &id);
+    let run = repo.run(&["sync", "apply", &id]);
+    assert_eq!(run.code(), 3, "{}", run.transcript());
+    assert!(
+        run.stderr().contains("was applied")
+            && run.stderr().contains("its log could not be recorded")
+            && run.stderr().contains("trainyard sync recover small"),
+        "{}",
+        run.transcript()
+    );
+    // The target changed; the log is owed, journaled in the sync's state.
+    assert_eq!(
+        std::fs::read_to_string(repo.path().join("dst/a.txt")).expect("applied"),
+        "alpha\n"
+    );
+    assert_eq!(sync_logs(&repo), 0);
+    assert_eq!(owed_logs(&repo, "small"), 1);
+    // The plan is not applied twice meanwhile.
+    let again = repo.run(&["sync", "apply", &id]);
+    assert_eq!(again.code(), 2, "{}", again.transcript());
+    assert!(
+        again.stderr().contains("already applied"),
+        "{}",
+        again.transcript()
+    );
+    // Let go, and wait until the holder has.
+    std::fs::write(&fifo, "go\n").expect("release the holder");
+    let lock = std::fs::File::options()
+        .read(true)
+        .write(true)
+        .open(repo.path().join(".trainyard/lock"))
+        .expect("lock file");
+    lock.lock().expect("the holder let go");
+    lock.unlock().expect("unlock");
+    // The next command of the sync records the log.
+    let logs = repo.run(&["--json", "sync", "log", "small"]).json();
+    assert_eq!(logs.as_array().expect("logs").len(), 1, "{logs}");
+    assert_eq!(logs[0]["execution"]["status"], "success");
+    assert_eq!(logs[0]["verification"]["smoke_tests_passed"], true);
+    assert_eq!(owed_logs(&repo, "small"), 0);
+    assert_eq!(repo.run(&["evidence", "verify"]).code(), 0);
+}
+
+#[test]
+fn an_apply_killed_after_its_changes_is_logged_by_recover() {
+    let repo = small_fixture("");
+    let id = plan_id(&repo, "small");
+    approve(&repo, &id);
+    let killed = repo.run_env(
+        &["sync", "apply", &id],
+        &[("TRAINYARD_SYNC_CRASH_AFTER", "committed")],
+    );
+    assert_ne!(killed.code(), 0, "{}", killed.transcript());
+    assert_eq!(
+        std::fs::read_to_string(repo.path().join("dst/a.txt")).expect("applied"),
+        "alpha\n"
+    );
+    assert_eq!(sync_logs(&repo), 0);
+    assert_eq!(owed_logs(&repo, "small"), 1);
+    let recovered = repo.run(&["sync", "recover", "small"]);
+    assert_eq!(recovered.code(), 0, "{}", recovered.transcript());
+    assert!(
+        recovered.stderr().contains("evidence/sync_log/"),
+        "{}",
+        recovered.transcript()
+    );
+    let logs = repo.run(&["--json", "sync", "log", "small"]).json();
+    assert_eq!(logs[0]["execution"]["status"], "success", "{logs}");
+    assert_eq!(logs[0]["execution"]["changes_applied"]["added"], 2);
+    assert_eq!(logs[0]["verification"]["integrity_verified"], true);
+    assert_eq!(logs[0]["verification"]["smoke_tests_passed"], false);
+    assert_eq!(owed_logs(&repo, "small"), 0);
+    // Killed before its commit point: rolled back, and logged as failed.
+    let repo = small_fixture("");
+    let id = plan_id(&repo, "small");
+    approve(&repo, &id);
+    let before = snapshot_dir(&repo.path().join("dst"));
+    let killed = repo.run_env(
+        &["sync", "apply", &id],
+        &[("TRAINYARD_SYNC_CRASH_AFTER", "staged")],
+    );
+    assert_ne!(killed.code(), 0, "{}", killed.transcript());
+    let recovered = repo.run(&["sync", "recover", "small"]);
+    assert_eq!(recovered.code(), 0, "{}", recovered.transcript());
+    assert_unchanged(&before, &snapshot_dir(&repo.path().join("dst")));
+    let logs = repo.run(&["--json", "sync", "log", "small"]).json();
+    assert_eq!(logs[0]["execution"]["status"], "failed", "{logs}");
+    assert_eq!(repo.run(&["evidence", "verify"]).code(), 0);
+}

@@ -438,12 +438,16 @@ fn a_dead_holders_lock_names_a_working_command_and_recover_clears_it() {
     assert!(!lock.exists(), "recover left the dead holder's lock");
     assert_eq!(files(&repo.path().join("dst")), before);
     assert!(stray_temps(&repo.path().join("dst")).is_empty());
-    // The target is free: the same plan applies (a new second, so a new
-    // apply id).
-    let applied = repo.run_env(
-        &["sync", "apply", &id],
-        &[("TRAINYARD_NOW", "2027-01-13T10:01:00Z")],
-    );
+    // The undone apply is logged as failed, and its plan is spent; the
+    // target is free for the next plan (a new second, so a new apply id).
+    let logs = logs(&repo);
+    assert_eq!(logs.len(), 1, "{logs:?}");
+    assert_eq!(logs[0]["execution"]["status"], "failed");
+    let spent = repo.run(&["sync", "apply", &id]);
+    assert_eq!(spent.code(), 2, "{}", spent.transcript());
+    let now = [("TRAINYARD_NOW", "2027-01-13T10:01:00Z")];
+    let (again, _) = plan(&repo, "big", &now);
+    let applied = repo.run_env(&["sync", "apply", &again], &now);
     assert_eq!(applied.code(), 0, "{}", applied.transcript());
     assert_eq!(
         files(&repo.path().join("src")),
@@ -537,7 +541,9 @@ fn a_killed_apply_is_recovered_and_logged() {
             );
         } else {
             assert_eq!(target, before, "{point}");
-            assert!(logs.is_empty(), "{point}: {logs:?}");
+            // Undone, and logged as the failure it was.
+            assert_eq!(logs.len(), 1, "{point}: {logs:?}");
+            assert_eq!(logs[0]["execution"]["status"], "failed", "{point}");
         }
         assert!(stray_temps(&repo.path().join("dst")).is_empty(), "{point}");
         let verify = repo.run(&["evidence", "verify"]);
