@@ -98,6 +98,20 @@ impl Workspace {
         self.now.strftime("%Y%m%dT%H%M%SZ").to_string()
     }
 
+    /// The clock that decides whether something has expired: the later of
+    /// the workspace's clock and the real one, so that a pinned clock
+    /// (`TRAINYARD_NOW`) may bring an expiry on but never put it off.
+    pub fn expiry_clock(&self) -> jiff::Timestamp {
+        self.now.max(jiff::Timestamp::now())
+    }
+
+    /// The real time, to the second: the time of record of what really
+    /// happens (an apply), which a pinned clock does not decide.
+    pub fn real_now() -> jiff::Timestamp {
+        let now = jiff::Timestamp::now();
+        jiff::Timestamp::from_second(now.as_second()).unwrap_or(now)
+    }
+
     /// Takes `now` as the time of every operation, and of every evidence
     /// record, for reproducible output (`TRAINYARD_NOW`).
     pub fn pin_clock(&mut self, now: jiff::Timestamp) {

@@ -1338,7 +1338,7 @@ fn apply_found(
         )));
     }
     if let Ok(expires) = plan.plan.expires_at.parse::<jiff::Timestamp>()
-        && ws.now > expires
+        && ws.expiry_clock() > expires
     {
         return Err(Error::input(format!(
             "plan {short} expired at {expires}: plan again"
@@ -1414,8 +1414,15 @@ fn apply_found(
             now.files_to_add, now.files_to_modify, now.files_to_delete, c.sync_id
         )));
     }
-    let started_at = ws.now.to_string();
-    let execution_id = format!("{}-{}-{short}", c.sync_id, ws.stamp());
+    // A real apply is dated by the real clock, whatever the pinned one
+    // says: its log can be neither backdated nor postdated.
+    let started = Workspace::real_now();
+    let started_at = started.to_string();
+    let execution_id = format!(
+        "{}-{}-{short}",
+        c.sync_id,
+        started.strftime("%Y%m%dT%H%M%SZ")
+    );
     let mut errors = Vec::new();
     let merged: Vec<&str> = contents
         .conflicts
@@ -1603,7 +1610,7 @@ fn apply_found(
         approval: log_approval,
         execution: LogExecution {
             started_at,
-            completed_at: jiff::Timestamp::now().max(ws.now).to_string(),
+            completed_at: Workspace::real_now().to_string(),
             status: status.into(),
             changes_applied,
             errors: errors.clone(),
@@ -1828,7 +1835,7 @@ fn interrupted_log(ws: &Workspace, sync_id: &str, owed: &outcome::Owed) -> Resul
             )?;
         }
     }
-    let now = jiff::Timestamp::now().max(ws.now).to_string();
+    let now = Workspace::real_now().to_string();
     Ok(Some(SyncLog {
         sync_id: sync_id.to_owned(),
         execution_id,
@@ -2007,7 +2014,8 @@ fn commit_and_push(
             "-m",
             &message,
         ],
-        ws.now,
+        // The commit of a real apply is dated by the real clock.
+        Workspace::real_now(),
     )?;
     let location = git_location(ws, &c.target.location);
     git_cli::run(
@@ -2283,7 +2291,7 @@ fn lock_for_apply(
         &target_spot(ws, sync)?,
         &request,
         LOCK_TTL,
-        ws.now,
+        ws.expiry_clock(),
         lock::TakeOver::Expired(&settled),
     )?;
     Ok(ApplyLock {
@@ -2305,10 +2313,11 @@ pub fn target_busy(ws: &Workspace, id: &str) -> Result<Option<lock::LockHeld>> {
     let Some(found) = lock::inspect(&spot)? else {
         return Ok(None);
     };
-    let free =
-        !found.running && found.info.is_expired(ws.now) && left_interrupted(&found.info).is_none();
+    let free = !found.running
+        && found.info.is_expired(ws.expiry_clock())
+        && left_interrupted(&found.info).is_none();
     let request = lock_request(ws, id, lock::LockAction::Apply, "", None);
-    Ok((!free).then(|| lock::refusal(&spot, &found, ws.now, &request)))
+    Ok((!free).then(|| lock::refusal(&spot, &found, ws.expiry_clock(), &request)))
 }
 
 /// What `sync recover` did.
@@ -2400,7 +2409,7 @@ pub fn recover(ws: &Workspace, id: &str) -> Result<Recovery> {
             file_target.then_some(carried.as_path()),
         ),
         LOCK_TTL,
-        ws.now,
+        ws.expiry_clock(),
         lock::TakeOver::Gone(&ours),
     )?;
     let cleared = lock.took_over().cloned();
@@ -2500,5 +2509,5 @@ pub fn unlock(ws: &Workspace, id: &str, lock_id: &str) -> Result<lock::LockInfo>
             lock::recover_command(info, &request.repository)
         ))),
     };
-    lock::break_lock(&spot, lock_id, &request, ws.now, &settled)
+    lock::break_lock(&spot, lock_id, &request, ws.expiry_clock(), &settled)
 }

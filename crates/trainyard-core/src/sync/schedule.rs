@@ -903,7 +903,7 @@ fn settle(ws: &Workspace, sync: &LoadedSync, pending: &Pending) -> Result<DueOut
         });
     }
     if let Ok(expires) = plan.plan.expires_at.parse::<Timestamp>()
-        && ws.now > expires
+        && ws.expiry_clock() > expires
     {
         return Ok(outcome(
             Status::Expired,

@@ -526,6 +526,72 @@ fn an_expired_plan_is_refused() {
 }
 
 #[test]
+fn a_pinned_clock_neither_revives_an_expired_plan_nor_dates_an_apply() {
+    // Planned and applied under a clock pinned a year back: the plan's
+    // hour has long passed on the real clock.
+    let repo = small_fixture("    plan_ttl_minutes: 60\n");
+    let past = [("TRAINYARD_NOW", "2025-12-01T10:00:00Z")];
+    let run = repo.run_env(&["--json", "sync", "plan", "small"], &past);
+    let id = run.json()["plan_id"].as_str().expect("id").to_owned();
+    let approved = repo.run_env(
+        &[
+            "sync",
+            "approve",
+            &id,
+            "--by",
+            "ada@example.org",
+            "--role",
+            "release-managers",
+        ],
+        &past,
+    );
+    assert_eq!(approved.code(), 0, "{}", approved.transcript());
+    let before = snapshot_dir(&repo.path().join("dst"));
+    let late = repo.run_env(
+        &["sync", "apply", &id],
+        &[("TRAINYARD_NOW", "2025-12-01T10:30:00Z")],
+    );
+    assert_eq!(late.code(), 2, "{}", late.transcript());
+    assert!(
+        late.stderr().contains("expired at 2025-12-01T11:00:00Z"),
+        "{}",
+        late.stderr()
+    );
+    assert_unchanged(&before, &snapshot_dir(&repo.path().join("dst")));
+    // A live plan's apply is dated by the real clock, not the pinned one.
+    let id = plan_id(&repo, "small");
+    approve(&repo, &id);
+    let start = jiff_free_now();
+    assert_eq!(repo.run(&["sync", "apply", &id]).code(), 0);
+    let end = jiff_free_now();
+    let logs = repo.run(&["--json", "sync", "log", "small"]).json();
+    let log = &logs[0];
+    for key in ["started_at", "completed_at"] {
+        let at = log["execution"][key].as_str().expect(key);
+        assert!(
+            !at.starts_with("2027-01-13")
+                && start.as_str() <= at
+                && at <= end.as_str()
+                && at.len() == 20,
+            "{key} {at} outside {start}..{end}"
+        );
+    }
+    assert_eq!(log["dry_run"]["executed_at"], "2027-01-13T10:00:00Z");
+}
+
+/// The real time now, RFC 3339 in UTC to the second, from `date`.
+fn jiff_free_now() -> String {
+    let out = Command::new("date")
+        .args(["-u", "+%Y-%m-%dT%H:%M:%SZ"])
+        .output()
+        .expect("date");
+    String::from_utf8(out.stdout)
+        .expect("utf-8")
+        .trim()
+        .to_owned()
+}
+
+#[test]
 fn a_plan_that_fails_leaves_the_target_as_it_was() {
     let repo = TestRepo::new();
     let target = repo.home().join("target.git");
