@@ -1086,6 +1086,14 @@ pub fn approvals(ws: &Workspace, plan_id: &str) -> Result<Vec<Approval>> {
 /// The approvals and rejections of a plan, each checked against the
 /// evidence index as it is read: an approval edited by hand is refused.
 fn approvals_of(store: &dyn EvidenceStore, plan_id: &str) -> Result<Vec<Approval>> {
+    Ok(recorded_approvals(store, plan_id)?
+        .into_iter()
+        .map(|(approval, _)| approval)
+        .collect())
+}
+
+/// [`approvals_of`], each with its evidence path.
+fn recorded_approvals(store: &dyn EvidenceStore, plan_id: &str) -> Result<Vec<(Approval, String)>> {
     let short = &plan_id[..plan_id.len().min(SHORT_ID_LEN)];
     Ok(store
         .trusted::<ApprovalDocument>(
@@ -1094,8 +1102,8 @@ fn approvals_of(store: &dyn EvidenceStore, plan_id: &str) -> Result<Vec<Approval
             "a decision that was changed is never trusted; restore the recorded document (`trainyard evidence verify` lists what changed), or plan again and decide on the new plan",
         )?
         .into_iter()
-        .map(|(document, _)| document.sync_approval)
-        .filter(|approval| approval.plan_id == plan_id)
+        .map(|(document, record)| (document.sync_approval, record.path))
+        .filter(|(approval, _)| approval.plan_id == plan_id)
         .collect())
 }
 
@@ -1136,6 +1144,7 @@ fn approval_of(plan: &SyncPlan, by: String, now: jiff::Timestamp) -> Approval {
         target_fingerprint: plan.plan.target.fingerprint.clone(),
         override_max_delete: false,
         automatic: false,
+        signature: None,
     }
 }
 
@@ -1173,22 +1182,37 @@ pub fn approve(ws: &Workspace, request: &ApproveRequest) -> Result<Approval> {
     {
         return Err(Error::input("a rejection needs --reason"));
     }
-    let by = request.by.clone().unwrap_or_else(|| identity(ws));
-    if let Some(approver) = &sync.config.options.approver
-        && approver != &by
-        && request.role.as_deref() != Some(approver.as_str())
-    {
-        return Err(Error::input(format!(
-            "sync {} is approved by `{approver}`: {by} is not `{approver}` (pass --role {approver} when acting in that role)",
-            sync.config.sync_id
-        )));
-    }
-    let approval = Approval {
+    let decided = |by: String| Approval {
         approved: !request.reject,
         role: request.role.clone(),
         reason: request.reason.clone(),
         override_max_delete: request.override_max_delete,
         ..approval_of(&plan, by, ws.now)
+    };
+    let approval = match crate::identity::Team::of(ws)? {
+        // Team mode: the key says who approves, and the roles whether
+        // they may.
+        Some(team) => super::decision::sign(
+            ws,
+            &team,
+            &plan,
+            &sync.config,
+            request.by.as_deref(),
+            decided(String::new()),
+        )?,
+        None => {
+            let by = request.by.clone().unwrap_or_else(|| identity(ws));
+            if let Some(approver) = &sync.config.options.approver
+                && approver != &by
+                && request.role.as_deref() != Some(approver.as_str())
+            {
+                return Err(Error::input(format!(
+                    "sync {} is approved by `{approver}`: {by} is not `{approver}` (pass --role {approver} when acting in that role)",
+                    sync.config.sync_id
+                )));
+            }
+            decided(by)
+        }
     };
     store.write_value_unique(
         "sync_approval",
@@ -1309,7 +1333,14 @@ fn apply_found(
         )));
     }
     let store = ws.evidence_store();
-    let approvals = approvals_of(store.as_ref(), &plan.plan_id)?;
+    let recorded = recorded_approvals(store.as_ref(), &plan.plan_id)?;
+    let path_of = |approval: &Approval| {
+        recorded
+            .iter()
+            .find(|(a, _)| a == approval)
+            .map_or_else(String::new, |(_, path)| path.clone())
+    };
+    let approvals: Vec<Approval> = recorded.iter().map(|(a, _)| a.clone()).collect();
     if let Some(rejected) = approvals.iter().find(|a| !a.approved) {
         return Err(Error::input(format!(
             "plan {short} was rejected by {} ({}): it can never be applied",
@@ -1317,7 +1348,21 @@ fn apply_found(
             rejected.reason.clone().unwrap_or_default()
         )));
     }
+    let team = crate::identity::Team::of(ws)?;
     let approval = match (approvals.into_iter().find(|a| a.approved), automatic) {
+        // Made by this run (`sync run`, a rollback's verified decision).
+        (_, Some(given)) if given.plan_id == plan.plan_id && team.is_some() => given,
+        // Recorded earlier: in team mode, checked as it is used.
+        (Some(a), _) if !a.automatic || c.options.approval_required => match &team {
+            Some(team) => {
+                let verified = super::decision::check(team, plan, c, &a, &path_of(&a))?;
+                Approval {
+                    approved_by: verified.label(),
+                    ..a
+                }
+            }
+            None => a,
+        },
         (Some(a), _) => a,
         (None, Some(auto)) if !c.options.approval_required => auto,
         (None, _) if c.options.approval_required => {

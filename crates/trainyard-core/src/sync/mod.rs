@@ -6,6 +6,7 @@
 #[cfg(unix)]
 pub mod apply;
 pub mod config;
+pub mod decision;
 #[cfg(unix)]
 pub mod diff;
 #[cfg(unix)]

@@ -203,6 +203,9 @@ pub struct Approval {
     /// Recorded by `sync run` for a sync that needs no approval.
     #[serde(default)]
     pub automatic: bool,
+    /// The approver's signature over the rest, in team mode.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signature: Option<crate::identity::Signature>,
 }
 
 /// The spec's `sync_log`, key for key: every key is always there, `null`

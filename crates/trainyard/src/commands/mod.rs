@@ -115,6 +115,16 @@ impl Context<'_> {
     }
 }
 
+/// In solo use (no `identity.roles`), says once, on stderr, that the
+/// decisions a command relied on are unverified.
+pub fn unverified_notice(ctx: &Context<'_>, ws: &Workspace) -> Result<(), CliError> {
+    if ws.config.identity.roles.is_empty() && !ctx.printer.json() {
+        ctx.printer
+            .status(&format!("note: {}\n", trainyard_core::identity::UNVERIFIED))?;
+    }
+    Ok(())
+}
+
 fn parse_now(text: &str) -> Result<jiff::Timestamp, Error> {
     if let Ok(instant) = text.parse::<jiff::Timestamp>() {
         return Ok(instant);

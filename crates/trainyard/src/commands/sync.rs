@@ -161,12 +161,18 @@ pub fn run(ctx: &Context<'_>, command: &SyncCommand) -> CmdResult {
                     paint(style::BAD, "rejected:")
                 };
                 p.status(&format!(
-                    "{verb} plan {} of {} by {} ({} changes)\n",
+                    "{verb} plan {} of {} by {} ({} changes){}\n",
                     &approval.plan_id[..16],
                     approval.sync_id,
                     approval.approved_by,
-                    approval.result.total_changes
+                    approval.result.total_changes,
+                    approval
+                        .signature
+                        .as_ref()
+                        .map(|s| format!(", signed with key {}", s.key))
+                        .unwrap_or_default()
                 ))?;
+                super::unverified_notice(ctx, &ws)?;
             }
             Ok(Exit::Success)
         }
@@ -178,6 +184,16 @@ pub fn run(ctx: &Context<'_>, command: &SyncCommand) -> CmdResult {
                 &[("changes", applied_changes(&report).to_string())],
             );
             render_apply(ctx, &report)?;
+            if !report
+                .log
+                .approval
+                .approved_by
+                .as_deref()
+                .unwrap_or_default()
+                .ends_with("(automatic)")
+            {
+                super::unverified_notice(ctx, &ws)?;
+            }
             Ok(verified(&report))
         }
         SyncCommand::Run { id } => {

@@ -22,4 +22,5 @@ mod status;
 mod sync;
 mod sync_locks;
 mod sync_stress;
+mod team;
 mod version;

@@ -28,6 +28,7 @@ fn isolate(cmd: &mut Command, home: &Path) {
         .env_remove("GIT_DIR")
         .env_remove("GIT_WORK_TREE")
         .env_remove("CLICOLOR_FORCE")
+        .env_remove("TRAINYARD_SIGNING_KEY")
         // Tests that run inside GitHub Actions must not write the job's
         // own outputs.
         .env_remove("GITHUB_OUTPUT")
