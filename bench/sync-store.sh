@@ -75,16 +75,19 @@ fi
 workspace "$small"
 cd "$small"
 echo "== ten plans of one unchanged $replan_files-file pair ($(wc -l < expected.tsv) differences)"
-size() { du -sb work/.trainyard | cut -f1; }
+# The evidence store, and beside it the sync's state (its hash caches,
+# rewritten by each plan, not evidence).
+size() { du -sb work/.trainyard/evidence | cut -f1; }
+state() { du -sb work/.trainyard/sync-state | cut -f1; }
 "$cli" -C work sync plan s > /dev/null 2>&1 || true
 first=$(size)
-echo "  store after the first plan: $first bytes"
+echo "  evidence store after the first plan: $first bytes (sync state $(state) bytes)"
 previous=$first
 for i in 2 3 4 5 6 7 8 9 10; do
   sleep 1  # a new second: another plan, not the same one again
   "$cli" -C work sync plan s > /dev/null 2>&1 || true
   now=$(size)
-  echo "  plan $i: +$((now - previous)) bytes"
+  echo "  plan $i: +$((now - previous)) bytes (sync state $(state) bytes)"
   previous=$now
 done
 echo "  growth over plans 2-10: $((previous - first)) bytes, $(((previous - first) / 9)) bytes per re-plan"

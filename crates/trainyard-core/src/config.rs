@@ -290,6 +290,7 @@ impl Config {
         }
         crate::artifacts::validate(&self.release.artifacts)
             .and_then(|()| crate::channels::validate(&self.release.channels))?;
+        self.identity.validate()?;
         if let Some(manifests) = &self.versioning.manifests {
             for (i, manifest) in manifests.iter().enumerate() {
                 manifest

@@ -5,6 +5,12 @@
 //! The final review has two layers, and the spec wants two different
 //! people for them: a second-layer sign-off by the person who signed the
 //! first layer is refused.
+//!
+//! In team mode (`identity.roles`) a sign-off is signed by its actor's
+//! key, as the principal the allowed-signers file gives that key, and is
+//! checked each time it is read: its signature, the role it claims (or
+//! the one `identity.signoff_roles` requires for its item), and for the
+//! review, two principals with two different keys.
 
 use serde::{Deserialize, Serialize};
 
@@ -78,6 +84,16 @@ pub struct Signoff {
     pub commit: String,
     /// When (RFC 3339).
     pub signed_at: String,
+    /// The signer's signature over the rest, in team mode.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signature: Option<crate::identity::Signature>,
+}
+
+impl Signoff {
+    /// The key that signed it, in team mode.
+    fn key(&self) -> Option<&str> {
+        self.signature.as_ref().map(|s| s.key.as_str())
+    }
 }
 
 /// The `signoff` evidence document.
@@ -125,33 +141,56 @@ pub fn record(ws: &Workspace, request: &SignoffRequest) -> Result<Signoff> {
             )));
         }
     }
-    let by = match &request.by {
-        Some(by) if !by.trim().is_empty() => by.trim().to_owned(),
-        _ => git_identity(ws)?,
-    };
+    let team = crate::identity::Team::of(ws)?;
     let version = request.version.to_string();
     let commit = approved_commit(ws, &version)?;
+    let mut signoff = Signoff {
+        version: version.clone(),
+        item: request.item,
+        layer: request.layer,
+        by: String::new(),
+        role: request.role.clone(),
+        commit: commit.clone(),
+        signed_at: ws.now.to_string(),
+        signature: None,
+    };
+    signoff.by = match &team {
+        // The key says who signs.
+        Some(team) => team.sign(ws, request.by.as_deref(), &signoff)?.principal,
+        None => match &request.by {
+            Some(by) if !by.trim().is_empty() => by.trim().to_owned(),
+            _ => git_identity(ws)?,
+        },
+    };
+    if let Some(team) = &team {
+        check_role(ws, team, &signoff, "")?;
+        signoff.signature = Some(team.sign(ws, Some(&signoff.by), &signoff)?);
+    }
+    let by = &signoff.by;
     let existing = on_commit(list(ws, &request.version)?, &commit);
     if request.item == Item::Review {
         let other_layer = if request.layer == Some(1) { 2 } else { 1 };
         if let Some(other) = existing.iter().find(|s| {
-            s.item == Item::Review && s.layer == Some(other_layer) && same_person(&s.by, &by)
+            s.item == Item::Review && s.layer == Some(other_layer) && same_person(&s.by, by)
         }) {
             return Err(Error::input(format!(
                 "{by} already signed review layer {other_layer} of {version} (at {}): the two review layers need two different people",
                 other.signed_at
             )));
         }
+        if let Some(other) = existing.iter().find(|s| {
+            s.item == Item::Review
+                && s.layer == Some(other_layer)
+                && s.key().is_some()
+                && s.key() == signoff.key()
+        }) {
+            return Err(Error::input(format!(
+                "review layer {other_layer} of {version} was signed by {} with the same key {}: the two review layers need two different people with two different keys",
+                other.by,
+                other.key().unwrap_or_default()
+            )));
+        }
     }
-    let signoff = Signoff {
-        version: version.clone(),
-        item: request.item,
-        layer: request.layer,
-        by,
-        role: request.role.clone(),
-        commit,
-        signed_at: ws.now.to_string(),
-    };
     let layer = signoff
         .layer
         .map(|l| format!("-layer{l}"))
@@ -207,6 +246,7 @@ fn git_identity(ws: &Workspace) -> Result<String> {
 /// malformed sign-off, and an [`Error::Input`] naming a sign-off whose
 /// bytes no longer match the evidence index (edited by hand).
 pub fn list(ws: &Workspace, version: &Version) -> Result<Vec<Signoff>> {
+    let team = crate::identity::Team::of(ws)?;
     let store = ws.evidence_store();
     let wanted = version.to_string();
     let mut out = Vec::new();
@@ -221,10 +261,74 @@ pub fn list(ws: &Workspace, version: &Version) -> Result<Vec<Signoff>> {
         let document: SignoffDocument =
             crate::yaml::parse(&entry.text, std::path::Path::new(&record.path))?;
         if document.signoff.version == wanted {
+            if let Some(team) = &team {
+                check(ws, team, &document.signoff, &record.path)?;
+            }
             out.push(document.signoff);
         }
     }
     Ok(out)
+}
+
+/// Checks a recorded sign-off in team mode: signed, by a principal the
+/// allowed-signers file lets use the key, who holds the role it needs.
+fn check(ws: &Workspace, team: &crate::identity::Team, signoff: &Signoff, at: &str) -> Result<()> {
+    let what = format!(
+        "the {} sign-off of {} by {} ({at})",
+        signoff.item.as_str(),
+        signoff.version,
+        signoff.by
+    );
+    let Some(signature) = &signoff.signature else {
+        return Err(Error::input(format!(
+            "{what} is not signed, and decisions are signed in this repository (identity.roles): sign off again with a signing key"
+        )));
+    };
+    if signature.principal != signoff.by {
+        return Err(Error::input(format!(
+            "{what} is signed by {}, not by whom it names",
+            signature.principal
+        )));
+    }
+    let mut unsigned = signoff.clone();
+    unsigned.signature = None;
+    team.verify(&unsigned, signature)
+        .map_err(|e| e.within(&format!("{what}: "), ""))?;
+    check_role(ws, team, signoff, at)
+}
+
+/// The role a sign-off claims, and the one `identity.signoff_roles`
+/// requires for its item, must be held by its signer.
+fn check_role(
+    ws: &Workspace,
+    team: &crate::identity::Team,
+    signoff: &Signoff,
+    at: &str,
+) -> Result<()> {
+    let doc = if at.is_empty() {
+        format!(
+            "the {} sign-off of {}",
+            signoff.item.as_str(),
+            signoff.version
+        )
+    } else {
+        format!(
+            "the {} sign-off of {} ({at})",
+            signoff.item.as_str(),
+            signoff.version
+        )
+    };
+    if let Some(required) = ws.config.identity.signoff_roles.get(signoff.item.as_str()) {
+        team.require(
+            &signoff.by,
+            required,
+            &format!("{doc} needs the role {required}"),
+        )?;
+    }
+    if let Some(role) = &signoff.role {
+        team.require(&signoff.by, role, &format!("{doc}: the role claimed"))?;
+    }
+    Ok(())
 }
 
 /// Whether the two review layers are signed by two different people.
@@ -233,17 +337,19 @@ pub fn review_complete(signoffs: &[Signoff]) -> std::result::Result<(String, Str
         signoffs
             .iter()
             .filter(|s| s.item == Item::Review && s.layer == Some(n))
-            .map(|s| s.by.clone())
             .collect::<Vec<_>>()
     };
     let (first, second) = (layer(1), layer(2));
+    // Two people, and in team mode two keys: one key under two names is
+    // one person.
+    let distinct = |a: &Signoff, b: &Signoff| {
+        !same_person(&a.by, &b.by) && (a.key().is_none() || a.key() != b.key())
+    };
     match (
         first.first(),
-        second
-            .iter()
-            .find(|b| !first.iter().any(|a| same_person(a, b))),
+        second.iter().find(|b| first.iter().all(|a| distinct(a, b))),
     ) {
-        (Some(a), Some(b)) => Ok((a.clone(), b.clone())),
+        (Some(a), Some(b)) => Ok((a.by.clone(), b.by.clone())),
         (None, _) => Err("review layer 1 is not signed".into()),
         (Some(_), None) if second.is_empty() => Err("review layer 2 is not signed".into()),
         (Some(_), None) => Err("review layer 2 is signed by the layer 1 reviewer".into()),

@@ -49,6 +49,42 @@ pub struct IdentityConfig {
     /// Nobody approves a plan they made (default: on with roles).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub separation_of_duties: Option<bool>,
+    /// The role each sign-off item needs (`security`, `notes`, `review`,
+    /// `major`), e.g. `review: reviewers`; an item not listed needs only
+    /// the role its signer claims.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub signoff_roles: BTreeMap<String, String>,
+}
+
+impl IdentityConfig {
+    /// Checks what the types cannot: sign-off items and the roles they
+    /// name.
+    ///
+    /// # Errors
+    ///
+    /// Returns an [`Error::Input`] starting with the key at fault.
+    pub fn validate(&self) -> Result<()> {
+        for (item, role) in &self.signoff_roles {
+            if !["security", "notes", "review", "major"].contains(&item.as_str()) {
+                return Err(Error::input(format!(
+                    "identity.signoff_roles.{item}: unknown sign-off item: expected security, notes, review or major"
+                )));
+            }
+            if !self.roles.keys().any(|r| r.eq_ignore_ascii_case(role)) {
+                return Err(Error::input(format!(
+                    "identity.signoff_roles.{item}: `{role}` is not a role of identity.roles"
+                )));
+            }
+        }
+        for (role, members) in &self.roles {
+            if members.iter().any(|m| m.trim().is_empty()) {
+                return Err(Error::input(format!(
+                    "identity.roles.{role}: an empty principal"
+                )));
+            }
+        }
+        Ok(())
+    }
 }
 
 /// The team: its roles, the keys its principals sign with, its rules.

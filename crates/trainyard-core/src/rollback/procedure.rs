@@ -211,6 +211,9 @@ pub struct RollbackState {
     pub decided_by: String,
     /// When.
     pub decided_at: String,
+    /// The decider's signature of the decision, in team mode.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub decision_signature: Option<crate::identity::Signature>,
     /// When the execution began.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub executed_at: Option<String>,
@@ -385,6 +388,56 @@ pub struct ApproveRequest {
     pub reason: Option<String>,
 }
 
+/// What the person who starts a rollback decides, and signs in team
+/// mode: this plan, for this trigger, with the matrix's action.
+#[derive(Debug, Clone, Serialize)]
+struct RollbackDecision {
+    plan_id: String,
+    severity: String,
+    impact: String,
+    action: String,
+    decided_at: String,
+}
+
+/// In team mode, checks that the rollback's decision is signed by whom
+/// `decided_by` names, as it was made.
+///
+/// # Errors
+///
+/// Returns an [`Error::Input`] naming the rollback when it is unsigned or
+/// its signature does not hold.
+fn check_decision(ws: &Workspace, state: &RollbackState) -> Result<()> {
+    let Some(team) = crate::identity::Team::of(ws)? else {
+        return Ok(());
+    };
+    let what = format!(
+        "rollback {}: its decision by {}",
+        state.rollback_id, state.decided_by
+    );
+    let Some(signature) = &state.decision_signature else {
+        return Err(Error::input(format!(
+            "{what} is not signed, and decisions are signed in this repository (identity.roles): abort it and start again"
+        )));
+    };
+    let decision = RollbackDecision {
+        plan_id: state.plan_id.clone(),
+        severity: decision::name(state.trigger.severity).to_owned(),
+        impact: decision::name(state.trigger.impact).to_owned(),
+        action: state.action.as_str().to_owned(),
+        decided_at: state.decided_at.clone(),
+    };
+    let verified = team
+        .verify(&decision, signature)
+        .map_err(|e| e.within(&format!("{what}: "), ""))?;
+    if verified.label() != state.decided_by {
+        return Err(Error::input(format!(
+            "{what} is signed by {}",
+            verified.label()
+        )));
+    }
+    Ok(())
+}
+
 /// A recorded decision on a rollback plan.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PlanApproval {
@@ -402,6 +455,9 @@ pub struct PlanApproval {
     /// Why.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
+    /// The approver's signature over the rest, in team mode.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signature: Option<crate::identity::Signature>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -417,7 +473,14 @@ struct ApprovalDocument {
 /// or a rejection without a reason.
 pub fn approve(ws: &Workspace, request: &ApproveRequest) -> Result<PlanApproval> {
     let (plan, _) = plan::find(ws, &request.plan_id)?;
-    if let Some(previous) = approvals(ws, &plan.plan_id)?.first() {
+    let team = crate::identity::Team::of(ws)?;
+    // In team mode the approval that counts is the one by a holder of the
+    // role the matrix asks for, so others may have approved before; a
+    // rejection is final either way.
+    if let Some(previous) = approvals(ws, &plan.plan_id)?
+        .iter()
+        .find(|a| team.is_none() || !a.approved)
+    {
         return Err(Error::input(format!(
             "rollback plan {} was already {} by {}",
             plan.short_id(),
@@ -437,7 +500,7 @@ pub fn approve(ws: &Workspace, request: &ApproveRequest) -> Result<PlanApproval>
     {
         return Err(Error::input("a rejection needs --reason"));
     }
-    let approval = PlanApproval {
+    let mut approval = PlanApproval {
         plan_id: plan.plan_id.clone(),
         approved: !request.reject,
         approved_by: request
@@ -448,7 +511,20 @@ pub fn approve(ws: &Workspace, request: &ApproveRequest) -> Result<PlanApproval>
         role: request.role.clone(),
         approved_at: ws.now.to_string(),
         reason: request.reason.clone(),
+        signature: None,
     };
+    if let Some(team) = &team {
+        // The key says who decides; the role claimed must be theirs.
+        approval.approved_by = team.sign(ws, request.by.as_deref(), &approval)?.principal;
+        if let Some(role) = &approval.role {
+            team.require(
+                &approval.approved_by,
+                role,
+                &format!("rollback plan {}: the role claimed", plan.short_id()),
+            )?;
+        }
+        approval.signature = Some(team.sign(ws, Some(&approval.approved_by), &approval)?);
+    }
     ws.evidence_store().write_value_unique(
         "rollback_approval",
         &format!("{}-{}", plan.plan.rolled_back_from, plan.short_id()),
@@ -476,12 +552,48 @@ fn approvals(ws: &Workspace, plan_id: &str) -> Result<Vec<PlanApproval>> {
     Ok(out)
 }
 
-/// The approval that satisfies `role`: by that person, or in that role.
-fn approval_for(approvals: &[PlanApproval], role: &str) -> Option<PlanApproval> {
-    approvals
-        .iter()
-        .find(|a| a.approved && (a.approved_by == role || a.role.as_deref() == Some(role)))
-        .cloned()
+/// Who gave the approval that satisfies `role`: by that person, or in
+/// that role. In team mode each approval's signature is checked, and only
+/// a principal who holds `role` satisfies it (named with the key).
+///
+/// # Errors
+///
+/// Returns an [`Error::Input`] naming an approval that is unsigned or
+/// whose signature does not hold, in team mode.
+fn approval_for(ws: &Workspace, approvals: &[PlanApproval], role: &str) -> Result<Option<String>> {
+    let Some(team) = crate::identity::Team::of(ws)? else {
+        return Ok(approvals
+            .iter()
+            .find(|a| a.approved && (a.approved_by == role || a.role.as_deref() == Some(role)))
+            .map(|a| a.approved_by.clone()));
+    };
+    for approval in approvals.iter().filter(|a| a.approved) {
+        let what = format!(
+            "the approval of rollback plan {} by {}",
+            &approval.plan_id[..16.min(approval.plan_id.len())],
+            approval.approved_by
+        );
+        let Some(signature) = &approval.signature else {
+            return Err(Error::input(format!(
+                "{what} is not signed, and decisions are signed in this repository (identity.roles): approve the plan again with a signing key"
+            )));
+        };
+        if signature.principal != approval.approved_by {
+            return Err(Error::input(format!(
+                "{what} is signed by {}, not by whom it names",
+                signature.principal
+            )));
+        }
+        let mut unsigned = approval.clone();
+        unsigned.signature = None;
+        let verified = team
+            .verify(&unsigned, signature)
+            .map_err(|e| e.within(&format!("{what}: "), ""))?;
+        if team.holds(&verified.principal, role) {
+            return Ok(Some(verified.label()));
+        }
+    }
+    Ok(None)
 }
 
 /// `rollback start`: decides (with the matrix), then runs the procedure as
@@ -575,11 +687,28 @@ fn begin(
             }
         )));
     }
-    let by = request
-        .by
-        .clone()
-        .or_else(|| ws.git_email())
-        .unwrap_or_else(|| "unknown".into());
+    let mut decision_signature = None;
+    let by = match crate::identity::Team::of(ws)? {
+        // The decision is signed by whoever makes it, named with the key.
+        Some(team) => {
+            let decision = RollbackDecision {
+                plan_id: plan.plan_id.clone(),
+                severity: decision::name(request.severity).to_owned(),
+                impact: decision::name(request.impact).to_owned(),
+                action: assessment.action.as_str().to_owned(),
+                decided_at: ws.now.to_string(),
+            };
+            let signature = team.sign(ws, request.by.as_deref(), &decision)?;
+            let label = team.verify(&decision, &signature)?.label();
+            decision_signature = Some(signature);
+            label
+        }
+        None => request
+            .by
+            .clone()
+            .or_else(|| ws.git_email())
+            .unwrap_or_else(|| "unknown".into()),
+    };
     let rollback_id = format!(
         "rb-{}-{}",
         plan.plan.rolled_back_from.replace('+', "_"),
@@ -620,7 +749,7 @@ fn begin(
         action: assessment.action,
         approval: assessment.approval.clone(),
         post_hoc: assessment.post_hoc,
-        approved_by: approval_for(&approvals, &assessment.approval).map(|a| a.approved_by),
+        approved_by: approval_for(ws, &approvals, &assessment.approval)?,
         check: request.check.clone(),
         steps: steps
             .iter()
@@ -635,6 +764,7 @@ fn begin(
         signoffs: Vec::new(),
         decided_by: by.clone(),
         decided_at: ws.now.to_string(),
+        decision_signature,
         executed_at: None,
         executed_by: by,
         completed_at: None,
@@ -719,9 +849,9 @@ pub fn resume(ws: &Workspace, id: &str) -> Result<RollbackReport> {
     }
     let (plan, _) = plan::find(ws, &state.plan_id)?;
     let _lock = ws.lock()?;
+    check_decision(ws, &state)?;
     if state.approved_by.is_none() {
-        state.approved_by =
-            approval_for(&approvals(ws, &plan.plan_id)?, &state.approval).map(|a| a.approved_by);
+        state.approved_by = approval_for(ws, &approvals(ws, &plan.plan_id)?, &state.approval)?;
     }
     advance(ws, &plan, &mut state)
         .map_err(|e| e.within(&format!("rollback {id}: "), &state.how_to_continue()))
@@ -1694,8 +1824,7 @@ pub fn document(ws: &Workspace, request: &DocumentRequest) -> Result<RollbackRep
     };
     // A post-hoc approval recorded since counts now.
     if state.approved_by.is_none() {
-        state.approved_by =
-            approval_for(&approvals(ws, &state.plan_id)?, &state.approval).map(|a| a.approved_by);
+        state.approved_by = approval_for(ws, &approvals(ws, &state.plan_id)?, &state.approval)?;
     }
     let path = write_evidence(ws, &state)?;
     state.evidence.push(path);

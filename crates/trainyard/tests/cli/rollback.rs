@@ -833,3 +833,98 @@ fn a_rollback_keeps_the_configuration_and_one_that_fails_half_way_is_aborted() {
     assert_eq!(status["current"], "1.1.0");
     assert_eq!(status["next"], "1.2.1", "{status:#}");
 }
+
+#[test]
+fn in_team_mode_the_matrix_approval_is_a_signed_decision_by_a_holder_of_its_role() {
+    let f = fixture("");
+    let repo = &f.repo;
+    let team = crate::team::Team::join(
+        repo,
+        &[
+            "director@example.org",
+            "ada@example.org",
+            "test@example.org",
+        ],
+        "    Director: [director@example.org]\n    Orchestrator: [ada@example.org, test@example.org]\n",
+    );
+    let id = plan(repo, &["--to", "1.0.0"]);
+    let before = world(&f);
+    let mut args = vec![
+        "--json",
+        "rollback",
+        "start",
+        &id,
+        "--issue",
+        "INC-42",
+        "--severity",
+        "high",
+        "--impact",
+        "widespread",
+        "--description",
+        "csv exports corrupt data",
+    ];
+    // Starting is a decision too: without a key it is refused.
+    let unsigned = repo.run(&args);
+    assert_eq!(unsigned.code(), 2, "{}", unsigned.transcript());
+    assert!(
+        unsigned.stderr().contains("there is no key to sign with"),
+        "{}",
+        unsigned.stderr()
+    );
+    args.extend(["--check", "grep -q false ../live-config/flags.json"]);
+    let waiting = team.run_as(repo, "test@example.org", &args);
+    assert_eq!(waiting.code(), 1, "{}", waiting.transcript());
+    let report = waiting.json();
+    let rollback_id = report["rollback_id"].as_str().expect("id").to_owned();
+    // ada claims the Director's role, which she does not hold.
+    let claimed = team.run_as(
+        repo,
+        "ada@example.org",
+        &["rollback", "approve", &id, "--role", "Director"],
+    );
+    assert_eq!(claimed.code(), 2, "{}", claimed.transcript());
+    assert!(
+        claimed.stderr().contains(
+            "ada@example.org does not hold the role Director (held by director@example.org)"
+        ),
+        "{}",
+        claimed.stderr()
+    );
+    // An approval by someone outside the role does not count either.
+    let outside = team.run_as(repo, "ada@example.org", &["rollback", "approve", &id]);
+    assert_eq!(outside.code(), 0, "{}", outside.transcript());
+    let still = team.run_as(
+        repo,
+        "test@example.org",
+        &["--json", "rollback", "resume", &rollback_id],
+    );
+    assert_eq!(still.code(), 1, "{}", still.transcript());
+    assert_eq!(world(&f).0, before.0);
+    let approved = team.run_as(
+        repo,
+        "director@example.org",
+        &["rollback", "approve", &id, "--role", "Director"],
+    );
+    assert_eq!(approved.code(), 0, "{}", approved.transcript());
+    let done = team.run_as(
+        repo,
+        "test@example.org",
+        &["--json", "rollback", "resume", &rollback_id],
+    );
+    assert_eq!(done.code(), 0, "{}", done.transcript());
+    // The code is 1.0.0's; the team's files (config, signers) stay.
+    let code = |tree: &str| {
+        tree.lines()
+            .filter(|l| !l.ends_with("\ttrainyard.yaml") && !l.ends_with("\tallowed_signers"))
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    assert_eq!(code(&left(&f).tree), code(&f.after_1_0_0.tree));
+    let status = repo.run(&["--json", "rollback", "status", &rollback_id]);
+    let text = status.stdout();
+    assert!(
+        text.contains("approved by director@example.org (key SHA256:")
+            && text.contains("\"decided_by\": \"test@example.org (key SHA256:"),
+        "{text}"
+    );
+}

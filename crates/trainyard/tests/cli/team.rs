@@ -17,6 +17,13 @@ impl Team {
     /// `allowed_signers` in the repository, and `identity:` in
     /// `trainyard.yaml` with `roles` (YAML lines under `roles:`).
     pub fn new(repo: &TestRepo, principals: &[&str], roles: &str) -> Team {
+        repo.write("trainyard.yaml", "");
+        Team::join(repo, principals, roles)
+    }
+
+    /// [`Team::new`] for a repository whose `trainyard.yaml` has other
+    /// sections already: `identity:` is added at its end.
+    pub fn join(repo: &TestRepo, principals: &[&str], roles: &str) -> Team {
         let keys = repo.home().join("keys");
         std::fs::create_dir_all(&keys).expect("keys dir");
         let team = Team { keys };
@@ -26,9 +33,11 @@ impl Team {
             signers.push_str(&format!("{principal} namespaces=\"trainyard\" {public}\n"));
         }
         repo.write("allowed_signers", &signers);
+        let config =
+            std::fs::read_to_string(repo.path().join("trainyard.yaml")).unwrap_or_default();
         repo.write(
             "trainyard.yaml",
-            &format!("identity:\n  allowed_signers: allowed_signers\n  roles:\n{roles}"),
+            &format!("{config}identity:\n  allowed_signers: allowed_signers\n  roles:\n{roles}"),
         );
         repo.commit("chore: the team's roles and keys");
         team
@@ -384,4 +393,85 @@ fn write(dir: &Path, name: &str, bytes: &[u8]) -> PathBuf {
     let path = dir.join(name);
     std::fs::write(&path, bytes).expect("write");
     path
+}
+
+#[test]
+fn the_two_review_layers_need_two_principals_with_two_keys() {
+    let (repo, team) = team_repo();
+    // ada's key is listed a second time, under another name.
+    let ada = std::fs::read_to_string(team.key("ada@example.org").with_extension("pub"))
+        .expect("ada's key");
+    let ada = ada.split_whitespace().take(2).collect::<Vec<_>>().join(" ");
+    let signers = std::fs::read_to_string(repo.path().join("allowed_signers")).expect("signers");
+    repo.write(
+        "allowed_signers",
+        &format!("{signers}ada.alias@example.org namespaces=\"trainyard\" {ada}\n"),
+    );
+    let config = std::fs::read_to_string(repo.path().join("trainyard.yaml")).expect("config");
+    repo.write(
+        "trainyard.yaml",
+        &format!("{config}  signoff_roles:\n    review: reviewers\n"),
+    );
+    let config = std::fs::read_to_string(repo.path().join("trainyard.yaml")).expect("config");
+    repo.write(
+        "trainyard.yaml",
+        &config.replace(
+            "reviewers: [bob@example.org, ada@example.org]",
+            "reviewers: [bob@example.org, ada@example.org, ada.alias@example.org]",
+        ),
+    );
+    repo.commit("chore: an alias");
+    let signoff = |who: &str, by: Option<&str>, layer: &str| {
+        let mut args = vec!["signoff", "1.0.0", "--item", "review", "--layer", layer];
+        if let Some(by) = by {
+            args.extend(["--by", by]);
+        }
+        team.run_as(&repo, who, &args)
+    };
+    let first = signoff("ada@example.org", Some("ada@example.org"), "1");
+    assert_eq!(first.code(), 0, "{}", first.transcript());
+    // The same key under the other name is the same person.
+    let alias = signoff("ada@example.org", Some("ada.alias@example.org"), "2");
+    assert_eq!(alias.code(), 2, "{}", alias.transcript());
+    assert!(
+        alias
+            .stderr()
+            .contains("was signed by ada@example.org with the same key SHA256:"),
+        "{}",
+        alias.stderr()
+    );
+    // test@example.org holds no reviewers role.
+    let outsider = signoff("test@example.org", None, "2");
+    assert_eq!(outsider.code(), 2, "{}", outsider.transcript());
+    assert!(
+        outsider
+            .stderr()
+            .contains("test@example.org does not hold the role reviewers"),
+        "{}",
+        outsider.stderr()
+    );
+    let second = signoff("bob@example.org", None, "2");
+    assert_eq!(second.code(), 0, "{}", second.transcript());
+    // A sign-off rewritten to name someone else is refused where it is
+    // read.
+    let dir = repo.path().join(".trainyard/evidence/signoff");
+    let bobs = std::fs::read_dir(&dir)
+        .expect("signoffs")
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| std::fs::read_to_string(p).is_ok_and(|t| t.contains("by: bob@example.org")))
+        .expect("bob's sign-off");
+    forge(&repo, &bobs, "layer: 2", "layer: 1");
+    let again = signoff("bob@example.org", None, "2");
+    assert_eq!(again.code(), 2, "{}", again.transcript());
+    assert!(
+        again
+            .stderr()
+            .contains("the review sign-off of 1.0.0 by bob@example.org")
+            && again
+                .stderr()
+                .contains("it was changed after it was signed"),
+        "{}",
+        again.stderr()
+    );
 }
