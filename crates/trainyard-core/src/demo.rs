@@ -213,6 +213,99 @@ pub fn build(dir: &Path, now: jiff::Timestamp) -> Result<Sandbox> {
     Ok(sandbox)
 }
 
+/// The team of the demo's last part: each principal's key, made by
+/// `ssh-keygen` in the sandbox, and the role it holds.
+pub const TEAM: &[(&str, &str)] = &[
+    ("lin@example.org", "release-managers"),
+    ("ada@example.org", "reviewers"),
+    ("grace@example.org", "reviewers"),
+];
+
+/// Turns the sandbox's repository into a team's: a key per principal of
+/// [`TEAM`] under `keys/` in the sandbox, their public keys in
+/// `allowed_signers` (git's `gpg.ssh.allowedSignersFile` format) and the
+/// roles in `trainyard.yaml`, committed; then a change to the flags for
+/// the team to approve. Returns the key file of each principal.
+///
+/// # Errors
+///
+/// Returns an [`Error::Environment`] when ssh-keygen cannot make a key,
+/// and the errors of writing and committing.
+pub fn join_team(sandbox: &Sandbox) -> Result<Vec<(String, PathBuf)>> {
+    let keys = sandbox.dir.join("keys");
+    std::fs::create_dir_all(&keys).map_err(|e| Error::io("cannot create", &keys, e))?;
+    let mut signers = String::new();
+    let mut made = Vec::new();
+    let mut roles: std::collections::BTreeMap<&str, Vec<&str>> = std::collections::BTreeMap::new();
+    for (principal, role) in TEAM {
+        let name = principal.split('@').next().unwrap_or(principal);
+        let key = keys.join(name);
+        let output = std::process::Command::new("ssh-keygen")
+            .args(["-q", "-t", "ed25519", "-N", "", "-C", principal, "-f"])
+            .arg(&key)
+            .output()
+            .map_err(|e| Error::environment(format!("cannot run ssh-keygen: {e}")))?;
+        if !output.status.success() {
+            return Err(Error::environment(format!(
+                "ssh-keygen could not make a key for {principal}: {}",
+                String::from_utf8_lossy(&output.stderr).trim()
+            )));
+        }
+        let public = std::fs::read_to_string(key.with_extension("pub"))
+            .map_err(|e| Error::io("cannot read", &key.with_extension("pub"), e))?;
+        let public: Vec<&str> = public.split_whitespace().take(2).collect();
+        signers.push_str(&format!(
+            "{principal} namespaces=\"trainyard\" {}\n",
+            public.join(" ")
+        ));
+        roles.entry(role).or_default().push(principal);
+        made.push(((*principal).to_owned(), key));
+    }
+    let repo = &sandbox.repo;
+    write(repo, "allowed_signers", &signers)?;
+    let mut identity = String::from(
+        "identity:\n  # Who holds which role; their keys are in allowed_signers.\n  allowed_signers: allowed_signers\n  roles:\n",
+    );
+    for (role, members) in &roles {
+        identity.push_str(&format!("    {role}: [{}]\n", members.join(", ")));
+    }
+    identity.push_str("  signoff_roles:\n    review: reviewers\n");
+    let config = std::fs::read_to_string(repo.join("trainyard.yaml"))
+        .map_err(|e| Error::io("cannot read", &repo.join("trainyard.yaml"), e))?;
+    write(repo, "trainyard.yaml", &format!("{config}{identity}"))?;
+    git_cli::run(repo, &["add", "allowed_signers", "trainyard.yaml"])?;
+    git_cli::run(
+        repo,
+        &[
+            "commit",
+            "--quiet",
+            "-m",
+            "chore: roles and keys of the team",
+        ],
+    )?;
+    let flags = std::fs::read_to_string(repo.join("config/flags.json"))
+        .map_err(|e| Error::io("cannot read", &repo.join("config/flags.json"), e))?;
+    write(
+        repo,
+        "config/flags.json",
+        &flags.replace(
+            "\"csv_export\": true",
+            "\"csv_export\": true,\n  \"csv_bom\": true",
+        ),
+    )?;
+    git_cli::run(repo, &["add", "config/flags.json"])?;
+    git_cli::run(
+        repo,
+        &[
+            "commit",
+            "--quiet",
+            "-m",
+            "feat(export): a byte-order mark for spreadsheet tools",
+        ],
+    )?;
+    Ok(made)
+}
+
 fn write(root: &Path, rel: &str, content: &str) -> Result<()> {
     let path = root.join(rel);
     if let Some(parent) = path.parent() {

@@ -17,6 +17,9 @@ struct Step<'a> {
     why: &'a str,
     args: Vec<String>,
     codes: &'a [i32],
+    /// The key the step signs with (`TRAINYARD_SIGNING_KEY`), relative to
+    /// the repository.
+    key: Option<String>,
 }
 
 pub fn run(ctx: &Context<'_>, dir: Option<&Path>) -> CmdResult {
@@ -223,6 +226,34 @@ pub fn run(ctx: &Context<'_>, dir: Option<&Path>) -> CmdResult {
         &["evidence", "verify"],
         &[0],
     ))?;
+    out.heading("6. The same repository as a team: roles, keys, signed decisions")?;
+    demo::join_team(&sandbox)?;
+    out.run(&step(
+        "Until now decisions were whoever they said they were (solo use). The team's roles are now in trainyard.yaml (lin: release-managers; ada, grace: reviewers) and its keys, made by ssh-keygen, in allowed_signers, git's format. A new flag is planned (exit 1).",
+        &["sync", "plan", "flags"],
+        &[1],
+    ))
+    .and_then(|planned| {
+        let plan_id = labelled(&planned, "plan")?;
+        let short = &plan_id[..16];
+        out.run(&signed(
+            "grace signs with her key, but she is not a release manager: refused (exit 2).",
+            "grace",
+            &["sync", "approve", short, "--role", "release-managers"],
+            &[2],
+        ))?;
+        out.run(&signed(
+            "lin approves, and the approval carries her signature.",
+            "lin",
+            &["sync", "approve", short],
+            &[0],
+        ))?;
+        out.run(&step(
+            "The apply checks the signature, the role and that the planner is not the approver; the log names lin and her key.",
+            &["sync", "apply", short],
+            &[0],
+        ))
+    })?;
     out.heading(&format!(
         "Done in {:.1} s. The sandbox stays in place: explore it with\n  cd {}\n  trainyard status\n  trainyard evidence list\n  trainyard release status\n  trainyard sync log\n  trainyard rollback status",
         started.elapsed().as_secs_f64(),
@@ -236,6 +267,16 @@ fn step<'a>(why: &'a str, args: &[&str], codes: &'a [i32]) -> Step<'a> {
         why,
         args: args.iter().map(|a| (*a).to_owned()).collect(),
         codes,
+        key: None,
+    }
+}
+
+/// [`step`] signed with the key of `who` (a name under the sandbox's
+/// `keys/`).
+fn signed<'a>(why: &'a str, who: &str, args: &[&str], codes: &'a [i32]) -> Step<'a> {
+    Step {
+        key: Some(format!("../keys/{who}")),
+        ..step(why, args, codes)
     }
 }
 
@@ -250,23 +291,34 @@ impl Narrator<'_> {
         self.p.data(&format!("\n{}\n", paint(style::LABEL, text)))
     }
 
-    fn command(&self, args: &[String]) -> Result<std::process::Output, Error> {
-        Command::new(&self.exe)
+    fn command(&self, args: &[String], key: Option<&str>) -> Result<std::process::Output, Error> {
+        let mut command = Command::new(&self.exe);
+        command
             .args(args)
             .current_dir(&self.sandbox.repo)
             .env("NO_COLOR", "1")
+            .env_remove("TRAINYARD_SIGNING_KEY");
+        if let Some(key) = key {
+            command.env("TRAINYARD_SIGNING_KEY", key);
+        }
+        command
             .output()
             .map_err(|e| Error::environment(format!("cannot run {}: {e}", self.exe.display())))
     }
 
     /// Runs and shows one step; returns what it printed.
     fn run(&mut self, step: &Step<'_>) -> Result<String, super::CliError> {
+        let signing = step
+            .key
+            .as_ref()
+            .map(|key| format!("TRAINYARD_SIGNING_KEY={key} "))
+            .unwrap_or_default();
         self.p.data(&format!(
-            "\n{}\n$ trainyard {}\n",
+            "\n{}\n$ {signing}trainyard {}\n",
             step.why,
             quoted(&step.args)
         ))?;
-        let output = self.command(&step.args)?;
+        let output = self.command(&step.args, step.key.as_deref())?;
         let mut text = String::from_utf8_lossy(&output.stdout).into_owned();
         text.push_str(&String::from_utf8_lossy(&output.stderr));
         self.p.data(&text)?;

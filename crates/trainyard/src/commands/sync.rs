@@ -455,6 +455,9 @@ fn render_apply(ctx: &Context<'_>, report: &engine::ApplyReport) -> std::io::Res
             log.sync_id
         ),
     );
+    if let Some(by) = &log.approval.approved_by {
+        block.row("approved", by.clone());
+    }
     block.row(
         "verified",
         format!(

@@ -41,6 +41,7 @@ const PAGES: &[&str] = &[
     "sync.md",
     "rollback.md",
     "evidence.md",
+    "teams.md",
     "configuration.md",
     "ci.md",
     "json.md",
@@ -701,6 +702,11 @@ fn configuration_examples_run() {
 #[test]
 fn ci_examples_run() {
     check_page("ci.md");
+}
+
+#[test]
+fn teams_examples_run() {
+    check_page("teams.md");
 }
 
 /// The commands whose `--json` output docs/json.md must document.
