@@ -252,7 +252,7 @@ pub fn join_team(sandbox: &Sandbox) -> Result<Vec<(String, PathBuf)>> {
             )));
         }
         let public = std::fs::read_to_string(key.with_extension("pub"))
-            .map_err(|e| Error::io("cannot read", &key.with_extension("pub"), e))?;
+            .map_err(|e| Error::io("cannot read", key.with_extension("pub"), e))?;
         let public: Vec<&str> = public.split_whitespace().take(2).collect();
         signers.push_str(&format!(
             "{principal} namespaces=\"trainyard\" {}\n",
@@ -271,7 +271,7 @@ pub fn join_team(sandbox: &Sandbox) -> Result<Vec<(String, PathBuf)>> {
     }
     identity.push_str("  signoff_roles:\n    review: reviewers\n");
     let config = std::fs::read_to_string(repo.join("trainyard.yaml"))
-        .map_err(|e| Error::io("cannot read", &repo.join("trainyard.yaml"), e))?;
+        .map_err(|e| Error::io("cannot read", repo.join("trainyard.yaml"), e))?;
     write(repo, "trainyard.yaml", &format!("{config}{identity}"))?;
     git_cli::run(repo, &["add", "allowed_signers", "trainyard.yaml"])?;
     git_cli::run(
@@ -284,7 +284,7 @@ pub fn join_team(sandbox: &Sandbox) -> Result<Vec<(String, PathBuf)>> {
         ],
     )?;
     let flags = std::fs::read_to_string(repo.join("config/flags.json"))
-        .map_err(|e| Error::io("cannot read", &repo.join("config/flags.json"), e))?;
+        .map_err(|e| Error::io("cannot read", repo.join("config/flags.json"), e))?;
     write(
         repo,
         "config/flags.json",
