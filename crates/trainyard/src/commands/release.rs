@@ -64,6 +64,15 @@ pub fn run(ctx: &Context<'_>, command: &ReleaseCommand) -> CmdResult {
         );
     }
     render(ctx, &report)?;
+    if report.applied
+        && matches!(
+            command,
+            ReleaseCommand::Validate { .. } | ReleaseCommand::Publish { .. }
+        )
+    {
+        // Both rest on the sign-offs.
+        super::unverified_notice(ctx, &ws)?;
+    }
     Ok(
         if !report.applied && !report.actions.is_empty() || !report.passed {
             Exit::Failure

@@ -143,6 +143,7 @@ pub fn run(ctx: &Context<'_>, command: &RollbackCommand) -> CmdResult {
                         .map(|r| format!(" as {r}"))
                         .unwrap_or_default()
                 ))?;
+                super::unverified_notice(ctx, &ws)?;
             }
             Ok(Exit::Success)
         }
@@ -182,9 +183,15 @@ pub fn run(ctx: &Context<'_>, command: &RollbackCommand) -> CmdResult {
             } else {
                 procedure::start(&ws, &request)?
             };
-            show(p, &report)
+            let exit = show(p, &report)?;
+            super::unverified_notice(ctx, &ws)?;
+            Ok(exit)
         }
-        RollbackCommand::Resume { id } => show(p, &procedure::resume(&ws, id)?),
+        RollbackCommand::Resume { id } => {
+            let exit = show(p, &procedure::resume(&ws, id)?)?;
+            super::unverified_notice(ctx, &ws)?;
+            Ok(exit)
+        }
         RollbackCommand::Abort { id } => {
             show(p, &rollback::abort::abort(&ws, id)?)?;
             Ok(Exit::Success)

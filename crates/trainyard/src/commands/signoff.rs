@@ -34,6 +34,7 @@ pub fn run(ctx: &Context<'_>, args: &SignoffArgs) -> CmdResult {
             recorded.by,
             &recorded.commit[..10]
         ))?;
+        super::unverified_notice(ctx, &ws)?;
     }
     Ok(Exit::Success)
 }
