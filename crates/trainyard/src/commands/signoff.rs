@@ -27,12 +27,17 @@ pub fn run(ctx: &Context<'_>, args: &SignoffArgs) -> CmdResult {
             .map(|l| format!(" layer {l}"))
             .unwrap_or_default();
         ctx.printer.status(&format!(
-            "{} {} {}{layer} by {} on {}\n",
+            "{} {} {}{layer} by {} on {}{}\n",
             paint(style::GOOD, "signed:"),
             recorded.version,
             recorded.item.as_str(),
             recorded.by,
-            &recorded.commit[..10]
+            &recorded.commit[..10],
+            recorded
+                .signature
+                .as_ref()
+                .map(|s| format!(", with key {}", s.key))
+                .unwrap_or_default()
         ))?;
         super::unverified_notice(ctx, &ws)?;
     }
