@@ -78,8 +78,9 @@
 //!
 //! The chain detects edits, removals and reordering inside the index, but
 //! not the removal of the newest records together with their documents, nor
-//! a forger who recomputes every hash: anchor [`VerifyReport::head_hash`]
-//! somewhere else (a signed tag, a release note) to detect those.
+//! a forger who recomputes every hash. [`crate::evidence_anchor`] detects
+//! those: a store given an [`AfterWrite`] hook ([`DirStore::with_after_write`])
+//! by the workspace anchors each new head in the repository's git.
 
 use std::collections::{HashMap, HashSet};
 use std::fmt;
@@ -96,9 +97,14 @@ use crate::{Error, Result};
 
 mod at;
 mod body;
+mod hooks;
+mod names;
 
 use at::{Dir, EntryType, Found};
 pub use body::{StagedBody, body_name, is_body_name};
+pub use hooks::{AfterWrite, AfterWriteFn, WaitFn, WaitNotice};
+use names::{NameChoice, file_name, first_free, relative_path};
+pub use names::{validate_kind, validate_name};
 
 /// The `prev` of the first record: 64 zeros.
 pub const GENESIS_HASH: &str = "0000000000000000000000000000000000000000000000000000000000000000";
@@ -118,12 +124,6 @@ const LOCK_FILE: &str = "lock";
 /// The directory inside the store root where bodies are written before
 /// they are recorded (outside `evidence/`: never evidence itself).
 const TMP_DIR: &str = "tmp";
-
-/// The longest kind accepted, in bytes.
-const MAX_KIND_LEN: usize = 64;
-
-/// The longest name accepted, in bytes (file names stay well under 255).
-const MAX_NAME_LEN: usize = 200;
 
 /// One entry of the evidence index: which document, when, and its hashes.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -270,6 +270,18 @@ pub enum ProblemKind {
     /// A symbolic link inside the store, in the place of a document or a
     /// directory: the store never follows one.
     Symlink,
+    /// The record at an anchored sequence number is not the anchored one:
+    /// the chain was rewritten (see [`crate::evidence_anchor`]).
+    AnchorMismatch,
+    /// An anchored record is no longer in the index: records were deleted.
+    AnchoredRecordMissing,
+    /// An anchored head's signature does not verify.
+    AnchorSignature,
+    /// A commit of the anchor ref that is not an evidence anchor.
+    MalformedAnchor,
+    /// The remote's anchor is not in the local anchor's history: the local
+    /// anchor ref was rewritten.
+    AnchorRewritten,
 }
 
 impl ProblemKind {
@@ -286,6 +298,11 @@ impl ProblemKind {
             ProblemKind::InvalidRecord => "invalid_record",
             ProblemKind::DuplicateRecord => "duplicate_record",
             ProblemKind::Symlink => "symlink",
+            ProblemKind::AnchorMismatch => "anchor_mismatch",
+            ProblemKind::AnchoredRecordMissing => "anchored_record_missing",
+            ProblemKind::AnchorSignature => "anchor_signature",
+            ProblemKind::MalformedAnchor => "malformed_anchor",
+            ProblemKind::AnchorRewritten => "anchor_rewritten",
         }
     }
 }
@@ -574,66 +591,6 @@ pub fn render_yaml<T: Serialize + ?Sized>(value: &T) -> Result<String> {
     serde_saphyr::to_string(&value).map_err(|e| Error::Internal(format!("cannot render yaml: {e}")))
 }
 
-/// Checks a document kind: lowercase ASCII letters, digits, `_` and `-`,
-/// starting with a letter or digit, at most 64 bytes.
-///
-/// # Errors
-///
-/// [`Error::Input`] naming the bad kind.
-pub fn validate_kind(kind: &str) -> Result<()> {
-    let mut bytes = kind.bytes();
-    let first_ok = bytes
-        .next()
-        .is_some_and(|b| b.is_ascii_lowercase() || b.is_ascii_digit());
-    let rest_ok =
-        bytes.all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-');
-    if first_ok && rest_ok && kind.len() <= MAX_KIND_LEN {
-        Ok(())
-    } else {
-        Err(Error::input(format!(
-            "invalid evidence kind {kind:?}: use lowercase letters, digits, _ and -, \
-             starting with a letter or digit, at most {MAX_KIND_LEN} bytes"
-        )))
-    }
-}
-
-/// Checks a document name: ASCII letters, digits, `.`, `_`, `-`, `+` and
-/// `@`, starting with a letter or digit, not ending with `.`, at most 200
-/// bytes. This rules out empty names, path separators, `..` and hidden
-/// files.
-///
-/// # Errors
-///
-/// [`Error::Input`] naming the bad name.
-pub fn validate_name(name: &str) -> Result<()> {
-    let mut bytes = name.bytes();
-    let first_ok = bytes.next().is_some_and(|b| b.is_ascii_alphanumeric());
-    let rest_ok = bytes.all(|b| b.is_ascii_alphanumeric() || b".-_+@".contains(&b));
-    if first_ok && rest_ok && !name.ends_with('.') && name.len() <= MAX_NAME_LEN {
-        Ok(())
-    } else {
-        Err(Error::input(format!(
-            "invalid evidence name {name:?}: use letters, digits, ., _, -, + and @, \
-             starting with a letter or digit, not ending with a dot, at most {MAX_NAME_LEN} bytes"
-        )))
-    }
-}
-
-/// The path of a document relative to the store root, with `/`.
-fn relative_path(kind: &str, name: &str) -> String {
-    format!("{EVIDENCE_DIR}/{kind}/{}", file_name(name))
-}
-
-/// The file name of a document in its kind's directory: `<name>.yaml`,
-/// or a body's own name.
-fn file_name(name: &str) -> String {
-    if is_body_name(name) {
-        name.to_owned()
-    } else {
-        format!("{name}.yaml")
-    }
-}
-
 /// SHA-256 of `bytes` as lowercase hex.
 pub fn sha256_hex(bytes: &[u8]) -> String {
     const HEX: &[u8; 16] = b"0123456789abcdef";
@@ -659,21 +616,7 @@ pub struct DirStore {
     lock_wait: Duration,
     clock: Option<jiff::Timestamp>,
     notice: Option<WaitNotice>,
-}
-
-/// Told when a run has to wait for another run's hold on the store: the
-/// store's location and how long the run waits at most. The caller says
-/// so to its user; the store itself never prints.
-#[derive(Clone)]
-pub struct WaitNotice(pub std::sync::Arc<WaitFn>);
-
-/// What a [`WaitNotice`] calls: the store's location, the longest wait.
-pub type WaitFn = dyn Fn(&str, Duration) + Send + Sync;
-
-impl fmt::Debug for WaitNotice {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("WaitNotice")
-    }
+    after_write: Option<AfterWrite>,
 }
 
 /// One line of the index, parsed or not.
@@ -735,7 +678,14 @@ impl DirStore {
             lock_wait: Self::DEFAULT_LOCK_WAIT,
             clock: None,
             notice: None,
+            after_write: None,
         }
+    }
+
+    /// The same store, calling `hook` with the new head after each write.
+    pub fn with_after_write(mut self, hook: AfterWrite) -> Self {
+        self.after_write = Some(hook);
+        self
     }
 
     /// The same store, telling `notice` when it has to wait for another
@@ -985,7 +935,7 @@ impl DirStore {
         let evidence = held.root.create_dir(EVIDENCE_DIR)?;
         let mut placed = Placed::default();
         let mut pending: Vec<(String, String, String)> = Vec::new();
-        let mut outcome = Recorded::default();
+        let (mut outcome, mut head) = (Recorded::default(), None);
         let result = (|| -> Result<()> {
             // Bodies first: a document may name them.
             for mut staged in bodies {
@@ -1091,6 +1041,7 @@ impl DirStore {
                 new_records.push(record);
             }
             evidence.write_atomic(INDEX_FILE, &index_bytes)?;
+            head = new_records.last().cloned();
             let replaced: Vec<bool> = placed.replaced.clone();
             let mut replaced = replaced.into_iter();
             for record in new_records {
@@ -1115,6 +1066,11 @@ impl DirStore {
             }
             return Err(e);
         }
+        if let (Some(hook), Some(head)) = (&self.after_write, &head) {
+            // Still held: heads are told in the order they were written.
+            (hook.0)(head);
+        }
+        drop(held);
         Ok(outcome)
     }
 
@@ -1170,39 +1126,6 @@ fn check_document(document: &NewDocument<'_>) -> Result<()> {
         )));
     }
     Ok(())
-}
-
-/// Which name a write records its document under.
-#[derive(Debug, Clone, Copy)]
-enum NameChoice<'a> {
-    /// This name, refused when it is recorded already.
-    Exact(&'a str),
-    /// The first of `base`, `base-2`, `base-3`, ... not recorded yet.
-    FirstFree(&'a str),
-}
-
-impl NameChoice<'_> {
-    /// The name asked for, or the base of the names tried.
-    fn base(&self) -> &str {
-        match self {
-            NameChoice::Exact(name) | NameChoice::FirstFree(name) => name,
-        }
-    }
-}
-
-/// `base`, or `base-2`, `base-3`, ...: the first name of `kind` not
-/// taken (names compare ignoring ASCII case; `taken` holds them
-/// lowercase).
-fn first_free(taken: &HashSet<(String, String)>, kind: &str, base: &str) -> Result<String> {
-    let is_taken = |name: &str| taken.contains(&(kind.to_owned(), name.to_ascii_lowercase()));
-    let mut name = base.to_owned();
-    let mut n: u64 = 1;
-    while is_taken(&name) {
-        n += 1;
-        name = format!("{base}-{n}");
-    }
-    validate_name(&name)?;
-    Ok(name)
 }
 
 /// Appends the relative path of every entry under `dir` that is not a
@@ -1818,7 +1741,7 @@ mod tests {
                 "{name:?}: {err}"
             );
         }
-        let long = "a".repeat(MAX_NAME_LEN + 1);
+        let long = "a".repeat(names::MAX_NAME_LEN + 1);
         assert!(store.write("sync_log", &long, DOC_B).is_err());
         for kind in ["", "Release", "../x", "a/b", "a.b", "_x"] {
             let err = store.write(kind, "ok", DOC_B).unwrap_err();
