@@ -35,6 +35,51 @@ fn run_with_env(root: &Path, args: &[&str], env: &[(&str, &str)]) -> Result<Stri
     Ok(String::from_utf8_lossy(&output.stdout).into_owned())
 }
 
+/// Runs `git` in `root` with extra environment variables, writing
+/// `input` to its stdin, and returns its stdout: for plumbing that reads
+/// stdin (`hash-object --stdin`, `mktree`, `cat-file --batch`).
+///
+/// # Errors
+///
+/// As [`run`].
+pub fn run_input(root: &Path, args: &[&str], env: &[(&str, &str)], input: &[u8]) -> Result<String> {
+    use std::io::Write as _;
+    let mut child = Command::new("git")
+        .current_dir(root)
+        .args(args)
+        .envs(env.iter().copied())
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .map_err(|e| Error::environment(format!("cannot run git: {e}")))?;
+    if let Some(mut stdin) = child.stdin.take() {
+        // A git that exits early closes its stdin: its status says why.
+        let _ = stdin.write_all(input);
+    }
+    let output = child
+        .wait_with_output()
+        .map_err(|e| Error::environment(format!("cannot run git: {e}")))?;
+    if !output.status.success() {
+        return Err(Error::environment(format!(
+            "git {} failed in {}: {}",
+            args.join(" "),
+            root.display(),
+            String::from_utf8_lossy(&output.stderr).trim()
+        )));
+    }
+    Ok(String::from_utf8_lossy(&output.stdout).into_owned())
+}
+
+/// Runs `git` in `root` with extra environment variables.
+///
+/// # Errors
+///
+/// As [`run`].
+pub fn run_env(root: &Path, args: &[&str], env: &[(&str, &str)]) -> Result<String> {
+    run_with_env(root, args, env)
+}
+
 /// Runs `git` for a commit or tag that trainyard makes, dated `now`: the
 /// workspace's clock, so that a pinned clock (`TRAINYARD_NOW`) dates the
 /// release commits and tags it makes too.

@@ -24,6 +24,7 @@ pub mod deadline;
 pub mod demo;
 pub mod error;
 pub mod evidence;
+pub mod evidence_anchor;
 pub mod forge;
 pub mod fsutil;
 pub mod gate;

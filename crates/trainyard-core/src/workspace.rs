@@ -119,7 +119,8 @@ impl Workspace {
         self.clock_pinned = true;
     }
 
-    /// The evidence store configured for this repository.
+    /// The evidence store configured for this repository, anchoring each
+    /// write's head in the repository ([`crate::evidence_anchor`]).
     pub fn evidence_store(&self) -> Box<dyn EvidenceStore> {
         let mut store = DirStore::new(self.home.join(&self.config.evidence.dir))
             .with_lock_wait(self.config.evidence.lock_wait_seconds.duration());
@@ -128,6 +129,10 @@ impl Workspace {
         }
         if let Some(notice) = &self.store_wait_notice {
             store = store.with_wait_notice(notice.clone());
+        }
+        // Every write anchors the new head in git (refs/trainyard/evidence).
+        if let Some(anchorer) = crate::evidence_anchor::Anchorer::of(self) {
+            store = store.with_after_write(anchorer.hook());
         }
         Box::new(store)
     }

@@ -712,9 +712,15 @@ pub enum EvidenceCommand {
         /// The document's name.
         name: String,
     },
-    /// Check every document against the hash-chained index; exit 1 on any
+    /// Check every document against the hash-chained index, and the index
+    /// against its anchors in git (refs/trainyard/evidence); exit 1 on any
     /// problem.
-    Verify,
+    Verify {
+        /// Also fetch REMOTE's refs/trainyard/evidence and check against it
+        /// (e.g. origin), which catches a rewritten local anchor ref.
+        #[arg(long, value_name = "REMOTE")]
+        against: Option<String>,
+    },
 }
 
 #[cfg(test)]

@@ -199,7 +199,21 @@ impl Team {
         by: Option<&str>,
         decision: &T,
     ) -> Result<Signature> {
-        let key = signing_key(ws)?;
+        self.sign_with(&signing_key(ws)?, by, decision)
+    }
+
+    /// Signs `decision` with `key`, as [`Team::sign`] does with the key
+    /// of the run: for a signer made once and used for many documents.
+    ///
+    /// # Errors
+    ///
+    /// As [`Team::sign`].
+    pub fn sign_with<T: Serialize>(
+        &self,
+        key: &SigningKey,
+        by: Option<&str>,
+        decision: &T,
+    ) -> Result<Signature> {
         let now = jiff::Timestamp::now();
         let fp = key.fingerprint();
         let principal = match by {

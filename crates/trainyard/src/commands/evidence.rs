@@ -63,32 +63,66 @@ pub fn run(ctx: &Context<'_>, command: &EvidenceCommand) -> CmdResult {
                 Exit::Failure
             })
         }
-        EvidenceCommand::Verify => {
-            let report = store.verify()?;
+        EvidenceCommand::Verify { against } => {
+            let checked =
+                trainyard_core::evidence_anchor::verify(&ws, store.as_ref(), against.as_deref())?;
+            let (report, anchor) = (&checked.report, &checked.anchor);
             if ctx.printer.json() {
-                ctx.printer.write_json(&report)?;
+                ctx.printer.write_json(&checked)?;
             } else {
                 let mut out = String::new();
                 for p in &report.problems {
                     out.push_str(&format!(
-                        "{} {}: {}\n",
+                        "{} {}: {}
+",
                         paint(style::BAD, p.kind.as_str()),
                         p.path,
                         p.message
                     ));
                 }
                 ctx.printer.data(&out)?;
+                let mut status = String::new();
+                if let Some(seq) = anchor.last_seq {
+                    let signed = if anchor.signed > 0 {
+                        format!(", {} signed", anchor.signed)
+                    } else {
+                        String::new()
+                    };
+                    status.push_str(&format!(
+                        "anchored: head seq {seq} in {}, {} head(s) checked{signed}
+",
+                        anchor.reference, anchor.heads
+                    ));
+                }
+                if let Some(remote) = &anchor.against {
+                    status.push_str(&format!(
+                        "against: {}'s anchor {} (head seq {})
+",
+                        remote.remote,
+                        &remote.commit[..remote.commit.len().min(12)],
+                        remote.last_seq.map_or("none".to_owned(), |s| s.to_string())
+                    ));
+                }
+                for note in &anchor.notes {
+                    status.push_str(&format!(
+                        "{} {note}
+",
+                        paint(style::DIM, "note:")
+                    ));
+                }
                 let verdict = if report.ok {
                     paint(style::GOOD, "intact:")
                 } else {
                     paint(style::BAD, "tampered:")
                 };
-                ctx.printer.status(&format!(
-                    "{verdict} {} document(s), {} problem(s) in {}\n",
+                status.push_str(&format!(
+                    "{verdict} {} document(s), {} problem(s) in {}
+",
                     report.documents,
                     report.problems.len(),
                     report.store
-                ))?;
+                ));
+                ctx.printer.status(&status)?;
             }
             Ok(if report.ok {
                 Exit::Success
