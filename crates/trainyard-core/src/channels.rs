@@ -33,6 +33,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::artifacts::{self, Artifact, ShellCommand};
 use crate::bounded::Timeout;
+use crate::evidence_anchor::ANCHOR_REF;
 use crate::{Error, Result, git_cli};
 
 /// Default time a command channel may take.
@@ -94,7 +95,8 @@ pub struct DirectoryChannel {
     pub overwrite: bool,
 }
 
-/// `type: git_remote`: pushes `refs/tags/<tag>` (and optionally a branch).
+/// `type: git_remote`: pushes `refs/tags/<tag>` (and optionally a branch),
+/// and the evidence anchor `refs/trainyard/evidence` when there is one.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct GitRemoteChannel {
@@ -474,6 +476,10 @@ pub fn plan(channel: &ChannelConfig, release: &PublishRelease) -> Vec<String> {
                 c.remote,
                 tag = release.tag
             ));
+            steps.push(format!(
+                "git push {} {ANCHOR_REF}:{ANCHOR_REF} when the evidence is anchored (must fast-forward)",
+                c.remote
+            ));
             steps
         }
         ChannelConfig::Http(c) => {
@@ -715,7 +721,53 @@ fn publish_git(channel: &GitRemoteChannel, release: &PublishRelease) -> Result<V
             items.push(format!("{tag_ref} -> {remote} ({})", short(&local_tag)));
         }
     }
+    if let Some(item) = push_anchor(channel, root)? {
+        items.push(item);
+    }
     Ok(items)
+}
+
+/// Pushes the evidence anchor ([`ANCHOR_REF`]) to the channel's remote,
+/// never forced, when the repository has one: a copy of the anchored heads
+/// that `trainyard evidence verify --against` checks the store against.
+fn push_anchor(channel: &GitRemoteChannel, root: &Path) -> Result<Option<String>> {
+    let remote = channel.remote.as_str();
+    let Some(local) = local_ref(root, ANCHOR_REF) else {
+        return Ok(None);
+    };
+    match remote_ref(root, remote, ANCHOR_REF)? {
+        Some(oid) if oid == local => {
+            return Ok(Some(format!(
+                "{ANCHOR_REF} -> {remote} (already there at {})",
+                short(&local)
+            )));
+        }
+        Some(oid) => {
+            // A fast-forward only: the remote's anchor must be in ours.
+            let contained = git_cli::run(root, &["merge-base", &local, &oid])
+                .is_ok_and(|base| base.trim() == oid);
+            if !contained {
+                return Err(Error::input(format!(
+                    "channel `{}`: {ANCHOR_REF} on {remote} is {oid}, which the local {local} does not contain; an evidence anchor is never force-pushed (check with `trainyard evidence verify --against {remote}`)",
+                    channel.name
+                )));
+            }
+        }
+        None => {}
+    }
+    git_cli::run(
+        root,
+        &[
+            "push",
+            "--quiet",
+            remote,
+            &format!("{ANCHOR_REF}:{ANCHOR_REF}"),
+        ],
+    )?;
+    Ok(Some(format!(
+        "{ANCHOR_REF} -> {remote} ({})",
+        short(&local)
+    )))
 }
 
 fn publish_command(channel: &CommandChannel, release: &PublishRelease) -> Result<Vec<String>> {
@@ -1130,8 +1182,11 @@ mod tests {
                 root.path().join("mirror/1.2.0/a.tar.gz").display()
             )
         );
-        assert_eq!(plans[1].len(), 2);
+        assert_eq!(plans[1].len(), 3);
         assert!(plans[1][1].starts_with("git push origin refs/tags/v1.2.0:refs/tags/v1.2.0"));
+        assert!(plans[1][2].starts_with(
+            "git push origin refs/trainyard/evidence:refs/trainyard/evidence when the evidence is anchored"
+        ));
         assert!(
             plans[2][0].starts_with("PUT http://127.0.0.1:9/base/1.2.0/a.tar.gz (9 bytes"),
             "{}",
@@ -1249,6 +1304,33 @@ mod tests {
                 .all(|i| i.contains("(already there at ")),
             "{second:?}"
         );
+
+        // The evidence anchor goes along, once there is one, and only
+        // forward.
+        let head = git(w, home.path(), &["rev-parse", "HEAD"]);
+        git(w, home.path(), &["update-ref", ANCHOR_REF, &head]);
+        let third = publish(&channel, &rel).expect("anchor push");
+        assert_eq!(
+            third.items.last(),
+            Some(&format!("{ANCHOR_REF} -> origin ({})", &head[..12]))
+        );
+        assert_eq!(
+            git(bare.path(), home.path(), &["rev-parse", ANCHOR_REF]),
+            head
+        );
+        let orphan = git(
+            w,
+            home.path(),
+            &["commit-tree", "HEAD^{tree}", "-m", "forged anchor"],
+        );
+        git(w, home.path(), &["update-ref", ANCHOR_REF, &orphan]);
+        let err = publish(&channel, &rel).expect_err("a rewritten anchor");
+        assert!(err.to_string().contains("is never force-pushed"), "{err}");
+        assert_eq!(
+            git(bare.path(), home.path(), &["rev-parse", ANCHOR_REF]),
+            head
+        );
+        git(w, home.path(), &["update-ref", ANCHOR_REF, &head]);
 
         // Move the tag locally to another commit: the remote one stays.
         std::fs::write(w.join("README"), "two\n").expect("write");
