@@ -134,6 +134,17 @@ fn a_minor_release_from_start_to_post() {
     assert!(f.channel.join("1.1.0/SHA256SUMS").is_file());
     let remote_tags = repo.git_in(&f.remote, &["tag", "--list"]);
     assert!(remote_tags.lines().any(|t| t == "v1.1.0"), "{remote_tags}");
+    // The evidence anchor went along with the tag; the evidence written
+    // since is anchored locally, after it.
+    let pushed = repo.git_in(&f.remote, &["rev-parse", "refs/trainyard/evidence"]);
+    let local = repo.git(&["rev-list", "refs/trainyard/evidence"]);
+    assert!(local.lines().any(|c| c == pushed), "{pushed} in {local}");
+    let against = ok(
+        repo,
+        &["--json", "evidence", "verify", "--against", "origin"],
+    )
+    .json();
+    assert_eq!(against["anchor"]["against"]["commit"], pushed.as_str());
     let released = repo.git(&["show", "v1.1.0:Cargo.toml"]);
     assert!(released.contains("version = \"1.1.0\""), "{released}");
     // A stored calendar: `release post` reconciles it with the tags, by
