@@ -513,6 +513,7 @@ pub fn verify(
         }
     };
     let mut seen: HashSet<(u64, String)> = HashSet::new();
+    let mut signed_seen: HashSet<(u64, String, String)> = HashSet::new();
     let mut unchecked_signatures = 0;
     let mut other_stores = 0;
     for (source, anchors) in &sources {
@@ -541,6 +542,29 @@ pub fn verify(
             if source == ANCHOR_REF && anchor.last_seq.is_none() {
                 anchor.last_seq = Some(head.seq);
                 anchor.anchored = true;
+            }
+            // Every signature, also of a head anchored twice.
+            if let Some(signature) = &found.signature
+                && signed_seen.insert((head.seq, head.hash.clone(), signature.sshsig.clone()))
+            {
+                match &team {
+                    None => unchecked_signatures += 1,
+                    Some(team) => match team.verify(head, signature) {
+                        Ok(_) => anchor.signed += 1,
+                        Err(e) => report.problems.push(Problem {
+                            kind: ProblemKind::AnchorSignature,
+                            path: ANCHOR_REF.to_owned(),
+                            seq: Some(head.seq),
+                            line: None,
+                            message: format!(
+                                "{source} commit {} (seq {}): the head's signature by {} does not verify: {e}",
+                                short(&anchored.commit),
+                                head.seq,
+                                signature.principal
+                            ),
+                        }),
+                    },
+                }
             }
             if !seen.insert((head.seq, head.hash.clone())) {
                 continue;
@@ -572,26 +596,6 @@ pub fn verify(
                         head.hash
                     ),
                 }),
-            }
-            if let Some(signature) = &found.signature {
-                match &team {
-                    None => unchecked_signatures += 1,
-                    Some(team) => match team.verify(head, signature) {
-                        Ok(_) => anchor.signed += 1,
-                        Err(e) => report.problems.push(Problem {
-                            kind: ProblemKind::AnchorSignature,
-                            path: ANCHOR_REF.to_owned(),
-                            seq: Some(head.seq),
-                            line: None,
-                            message: format!(
-                                "{source} commit {} (seq {}): the head's signature by {} does not verify: {e}",
-                                short(&anchored.commit),
-                                head.seq,
-                                signature.principal
-                            ),
-                        }),
-                    },
-                }
             }
         }
     }
