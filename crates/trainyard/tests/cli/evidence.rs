@@ -391,3 +391,77 @@ fn a_remote_without_an_anchor_or_out_of_reach_is_an_error() {
         unreachable.transcript()
     );
 }
+
+#[test]
+fn in_team_mode_heads_are_signed_and_a_bad_signature_is_caught() {
+    let repo = TestRepo::new();
+    let key = repo.home().join("ada");
+    let keygen = std::process::Command::new("ssh-keygen")
+        .args(["-q", "-t", "ed25519", "-N", "", "-C", "ada", "-f"])
+        .arg(&key)
+        .output()
+        .expect("ssh-keygen runs");
+    assert!(keygen.status.success(), "{keygen:?}");
+    let public = std::fs::read_to_string(key.with_extension("pub")).expect("public key");
+    let public: Vec<&str> = public.split_whitespace().take(2).collect();
+    repo.write(
+        "allowed_signers",
+        &format!(
+            "ada@example.org namespaces=\"trainyard\" {}\n",
+            public.join(" ")
+        ),
+    );
+    repo.write(
+        "trainyard.yaml",
+        "identity:\n  roles:\n    Director: [ada@example.org]\n  allowed_signers: allowed_signers\n",
+    );
+    repo.write(".gitignore", ".trainyard/\n");
+    repo.commit("feat: first");
+    let signing = [("TRAINYARD_SIGNING_KEY", key.to_str().expect("utf-8"))];
+    for item in ["RL-06", "RL-08"] {
+        let run = repo.run_env(
+            &[
+                "signoff",
+                "1.1.0",
+                "--item",
+                item,
+                "--by",
+                "ada@example.org",
+            ],
+            &signing,
+        );
+        assert_eq!(run.code(), 0, "{}", run.transcript());
+    }
+    let verify = repo.run(&["--json", "evidence", "verify"]);
+    assert_eq!(verify.code(), 0, "{}", verify.transcript());
+    assert_eq!(verify.json()["anchor"]["signed"], 2);
+    // A head anchored with another head's signature does not verify.
+    let messages = repo.git(&["log", "--format=%B%x00", "refs/trainyard/evidence"]);
+    let anchors: Vec<serde_json::Value> = messages
+        .split('\0')
+        .filter_map(|m| m.lines().rev().find(|l| l.starts_with('{')))
+        .map(|l| serde_json::from_str(l).expect("anchor"))
+        .collect();
+    let mut forged = anchors[0].clone();
+    forged["signature"] = anchors[1]["signature"].clone();
+    let commit = repo.git(&[
+        "commit-tree",
+        "HEAD^{tree}",
+        "-p",
+        "refs/trainyard/evidence",
+        "-m",
+        &format!("evidence anchor: seq 2\n\n{forged}"),
+    ]);
+    repo.git(&["update-ref", "refs/trainyard/evidence", &commit]);
+    let verify = repo.run(&["--json", "evidence", "verify"]);
+    assert_eq!(verify.code(), 1, "{}", verify.transcript());
+    let json = verify.json();
+    assert_eq!(problem_kinds(&json), ["anchor_signature"]);
+    assert!(
+        json["problems"][0]["message"]
+            .as_str()
+            .expect("message")
+            .contains("(seq 2): the head's signature by ada@example.org does not verify"),
+        "{json}"
+    );
+}
