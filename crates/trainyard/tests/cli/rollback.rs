@@ -186,14 +186,15 @@ fn an_immediate_rollback_leaves_everything_as_the_earlier_release_left_it() {
         "{}",
         shown.stdout()
     );
-    let after_plan = repo.tree_snapshot();
+    // The plan's evidence, and its anchor in git, aside.
+    let after_plan = repo.without_anchor(&repo.tree_snapshot());
     let changed: Vec<_> = after_plan
         .iter()
         .filter(|(p, _)| !p.components().any(|c| c.as_os_str() == ".trainyard"))
         .cloned()
         .collect();
-    let unchanged: Vec<_> = before
-        .0
+    let unchanged: Vec<_> = repo
+        .without_anchor(&before.0)
         .iter()
         .filter(|(p, _)| !p.components().any(|c| c.as_os_str() == ".trainyard"))
         .cloned()
@@ -529,10 +530,11 @@ fn partial_and_config_rollbacks_touch_only_their_part() {
 fn a_rehearsal_changes_nothing_outside_its_scratch_copies() {
     let f = fixture("");
     let repo = &f.repo;
+    // The rehearsal's evidence, and its anchor in git, aside.
     let outside = |f: &Fixture| {
         let tree: Vec<_> = f
             .repo
-            .tree_snapshot()
+            .without_anchor(&f.repo.tree_snapshot())
             .into_iter()
             .filter(|(p, _)| !p.starts_with(f.repo.path().join(".trainyard/evidence")))
             .collect();

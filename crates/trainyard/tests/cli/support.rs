@@ -229,6 +229,34 @@ impl TestRepo {
     pub fn tree_snapshot(&self) -> Vec<(PathBuf, Vec<u8>)> {
         snapshot_dir(&self.path())
     }
+
+    /// `snapshot` without the evidence anchor, which every evidence write
+    /// moves on: `.git/refs/trainyard/` and the loose objects reachable
+    /// from `refs/trainyard/evidence` now.
+    pub fn without_anchor(&self, snapshot: &[(PathBuf, Vec<u8>)]) -> Vec<(PathBuf, Vec<u8>)> {
+        let git_dir = self.path().join(".git");
+        let mut cmd = Command::new("git");
+        cmd.current_dir(self.path()).args([
+            "rev-list",
+            "--objects",
+            "--ignore-missing",
+            "refs/trainyard/evidence",
+            "--",
+        ]);
+        isolate(&mut cmd, self.home());
+        let out = cmd.output().expect("git runs");
+        let objects: std::collections::HashSet<PathBuf> = String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .filter_map(|line| line.split_whitespace().next())
+            .filter(|oid| oid.len() > 2)
+            .map(|oid| git_dir.join("objects").join(&oid[..2]).join(&oid[2..]))
+            .collect();
+        snapshot
+            .iter()
+            .filter(|(p, _)| !p.starts_with(git_dir.join("refs/trainyard")) && !objects.contains(p))
+            .cloned()
+            .collect()
+    }
 }
 
 /// A trainyard run started by [`TestRepo::start`].
