@@ -53,7 +53,9 @@
 //! 3. writes the document with [`write_atomic`],
 //! 4. writes the index again, old bytes plus the new line, with
 //!    [`write_atomic`], so the index is always either the old index or the
-//!    old index plus one whole record, never a half-written line.
+//!    old index plus one whole record, never a half-written line,
+//! 5. calls the store's [`AfterWrite`] hook, if any, with the new head
+//!    (the workspace's store anchors it in git), still holding the lock.
 //!
 //! A run that dies between steps 3 and 4 leaves a document with no record:
 //! [`EvidenceStore::verify`] reports it as [`ProblemKind::Unrecorded`], and

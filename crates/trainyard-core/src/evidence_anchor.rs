@@ -24,7 +24,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::path::{Component, Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use serde::{Deserialize, Serialize};
 
@@ -32,7 +32,7 @@ use crate::evidence::{
     AfterWrite, DirStore, EvidenceStore, Problem, ProblemKind, Record, VerifyReport,
 };
 use crate::git_cli;
-use crate::identity::{self, Signature, SigningKey, Team};
+use crate::identity::{self, IdentityConfig, Signature, SigningKey, Team};
 use crate::workspace::Workspace;
 use crate::{Error, Result};
 
@@ -47,7 +47,7 @@ const ANCHOR_FILE: &str = "anchor.json";
 const IDENTITY: (&str, &str) = ("trainyard", "evidence@trainyard.invalid");
 
 /// How many times an anchor is retried when another run moved the ref.
-const CAS_ATTEMPTS: usize = 8;
+const CAS_ATTEMPTS: usize = 16;
 
 /// What an anchor commit says about the index after a write.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -87,7 +87,10 @@ pub struct Anchorer {
     repo: PathBuf,
     store: String,
     clock: Option<jiff::Timestamp>,
-    signer: Option<Arc<Signer>>,
+    /// In team mode, the identity settings to find the signer with, at the
+    /// first write (a store that is only read never looks for a key).
+    identity: Option<Arc<IdentityConfig>>,
+    signer: Arc<OnceLock<Option<Signer>>>,
 }
 
 impl std::fmt::Debug for Anchorer {
@@ -95,7 +98,7 @@ impl std::fmt::Debug for Anchorer {
         f.debug_struct("Anchorer")
             .field("repo", &self.repo)
             .field("store", &self.store)
-            .field("signed", &self.signer.is_some())
+            .field("team", &self.identity.is_some())
             .finish()
     }
 }
@@ -128,7 +131,8 @@ impl Anchorer {
             store: store_in_repo(repo, store)?,
             repo: repo.to_path_buf(),
             clock: None,
-            signer: None,
+            identity: None,
+            signer: Arc::new(OnceLock::new()),
         })
     }
 
@@ -139,12 +143,23 @@ impl Anchorer {
         if ws.clock_pinned {
             anchorer.clock = Some(ws.now);
         }
-        if let Ok(Some(team)) = Team::of(ws)
-            && let Ok(key) = identity::signing_key(ws)
-        {
-            anchorer.signer = Some(Arc::new(Signer { team, key }));
+        if !ws.config.identity.roles.is_empty() {
+            anchorer.identity = Some(Arc::new(ws.config.identity.clone()));
         }
         Some(anchorer)
+    }
+
+    /// The team's signer, found once: `None` in solo use, or when the team
+    /// or a signing key cannot be found (the head is anchored unsigned).
+    fn signer(&self) -> Option<&Signer> {
+        self.signer
+            .get_or_init(|| {
+                let config = self.identity.as_deref()?;
+                let team = Team::configured(&self.repo, config).ok()??;
+                let key = identity::signing_key_of(&self.repo, config).ok()?;
+                Some(Signer { team, key })
+            })
+            .as_ref()
     }
 
     /// The store hook that anchors every new head, failures ignored: the
@@ -171,8 +186,7 @@ impl Anchorer {
             store: self.store.clone(),
         };
         let signature = self
-            .signer
-            .as_ref()
+            .signer()
             .and_then(|s| s.team.sign_with(&s.key, None, &head).ok());
         let anchor = Anchor { head, signature };
         let json = serde_json::to_string(&anchor)
@@ -223,7 +237,10 @@ impl Anchorer {
             match git_cli::run_env(repo, &update, &env) {
                 Ok(_) => return Ok(commit.to_owned()),
                 // Another run moved the ref: anchor on top of its commit.
-                Err(e) => last_error = Some(e),
+                Err(e) => {
+                    last_error = Some(e);
+                    std::thread::sleep(std::time::Duration::from_millis(5));
+                }
             }
         }
         Err(last_error.unwrap_or_else(|| {
@@ -685,6 +702,72 @@ mod tests {
             &["show", &format!("{ANCHOR_REF}:{ANCHOR_FILE}")],
         );
         assert!(blob.contains("\"seq\":2"), "{blob}");
+    }
+
+    /// The heads `ANCHOR_REF` anchors, newest first.
+    fn anchored_seqs(repo: &Path) -> Vec<u64> {
+        read_anchors(repo, ANCHOR_REF)
+            .unwrap()
+            .unwrap_or_default()
+            .iter()
+            .map(|a| a.anchor.as_ref().unwrap().head.seq)
+            .collect()
+    }
+
+    #[test]
+    fn a_batch_with_bodies_anchors_its_last_record_once() {
+        let dir = tempfile::tempdir().unwrap();
+        git(dir.path(), &["init", "-q"]);
+        let root = dir.path().join(".trainyard");
+        let store =
+            DirStore::new(&root).with_after_write(Anchorer::new(dir.path(), &root).unwrap().hook());
+        let body = store
+            .stage_body("sync_changes", &mut |w| {
+                w.write_all(b"change list")
+                    .map_err(|e| Error::Internal(e.to_string()))
+            })
+            .unwrap();
+        let document = crate::evidence::NewDocument {
+            kind: "sync_plan",
+            name: "flags",
+            unique: false,
+            yaml: "a: 1\n",
+        };
+        store.record(vec![body], &[document]).unwrap();
+        assert_eq!(anchored_seqs(dir.path()), [2]);
+        // A failed write anchors nothing.
+        assert!(store.write("sync_plan", "flags", "a: 2\n").is_err());
+        assert_eq!(anchored_seqs(dir.path()), [2]);
+    }
+
+    #[test]
+    fn runs_anchoring_at_once_lose_no_anchor() {
+        let dir = tempfile::tempdir().unwrap();
+        git(dir.path(), &["init", "-q"]);
+        let anchorer = Anchorer::new(dir.path(), &dir.path().join(".trainyard")).unwrap();
+        let record = |seq: u64| Record {
+            seq,
+            kind: "k".into(),
+            name: format!("n{seq}"),
+            path: format!("evidence/k/n{seq}.yaml"),
+            recorded_at: "2027-01-13T10:00:00Z".into(),
+            sha256: "0".repeat(64),
+            prev: "0".repeat(64),
+            hash: format!("{seq:064}"),
+        };
+        std::thread::scope(|scope| {
+            for thread in 0..2u64 {
+                let anchorer = anchorer.clone();
+                scope.spawn(move || {
+                    for i in 0..5 {
+                        anchorer.anchor(&record(thread * 10 + i)).unwrap();
+                    }
+                });
+            }
+        });
+        let mut seqs = anchored_seqs(dir.path());
+        seqs.sort_unstable();
+        assert_eq!(seqs, [0, 1, 2, 3, 4, 10, 11, 12, 13, 14]);
     }
 
     #[test]

@@ -17,7 +17,7 @@ pub mod signers;
 pub mod sshsig;
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
@@ -126,17 +126,26 @@ impl Team {
     /// Returns an [`Error::Input`] when roles are configured but no
     /// allowed-signers file is, or it does not parse.
     pub fn of(ws: &Workspace) -> Result<Option<Team>> {
-        let config = &ws.config.identity;
+        Team::configured(&ws.home, &ws.config.identity)
+    }
+
+    /// The team `config` describes for the repository at `home`, as
+    /// [`Team::of`] finds it.
+    ///
+    /// # Errors
+    ///
+    /// As [`Team::of`].
+    pub fn configured(home: &Path, config: &IdentityConfig) -> Result<Option<Team>> {
         if config.roles.is_empty() {
             return Ok(None);
         }
         let path = match &config.allowed_signers {
-            Some(path) => ws.home.join(path),
-            None => crate::git_cli::run(&ws.home, &["config", "gpg.ssh.allowedSignersFile"])
+            Some(path) => home.join(path),
+            None => crate::git_cli::run(home, &["config", "gpg.ssh.allowedSignersFile"])
                 .ok()
                 .map(|p| PathBuf::from(p.trim()))
                 .filter(|p| !p.as_os_str().is_empty())
-                .map(|p| ws.home.join(p))
+                .map(|p| home.join(p))
                 .ok_or_else(|| {
                     Error::input(
                         "identity.roles are configured but no allowed-signers file is: set identity.allowed_signers (or git's gpg.ssh.allowedSignersFile)",
@@ -281,12 +290,22 @@ impl Team {
 /// Returns an [`Error::Input`] when none is set, or the one set holds no
 /// key.
 pub fn signing_key(ws: &Workspace) -> Result<SigningKey> {
+    signing_key_of(&ws.home, &ws.config.identity)
+}
+
+/// The key a run in the repository at `home` signs with under `config`,
+/// as [`signing_key`] finds it.
+///
+/// # Errors
+///
+/// As [`signing_key`].
+pub fn signing_key_of(home: &Path, config: &IdentityConfig) -> Result<SigningKey> {
     let spec = std::env::var("TRAINYARD_SIGNING_KEY")
         .ok()
         .filter(|s| !s.is_empty())
-        .or_else(|| ws.config.identity.signing_key.clone())
+        .or_else(|| config.signing_key.clone())
         .or_else(|| {
-            crate::git_cli::run(&ws.home, &["config", "user.signingkey"])
+            crate::git_cli::run(home, &["config", "user.signingkey"])
                 .ok()
                 .map(|s| s.trim().to_owned())
                 .filter(|s| !s.is_empty())
