@@ -475,3 +475,60 @@ fn the_two_review_layers_need_two_principals_with_two_keys() {
         again.stderr()
     );
 }
+
+#[test]
+fn a_key_held_by_ssh_agent_signs_through_its_public_half() {
+    let (repo, team) = team_repo();
+    let id = plan(&repo);
+    // An agent of its own, holding ada's key; the private key file is
+    // then moved away, so only the agent can sign.
+    let socket = repo.home().join("agent.sock");
+    let agent = Command::new("ssh-agent")
+        .args(["-D", "-a"])
+        .arg(&socket)
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .expect("ssh-agent runs");
+    struct Kill(std::process::Child);
+    impl Drop for Kill {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let _agent = Kill(agent);
+    let key = team.key("ada@example.org");
+    let added = (0..100).find_map(|_| {
+        let status = Command::new("ssh-add")
+            .arg(&key)
+            .env("SSH_AUTH_SOCK", &socket)
+            .stderr(std::process::Stdio::null())
+            .status()
+            .expect("ssh-add runs");
+        if status.success() {
+            Some(())
+        } else {
+            // The agent is still starting: its socket is not there yet.
+            std::thread::sleep(std::time::Duration::from_millis(50));
+            None
+        }
+    });
+    assert!(added.is_some(), "ssh-add could not reach the agent");
+    std::fs::rename(&key, key.with_extension("away")).expect("move the private key");
+    let public = key.with_extension("pub");
+    let approved = repo.run_env(
+        &["sync", "approve", &id, "--role", "release-managers"],
+        &[
+            ("TRAINYARD_SIGNING_KEY", public.to_str().expect("utf-8")),
+            ("SSH_AUTH_SOCK", socket.to_str().expect("utf-8")),
+        ],
+    );
+    assert_eq!(approved.code(), 0, "{}", approved.transcript());
+    assert!(
+        approved.stderr().contains("by ada@example.org"),
+        "{}",
+        approved.stderr()
+    );
+    let applied = repo.run(&["sync", "apply", &id]);
+    assert_eq!(applied.code(), 0, "{}", applied.transcript());
+}
