@@ -152,6 +152,14 @@ impl Team {
                     )
                 })?,
         };
+        // A file that is not there is a setting to mend, not a failure of
+        // the machine.
+        if !path.is_file() {
+            return Err(Error::input(format!(
+                "identity.allowed_signers: {} does not exist: it lists the keys of the principals of identity.roles (git's gpg.ssh.allowedSignersFile format)",
+                path.display()
+            )));
+        }
         Ok(Some(Team {
             roles: config.roles.clone(),
             signers: AllowedSigners::read(&path)?,

@@ -532,3 +532,21 @@ fn a_key_held_by_ssh_agent_signs_through_its_public_half() {
     let applied = repo.run(&["sync", "apply", &id]);
     assert_eq!(applied.code(), 0, "{}", applied.transcript());
 }
+
+#[test]
+fn a_team_without_its_allowed_signers_file_is_a_setting_to_mend() {
+    let (repo, team) = team_repo();
+    std::fs::remove_file(repo.path().join("allowed_signers")).expect("rm");
+    let run = team.run_as(
+        &repo,
+        "ada@example.org",
+        &["signoff", "1.0.0", "--item", "RL-06"],
+    );
+    assert_eq!(run.code(), 2, "{}", run.transcript());
+    assert!(
+        run.stderr().contains("identity.allowed_signers: ")
+            && run.stderr().contains("allowed_signers does not exist"),
+        "{}",
+        run.stderr()
+    );
+}
