@@ -793,7 +793,7 @@ impl Staging<'_> {
                 return Err(self.stale_target(path));
             }
             (Some(before), Found::File { .. } | Found::Symlink) => match entry_hash(&os_path)? {
-                Some((kind, hash)) if kind == before.kind && hash == before.hash => {}
+                Some((kind, hash)) if kind == before.kind && hash == before.hash.to_hex() => {}
                 _ => return Err(self.stale_target(path)),
             },
         }
@@ -849,7 +849,7 @@ impl Staging<'_> {
                 hash_bytes(os_bytes(text.as_os_str()))
             }
         };
-        if hash != after.hash {
+        if hash != after.hash.to_hex() {
             return Err(self.stale_source(path));
         }
         Ok(hash)
@@ -1258,7 +1258,7 @@ mod tests {
                     kind: EntryKind::Symlink,
                     executable: false,
                     size: bytes.len() as u64,
-                    hash: blake3::hash(&bytes).to_hex().to_string(),
+                    hash: crate::sync::model::ContentHash::of(&bytes),
                     link: Some(SyncPath(bytes)),
                 }
             } else if meta.is_file() {
@@ -1267,7 +1267,7 @@ mod tests {
                     kind: EntryKind::File,
                     executable: meta.permissions().mode() & 0o111 != 0,
                     size: content.len() as u64,
-                    hash: blake3::hash(&content).to_hex().to_string(),
+                    hash: crate::sync::model::ContentHash::of(&content),
                     link: None,
                 }
             } else {
@@ -1525,7 +1525,7 @@ mod tests {
             kind: EntryKind::File,
             executable: false,
             size: c.len() as u64,
-            hash: blake3::hash(c).to_hex().to_string(),
+            hash: crate::sync::model::ContentHash::of(c),
             link: None,
         };
         let add = |p: &[u8]| Change {
@@ -1576,7 +1576,7 @@ mod tests {
                 kind: EntryKind::File,
                 executable: false,
                 size: content.len() as u64,
-                hash: blake3::hash(&content).to_hex().to_string(),
+                hash: crate::sync::model::ContentHash::of(&content),
                 link: None,
             }
         };

@@ -23,7 +23,7 @@ use rustix::fs::{Mode, OFlags};
 use rustix::io::Errno;
 use serde::{Deserialize, Serialize};
 
-use crate::sync::model::{Change, ChangeKind, Entry, EntryKind, SyncPath};
+use crate::sync::model::{Change, ChangeKind, ContentHash, Entry, EntryKind, SyncPath};
 use crate::{Error, Result};
 
 /// Text files up to this size are shown line by line; larger ones are
@@ -241,7 +241,7 @@ impl Side {
             Err(Errno::NOENT | Errno::LOOP) => return Err(changed()),
             Err(e) => return Err(cannot_read(e.into())),
         };
-        if blake3::hash(&bytes).to_hex().as_str() != entry.hash {
+        if ContentHash::of(&bytes) != entry.hash {
             return Err(changed());
         }
         if bytes.contains(&0) {
@@ -255,11 +255,7 @@ impl Side {
 fn summary(entry: Option<&Entry>) -> String {
     match entry {
         None => "/dev/null".to_string(),
-        Some(e) => format!(
-            "{} bytes blake3:{}..",
-            e.size,
-            e.hash.get(..12).unwrap_or(&e.hash)
-        ),
+        Some(e) => format!("{} bytes blake3:{}..", e.size, &e.hash.to_hex()[..12]),
     }
 }
 

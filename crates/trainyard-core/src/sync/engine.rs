@@ -461,15 +461,15 @@ impl MergeContext<'_> {
             String::from_utf8(bytes)
                 .map_err(|_| "not a text file: a binary conflict cannot be merged".to_owned())
         };
-        let base_text = read(self.objects.join(&base.hash)).map_err(|_| {
+        let base_text = read(self.objects.join(base.hash.to_hex())).map_err(|_| {
             "the base's content was not kept: resolve by hand or use theirs/ours".to_owned()
         })?;
         let ours = read(change.path.under(self.target_root))?;
         let theirs = read(change.path.under(self.source_root))?;
         let merged = diffy::merge(&base_text, &ours, &theirs)
             .map_err(|with_markers| conflict_hunks(&with_markers))?;
-        let hash = blake3::hash(merged.as_bytes()).to_hex().to_string();
-        crate::fsutil::write_atomic(&self.objects.join(&hash), merged.as_bytes())
+        let hash = model::ContentHash::of(merged.as_bytes());
+        crate::fsutil::write_atomic(&self.objects.join(hash.to_hex()), merged.as_bytes())
             .map_err(|e| e.to_string())?;
         Ok(model::Entry {
             kind: model::EntryKind::File,
@@ -803,8 +803,8 @@ fn plan_scanned(
             let Some(after) = &change.after else { continue };
             let before =
                 std::fs::read_to_string(change.path.under(&target.root)).unwrap_or_default();
-            let result =
-                std::fs::read_to_string(merger.objects.join(&after.hash)).unwrap_or_default();
+            let result = std::fs::read_to_string(merger.objects.join(after.hash.to_hex()))
+                .unwrap_or_default();
             let name = change.path.to_string();
             emit(&format!(
                 "merged (three-way, against the last sync's base): {name}\n{}",
@@ -1970,7 +1970,7 @@ fn keep_base_objects(objects: &Path, root: &Path, snapshot: &Snapshot) -> Result
         if entry.kind != model::EntryKind::File || entry.size > MERGE_BASE_LIMIT {
             continue;
         }
-        let object = objects.join(&entry.hash);
+        let object = objects.join(entry.hash.to_hex());
         if object.exists() {
             continue;
         }
@@ -2002,7 +2002,7 @@ fn merge_overlay(
             std::fs::create_dir_all(parent).map_err(|e| Error::io("cannot create", parent, e))?;
         }
         let from = if merged.contains(&change.path.to_string().as_str()) {
-            objects.join(&after.hash)
+            objects.join(after.hash.to_hex())
         } else {
             change.path.under(source_root)
         };

@@ -152,6 +152,60 @@ pub enum EntryKind {
     Symlink,
 }
 
+/// The BLAKE3 of a file's content, kept as its 32 bytes (a tree of
+/// 100,000 files holds 200,000 of them while it is planned) and written
+/// as 64 lowercase hex digits.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ContentHash(pub [u8; 32]);
+
+impl ContentHash {
+    /// The hash of `bytes`.
+    pub fn of(bytes: &[u8]) -> Self {
+        ContentHash(*blake3::hash(bytes).as_bytes())
+    }
+
+    /// The hash as 64 lowercase hex digits.
+    pub fn to_hex(&self) -> String {
+        blake3::Hash::from_bytes(self.0).to_hex().to_string()
+    }
+
+    /// Parses 64 hex digits.
+    pub fn from_hex(text: &str) -> Option<Self> {
+        blake3::Hash::from_hex(text)
+            .ok()
+            .map(|h| ContentHash(*h.as_bytes()))
+    }
+}
+
+impl fmt::Display for ContentHash {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.to_hex())
+    }
+}
+
+impl fmt::Debug for ContentHash {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "ContentHash({})", self.to_hex())
+    }
+}
+
+impl Serialize for ContentHash {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&self.to_hex())
+    }
+}
+
+impl<'de> Deserialize<'de> for ContentHash {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        ContentHash::from_hex(&text).ok_or_else(|| {
+            serde::de::Error::custom(format!(
+                "invalid content hash `{text}`: expected 64 hex digits"
+            ))
+        })
+    }
+}
+
 /// One file or symlink of a filtered tree. Directories are implied by the
 /// paths under them.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -162,8 +216,8 @@ pub struct Entry {
     pub executable: bool,
     /// Size in bytes (of the link text, for a symlink).
     pub size: u64,
-    /// BLAKE3 of the content (of the link text, for a symlink), hex.
-    pub hash: String,
+    /// BLAKE3 of the content (of the link text, for a symlink).
+    pub hash: ContentHash,
     /// The link's target, for a symlink (escaped like a [`SyncPath`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub link: Option<SyncPath>,
@@ -191,7 +245,7 @@ impl Snapshot {
                 EntryKind::Symlink => b"l",
             });
             hasher.update(if entry.executable { b"x" } else { b"-" });
-            hasher.update(entry.hash.as_bytes());
+            hasher.update(entry.hash.to_hex().as_bytes());
         }
         hasher.finalize().to_hex().to_string()
     }
@@ -290,7 +344,7 @@ mod tests {
             kind: EntryKind::File,
             executable: false,
             size: 1,
-            hash: hash.into(),
+            hash: ContentHash::of(hash.as_bytes()),
             link: None,
         }
     }

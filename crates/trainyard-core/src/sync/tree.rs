@@ -52,7 +52,7 @@ use globset::{Candidate, GlobBuilder, GlobSet, GlobSetBuilder};
 use rustix::fs::{Dir, FileType, Mode, OFlags, RawMode};
 use rustix::io::Errno;
 
-use crate::sync::model::{Entry, EntryKind, Snapshot, SyncPath};
+use crate::sync::model::{ContentHash, Entry, EntryKind, Snapshot, SyncPath};
 use crate::{Error, Result};
 
 // ---------------------------------------------------------------------------
@@ -698,7 +698,7 @@ pub fn scan(root: &Path, filters: &Filters, cache: Option<&mut HashCache>) -> Re
                 kind: EntryKind::Symlink,
                 executable: false,
                 size: text.len() as u64,
-                hash: blake3::hash(&text).to_hex().to_string(),
+                hash: ContentHash::of(&text),
                 link: Some(SyncPath(text)),
             },
             Item::File {
@@ -721,7 +721,7 @@ pub fn scan(root: &Path, filters: &Filters, cache: Option<&mut HashCache>) -> Re
                     kind: EntryKind::File,
                     executable: meta.executable,
                     size: meta.stamp.size,
-                    hash: blake3::Hash::from_bytes(hash).to_hex().to_string(),
+                    hash: ContentHash(hash),
                     link: None,
                 }
             }
@@ -1415,7 +1415,7 @@ pub fn read_entry(root: &Path, rel: &SyncPath) -> Result<Option<Entry>> {
             kind: EntryKind::Symlink,
             executable: false,
             size: text.len() as u64,
-            hash: blake3::hash(&text).to_hex().to_string(),
+            hash: ContentHash::of(&text),
             link: Some(SyncPath(text)),
         }));
     }
@@ -1441,7 +1441,7 @@ pub fn read_entry(root: &Path, rel: &SyncPath) -> Result<Option<Entry>> {
         kind: EntryKind::File,
         executable: meta.mode() & 0o111 != 0,
         size,
-        hash: hasher.finalize().to_hex().to_string(),
+        hash: ContentHash(*hasher.finalize().as_bytes()),
         link: None,
     }))
 }
@@ -1693,7 +1693,7 @@ mod tests {
                     kind,
                     executable,
                     size: bytes.len() as u64,
-                    hash: blake3::hash(&bytes).to_hex().to_string(),
+                    hash: crate::sync::model::ContentHash::of(&bytes),
                     link,
                 };
                 entries.insert(rel, entry);
@@ -1766,11 +1766,7 @@ mod tests {
             let entry = &report.snapshot.entries[&SyncPath(name.as_bytes().to_vec())];
             assert_eq!(entry.kind, EntryKind::Symlink, "{name}");
             assert_eq!(entry.link, Some(SyncPath(text.clone())), "{name}");
-            assert_eq!(
-                entry.hash,
-                blake3::hash(&text).to_hex().to_string(),
-                "{name}"
-            );
+            assert_eq!(entry.hash, ContentHash::of(&text), "{name}");
             assert_eq!(entry.size, text.len() as u64, "{name}");
             assert!(!entry.executable);
         }
@@ -1841,11 +1837,8 @@ mod tests {
         assert!(get(b"bin/run.sh").executable);
         assert!(!get(b"with space.txt").executable);
         assert_eq!(get(b"empty").size, 0);
-        assert_eq!(get(b"empty").hash, blake3::hash(b"").to_hex().to_string());
-        assert_eq!(
-            get(b"bad\xff\xfe.bin").hash,
-            blake3::hash(b"\x00\x01").to_hex().to_string()
-        );
+        assert_eq!(get(b"empty").hash, ContentHash::of(b""));
+        assert_eq!(get(b"bad\xff\xfe.bin").hash, ContentHash::of(b"\x00\x01"));
         assert_eq!(get(b"new\nline").kind, EntryKind::File);
         assert_eq!(report.files_hashed, 6);
         assert_eq!(report.bytes_hashed, 7 + 8 + 2 + 7 + 18);
