@@ -240,34 +240,32 @@ fn the_planner_cannot_approve_their_own_plan() {
 /// store's own chain checks out again: what someone with write access to
 /// `.trainyard/` can do. The signature inside is left as it was.
 fn forge(repo: &TestRepo, document: &Path, from: &str, to: &str) {
+    use trainyard_core::evidence::{Record, sha256_hex};
     let text = std::fs::read_to_string(document).expect("document");
     assert!(text.contains(from), "{from} not in {text}");
     std::fs::write(document, text.replace(from, to)).expect("edit");
-    let script = r#"
-import hashlib, json, sys
-root = sys.argv[1]
-index = root + "/.trainyard/evidence/index.jsonl"
-records = [json.loads(l) for l in open(index) if l.strip()]
-prev = "0" * 64
-for r in records:
-    path = root + "/.trainyard/" + r["path"]
-    r["sha256"] = hashlib.sha256(open(path, "rb").read()).hexdigest()
-    r["prev"] = prev
-    body = json.dumps(["trainyard-evidence-record/1", r["seq"], r["kind"], r["name"],
-                       r["path"], r["recorded_at"], r["sha256"], r["prev"]],
-                      separators=(",", ":"), ensure_ascii=False)
-    r["hash"] = hashlib.sha256(body.encode()).hexdigest()
-    prev = r["hash"]
-with open(index, "w") as f:
-    for r in records:
-        f.write(json.dumps(r, separators=(",", ":"), ensure_ascii=False) + "\n")
-"#;
-    let status = Command::new("python3")
-        .args(["-c", script])
-        .arg(repo.path())
-        .status()
-        .expect("python3 runs");
-    assert!(status.success());
+    let store = repo.path().join(".trainyard");
+    let index = store.join("evidence/index.jsonl");
+    let mut records: Vec<Record> = std::fs::read_to_string(&index)
+        .expect("index")
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("record"))
+        .collect();
+    let mut prev: Option<String> = None;
+    for record in &mut records {
+        let bytes = std::fs::read(store.join(&record.path)).expect("recorded file");
+        record.sha256 = sha256_hex(&bytes);
+        if let Some(prev) = prev {
+            record.prev = prev;
+        }
+        record.hash = record.compute_hash().expect("hash");
+        prev = Some(record.hash.clone());
+    }
+    let text: String = records
+        .iter()
+        .map(|r| serde_json::to_string(r).expect("json") + "\n")
+        .collect();
+    std::fs::write(&index, text).expect("index");
 }
 
 #[test]
