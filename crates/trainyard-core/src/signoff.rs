@@ -154,17 +154,20 @@ pub fn record(ws: &Workspace, request: &SignoffRequest) -> Result<Signoff> {
         signed_at: ws.now.to_string(),
         signature: None,
     };
-    signoff.by = match &team {
+    match &team {
         // The key says who signs.
-        Some(team) => team.sign(ws, request.by.as_deref(), &signoff)?.principal,
-        None => match &request.by {
-            Some(by) if !by.trim().is_empty() => by.trim().to_owned(),
-            _ => git_identity(ws)?,
-        },
-    };
-    if let Some(team) = &team {
-        check_role(ws, team, &signoff, "")?;
-        signoff.signature = Some(team.sign(ws, Some(&signoff.by), &signoff)?);
+        Some(team) => {
+            let key = crate::identity::signing_key(ws)?;
+            signoff.by = team.principal_of(&key, request.by.as_deref())?;
+            check_role(ws, team, &signoff, "")?;
+            signoff.signature = Some(team.sign_as(&key, signoff.by.clone(), &signoff)?);
+        }
+        None => {
+            signoff.by = match &request.by {
+                Some(by) if !by.trim().is_empty() => by.trim().to_owned(),
+                _ => git_identity(ws)?,
+            };
+        }
     }
     let by = &signoff.by;
     let existing = on_commit(list(ws, &request.version)?, &commit);
@@ -279,21 +282,15 @@ fn check(ws: &Workspace, team: &crate::identity::Team, signoff: &Signoff, at: &s
         signoff.version,
         signoff.by
     );
-    let Some(signature) = &signoff.signature else {
-        return Err(Error::input(format!(
-            "{what} is not signed, and decisions are signed in this repository (identity.roles): sign off again with a signing key"
-        )));
-    };
-    if signature.principal != signoff.by {
-        return Err(Error::input(format!(
-            "{what} is signed by {}, not by whom it names",
-            signature.principal
-        )));
-    }
     let mut unsigned = signoff.clone();
     unsigned.signature = None;
-    team.verify(&unsigned, signature)
-        .map_err(|e| e.within(&format!("{what}: "), ""))?;
+    team.check_signed(
+        &unsigned,
+        signoff.signature.as_ref(),
+        &signoff.by,
+        &what,
+        "sign off again with a signing key",
+    )?;
     check_role(ws, team, signoff, at)
 }
 

@@ -231,47 +231,100 @@ impl Team {
         by: Option<&str>,
         decision: &T,
     ) -> Result<Signature> {
+        let principal = self.principal_of(key, by)?;
+        self.sign_as(key, principal, decision)
+    }
+
+    /// The principal `key` signs as: `by` when the allowed-signers file
+    /// lets the key sign as it, else the one principal it lists the key
+    /// for. A decision that records its maker names them before it is
+    /// signed.
+    ///
+    /// # Errors
+    ///
+    /// Returns an [`Error::Input`] when the key may not sign as `by`, or
+    /// belongs to nobody or to several principals and `by` is not given.
+    pub fn principal_of(&self, key: &SigningKey, by: Option<&str>) -> Result<String> {
         let now = jiff::Timestamp::now();
         let fp = key.fingerprint();
-        let principal = match by {
-            Some(by) => {
-                if !self.signers.allows(by, &key.public, sshsig::NAMESPACE, now) {
-                    return Err(Error::input(format!(
-                        "the signing key {fp} ({}) may not sign as {by}: {} does not list it for that principal",
-                        key.path.display(),
-                        self.signers.path.display()
-                    )));
-                }
-                by.to_owned()
+        if let Some(by) = by {
+            if !self.signers.allows(by, &key.public, sshsig::NAMESPACE, now) {
+                return Err(Error::input(format!(
+                    "the signing key {fp} ({}) may not sign as {by}: {} does not list it for that principal",
+                    key.path.display(),
+                    self.signers.path.display()
+                )));
             }
-            None => {
-                let mut known = self
-                    .signers
-                    .principals_of(&key.public, sshsig::NAMESPACE, now);
-                match known.len() {
-                    1 => known.remove(0),
-                    0 => {
-                        return Err(Error::input(format!(
-                            "the signing key {fp} ({}) belongs to nobody in {}: add it, or sign with another key",
-                            key.path.display(),
-                            self.signers.path.display()
-                        )));
-                    }
-                    _ => {
-                        return Err(Error::input(format!(
-                            "the signing key {fp} may sign as {}: name one with --by",
-                            known.join(", ")
-                        )));
-                    }
-                }
-            }
-        };
+            return Ok(by.to_owned());
+        }
+        let mut known = self
+            .signers
+            .principals_of(&key.public, sshsig::NAMESPACE, now);
+        match known.len() {
+            1 => Ok(known.remove(0)),
+            0 => Err(Error::input(format!(
+                "the signing key {fp} ({}) belongs to nobody in {}: add it, or sign with another key",
+                key.path.display(),
+                self.signers.path.display()
+            ))),
+            _ => Err(Error::input(format!(
+                "the signing key {fp} may sign as {}: name one with --by",
+                known.join(", ")
+            ))),
+        }
+    }
+
+    /// Signs `decision` with `key` as `principal`, found by
+    /// [`Team::principal_of`].
+    ///
+    /// # Errors
+    ///
+    /// The errors of signing.
+    pub fn sign_as<T: Serialize>(
+        &self,
+        key: &SigningKey,
+        principal: String,
+        decision: &T,
+    ) -> Result<Signature> {
         let bytes = canonical(decision)?;
         Ok(Signature {
             principal,
-            key: fp,
+            key: key.fingerprint(),
             sshsig: key.sign(&bytes)?,
         })
+    }
+
+    /// Checks a recorded decision where it is used: `signature` (the
+    /// decision's own, `unsigned` being the decision without it) is
+    /// there, is by `named`, the principal the decision names, and holds.
+    /// `what` names the decision in errors.
+    ///
+    /// # Errors
+    ///
+    /// Returns an [`Error::Input`] starting with `what` when the decision
+    /// is unsigned, signed by someone else, or its signature fails, and
+    /// saying `remedy` for an unsigned one.
+    pub fn check_signed<T: Serialize>(
+        &self,
+        unsigned: &T,
+        signature: Option<&Signature>,
+        named: &str,
+        what: &str,
+        remedy: &str,
+    ) -> Result<Verified> {
+        let Some(signature) = signature else {
+            return Err(Error::input(format!(
+                "{what} is not signed, and decisions are signed in this repository (identity.roles): {remedy}"
+            )));
+        };
+        if signature.principal != named {
+            return Err(Error::input(format!(
+                "{what} is signed by {}, not by whom it names",
+                signature.principal
+            )));
+        }
+        self.verify(unsigned, signature)
+            .map_err(|e| e.within(&format!("{what}: "), ""))
     }
 
     /// Checks that `signature` is `decision`'s, by a principal the

@@ -515,7 +515,8 @@ pub fn approve(ws: &Workspace, request: &ApproveRequest) -> Result<PlanApproval>
     };
     if let Some(team) = &team {
         // The key says who decides; the role claimed must be theirs.
-        approval.approved_by = team.sign(ws, request.by.as_deref(), &approval)?.principal;
+        let key = crate::identity::signing_key(ws)?;
+        approval.approved_by = team.principal_of(&key, request.by.as_deref())?;
         if let Some(role) = &approval.role {
             team.require(
                 &approval.approved_by,
@@ -523,7 +524,7 @@ pub fn approve(ws: &Workspace, request: &ApproveRequest) -> Result<PlanApproval>
                 &format!("rollback plan {}: the role claimed", plan.short_id()),
             )?;
         }
-        approval.signature = Some(team.sign(ws, Some(&approval.approved_by), &approval)?);
+        approval.signature = Some(team.sign_as(&key, approval.approved_by.clone(), &approval)?);
     }
     ws.evidence_store().write_value_unique(
         "rollback_approval",
@@ -573,22 +574,15 @@ fn approval_for(ws: &Workspace, approvals: &[PlanApproval], role: &str) -> Resul
             &approval.plan_id[..16.min(approval.plan_id.len())],
             approval.approved_by
         );
-        let Some(signature) = &approval.signature else {
-            return Err(Error::input(format!(
-                "{what} is not signed, and decisions are signed in this repository (identity.roles): approve the plan again with a signing key"
-            )));
-        };
-        if signature.principal != approval.approved_by {
-            return Err(Error::input(format!(
-                "{what} is signed by {}, not by whom it names",
-                signature.principal
-            )));
-        }
         let mut unsigned = approval.clone();
         unsigned.signature = None;
-        let verified = team
-            .verify(&unsigned, signature)
-            .map_err(|e| e.within(&format!("{what}: "), ""))?;
+        let verified = team.check_signed(
+            &unsigned,
+            approval.signature.as_ref(),
+            &approval.approved_by,
+            &what,
+            "approve the plan again with a signing key",
+        )?;
         if team.holds(&verified.principal, role) {
             return Ok(Some(verified.label()));
         }
@@ -699,7 +693,11 @@ fn begin(
                 decided_at: ws.now.to_string(),
             };
             let signature = team.sign(ws, request.by.as_deref(), &decision)?;
-            let label = team.verify(&decision, &signature)?.label();
+            let label = crate::identity::Verified {
+                principal: signature.principal.clone(),
+                key: signature.key.clone(),
+            }
+            .label();
             decision_signature = Some(signature);
             label
         }

@@ -28,12 +28,11 @@ pub fn sign(
     mut approval: Approval,
 ) -> Result<Approval> {
     approval.signature = None;
-    // The principal is the key's: sign a draft to learn it, then the
-    // decision as it is recorded, under that name.
-    let draft = team.sign(ws, by, &approval)?;
-    approval.approved_by = draft.principal.clone();
+    // The key says who approves; the roles whether they may.
+    let key = crate::identity::signing_key(ws)?;
+    approval.approved_by = team.principal_of(&key, by)?;
     check_rules(team, plan, config, &approval, "")?;
-    let signature = team.sign(ws, Some(&draft.principal), &approval)?;
+    let signature = team.sign_as(&key, approval.approved_by.clone(), &approval)?;
     approval.signature = Some(signature);
     Ok(approval)
 }
@@ -58,29 +57,19 @@ pub fn check(
     } else {
         "rejection"
     };
-    let Some(signature) = &approval.signature else {
-        return Err(Error::input(format!(
-            "the {what} of plan {} ({at}) by {} is not signed, and decisions are signed in this repository (identity.roles): approve the plan again with a signing key, or plan again",
-            plan.short_id(),
-            approval.approved_by
-        )));
-    };
-    if signature.principal != approval.approved_by {
-        return Err(Error::input(format!(
-            "the {what} of plan {} ({at}) says it is by {} but is signed by {}",
-            plan.short_id(),
-            approval.approved_by,
-            signature.principal
-        )));
-    }
     let mut unsigned = approval.clone();
     unsigned.signature = None;
-    let verified = team.verify(&unsigned, signature).map_err(|e| {
-        e.within(
-            &format!("the {what} of plan {} ({at}): ", plan.short_id()),
-            "",
-        )
-    })?;
+    let verified = team.check_signed(
+        &unsigned,
+        approval.signature.as_ref(),
+        &approval.approved_by,
+        &format!(
+            "the {what} of plan {} ({at}) by {}",
+            plan.short_id(),
+            approval.approved_by
+        ),
+        "approve the plan again with a signing key, or plan again",
+    )?;
     check_rules(team, plan, config, approval, at)?;
     Ok(verified)
 }
