@@ -24,6 +24,11 @@ fn run_with_env(root: &Path, args: &[&str], env: &[(&str, &str)]) -> Result<Stri
         .envs(env.iter().copied())
         .output()
         .map_err(|e| Error::environment(format!("cannot run git: {e}")))?;
+    stdout_of(root, args, &output)
+}
+
+/// The stdout of a git run that exited 0, else its stderr as the error.
+fn stdout_of(root: &Path, args: &[&str], output: &std::process::Output) -> Result<String> {
     if !output.status.success() {
         return Err(Error::environment(format!(
             "git {} failed in {}: {}",
@@ -60,15 +65,7 @@ pub fn run_input(root: &Path, args: &[&str], env: &[(&str, &str)], input: &[u8])
     let output = child
         .wait_with_output()
         .map_err(|e| Error::environment(format!("cannot run git: {e}")))?;
-    if !output.status.success() {
-        return Err(Error::environment(format!(
-            "git {} failed in {}: {}",
-            args.join(" "),
-            root.display(),
-            String::from_utf8_lossy(&output.stderr).trim()
-        )));
-    }
-    Ok(String::from_utf8_lossy(&output.stdout).into_owned())
+    stdout_of(root, args, &output)
 }
 
 /// Runs `git` in `root` with extra environment variables.

@@ -365,20 +365,9 @@ pub fn journal_state(journal_dir: &Path, apply_id: &str) -> Result<Option<Journa
 /// Returns [`Error::Io`] when a journal cannot be read and an
 /// [`Error::Input`] when one is damaged.
 pub fn interrupted(journal_dir: &Path) -> Result<Option<String>> {
-    let mut latest: Option<(std::time::SystemTime, String)> = None;
-    for id in journal::apply_ids(journal_dir)? {
-        let path = journal::journal_path(journal_dir, &id);
-        if JournalState::of(&journal::read(&path)?).is_finished() {
-            continue;
-        }
-        let modified = std::fs::metadata(&path)
-            .and_then(|m| m.modified())
-            .map_err(|e| Error::io("cannot inspect journal", &path, e))?;
-        if latest.as_ref().is_none_or(|(t, _)| modified >= *t) {
-            latest = Some((modified, id));
-        }
-    }
-    Ok(latest.map(|(_, id)| id))
+    journal::latest_where(journal_dir, |events| {
+        !JournalState::of(events).is_finished()
+    })
 }
 
 // ---------------------------------------------------------------------------

@@ -2396,25 +2396,12 @@ pub struct RecoveredApply {
 
 /// The latest apply in `journal_dir` whose journal begins with `plan_id`.
 fn apply_of_plan(journal_dir: &Path, plan_id: &str) -> Result<Option<String>> {
-    let mut latest: Option<(std::time::SystemTime, String)> = None;
-    for id in super::journal::apply_ids(journal_dir)? {
-        let path = super::journal::journal_path(journal_dir, &id);
-        let events = super::journal::read(&path)?;
-        let begins_with_plan = matches!(
+    super::journal::latest_where(journal_dir, |events| {
+        matches!(
             events.first(),
             Some(super::journal::Event::Begin { plan_id: p, .. }) if p == plan_id
-        );
-        if !begins_with_plan {
-            continue;
-        }
-        let modified = std::fs::metadata(&path)
-            .and_then(|m| m.modified())
-            .map_err(|e| Error::io("cannot inspect journal", &path, e))?;
-        if latest.as_ref().is_none_or(|(t, _)| modified >= *t) {
-            latest = Some((modified, id));
-        }
-    }
-    Ok(latest.map(|(_, id)| id))
+        )
+    })
 }
 
 /// `sync recover`: under the target's lock, finishes or undoes an

@@ -184,6 +184,30 @@ pub fn journal_path(dir: &Path, apply_id: &str) -> PathBuf {
     dir.join(format!("{apply_id}.{EXTENSION}"))
 }
 
+/// The apply in `dir` whose journal was written last among those whose
+/// events `keep` accepts.
+///
+/// # Errors
+///
+/// Returns [`Error::Io`] when a journal cannot be read or inspected and
+/// an [`Error::Input`] when one is damaged.
+pub fn latest_where(dir: &Path, keep: impl Fn(&[Event]) -> bool) -> Result<Option<String>> {
+    let mut latest: Option<(std::time::SystemTime, String)> = None;
+    for id in apply_ids(dir)? {
+        let path = journal_path(dir, &id);
+        if !keep(&read(&path)?) {
+            continue;
+        }
+        let modified = std::fs::metadata(&path)
+            .and_then(|m| m.modified())
+            .map_err(|e| Error::io("cannot inspect journal", &path, e))?;
+        if latest.as_ref().is_none_or(|(t, _)| modified >= *t) {
+            latest = Some((modified, id));
+        }
+    }
+    Ok(latest.map(|(_, id)| id))
+}
+
 /// The apply ids of every journal in `dir` (none when it does not exist),
 /// sorted.
 ///
