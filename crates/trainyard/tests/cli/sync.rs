@@ -820,7 +820,8 @@ fn a_sync_config_is_listed_with_every_key_of_the_spec() {
 }
 
 /// The one recorded document of `kind`, by its path.
-fn only_document(repo: &TestRepo, kind: &str) -> PathBuf {
+/// The one recorded document of `kind`.
+pub fn only_document(repo: &TestRepo, kind: &str) -> PathBuf {
     let list = repo
         .run(&["--json", "evidence", "list", "--kind", kind])
         .json();
@@ -831,7 +832,8 @@ fn only_document(repo: &TestRepo, kind: &str) -> PathBuf {
         .join(records[0]["path"].as_str().expect("path"))
 }
 
-fn edit(path: &Path, from: &str, to: &str) {
+/// Replaces `from` (which must be there) with `to` in a file.
+pub fn edit(path: &Path, from: &str, to: &str) {
     let text = std::fs::read_to_string(path).expect("read");
     assert!(text.contains(from), "{from} not in {text}");
     std::fs::write(path, text.replace(from, to)).expect("write");

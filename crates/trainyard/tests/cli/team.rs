@@ -105,14 +105,7 @@ fn plan(repo: &TestRepo) -> String {
 }
 
 fn approval_file(repo: &TestRepo) -> PathBuf {
-    let dir = repo.path().join(".trainyard/evidence/sync_approval");
-    let mut found: Vec<_> = std::fs::read_dir(&dir)
-        .expect("approvals")
-        .flatten()
-        .map(|e| e.path())
-        .collect();
-    assert_eq!(found.len(), 1, "{found:?}");
-    found.remove(0)
+    crate::sync::only_document(repo, "sync_approval")
 }
 
 #[test]
@@ -241,9 +234,7 @@ fn the_planner_cannot_approve_their_own_plan() {
 /// `.trainyard/` can do. The signature inside is left as it was.
 fn forge(repo: &TestRepo, document: &Path, from: &str, to: &str) {
     use trainyard_core::evidence::{Record, sha256_hex};
-    let text = std::fs::read_to_string(document).expect("document");
-    assert!(text.contains(from), "{from} not in {text}");
-    std::fs::write(document, text.replace(from, to)).expect("edit");
+    crate::sync::edit(document, from, to);
     let store = repo.path().join(".trainyard");
     let index = store.join("evidence/index.jsonl");
     let mut records: Vec<Record> = std::fs::read_to_string(&index)
