@@ -78,7 +78,7 @@ use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
 use super::journal::{self, Event, Journal, JournalState, check_id};
-use super::model::{Change, ChangeKind, EntryKind, SyncPath};
+use super::model::{Change, ChangeKind, ContentHash, EntryKind, SyncPath};
 use crate::{Error, Result};
 
 /// The prefix of every temporary file an apply creates in the target.
@@ -608,7 +608,7 @@ fn make_parents(root: &Path, path: &SyncPath, touched: &mut BTreeSet<PathBuf>) -
 
 /// BLAKE3 (hex) of what is at `path`: a file's content or a symlink's
 /// text; `None` for anything else or nothing.
-fn entry_hash(path: &Path) -> Result<Option<(EntryKind, String)>> {
+fn entry_hash(path: &Path) -> Result<Option<(EntryKind, ContentHash)>> {
     match lstat(path)? {
         Found::File { .. } => {
             let file = File::open(path).map_err(|e| Error::io("cannot open", path, e))?;
@@ -619,18 +619,14 @@ fn entry_hash(path: &Path) -> Result<Option<(EntryKind, String)>> {
                 std::fs::read_link(path).map_err(|e| Error::io("cannot read link", path, e))?;
             Ok(Some((
                 EntryKind::Symlink,
-                hash_bytes(os_bytes(text.as_os_str())),
+                ContentHash::of(os_bytes(text.as_os_str())),
             )))
         }
         _ => Ok(None),
     }
 }
 
-fn hash_bytes(bytes: &[u8]) -> String {
-    blake3::hash(bytes).to_hex().to_string()
-}
-
-fn hash_reader(mut reader: impl Read, path: &Path) -> Result<String> {
+fn hash_reader(mut reader: impl Read, path: &Path) -> Result<ContentHash> {
     let mut hasher = blake3::Hasher::new();
     let mut buf = vec![0; 64 * 1024];
     loop {
@@ -642,7 +638,7 @@ fn hash_reader(mut reader: impl Read, path: &Path) -> Result<String> {
         }
         hasher.update(&buf[..n]);
     }
-    Ok(hasher.finalize().to_hex().to_string())
+    Ok(ContentHash(*hasher.finalize().as_bytes()))
 }
 
 #[cfg(unix)]
@@ -729,7 +725,7 @@ impl Staging<'_> {
                 journal.note(&Event::Staged {
                     path: change.path.clone(),
                     temp: temp.clone(),
-                    hash,
+                    hash: hash.to_hex(),
                 })?;
                 // A symlink cannot be opened to flush; its directory's
                 // flush makes it durable.
@@ -782,7 +778,7 @@ impl Staging<'_> {
                 return Err(self.stale_target(path));
             }
             (Some(before), Found::File { .. } | Found::Symlink) => match entry_hash(&os_path)? {
-                Some((kind, hash)) if kind == before.kind && hash == before.hash.to_hex() => {}
+                Some((kind, hash)) if kind == before.kind && hash == before.hash => {}
                 _ => return Err(self.stale_target(path)),
             },
         }
@@ -805,7 +801,7 @@ impl Staging<'_> {
 
     /// Writes the new content of `change` to `temp` (not yet flushed),
     /// returning its hash once it matches the plan's.
-    fn stage_one(&self, change: &Change, temp: &SyncPath) -> Result<String> {
+    fn stage_one(&self, change: &Change, temp: &SyncPath) -> Result<ContentHash> {
         let path = &change.path;
         let after = change
             .after
@@ -835,10 +831,10 @@ impl Staging<'_> {
                     .map_err(|e| Error::io("cannot read link", &source_path, e))?;
                 std::os::unix::fs::symlink(&text, &temp_path)
                     .map_err(|e| Error::io("cannot create symlink", &temp_path, e))?;
-                hash_bytes(os_bytes(text.as_os_str()))
+                ContentHash::of(os_bytes(text.as_os_str()))
             }
         };
-        if hash != after.hash.to_hex() {
+        if hash != after.hash {
             return Err(self.stale_source(path));
         }
         Ok(hash)
@@ -852,7 +848,7 @@ impl Staging<'_> {
         temp: &Path,
         executable: bool,
         base_mode: Option<u32>,
-    ) -> Result<String> {
+    ) -> Result<ContentHash> {
         let mut input = File::open(source).map_err(|e| Error::io("cannot open", source, e))?;
         let mut output = OpenOptions::new()
             .write(true)
@@ -875,7 +871,7 @@ impl Staging<'_> {
                 .map_err(|e| Error::io("cannot write", temp, e))?;
         }
         set_mode(&output, temp, executable, base_mode)?;
-        Ok(hasher.finalize().to_hex().to_string())
+        Ok(ContentHash(*hasher.finalize().as_bytes()))
     }
 
     /// Proves the directory of `path` writable before the commit point by
@@ -1115,7 +1111,7 @@ fn roll_forward(root: &Path, journal: &mut Journal) -> Result<Finished> {
             done.renamed += 1;
         } else {
             let finished = parents_are_dirs(root, path)?
-                && entry_hash(&os_path)?.is_some_and(|(_, h)| h == **hash);
+                && entry_hash(&os_path)?.is_some_and(|(_, h)| h.to_hex() == **hash);
             if !finished {
                 return Err(Error::environment(format!(
                     "cannot finish the apply: the staged copy of `{path}` is gone and {} does not hold the planned content",
@@ -1247,7 +1243,7 @@ mod tests {
                     kind: EntryKind::Symlink,
                     executable: false,
                     size: bytes.len() as u64,
-                    hash: crate::sync::model::ContentHash::of(&bytes),
+                    hash: ContentHash::of(&bytes),
                     link: Some(SyncPath(bytes)),
                 }
             } else if meta.is_file() {
@@ -1256,7 +1252,7 @@ mod tests {
                     kind: EntryKind::File,
                     executable: meta.permissions().mode() & 0o111 != 0,
                     size: content.len() as u64,
-                    hash: crate::sync::model::ContentHash::of(&content),
+                    hash: ContentHash::of(&content),
                     link: None,
                 }
             } else {
@@ -1514,7 +1510,7 @@ mod tests {
             kind: EntryKind::File,
             executable: false,
             size: c.len() as u64,
-            hash: crate::sync::model::ContentHash::of(c),
+            hash: ContentHash::of(c),
             link: None,
         };
         let add = |p: &[u8]| Change {
@@ -1565,7 +1561,7 @@ mod tests {
                 kind: EntryKind::File,
                 executable: false,
                 size: content.len() as u64,
-                hash: crate::sync::model::ContentHash::of(&content),
+                hash: ContentHash::of(&content),
                 link: None,
             }
         };
