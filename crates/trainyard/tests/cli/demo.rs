@@ -41,3 +41,33 @@ fn the_demo_runs_a_whole_cycle_and_leaves_its_sandbox() {
         again.stderr()
     );
 }
+
+#[test]
+fn without_ssh_keygen_the_demo_says_so_and_leaves_the_team_part_out() {
+    // A PATH with the tools the demo's commands run, and no ssh-keygen.
+    let repo = TestRepo::new();
+    let bin = repo.home().join("bin");
+    std::fs::create_dir_all(&bin).expect("bin");
+    for tool in ["git", "sh", "tar", "gzip", "grep", "test", "true", "cat"] {
+        let found = std::process::Command::new("sh")
+            .args(["-c", &format!("command -v {tool}")])
+            .output()
+            .expect("sh runs");
+        let path = String::from_utf8(found.stdout).expect("utf-8");
+        let path = path.trim();
+        assert!(!path.is_empty(), "{tool} is needed by the demo");
+        std::os::unix::fs::symlink(path, bin.join(tool)).expect("link");
+    }
+    let run = repo.run_env(
+        &["demo", "../solo-tour"],
+        &[("PATH", bin.to_str().expect("utf-8"))],
+    );
+    assert_eq!(run.code(), 0, "{}", run.transcript());
+    let out = run.stdout();
+    assert!(
+        out.contains("ssh-keygen is not installed (Debian: apt-get install openssh-client), so the demo cannot make the team's keys: this part is left out."),
+        "{out}"
+    );
+    assert!(!out.contains("TRAINYARD_SIGNING_KEY"), "{out}");
+    assert!(!repo.home().join("solo-tour/keys").exists());
+}
