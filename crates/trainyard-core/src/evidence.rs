@@ -80,7 +80,7 @@
 //!
 //! The chain detects edits, removals and reordering inside the index, but
 //! not the removal of the newest records together with their documents, nor
-//! a forger who recomputes every hash. [`crate::evidence_anchor`] detects
+//! a forger who recomputes every hash. the `evidence_anchor` module detects
 //! those: a store given an [`AfterWrite`] hook ([`DirStore::with_after_write`])
 //! by the workspace anchors each new head in the repository's git.
 
@@ -273,7 +273,7 @@ pub enum ProblemKind {
     /// directory: the store never follows one.
     Symlink,
     /// The record at an anchored sequence number is not the anchored one:
-    /// the chain was rewritten (see [`crate::evidence_anchor`]).
+    /// the chain was rewritten (see the `evidence_anchor` module).
     AnchorMismatch,
     /// An anchored record is no longer in the index: records were deleted.
     AnchoredRecordMissing,

@@ -33,7 +33,6 @@ use crate::evidence::{
 };
 use crate::git_cli;
 use crate::identity::{self, IdentityConfig, Signature, SigningKey, Team};
-use crate::workspace::Workspace;
 use crate::{Error, Result};
 
 /// The ref that anchors the evidence chain.
@@ -118,11 +117,6 @@ fn store_in_repo(repo: &Path, store: &Path) -> Option<String> {
     (!parts.is_empty()).then(|| parts.join("/"))
 }
 
-/// The store directory of a workspace.
-fn store_root(ws: &Workspace) -> PathBuf {
-    ws.home.join(&ws.config.evidence.dir)
-}
-
 impl Anchorer {
     /// Anchors heads of the store at `store` in the repository at `repo`,
     /// unsigned; `None` when the store is not inside the repository.
@@ -136,17 +130,19 @@ impl Anchorer {
         })
     }
 
-    /// The anchorer of a workspace's store: dated by its pinned clock, and
-    /// signing in team mode when a signing key is available.
-    pub fn of(ws: &Workspace) -> Option<Anchorer> {
-        let mut anchorer = Anchorer::new(&ws.home, &store_root(ws))?;
-        if ws.clock_pinned {
-            anchorer.clock = Some(ws.now);
+    /// The same anchorer, dating its anchors by the pinned clock `now`.
+    pub fn dated(mut self, now: jiff::Timestamp) -> Anchorer {
+        self.clock = Some(now);
+        self
+    }
+
+    /// The same anchorer, signing heads in team mode (roles configured)
+    /// when a signing key is available.
+    pub fn signing_for(mut self, identity: &IdentityConfig) -> Anchorer {
+        if !identity.roles.is_empty() {
+            self.identity = Some(Arc::new(identity.clone()));
         }
-        if !ws.config.identity.roles.is_empty() {
-            anchorer.identity = Some(Arc::new(ws.config.identity.clone()));
-        }
-        Some(anchorer)
+        self
     }
 
     /// The team's signer, found once: `None` in solo use, or when the team
@@ -436,19 +432,20 @@ fn short(oid: &str) -> &str {
 /// The errors of [`EvidenceStore::verify`] and [`fetch`]; problems with the
 /// evidence or its anchors are in the report.
 pub fn verify(
-    ws: &Workspace,
+    repo: &Path,
+    root: &Path,
+    identity: &IdentityConfig,
     store: &dyn EvidenceStore,
     against: Option<&str>,
 ) -> Result<AnchoredVerify> {
-    let root = store_root(ws);
-    let anchorer = Anchorer::new(&ws.home, &root);
+    let anchorer = Anchorer::new(repo, root);
     let remote_commit = match (against, &anchorer) {
-        (Some(remote), Some(_)) => Some(fetch(&ws.home, remote)?),
+        (Some(remote), Some(_)) => Some(fetch(repo, remote)?),
         (Some(remote), None) => {
             return Err(Error::input(format!(
                 "cannot check against {remote}: the evidence store {} is not inside the repository {}, so it is not anchored",
                 root.display(),
-                ws.home.display()
+                repo.display()
             )));
         }
         (None, _) => None,
@@ -469,12 +466,11 @@ pub fn verify(
         anchor.notes.push(format!(
             "the evidence chain is not anchored: the store {} is not inside the repository {}",
             root.display(),
-            ws.home.display()
+            repo.display()
         ));
         return Ok(AnchoredVerify { report, anchor });
     };
-    let repo = &ws.home;
-    let index = DirStore::new(&root).index_path();
+    let index = DirStore::new(root).index_path();
     let index_display = index.display().to_string();
     let (by_seq, last_seq) = index_by_seq(&index)?;
 
@@ -520,7 +516,7 @@ pub fn verify(
         sources.push((format!("{remote}'s {ANCHOR_REF}"), anchors));
     }
 
-    let team = match Team::of(ws) {
+    let team = match Team::configured(repo, identity) {
         Ok(team) => team,
         Err(e) => {
             anchor

@@ -141,7 +141,7 @@ pub fn record(ws: &Workspace, request: &SignoffRequest) -> Result<Signoff> {
             )));
         }
     }
-    let team = crate::identity::Team::of(ws)?;
+    let team = ws.team()?;
     let version = request.version.to_string();
     let commit = approved_commit(ws, &version)?;
     let mut signoff = Signoff {
@@ -157,7 +157,7 @@ pub fn record(ws: &Workspace, request: &SignoffRequest) -> Result<Signoff> {
     match &team {
         // The key says who signs.
         Some(team) => {
-            let key = crate::identity::signing_key(ws)?;
+            let key = ws.signing_key()?;
             signoff.by = team.principal_of(&key, request.by.as_deref())?;
             check_role(ws, team, &signoff, "")?;
             signoff.signature = Some(team.sign_as(&key, signoff.by.clone(), &signoff)?);
@@ -249,7 +249,7 @@ fn git_identity(ws: &Workspace) -> Result<String> {
 /// malformed sign-off, and an [`Error::Input`] naming a sign-off whose
 /// bytes no longer match the evidence index (edited by hand).
 pub fn list(ws: &Workspace, version: &Version) -> Result<Vec<Signoff>> {
-    let team = crate::identity::Team::of(ws)?;
+    let team = ws.team()?;
     let store = ws.evidence_store();
     let wanted = version.to_string();
     let mut out = Vec::new();

@@ -119,8 +119,31 @@ impl Workspace {
         self.clock_pinned = true;
     }
 
+    /// The team of this repository, or `None` in solo use (no roles
+    /// configured).
+    ///
+    /// # Errors
+    ///
+    /// Returns an [`Error::Input`](crate::Error::Input) when roles are
+    /// configured but the allowed-signers file is missing or does not
+    /// parse.
+    pub fn team(&self) -> crate::Result<Option<crate::identity::Team>> {
+        crate::identity::Team::configured(&self.home, &self.config.identity)
+    }
+
+    /// The key this run signs with: `TRAINYARD_SIGNING_KEY`, else
+    /// `identity.signing_key`, else git's `user.signingkey`.
+    ///
+    /// # Errors
+    ///
+    /// Returns an [`Error::Input`](crate::Error::Input) when none is set,
+    /// or the one set holds no key.
+    pub fn signing_key(&self) -> crate::Result<crate::identity::SigningKey> {
+        crate::identity::signing_key_of(&self.home, &self.config.identity)
+    }
+
     /// The evidence store configured for this repository, anchoring each
-    /// write's head in the repository ([`crate::evidence_anchor`]).
+    /// write's head in the repository (see the `evidence_anchor` module).
     pub fn evidence_store(&self) -> Box<dyn EvidenceStore> {
         let mut store = DirStore::new(self.home.join(&self.config.evidence.dir))
             .with_lock_wait(self.config.evidence.lock_wait_seconds.duration());
@@ -131,7 +154,18 @@ impl Workspace {
             store = store.with_wait_notice(notice.clone());
         }
         // Every write anchors the new head in git (refs/trainyard/evidence).
-        if let Some(anchorer) = crate::evidence_anchor::Anchorer::of(self) {
+        if let Some(anchorer) = crate::evidence_anchor::Anchorer::new(
+            &self.home,
+            &self.home.join(&self.config.evidence.dir),
+        )
+        .map(|a| {
+            let a = a.signing_for(&self.config.identity);
+            if self.clock_pinned {
+                a.dated(self.now)
+            } else {
+                a
+            }
+        }) {
             store = store.with_after_write(anchorer.hook());
         }
         Box::new(store)

@@ -26,7 +26,7 @@ impl fmt::Debug for WaitNotice {
 /// Called after every write that changed the index, with the index's new
 /// last record (its head), while the store is still held: so heads are
 /// told in the order they were written. It cannot fail the write, which
-/// is recorded already; [`crate::evidence_anchor`] anchors the head in git.
+/// is recorded already; the `evidence_anchor` module anchors the head in git.
 #[derive(Clone)]
 pub struct AfterWrite(pub Arc<AfterWriteFn>);
 

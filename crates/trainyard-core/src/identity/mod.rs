@@ -24,7 +24,6 @@ use serde::{Deserialize, Serialize};
 pub use signers::AllowedSigners;
 pub use sshsig::{Signature, SigningKey};
 
-use crate::workspace::Workspace;
 use crate::{Error, Result};
 
 /// `identity:` settings.
@@ -119,16 +118,6 @@ impl Verified {
 pub const UNVERIFIED: &str = "approvals are unverified: no roles are configured (identity.roles), so a decision is whoever it says it is";
 
 impl Team {
-    /// The team of `ws`, or `None` in solo use (no roles configured).
-    ///
-    /// # Errors
-    ///
-    /// Returns an [`Error::Input`] when roles are configured but no
-    /// allowed-signers file is, or it does not parse.
-    pub fn of(ws: &Workspace) -> Result<Option<Team>> {
-        Team::configured(&ws.home, &ws.config.identity)
-    }
-
     /// The team `config` describes for the repository at `home`, as
     /// [`Team::of`] finds it.
     ///
@@ -203,28 +192,13 @@ impl Team {
         }))
     }
 
-    /// Signs `decision` (its canonical bytes) as `by`, or as the one
-    /// principal the signing key belongs to.
+    /// Signs `decision` (its canonical bytes) with `key`, as `by` or as
+    /// the one principal the key belongs to (see [`Team::principal_of`]).
     ///
     /// # Errors
     ///
-    /// Returns an [`Error::Input`] when there is no signing key, or the
-    /// key may not sign as `by` (or as anyone), and the errors of signing.
-    pub fn sign<T: Serialize>(
-        &self,
-        ws: &Workspace,
-        by: Option<&str>,
-        decision: &T,
-    ) -> Result<Signature> {
-        self.sign_with(&signing_key(ws)?, by, decision)
-    }
-
-    /// Signs `decision` with `key`, as [`Team::sign`] does with the key
-    /// of the run: for a signer made once and used for many documents.
-    ///
-    /// # Errors
-    ///
-    /// As [`Team::sign`].
+    /// Returns an [`Error::Input`] when the key may not sign as `by` (or
+    /// as anyone), and the errors of signing.
     pub fn sign_with<T: Serialize>(
         &self,
         key: &SigningKey,
@@ -341,17 +315,6 @@ impl Team {
             key: signature.key.clone(),
         })
     }
-}
-
-/// The key this run signs with: `TRAINYARD_SIGNING_KEY`, else
-/// `identity.signing_key`, else git's `user.signingkey`.
-///
-/// # Errors
-///
-/// Returns an [`Error::Input`] when none is set, or the one set holds no
-/// key.
-pub fn signing_key(ws: &Workspace) -> Result<SigningKey> {
-    signing_key_of(&ws.home, &ws.config.identity)
 }
 
 /// The key a run in the repository at `home` signs with under `config`,

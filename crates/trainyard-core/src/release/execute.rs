@@ -157,10 +157,10 @@ impl Run<'_> {
     /// (a `start` records who started the release).
     fn sign(&mut self, step: &str) -> Result<()> {
         let ws = self.ws;
-        let Some(team) = crate::identity::Team::of(ws)? else {
+        let Some(team) = ws.team()? else {
             return Ok(());
         };
-        let signature = team.sign(ws, None, &self.state.decision(step))?;
+        let signature = team.sign_with(&ws.signing_key()?, None, &self.state.decision(step))?;
         if step == "start" {
             self.state.started_by = format!("{} (key {})", signature.principal, signature.key);
         }
@@ -171,7 +171,7 @@ impl Run<'_> {
     /// In team mode, checks the signature of an earlier step's decision.
     fn check_signed(&self, step: &str) -> Result<Option<crate::identity::Verified>> {
         let ws = self.ws;
-        let Some(team) = crate::identity::Team::of(ws)? else {
+        let Some(team) = ws.team()? else {
             return Ok(None);
         };
         let signature = self.state.signatures.get(step).ok_or_else(|| {

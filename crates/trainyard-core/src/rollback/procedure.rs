@@ -407,7 +407,7 @@ struct RollbackDecision {
 /// Returns an [`Error::Input`] naming the rollback when it is unsigned or
 /// its signature does not hold.
 fn check_decision(ws: &Workspace, state: &RollbackState) -> Result<()> {
-    let Some(team) = crate::identity::Team::of(ws)? else {
+    let Some(team) = ws.team()? else {
         return Ok(());
     };
     let what = format!(
@@ -473,7 +473,7 @@ struct ApprovalDocument {
 /// or a rejection without a reason.
 pub fn approve(ws: &Workspace, request: &ApproveRequest) -> Result<PlanApproval> {
     let (plan, _) = plan::find(ws, &request.plan_id)?;
-    let team = crate::identity::Team::of(ws)?;
+    let team = ws.team()?;
     // In team mode the approval that counts is the one by a holder of the
     // role the matrix asks for, so others may have approved before; a
     // rejection is final either way.
@@ -515,7 +515,7 @@ pub fn approve(ws: &Workspace, request: &ApproveRequest) -> Result<PlanApproval>
     };
     if let Some(team) = &team {
         // The key says who decides; the role claimed must be theirs.
-        let key = crate::identity::signing_key(ws)?;
+        let key = ws.signing_key()?;
         approval.approved_by = team.principal_of(&key, request.by.as_deref())?;
         if let Some(role) = &approval.role {
             team.require(
@@ -562,7 +562,7 @@ fn approvals(ws: &Workspace, plan_id: &str) -> Result<Vec<PlanApproval>> {
 /// Returns an [`Error::Input`] naming an approval that is unsigned or
 /// whose signature does not hold, in team mode.
 fn approval_for(ws: &Workspace, approvals: &[PlanApproval], role: &str) -> Result<Option<String>> {
-    let Some(team) = crate::identity::Team::of(ws)? else {
+    let Some(team) = ws.team()? else {
         return Ok(approvals
             .iter()
             .find(|a| a.approved && (a.approved_by == role || a.role.as_deref() == Some(role)))
@@ -682,7 +682,7 @@ fn begin(
         )));
     }
     let mut decision_signature = None;
-    let by = match crate::identity::Team::of(ws)? {
+    let by = match ws.team()? {
         // The decision is signed by whoever makes it, named with the key.
         Some(team) => {
             let decision = RollbackDecision {
@@ -692,7 +692,7 @@ fn begin(
                 action: assessment.action.as_str().to_owned(),
                 decided_at: ws.now.to_string(),
             };
-            let signature = team.sign(ws, request.by.as_deref(), &decision)?;
+            let signature = team.sign_with(&ws.signing_key()?, request.by.as_deref(), &decision)?;
             let label = crate::identity::Verified {
                 principal: signature.principal.clone(),
                 key: signature.key.clone(),

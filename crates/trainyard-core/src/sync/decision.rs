@@ -29,7 +29,7 @@ pub fn sign(
 ) -> Result<Approval> {
     approval.signature = None;
     // The key says who approves; the roles whether they may.
-    let key = crate::identity::signing_key(ws)?;
+    let key = ws.signing_key()?;
     approval.approved_by = team.principal_of(&key, by)?;
     check_rules(team, plan, config, &approval, "")?;
     let signature = team.sign_as(&key, approval.approved_by.clone(), &approval)?;

@@ -1189,7 +1189,7 @@ pub fn approve(ws: &Workspace, request: &ApproveRequest) -> Result<Approval> {
         override_max_delete: request.override_max_delete,
         ..approval_of(&plan, by, ws.now)
     };
-    let approval = match crate::identity::Team::of(ws)? {
+    let approval = match ws.team()? {
         // Team mode: the key says who approves, and the roles whether
         // they may.
         Some(team) => super::decision::sign(
@@ -1348,7 +1348,7 @@ fn apply_found(
             rejected.reason.clone().unwrap_or_default()
         )));
     }
-    let team = crate::identity::Team::of(ws)?;
+    let team = ws.team()?;
     let approval = match (approvals.into_iter().find(|a| a.approved), automatic) {
         // Made by this run (`sync run`, a rollback's verified decision).
         (_, Some(given)) if given.plan_id == plan.plan_id && team.is_some() => given,

@@ -64,8 +64,13 @@ pub fn run(ctx: &Context<'_>, command: &EvidenceCommand) -> CmdResult {
             })
         }
         EvidenceCommand::Verify { against } => {
-            let checked =
-                trainyard_core::evidence_anchor::verify(&ws, store.as_ref(), against.as_deref())?;
+            let checked = trainyard_core::evidence_anchor::verify(
+                &ws.home,
+                &ws.home.join(&ws.config.evidence.dir),
+                &ws.config.identity,
+                store.as_ref(),
+                against.as_deref(),
+            )?;
             let (report, anchor) = (&checked.report, &checked.anchor);
             if ctx.printer.json() {
                 ctx.printer.write_json(&checked)?;
