@@ -17,7 +17,8 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use trainyard_core::sync::diff::Counts;
-use trainyard_core::sync::model::{ChangeKind, changes};
+use trainyard_core::sync::model::ChangeKind;
+use trainyard_core::sync::snapshot::changes;
 use trainyard_core::sync::tree::{Filters, HashCache, ScanReport, scan};
 
 fn main() -> ExitCode {
@@ -61,7 +62,7 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
     let source_done = started.elapsed();
     let target_scan = scan(target, &filters, cache.as_mut())?;
     let target_done = started.elapsed();
-    let plan = changes(&source_scan.snapshot, &target_scan.snapshot);
+    let plan: Vec<_> = changes(&source_scan.snapshot, &target_scan.snapshot).collect();
     let compared = started.elapsed();
     if let (Some(cache), Some(file)) = (&cache, &cache_file)
         && cache.is_changed()
@@ -93,7 +94,7 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
     let side = |name: &str, r: &ScanReport| {
         format!(
             "{name}: {} entries, {} files hashed ({} bytes), {} from cache, {} warnings",
-            r.snapshot.entries.len(),
+            r.snapshot.len(),
             r.files_hashed,
             r.bytes_hashed,
             r.files_from_cache,

@@ -1177,7 +1177,8 @@ fn clear_empty_dirs(dir: &Path) -> Result<()> {
 mod tests {
     use super::*;
     use crate::ErrorKind;
-    use crate::sync::model::{Entry, Snapshot, changes};
+    use crate::sync::model::Entry;
+    use crate::sync::snapshot::{Snapshot, changes};
     use serde::{Deserialize, Serialize};
     use std::collections::{BTreeMap, HashMap};
     use std::os::unix::ffi::OsStrExt;
@@ -1233,7 +1234,7 @@ mod tests {
     fn scan(root: &Path) -> Snapshot {
         let mut items = Vec::new();
         walk(root, b"", &mut items);
-        let mut snapshot = Snapshot::default();
+        let mut snapshot = Vec::new();
         for (rel, meta) in items {
             let path = os(root, &rel);
             let entry = if meta.is_symlink() {
@@ -1258,9 +1259,9 @@ mod tests {
             } else {
                 continue;
             };
-            snapshot.entries.insert(SyncPath(rel), entry);
+            snapshot.push((SyncPath(rel), entry));
         }
-        snapshot
+        snapshot.into_iter().collect()
     }
 
     /// Everything in a tree: directories, files with their mode and
@@ -1366,7 +1367,7 @@ mod tests {
     }
 
     fn plan(f: &Fixture) -> Vec<Change> {
-        changes(&scan(&f.source), &scan(&f.target))
+        changes(&scan(&f.source), &scan(&f.target)).collect()
     }
 
     fn request<'a>(f: &'a Fixture, changes: &'a [Change], id: &'a str) -> ApplyRequest<'a> {
@@ -1554,7 +1555,7 @@ mod tests {
         let source = scan(&f.source);
         let target = scan(&f.target);
         let pick = |p: &[u8]| SyncPath(p.to_vec());
-        let after = |p: &[u8]| source.entries[&pick(p)].clone();
+        let after = |p: &[u8]| source.get(&pick(p).0).expect("in the source");
         let outside_entry = |p: &[u8]| {
             let content = std::fs::read(os(&outside, p)).expect("read");
             Entry {
@@ -1597,7 +1598,6 @@ mod tests {
         // The full plan replaces the symlink with a directory: still
         // nothing outside changes.
         let changes: Vec<Change> = changes(&source, &target)
-            .into_iter()
             .filter(|c| c.path.0.starts_with(b"link"))
             .collect();
         assert_eq!(changes.len(), 3, "{changes:#?}");

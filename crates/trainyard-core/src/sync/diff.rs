@@ -352,7 +352,7 @@ mod tests {
     use std::path::PathBuf;
 
     use crate::ErrorKind;
-    use crate::sync::model::changes;
+    use crate::sync::snapshot::changes;
     use crate::sync::tree::{Filters, scan};
 
     /// A source and a target tree in a temporary directory.
@@ -409,7 +409,7 @@ mod tests {
             let all = Filters::default();
             let source = scan(&self.source, &all, None).expect("source");
             let target = scan(&self.target, &all, None).expect("target");
-            changes(&source.snapshot, &target.snapshot)
+            changes(&source.snapshot, &target.snapshot).collect()
         }
 
         fn render(&self, rel: impl AsRef<[u8]>) -> String {

@@ -7,18 +7,20 @@
 //! approvals, diffs and logs are evidence documents; the base of the last
 //! successful sync (for conflicts) and the hash cache live beside them.
 
+use std::collections::HashMap;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
 use super::config::{self, ConflictStrategy, EndpointType, LoadedSync};
-use super::model::{self, Change, Snapshot};
+use super::model::{self, Change};
 use super::record::{
     Approval, ChangesApplied, Conflict, ContentsLine, DryRunResult, LogApproval, LogDryRun,
     LogExecution, LogVerification, PlanBody, PlanContents, SHORT_ID_LEN, SideRecord, SyncLog,
     SyncLogDocument, SyncPlan,
 };
+use super::snapshot::{self, Snapshot};
 use super::{apply, diff, lock, outcome, remote, tree};
 use crate::evidence::{EvidenceStore, NewDocument};
 use crate::workspace::Workspace;
@@ -101,9 +103,9 @@ pub fn find(ws: &Workspace, id: &str) -> Result<LoadedSync> {
 fn refuse_links(c: &config::SyncConfig, source: &Snapshot) -> Result<()> {
     let refused = match c.options.symlinks {
         config::SymlinkPolicy::Inside => source.link_out_of_tree(),
-        config::SymlinkPolicy::Refuse => source.entries.iter().find_map(|(path, entry)| {
+        config::SymlinkPolicy::Refuse => source.iter().find_map(|(path, entry)| {
             (entry.kind == model::EntryKind::Symlink)
-                .then_some(entry.link.as_ref().map(|l| (path, l)))
+                .then_some(entry.link.map(|l| (model::SyncPath(path.to_vec()), l)))
                 .flatten()
         }),
     };
@@ -432,11 +434,67 @@ pub struct PlanReport {
     /// The sealed plan.
     #[serde(flatten)]
     pub plan: SyncPlan,
-    /// Its change list: every change and every conflict.
-    #[serde(flatten)]
-    pub contents: PlanContents,
+    /// Conflicts with the last sync's base, and their resolution. The
+    /// changes themselves are in the plan's recorded change list (see
+    /// [`PlanJson`] and [`plan_contents`]): a plan of any size is never
+    /// held whole.
+    pub conflicts: Vec<Conflict>,
     /// Where it is recorded.
     pub plan_ref: String,
+}
+
+/// A plan report as `--json` shows it: the report, and its changes read
+/// back from the recorded change list as they are written out.
+#[derive(Serialize)]
+pub struct PlanJson<'a> {
+    #[serde(flatten)]
+    report: &'a PlanReport,
+    changes: RecordedChanges<'a>,
+}
+
+impl<'a> PlanJson<'a> {
+    /// The report of `report`'s plan, recorded in `ws`.
+    pub fn new(ws: &'a Workspace, report: &'a PlanReport) -> Self {
+        PlanJson {
+            report,
+            changes: RecordedChanges {
+                ws,
+                plan: &report.plan,
+            },
+        }
+    }
+}
+
+/// A recorded plan's changes, serialized as a sequence read from the
+/// evidence one line at a time.
+struct RecordedChanges<'a> {
+    ws: &'a Workspace,
+    plan: &'a SyncPlan,
+}
+
+impl Serialize for RecordedChanges<'_> {
+    fn serialize<S: serde::Serializer>(
+        &self,
+        serializer: S,
+    ) -> std::result::Result<S::Ok, S::Error> {
+        use serde::ser::{Error as _, SerializeSeq};
+        let mut seq = serializer.serialize_seq(None)?;
+        let mut failed = None;
+        let read = for_each_recorded(self.ws, self.plan, &mut |line| {
+            if let ContentsLine::Change(change) = line {
+                seq.serialize_element(&change).map_err(|e| {
+                    failed = Some(e);
+                    "cannot write it".to_owned()
+                })?;
+            }
+            Ok(())
+        });
+        if let Some(e) = failed {
+            return Err(e);
+        }
+        read.map_err(S::Error::custom)?;
+        seq.end()
+    }
 }
 
 /// What a three-way merge needs: the base's stored contents and both
@@ -500,54 +558,73 @@ fn conflict_hunks(text: &str) -> String {
 }
 
 /// Conflicts between the target's edits and the source's since the last
-/// successful sync, resolved by the strategy. Returns the changes to apply
-/// and the conflicts.
-fn resolve_conflicts(
-    changes: Vec<Change>,
-    base: Option<&Snapshot>,
-    target: &Snapshot,
-    strategy: ConflictStrategy,
-    merger: &MergeContext<'_>,
-) -> (Vec<Change>, Vec<Conflict>) {
-    let Some(base) = base else {
-        return (changes, Vec::new());
-    };
-    let mut kept = Vec::with_capacity(changes.len());
-    let mut conflicts = Vec::new();
-    for mut change in changes {
-        let base_entry = base.entries.get(&change.path);
-        let target_changed = target.entries.get(&change.path) != base_entry;
-        let source_changed = change.after.as_ref() != base_entry;
-        if !(target_changed && source_changed) {
-            kept.push(change);
-            continue;
+/// successful sync, and what their resolution does to the changes: a
+/// change dropped (`ours`) or given the merge's result (`merge`). Other
+/// changes, conflicting or not, stay as they are.
+#[derive(Default)]
+struct Resolution {
+    conflicts: Vec<Conflict>,
+    /// By path: `None` drops the change, `Some` is its merged entry.
+    overrides: HashMap<Vec<u8>, Option<model::Entry>>,
+}
+
+impl Resolution {
+    /// Resolves every conflict of `changes` by the strategy.
+    fn of(
+        changes: impl Iterator<Item = Change>,
+        base: Option<&Snapshot>,
+        target: &Snapshot,
+        strategy: ConflictStrategy,
+        merger: &MergeContext<'_>,
+    ) -> Resolution {
+        let mut resolution = Resolution::default();
+        let Some(base) = base else {
+            return resolution;
+        };
+        for change in changes {
+            let base_entry = base.get(&change.path.0);
+            let target_changed = target.get(&change.path.0) != base_entry;
+            let source_changed = change.after != base_entry;
+            if target_changed && source_changed {
+                resolution.resolve(change, base_entry, strategy, merger);
+            }
         }
-        let path = change.path.to_string();
-        let (resolution, keep, detail) = match strategy {
+        resolution
+    }
+
+    fn resolve(
+        &mut self,
+        change: Change,
+        base_entry: Option<model::Entry>,
+        strategy: ConflictStrategy,
+        merger: &MergeContext<'_>,
+    ) {
+        let (resolution, replaced, detail) = match strategy {
             ConflictStrategy::Fail => (
                 "fail",
-                true,
+                None,
                 Some("changed in the target and in the source since the last sync".to_owned()),
             ),
-            ConflictStrategy::Theirs => ("theirs", true, None),
-            ConflictStrategy::Ours => ("ours", false, None),
+            ConflictStrategy::Theirs => ("theirs", None, None),
+            ConflictStrategy::Ours => ("ours", Some(None), None),
             ConflictStrategy::Merge => match (base_entry, change.kind) {
                 (Some(base_entry), model::ChangeKind::Modify) => {
-                    match merger.merge(&change, base_entry) {
-                        Ok(merged) => {
-                            change.after = Some(merged);
-                            ("merge", true, Some("merged cleanly".to_owned()))
-                        }
+                    match merger.merge(&change, &base_entry) {
+                        Ok(merged) => (
+                            "merge",
+                            Some(Some(merged)),
+                            Some("merged cleanly".to_owned()),
+                        ),
                         Err(hunks) => (
                             "fail",
-                            true,
+                            None,
                             Some(format!("the merge has conflicts:\n{hunks}")),
                         ),
                     }
                 }
                 _ => (
                     "fail",
-                    true,
+                    None,
                     Some(
                         "added or deleted on one side and changed on the other: nothing to merge"
                             .to_owned(),
@@ -555,16 +632,35 @@ fn resolve_conflicts(
                 ),
             },
         };
-        conflicts.push(Conflict {
-            path,
+        self.conflicts.push(Conflict {
+            path: change.path.to_string(),
             resolution: resolution.into(),
             detail,
         });
-        if keep {
-            kept.push(change);
+        if let Some(replaced) = replaced {
+            self.overrides.insert(change.path.0, replaced);
         }
     }
-    (kept, conflicts)
+
+    /// The changes to apply: `changes` as the resolution leaves them.
+    fn apply<'s>(
+        &'s self,
+        changes: impl Iterator<Item = Change> + 's,
+    ) -> impl Iterator<Item = Change> + 's {
+        changes.filter_map(|mut change| match self.overrides.get(&change.path.0) {
+            None => Some(change),
+            Some(None) => None,
+            Some(Some(merged)) => {
+                change.after = Some(merged.clone());
+                Some(change)
+            }
+        })
+    }
+
+    /// Whether the change at `path` is a merge's result.
+    fn is_merged(&self, change: &Change) -> bool {
+        matches!(self.overrides.get(&change.path.0), Some(Some(_)))
+    }
 }
 
 fn side_record(endpoint: &config::Endpoint, side: &Side, snapshot: &Snapshot) -> SideRecord {
@@ -574,7 +670,7 @@ fn side_record(endpoint: &config::Endpoint, side: &Side, snapshot: &Snapshot) ->
         branch: endpoint.branch.clone(),
         revision: side.revision.clone(),
         fingerprint: snapshot.fingerprint(),
-        files: snapshot.entries.len(),
+        files: snapshot.len(),
         etags: side.etags.clone(),
     }
 }
@@ -662,7 +758,7 @@ pub fn run_from(
         &planned.plan,
         planned.plan_ref.clone(),
         Some(approval),
-        Some((scanned, &planned.contents)),
+        Some(scanned),
     )?;
     Ok((planned, Some(applied)))
 }
@@ -705,31 +801,37 @@ fn plan_scanned(
     };
     refuse_links(c, &source_snapshot)?;
     let target_snapshot = scan(ws, &c.sync_id, "target", &target.root, &filters, exact)?;
-    let all = model::changes(&source_snapshot, &target_snapshot);
     let base = load_base(ws, &c.sync_id);
     let merger = MergeContext {
         objects: state_dir(ws, &c.sync_id).join("objects"),
         source_root: &source.root,
         target_root: &target.root,
     };
-    let (changes, conflicts) = resolve_conflicts(
-        all,
+    let all = || snapshot::changes(&source_snapshot, &target_snapshot);
+    let resolution = Resolution::of(
+        all(),
         base.as_ref(),
         &target_snapshot,
         c.options.conflict_strategy,
         &merger,
     );
-    let result = DryRunResult::of(&changes);
+    drop(base);
+    // The changes are derived again, one at a time, for each use: both
+    // trees are held, the change list never is.
+    let changes = || resolution.apply(all());
+    let result = DryRunResult::of(changes());
     let exceeds_max_delete = c
         .options
         .max_delete
-        .is_some_and(|m| m.exceeded(result.files_to_delete, target_snapshot.entries.len()));
+        .is_some_and(|m| m.exceeded(result.files_to_delete, target_snapshot.len()));
     let (patterns, secrets) = secrets_of(ws, &sync);
     let secret_refs: Vec<&str> = secrets.iter().map(String::as_str).collect();
     // A conflict's hunks quote the files: masked like the diff, before
     // they reach a report or the plan's evidence.
-    let conflicts: Vec<_> = conflicts
-        .into_iter()
+    let conflicts: Vec<Conflict> = resolution
+        .conflicts
+        .iter()
+        .cloned()
         .map(|mut conflict| {
             conflict.detail = conflict
                 .detail
@@ -737,15 +839,8 @@ fn plan_scanned(
             conflict
         })
         .collect();
-    // Merged paths are shown as the merge's result against the target.
-    let merged_paths: Vec<&str> = conflicts
-        .iter()
-        .filter(|c| c.resolution == "merge")
-        .map(|c| c.path.as_str())
-        .collect();
     if c.target.kind == EndpointType::Registry && !c.options.overwrite_published {
-        let overwritten: Vec<String> = changes
-            .iter()
+        let overwritten: Vec<String> = changes()
             .filter(|change| change.kind == model::ChangeKind::Modify)
             .map(|change| change.path.to_string())
             .collect();
@@ -758,10 +853,6 @@ fn plan_scanned(
         }
     }
     let store = ws.evidence_store();
-    let merged_set: std::collections::HashSet<&str> = merged_paths.iter().copied().collect();
-    let is_merged = |change: &Change| {
-        !merged_set.is_empty() && merged_set.contains(change.path.to_string().as_str())
-    };
     let diff = store.stage_body("sync_diff", &mut |out| {
         // Each change's text is masked and written as it is rendered: a
         // diff of any size is never held whole.
@@ -771,9 +862,11 @@ fn plan_scanned(
                     Error::environment(format!("cannot write the diff of sync {}: {e}", c.sync_id))
                 })
         };
-        let plain = || changes.iter().filter(|change| !is_merged(change));
+        // Merged paths are shown as the merge's result against the target.
+        let plain = || changes().filter(|change| !resolution.is_merged(change));
         if c.target.kind == EndpointType::Api {
-            let plain: Vec<&Change> = plain().collect();
+            let plain: Vec<Change> = plain().collect();
+            let plain: Vec<&Change> = plain.iter().collect();
             emit(&remote::summarize(&plain, &source.root, &target.root))?;
         }
         if c.target.kind == EndpointType::Registry {
@@ -797,9 +890,9 @@ fn plan_scanned(
             }
         }
         for change in plain() {
-            emit(&diff::render_diff(change, &source.root, &target.root)?)?;
+            emit(&diff::render_diff(&change, &source.root, &target.root)?)?;
         }
-        for change in changes.iter().filter(|change| is_merged(change)) {
+        for change in changes().filter(|change| resolution.is_merged(change)) {
             let Some(after) = &change.after else { continue };
             let before =
                 std::fs::read_to_string(change.path.under(&target.root)).unwrap_or_default();
@@ -816,11 +909,11 @@ fn plan_scanned(
         }
         Ok(())
     })?;
-    let contents = PlanContents { changes, conflicts };
-    let change_list =
-        store.stage_body("sync_changes", &mut |out| write_contents(out, &contents))?;
+    let change_list = store.stage_body("sync_changes", &mut |out| {
+        write_contents(out, changes(), &conflicts)
+    })?;
     let ttl = c.options.plan_ttl_minutes.signed_duration();
-    let conflict_count = contents.conflicts.len();
+    let conflict_count = conflicts.len();
     let body = PlanBody {
         sync_id: c.sync_id.clone(),
         config_hash: sync.hash.clone(),
@@ -874,7 +967,7 @@ fn plan_scanned(
     Ok(Planned {
         report: PlanReport {
             plan,
-            contents,
+            conflicts,
             plan_ref,
         },
         scanned: Scanned {
@@ -888,53 +981,53 @@ fn plan_scanned(
 
 /// Writes a plan's change list: JSON lines, the changes in path order,
 /// then the conflicts.
-fn write_contents(out: &mut dyn std::io::Write, contents: &PlanContents) -> Result<()> {
+fn write_contents(
+    out: &mut dyn std::io::Write,
+    changes: impl Iterator<Item = Change>,
+    conflicts: &[Conflict],
+) -> Result<()> {
     let mut out = std::io::BufWriter::with_capacity(1 << 16, out);
-    let lines = contents
-        .changes
-        .iter()
-        .map(ContentsLine::Change)
-        .chain(contents.conflicts.iter().map(ContentsLine::Conflict));
-    for line in lines {
+    let mut line = |line: ContentsLine<&Change, &Conflict>| -> Result<()> {
         serde_json::to_writer(&mut out, &line)
             .map_err(|e| Error::Internal(format!("cannot write a change list: {e}")))?;
         out.write_all(b"\n")
-            .map_err(|e| Error::environment(format!("cannot write a change list: {e}")))?;
+            .map_err(|e| Error::environment(format!("cannot write a change list: {e}")))
+    };
+    for change in changes {
+        line(ContentsLine::Change(&change))?;
+    }
+    for conflict in conflicts {
+        line(ContentsLine::Conflict(conflict))?;
     }
     out.flush()
         .map_err(|e| Error::environment(format!("cannot write a change list: {e}")))
 }
 
-/// Reads a change list as its body is decompressed, line by line.
-struct ContentsReader {
+/// Splits a body into lines as it is decompressed, and hands each on.
+struct Lines<'f> {
     partial: Vec<u8>,
-    contents: PlanContents,
-    error: Option<String>,
+    each: &'f mut dyn FnMut(&[u8]),
 }
 
-impl ContentsReader {
-    fn line(&mut self, line: &[u8]) {
-        if self.error.is_some() || line.is_empty() {
-            return;
-        }
-        match serde_json::from_slice::<ContentsLine<Change, Conflict>>(line) {
-            Ok(ContentsLine::Change(change)) => self.contents.changes.push(change),
-            Ok(ContentsLine::Conflict(conflict)) => self.contents.conflicts.push(conflict),
-            Err(e) => self.error = Some(e.to_string()),
+impl Lines<'_> {
+    fn finish(&mut self) {
+        let last = std::mem::take(&mut self.partial);
+        if !last.is_empty() {
+            (self.each)(&last);
         }
     }
 }
 
-impl std::io::Write for ContentsReader {
+impl std::io::Write for Lines<'_> {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
         let mut rest = buf;
         while let Some(end) = rest.iter().position(|&b| b == b'\n') {
             if self.partial.is_empty() {
-                self.line(&rest[..end]);
+                (self.each)(&rest[..end]);
             } else {
                 self.partial.extend_from_slice(&rest[..end]);
                 let line = std::mem::take(&mut self.partial);
-                self.line(&line);
+                (self.each)(&line);
             }
             rest = &rest[end + 1..];
         }
@@ -947,23 +1040,38 @@ impl std::io::Write for ContentsReader {
     }
 }
 
-/// The change list of a recorded plan, read from its body (checked
-/// against the evidence index and its hash as it is read).
+/// Hands each line of a recorded plan's change list to `each`, in order,
+/// as its body is read (checked against the evidence index and its hash).
+/// `each` stops the reading by returning an error.
 ///
 /// # Errors
 ///
 /// Returns an [`Error::Input`] naming the body when it is missing, was
-/// edited or does not hold a change list.
-pub fn plan_contents(ws: &Workspace, plan: &SyncPlan) -> Result<PlanContents> {
+/// edited or does not hold a change list, or with `each`'s error.
+fn for_each_recorded(
+    ws: &Workspace,
+    plan: &SyncPlan,
+    each: &mut dyn FnMut(ContentsLine<Change, Conflict>) -> std::result::Result<(), String>,
+) -> Result<()> {
     let store = ws.evidence_store();
-    let mut reader = ContentsReader {
-        partial: Vec::new(),
-        contents: PlanContents::default(),
-        error: None,
+    let mut error: Option<String> = None;
+    let mut on_line = |line: &[u8]| {
+        if error.is_some() || line.is_empty() {
+            return;
+        }
+        let parsed = serde_json::from_slice::<ContentsLine<Change, Conflict>>(line)
+            .map_err(|e| e.to_string())
+            .and_then(&mut *each);
+        if let Err(why) = parsed {
+            error = Some(why);
+        }
     };
-    let record = store.read_body("sync_changes", &plan.plan.changes_sha256, &mut reader)?;
-    let last = std::mem::take(&mut reader.partial);
-    reader.line(&last);
+    let mut lines = Lines {
+        partial: Vec::new(),
+        each: &mut on_line,
+    };
+    let record = store.read_body("sync_changes", &plan.plan.changes_sha256, &mut lines)?;
+    lines.finish();
     if record.path != plan.plan.changes_ref {
         return Err(Error::input(format!(
             "plan {} names its change list {} but its hash is that of {}",
@@ -972,14 +1080,33 @@ pub fn plan_contents(ws: &Workspace, plan: &SyncPlan) -> Result<PlanContents> {
             record.path
         )));
     }
-    if let Some(why) = reader.error {
+    if let Some(why) = error {
         return Err(Error::input(format!(
             "{}/{} is not a change list: {why}",
             store.location(),
             record.path
         )));
     }
-    Ok(reader.contents)
+    Ok(())
+}
+
+/// The change list of a recorded plan, read from its body (checked
+/// against the evidence index and its hash as it is read).
+///
+/// # Errors
+///
+/// Returns an [`Error::Input`] naming the body when it is missing, was
+/// edited or does not hold a change list.
+pub fn plan_contents(ws: &Workspace, plan: &SyncPlan) -> Result<PlanContents> {
+    let mut contents = PlanContents::default();
+    for_each_recorded(ws, plan, &mut |line| {
+        match line {
+            ContentsLine::Change(change) => contents.changes.push(change),
+            ContentsLine::Conflict(conflict) => contents.conflicts.push(conflict),
+        }
+        Ok(())
+    })?;
+    Ok(contents)
 }
 
 /// Writes the full diff of a recorded plan (checked against the evidence
@@ -1317,7 +1444,7 @@ fn apply_found(
     plan: &SyncPlan,
     plan_ref: String,
     automatic: Option<Approval>,
-    scanned: Option<(Scanned, &PlanContents)>,
+    scanned: Option<Scanned>,
 ) -> Result<ApplyReport> {
     let sync = find(ws, &plan.plan.sync_id)?;
     let c = &sync.config;
@@ -1395,11 +1522,7 @@ fn apply_found(
             plan.plan.result.files_to_delete
         )));
     }
-    let (scanned, loaded) = match scanned {
-        Some((scanned, contents)) => (Some(scanned), std::borrow::Cow::Borrowed(contents)),
-        None => (None, std::borrow::Cow::Owned(plan_contents(ws, plan)?)),
-    };
-    let contents: &PlanContents = &loaded;
+    let contents = plan_contents(ws, plan)?;
     if let Some(conflict) = contents.conflicts.iter().find(|c| c.resolution == "fail") {
         return Err(Error::input(format!(
             "plan {short} has {} unresolved conflict(s), e.g. {}: {}",
@@ -1446,7 +1569,7 @@ fn apply_found(
         || source_now.revision != plan.plan.source.revision
         || target_now.revision != plan.plan.target.revision
     {
-        let now = DryRunResult::of(&model::changes(&source_snapshot, &target_snapshot));
+        let now = DryRunResult::of(snapshot::changes(&source_snapshot, &target_snapshot));
         let side = if target_now.fingerprint != plan.plan.target.fingerprint
             || target_now.revision != plan.plan.target.revision
         {
@@ -1587,16 +1710,7 @@ fn apply_found(
         })
         .into_iter()
         .all(|ok| ok);
-    let after = integrity_verified.then(|| {
-        let mut snapshot = target_snapshot;
-        for change in &contents.changes {
-            match &change.after {
-                Some(entry) => snapshot.entries.insert(change.path.clone(), entry.clone()),
-                None => snapshot.entries.remove(&change.path),
-            };
-        }
-        snapshot
-    });
+    let after = integrity_verified.then(|| target_snapshot.patched(&contents.changes));
     if status == "success" && !integrity_verified {
         errors.push("the target does not match the plan after the apply".into());
         status = "partial";
@@ -1966,7 +2080,8 @@ const MERGE_BASE_LIMIT: u64 = 1024 * 1024;
 /// Keeps the content of the synced text files, by hash, as the base of the
 /// next three-way merge.
 fn keep_base_objects(objects: &Path, root: &Path, snapshot: &Snapshot) -> Result<()> {
-    for (path, entry) in &snapshot.entries {
+    for (path, entry) in snapshot.iter() {
+        let path = model::SyncPath(path.to_vec());
         if entry.kind != model::EntryKind::File || entry.size > MERGE_BASE_LIMIT {
             continue;
         }
@@ -2130,7 +2245,7 @@ pub fn run(ws: &Workspace, id: &str) -> Result<(PlanReport, Option<ApplyReport>)
         &planned.plan,
         planned.plan_ref.clone(),
         Some(automatic),
-        Some((scanned, &planned.contents)),
+        Some(scanned),
     )?;
     Ok((planned, Some(applied)))
 }

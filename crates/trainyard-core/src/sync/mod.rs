@@ -21,5 +21,6 @@ pub mod record;
 pub(crate) mod remote;
 #[cfg(unix)]
 pub mod schedule;
+pub mod snapshot;
 #[cfg(unix)]
 pub mod tree;

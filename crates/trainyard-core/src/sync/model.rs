@@ -1,7 +1,6 @@
 //! The values every part of the sync engine shares: paths (which may be
-//! any bytes), tree entries, snapshots of a filtered tree, and changes.
+//! any bytes), tree entries and changes.
 
-use std::collections::BTreeMap;
 use std::fmt;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
@@ -70,46 +69,6 @@ impl SyncPath {
         }
         Some(SyncPath(out))
     }
-}
-
-impl Snapshot {
-    /// The first symlink whose target leaves the tree, with that target:
-    /// an absolute link, or one whose `..` climb above the root from the
-    /// link's own directory.
-    pub fn link_out_of_tree(&self) -> Option<(&SyncPath, &SyncPath)> {
-        self.entries.iter().find_map(|(path, entry)| {
-            let link = entry.link.as_ref()?;
-            (entry.kind == EntryKind::Symlink && leaves_tree(path, link)).then_some((path, link))
-        })
-    }
-}
-
-/// Whether a link at `path` (relative to the root) to `link` resolves,
-/// by name, outside the root.
-fn leaves_tree(path: &SyncPath, link: &SyncPath) -> bool {
-    if link.0.first() == Some(&b'/') {
-        return true;
-    }
-    // The link's directory: every component of its path but the last.
-    let mut depth = path
-        .0
-        .split(|b| *b == b'/')
-        .filter(|c| !c.is_empty())
-        .count();
-    depth = depth.saturating_sub(1);
-    for part in link.0.split(|b| *b == b'/') {
-        match part {
-            b"" | b"." => {}
-            b".." => {
-                if depth == 0 {
-                    return true;
-                }
-                depth -= 1;
-            }
-            _ => depth += 1,
-        }
-    }
-    false
 }
 
 fn push_escaping_percent(out: &mut String, text: &str) {
@@ -223,34 +182,6 @@ pub struct Entry {
     pub link: Option<SyncPath>,
 }
 
-/// A filtered tree as read: every entry by path, and a fingerprint over
-/// all of them (an empty or missing tree has a fingerprint too).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
-pub struct Snapshot {
-    /// Entries by path.
-    pub entries: BTreeMap<SyncPath, Entry>,
-}
-
-impl Snapshot {
-    /// BLAKE3 over every (path, kind, executable, hash) in path order,
-    /// hex; the same for the same content whatever the timestamps.
-    pub fn fingerprint(&self) -> String {
-        let mut hasher = blake3::Hasher::new();
-        hasher.update(b"trainyard-snapshot/1\0");
-        for (path, entry) in &self.entries {
-            hasher.update(&(path.0.len() as u64).to_le_bytes());
-            hasher.update(&path.0);
-            hasher.update(match entry.kind {
-                EntryKind::File => b"f",
-                EntryKind::Symlink => b"l",
-            });
-            hasher.update(if entry.executable { b"x" } else { b"-" });
-            hasher.update(entry.hash.to_hex().as_bytes());
-        }
-        hasher.finalize().to_hex().to_string()
-    }
-}
-
 /// add, modify or delete.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -278,108 +209,9 @@ pub struct Change {
     pub after: Option<Entry>,
 }
 
-/// Compares two snapshots: the changes that make `target` equal `source`,
-/// in path order. Pure.
-pub fn changes(source: &Snapshot, target: &Snapshot) -> Vec<Change> {
-    use std::cmp::Ordering;
-    let add = |path: &SyncPath, entry: &Entry| Change {
-        path: path.clone(),
-        kind: ChangeKind::Add,
-        before: None,
-        after: Some(entry.clone()),
-    };
-    let delete = |path: &SyncPath, entry: &Entry| Change {
-        path: path.clone(),
-        kind: ChangeKind::Delete,
-        before: Some(entry.clone()),
-        after: None,
-    };
-    let mut out = Vec::new();
-    let mut s = source.entries.iter().peekable();
-    let mut t = target.entries.iter().peekable();
-    loop {
-        match (s.peek(), t.peek()) {
-            (None, None) => break,
-            (Some((sp, se)), None) => {
-                out.push(add(sp, se));
-                s.next();
-            }
-            (None, Some((tp, te))) => {
-                out.push(delete(tp, te));
-                t.next();
-            }
-            (Some((sp, se)), Some((tp, te))) => match sp.cmp(tp) {
-                Ordering::Less => {
-                    out.push(add(sp, se));
-                    s.next();
-                }
-                Ordering::Greater => {
-                    out.push(delete(tp, te));
-                    t.next();
-                }
-                Ordering::Equal => {
-                    if se != te {
-                        out.push(Change {
-                            path: (*sp).clone(),
-                            kind: ChangeKind::Modify,
-                            before: Some((*te).clone()),
-                            after: Some((*se).clone()),
-                        });
-                    }
-                    s.next();
-                    t.next();
-                }
-            },
-        }
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn file(hash: &str) -> Entry {
-        Entry {
-            kind: EntryKind::File,
-            executable: false,
-            size: 1,
-            hash: ContentHash::of(hash.as_bytes()),
-            link: None,
-        }
-    }
-
-    fn snap(items: &[(&[u8], &str)]) -> Snapshot {
-        Snapshot {
-            entries: items
-                .iter()
-                .map(|(p, h)| (SyncPath(p.to_vec()), file(h)))
-                .collect(),
-        }
-    }
-
-    #[test]
-    fn changes_cover_add_modify_delete() {
-        let source = snap(&[(b"a", "1"), (b"b", "2"), (b"d", "4")]);
-        let target = snap(&[(b"b", "2x"), (b"c", "3"), (b"d", "4")]);
-        let kinds: Vec<(String, ChangeKind)> = changes(&source, &target)
-            .into_iter()
-            .map(|c| (c.path.to_string(), c.kind))
-            .collect();
-        assert_eq!(
-            kinds,
-            vec![
-                ("a".into(), ChangeKind::Add),
-                ("b".into(), ChangeKind::Modify),
-                ("c".into(), ChangeKind::Delete)
-            ]
-        );
-        assert_ne!(source.fingerprint(), target.fingerprint());
-        assert_eq!(
-            Snapshot::default().fingerprint(),
-            Snapshot::default().fingerprint()
-        );
-    }
 
     #[test]
     fn paths_round_trip_any_bytes() {
@@ -399,30 +231,5 @@ mod tests {
             );
         }
         assert_eq!(SyncPath(b"bad\xffx".to_vec()).encoded(), "bad%FFx");
-    }
-}
-
-#[cfg(test)]
-mod link_tests {
-    use super::*;
-
-    fn p(text: &str) -> SyncPath {
-        SyncPath(text.as_bytes().to_vec())
-    }
-
-    #[test]
-    fn links_that_climb_out_of_the_tree_are_found() {
-        for (path, link, out) in [
-            ("a", "b", false),
-            ("dir/a", "../b", false),
-            ("dir/a", "../../etc", true),
-            ("a", "../../../../etc", true),
-            ("a", "/etc/passwd", true),
-            ("d/e/a", "../../x/./y", false),
-            ("d/e/a", "./../../../x", true),
-            ("a", "x/../../y", true),
-        ] {
-            assert_eq!(leaves_tree(&p(path), &p(link)), out, "{path} -> {link}");
-        }
     }
 }

@@ -26,17 +26,17 @@ pub struct DryRunResult {
 
 impl DryRunResult {
     /// Counts a change list.
-    pub fn of(changes: &[Change]) -> Self {
-        let count = |k| changes.iter().filter(|c| c.kind == k).count();
-        let files_to_add = count(super::model::ChangeKind::Add);
-        let files_to_modify = count(super::model::ChangeKind::Modify);
-        let files_to_delete = count(super::model::ChangeKind::Delete);
-        DryRunResult {
-            files_to_add,
-            files_to_modify,
-            files_to_delete,
-            total_changes: files_to_add + files_to_modify + files_to_delete,
+    pub fn of<C: std::borrow::Borrow<Change>>(changes: impl IntoIterator<Item = C>) -> Self {
+        let mut result = DryRunResult::default();
+        for change in changes {
+            match change.borrow().kind {
+                super::model::ChangeKind::Add => result.files_to_add += 1,
+                super::model::ChangeKind::Modify => result.files_to_modify += 1,
+                super::model::ChangeKind::Delete => result.files_to_delete += 1,
+            }
+            result.total_changes += 1;
         }
+        result
     }
 }
 

@@ -473,7 +473,8 @@ pub(crate) fn canonical_copy(root: &Path, filters: &super::tree::Filters) -> Res
         });
     }
     let snapshot = super::tree::scan(root, filters, None)?.snapshot;
-    for path in snapshot.entries.keys() {
+    for path in snapshot.paths() {
+        let path = super::model::SyncPath(path.to_vec());
         let text = path.to_string();
         if !text.ends_with(".json") || text.contains('/') {
             continue;

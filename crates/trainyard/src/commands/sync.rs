@@ -83,7 +83,7 @@ pub fn run(ctx: &Context<'_>, command: &SyncCommand) -> CmdResult {
                 ],
             );
             if p.json() {
-                p.write_json(&report)?;
+                p.write_json(&engine::PlanJson::new(&ws, &report))?;
             } else {
                 // The diff as recorded: written as it is read back, however
                 // large.
@@ -94,7 +94,7 @@ pub fn run(ctx: &Context<'_>, command: &SyncCommand) -> CmdResult {
                     format!("{} ({})", report.plan.plan_id, report.plan_ref),
                 );
                 block.row("changes", plan.diff_summary.clone());
-                for conflict in &report.contents.conflicts {
+                for conflict in &report.conflicts {
                     block.row(
                         "conflict",
                         format!(
