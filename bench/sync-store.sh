@@ -5,7 +5,9 @@
 #      file differs (gen-tree.py --change 100: adds, modifications that
 #      keep size and time, modifications that do not, deletes), side by
 #      side with `rsync -anc --delete`: time (hyperfine) and peak resident
-#      memory (/usr/bin/time), the plan checked against expected.tsv first;
+#      memory (bench/peak-rss.py: the largest process, as /usr/bin/time's
+#      %M, and all processes together), the plan checked first against
+#      expected.tsv;
 #   2. the growth of the evidence store over ten plans of one unchanged
 #      20,000-file pair (the first plan records the change list and diff;
 #      the next ones should record little more than their plan document).
@@ -60,12 +62,13 @@ PY
 hyperfine -N -i --warmup 1 --runs 3 --export-markdown "../sync-plan-$files-all.md" \
   -n "rsync -anc --delete" "rsync -anc --delete source/ target/" \
   -n "trainyard sync plan --exact" "$cli -C work sync plan s --exact"
-rm -f rss.txt
-t() { label=$1; shift; /usr/bin/time -a -o rss.txt -f "  %e s, %M KiB: $label" "$@" > /dev/null 2>&1 || true; }
-t "rsync -anc --delete" rsync -anc --delete source/ target/
-t "trainyard sync plan --exact" "$cli" -C work sync plan s --exact
+# Peak resident memory, two ways: the largest single process (as
+# /usr/bin/time's %M), and all of a command's processes together (rsync
+# -anc works as three processes, trainyard as one).
+rss=$OLDPWD/bench/peak-rss.py
 echo "peak resident memory:"
-cat rss.txt
+python3 "$rss" "rsync -anc --delete" rsync -anc --delete source/ target/
+python3 "$rss" "trainyard sync plan --exact" "$cli" -C work sync plan s --exact
 cd - > /dev/null
 
 small=target/bench-corpus/tree-$replan_files
