@@ -6,7 +6,7 @@
 #      keep size and time, modifications that do not, deletes), side by
 #      side with `rsync -anc --delete`: time (hyperfine) and peak resident
 #      memory (bench/peak-rss.py: the largest process, as /usr/bin/time's
-#      %M, and all processes together), the plan checked first against
+#      %M, and the PSS of all processes together), the plan checked first against
 #      expected.tsv;
 #   2. the growth of the evidence store over ten plans of one unchanged
 #      20,000-file pair (the first plan records the change list and diff;
