@@ -1,13 +1,14 @@
 //! `trainyard status`: where this repository stands in its release cycle.
 
-use trainyard_core::versioning::{self, NextReport, StatusReport};
+use trainyard_core::status::{self, StatusReport};
+use trainyard_core::versioning::NextReport;
 
 use super::{CmdResult, Context, Exit};
 use crate::printer::{Block, paint, style};
 
 pub fn run(ctx: &Context<'_>) -> CmdResult {
     let ws = ctx.workspace()?;
-    let report = versioning::status(&ws)?;
+    let report = status::status(&ws)?;
     if ctx.printer.json() {
         ctx.printer.write_json(&report)?;
     } else {
