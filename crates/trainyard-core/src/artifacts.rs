@@ -30,6 +30,7 @@ use sha2::{Digest, Sha256};
 use crate::bounded::Timeout;
 use crate::deadline::Deadline;
 use crate::fsutil::{sync_dir, write_atomic};
+use crate::text::lower_first;
 use crate::{Error, Result};
 
 /// The name of the checksum file written beside the artifacts.
@@ -343,7 +344,7 @@ pub fn sign(file: &Path, secret_key: &Path, password: Option<&str>) -> Result<Pa
         Error::input(format!(
             "cannot use minisign secret key {}: {}",
             secret_key.display(),
-            lowercase_first(&e.to_string())
+            lower_first(&e.to_string())
         ))
     })?;
     let name = file_name(file)?;
@@ -365,7 +366,7 @@ pub fn sign(file: &Path, secret_key: &Path, password: Option<&str>) -> Result<Pa
             "cannot sign {} with minisign secret key {}: {}",
             file.display(),
             secret_key.display(),
-            lowercase_first(&e.to_string())
+            lower_first(&e.to_string())
         );
         if matches!(e.kind(), minisign::ErrorKind::Verify) {
             // The key does not match its own public half: it is damaged.
@@ -392,7 +393,7 @@ fn open_secret_key(path: &Path, text: &str, password: Option<&str>) -> Result<mi
         Error::input(format!(
             "cannot {what} minisign secret key {}: {}",
             path.display(),
-            lowercase_first(&e.to_string())
+            lower_first(&e.to_string())
         ))
     };
     let key_box = minisign::SecretKeyBox::from_string(text).map_err(|e| cannot("parse", e))?;
@@ -442,7 +443,7 @@ pub fn verify_signature(file: &Path, signature: &Path, public_key: &Path) -> Res
             Error::input(format!(
                 "cannot parse minisign public key {}: {}",
                 public_key.display(),
-                lowercase_first(&e.to_string())
+                lower_first(&e.to_string())
             ))
         })?;
     let sig_text = std::fs::read_to_string(signature)
@@ -451,7 +452,7 @@ pub fn verify_signature(file: &Path, signature: &Path, public_key: &Path) -> Res
         Error::input(format!(
             "cannot parse signature {}: {}",
             signature.display(),
-            lowercase_first(&e.to_string())
+            lower_first(&e.to_string())
         ))
     })?;
     let reader = File::open(file).map_err(|e| Error::io("cannot open", file, e))?;
@@ -461,7 +462,7 @@ pub fn verify_signature(file: &Path, signature: &Path, public_key: &Path) -> Res
             signature.display(),
             file.display(),
             public_key.display(),
-            lowercase_first(&e.to_string())
+            lower_first(&e.to_string())
         ))
     })
 }
@@ -614,16 +615,6 @@ fn file_name(path: &Path) -> Result<String> {
     match path.components().next_back() {
         Some(Component::Normal(name)) => Ok(name.to_string_lossy().into_owned()),
         _ => Err(Error::input(format!("{} has no file name", path.display()))),
-    }
-}
-
-/// The first character lowercased: messages from other crates start with a
-/// capital.
-pub(crate) fn lowercase_first(text: &str) -> String {
-    let mut chars = text.chars();
-    match chars.next() {
-        Some(first) => first.to_lowercase().chain(chars).collect(),
-        None => String::new(),
     }
 }
 

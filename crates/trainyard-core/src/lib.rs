@@ -42,11 +42,13 @@ pub mod release;
 pub mod releases;
 pub mod rollback;
 pub mod signoff;
+pub mod status;
 pub mod sync;
 #[cfg(test)]
 mod test_git;
 #[cfg(test)]
 mod test_markdown;
+mod text;
 pub mod version;
 pub mod versioning;
 pub mod workspace;

@@ -29,12 +29,11 @@ use std::process::{Command, Stdio};
 use std::str::FromStr;
 use std::time::{Duration, Instant};
 
-use serde::{Deserialize, Deserializer, Serialize};
+use serde::{Deserialize, Serialize};
 
-use crate::bounded::Port;
+pub use crate::config::notify::{NotifyConfig, SmtpConfig};
 use crate::deadline::Deadline;
-use crate::sync::config::Notifications;
-use crate::sync::record::ChangesApplied;
+use crate::text::lower_first;
 use crate::{Error, Result};
 
 /// How long one webhook attempt may take, connection included.
@@ -49,134 +48,30 @@ pub const COMMAND_TIMEOUT: Duration = Duration::from_secs(60);
 /// What the targets look like, for error messages.
 const TARGETS: &str = "https://URL, http://URL, email:ADDRESS, file:PATH or command:COMMAND";
 
-// ---------------------------------------------------------------- config
-
-/// `notify:` settings: how notifications are sent.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
-#[serde(deny_unknown_fields, default)]
-pub struct NotifyConfig {
-    /// The SMTP relay that sends `email:` notifications; an `email:`
-    /// target needs it.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub smtp: Option<SmtpConfig>,
-}
-
-impl NotifyConfig {
-    /// Checks the settings that parsing alone cannot: see
-    /// [`SmtpConfig::validate`].
-    ///
-    /// # Errors
-    ///
-    /// Returns an [`Error::Input`] naming the setting.
-    pub fn validate(&self) -> Result<()> {
-        match &self.smtp {
-            Some(smtp) => smtp.validate(),
-            None => Ok(()),
-        }
-    }
-}
-
-/// `notify.smtp`: the relay that sends email notifications.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct SmtpConfig {
-    /// The relay's host name or address.
-    #[serde(deserialize_with = "smtp_host")]
-    pub host: String,
-    /// The relay's port: 25 by default, usually 587 with `starttls`.
-    #[serde(default = "default_port")]
-    pub port: Port,
-    /// The sender: `trainyard@example.org` or
-    /// `Trainyard <trainyard@example.org>`.
-    #[serde(deserialize_with = "mailbox")]
-    pub from: String,
-    /// Whether STARTTLS is required (the relay's certificate is verified);
-    /// credentials need it unless the relay is on this machine.
-    #[serde(default)]
-    pub starttls: bool,
-    /// A credential reference (`env:NAME`, `file:PATH`, `command:...`)
-    /// whose secret is `user:password`, sent with AUTH PLAIN; never the
-    /// secret itself.
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "credential_reference"
-    )]
-    pub credentials: Option<String>,
-}
-
-fn default_port() -> Port {
-    Port::constant(25)
-}
-
-fn smtp_host<'de, D: Deserializer<'de>>(deserializer: D) -> std::result::Result<String, D::Error> {
-    let host = String::deserialize(deserializer)?;
-    check_host(&host).map_err(serde::de::Error::custom)?;
-    Ok(host)
-}
-
-fn mailbox<'de, D: Deserializer<'de>>(deserializer: D) -> std::result::Result<String, D::Error> {
-    let from = String::deserialize(deserializer)?;
-    check_from(&from).map_err(serde::de::Error::custom)?;
-    Ok(from)
-}
-
-fn credential_reference<'de, D: Deserializer<'de>>(
-    deserializer: D,
-) -> std::result::Result<Option<String>, D::Error> {
-    let reference = Option::<String>::deserialize(deserializer)?;
-    if let Some(r) = &reference {
-        crate::credentials::validate_reference(r).map_err(serde::de::Error::custom)?;
-    }
-    Ok(reference)
-}
-
-fn check_host(host: &str) -> Result<()> {
-    if host.trim().is_empty() || host.chars().any(|c| c.is_whitespace() || c == '/') {
-        return Err(Error::input(format!(
-            "notify.smtp.host `{host}` is not a host name or address"
-        )));
-    }
-    Ok(())
-}
-
-fn check_from(from: &str) -> Result<()> {
-    from.parse::<lettre::message::Mailbox>()
-        .map(|_| ())
-        .map_err(|e| {
-            Error::input(format!(
-                "notify.smtp.from `{from}` is not an email address ({})",
-                lower_first(&e.to_string())
-            ))
-        })
-}
-
-impl SmtpConfig {
-    /// Checks the relay's settings: a host, a sender address, a well-formed credential reference, and no credentials
-    /// without `starttls` unless the relay is on this machine (a password
-    /// is never sent in clear over the network).
-    ///
-    /// # Errors
-    ///
-    /// Returns an [`Error::Input`] naming the setting.
-    pub fn validate(&self) -> Result<()> {
-        check_host(&self.host)?;
-        check_from(&self.from)?;
-        if let Some(reference) = &self.credentials {
-            crate::credentials::validate_reference(reference)
-                .map_err(|e| Error::input(format!("notify.smtp.credentials: {e}")))?;
-            if !self.starttls && !crate::http::is_loopback(self.host.trim_matches(['[', ']'])) {
-                return Err(Error::input(format!(
-                    "notify.smtp.credentials need notify.smtp.starttls: true, since {} is not this machine and a password is never sent in clear",
-                    self.host
-                )));
-            }
-        }
-        Ok(())
-    }
-}
-
 // ---------------------------------------------------------------- targets
+
+/// The `notifications` of a sync: whom to tell of each outcome.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct Notifications {
+    /// Told on success.
+    #[serde(default)]
+    pub on_success: Vec<String>,
+    /// Told on failure.
+    #[serde(default)]
+    pub on_failure: Vec<String>,
+}
+
+/// `sync_log.execution.changes_applied`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct ChangesApplied {
+    /// Paths added.
+    pub added: usize,
+    /// Paths modified.
+    pub modified: usize,
+    /// Paths deleted.
+    pub deleted: usize,
+}
 
 /// A parsed notification target.
 ///
@@ -926,15 +821,6 @@ fn stop(child: &mut std::process::Child) {
     let _ = child.wait();
 }
 
-/// A foreign message with a lowercase first letter, as ours are.
-fn lower_first(message: &str) -> String {
-    let mut chars = message.chars();
-    match chars.next() {
-        Some(first) => first.to_lowercase().chain(chars).collect(),
-        None => String::new(),
-    }
-}
-
 fn seconds(duration: Duration) -> String {
     let ms = duration.as_millis();
     if ms.is_multiple_of(1000) {
@@ -966,6 +852,7 @@ fn tail(output: &mut std::fs::File) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::bounded::Port;
     use std::io::{BufRead, BufReader};
     use std::net::{TcpListener, TcpStream};
     use std::thread::JoinHandle;

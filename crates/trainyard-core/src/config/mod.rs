@@ -11,6 +11,13 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Deserializer, Serialize};
 
+pub mod changelog;
+pub mod checklist;
+pub mod gates;
+pub mod notify;
+pub mod release;
+pub mod rollback;
+
 use crate::bump::{BumpPolicy, BumpRule};
 use crate::manifest::ManifestSpec;
 use crate::version::{self, Bump, Version};
@@ -36,18 +43,18 @@ pub struct Config {
     pub cadence: crate::calendar::CadenceConfig,
     /// Gates: G-MRG and G-REL by default; a gate named here replaces the
     /// built-in one of the same name.
-    pub gates: crate::gate::GatesConfig,
+    pub gates: gates::GatesConfig,
     /// How the pre-release checklist checks RL-01, RL-05 and RL-06.
-    pub checklist: crate::checklist::ChecklistConfig,
+    pub checklist: checklist::ChecklistConfig,
     /// The release workflow: branches, artifacts, channels, signing,
     /// announcements.
-    pub release: crate::release::ReleaseConfig,
+    pub release: release::ReleaseConfig,
     /// Rollbacks: the decision matrix, the branch, components, smoke
     /// tests and notifications.
-    pub rollback: crate::rollback::RollbackConfig,
+    pub rollback: rollback::RollbackConfig,
     /// How sync notifications are sent: the SMTP relay of `email:`
     /// targets.
-    pub notify: crate::notify::NotifyConfig,
+    pub notify: notify::NotifyConfig,
     /// Who decides: roles, the principals holding them and their keys;
     /// with roles, every decision is signed and verified.
     pub identity: crate::identity::IdentityConfig,
@@ -73,7 +80,7 @@ pub struct ChangelogConfig {
     /// left out. A security fix (type `security`, a `fix` with scope
     /// `security` or naming a CVE id, or a `Security:` footer) always goes
     /// to `security`, a `Deprecated:` footer to `deprecated`.
-    pub groups: Vec<crate::changelog::GroupRule>,
+    pub groups: Vec<changelog::GroupRule>,
 }
 
 impl Default for ChangelogConfig {

@@ -1,11 +1,13 @@
 //! Gate tests on real temporary repositories.
 
 use std::cell::Cell;
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use super::*;
 use crate::ErrorKind;
+use crate::bounded::{ExitStatus, Percent, Timeout};
 
 /// A repository with a fixed identity and fixed, increasing dates, isolated
 /// from the user's and the system's git configuration.

@@ -10,11 +10,9 @@ pub mod plan;
 pub mod procedure;
 pub mod rehearse;
 
-use std::collections::BTreeMap;
-
 use serde::{Deserialize, Serialize};
 
-use crate::bounded::DecisionWindow;
+pub use crate::config::rollback::RollbackConfig;
 use crate::workspace::Workspace;
 use crate::{Error, Result};
 
@@ -43,51 +41,6 @@ impl Kind {
             Kind::Planned => "planned",
             Kind::Partial => "partial",
             Kind::Config => "config",
-        }
-    }
-}
-
-/// `rollback:` settings.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
-#[serde(deny_unknown_fields, default)]
-pub struct RollbackConfig {
-    /// The decision matrix (default: the spec's).
-    pub matrix: Vec<decision::MatrixRow>,
-    /// The quick guide (default: the spec's).
-    pub quick_guide: Vec<decision::GuideRow>,
-    /// RB-IMM's time to decide, in minutes from detection (at most a
-    /// day).
-    pub decide_within_minutes: DecisionWindow,
-    /// The branch whose release commits a rollback reverts (default: the
-    /// current branch).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub branch: Option<String>,
-    /// A deployment branch: when set, the code side of a rollback points
-    /// it at the earlier release's commit instead of reverting commits.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub deploy_branch: Option<String>,
-    /// Components for partial rollbacks: name to paths in the repository.
-    pub components: BTreeMap<String, Vec<String>>,
-    /// Smoke tests run after a rollback, in the repository, with
-    /// `TRAINYARD_VERSION` set to the version rolled back to.
-    pub smoke_tests: Vec<String>,
-    /// Commands that notify stakeholders (COMMUNICATE), with
-    /// `TRAINYARD_ROLLBACK_ID`, `TRAINYARD_ROLLBACK_FROM` and
-    /// `TRAINYARD_ROLLBACK_TO` set.
-    pub notify: Vec<String>,
-}
-
-impl Default for RollbackConfig {
-    fn default() -> Self {
-        RollbackConfig {
-            matrix: decision::default_matrix(),
-            quick_guide: decision::default_guide(),
-            decide_within_minutes: DecisionWindow::constant(5),
-            branch: None,
-            deploy_branch: None,
-            components: BTreeMap::new(),
-            smoke_tests: Vec::new(),
-            notify: Vec::new(),
         }
     }
 }

@@ -6,6 +6,7 @@
 //! `secret_patterns`). Parsing is strict, errors name file, line and key,
 //! and `dry_run_required` can only be `true` (DR-01).
 
+pub use crate::notify::Notifications;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Deserializer, Serialize};
@@ -311,18 +312,6 @@ pub enum Trigger {
     OnRelease,
     /// Run on a cron schedule.
     Cron,
-}
-
-/// `notifications`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
-#[serde(deny_unknown_fields)]
-pub struct Notifications {
-    /// Told on success.
-    #[serde(default)]
-    pub on_success: Vec<String>,
-    /// Told on failure.
-    #[serde(default)]
-    pub on_failure: Vec<String>,
 }
 
 /// A sync configuration and the file it came from.

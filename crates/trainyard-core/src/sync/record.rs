@@ -7,6 +7,7 @@
 //! plan by their SHA-256, so that the plan's id seals them too. The change
 //! list is JSON lines, one [`ContentsLine`] a line, in path order.
 
+pub use crate::notify::ChangesApplied;
 use serde::{Deserialize, Serialize};
 
 use super::model::Change;
@@ -276,17 +277,6 @@ pub struct LogExecution {
     pub changes_applied: ChangesApplied,
     /// What went wrong.
     pub errors: Vec<String>,
-}
-
-/// `sync_log.execution.changes_applied`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
-pub struct ChangesApplied {
-    /// Paths added.
-    pub added: usize,
-    /// Paths modified.
-    pub modified: usize,
-    /// Paths deleted.
-    pub deleted: usize,
 }
 
 /// `sync_log.verification`.
