@@ -1,0 +1,155 @@
+//! `rollback resume`, and the run of the pending steps that `start` and
+//! `resume` share.
+
+use std::time::Instant;
+
+use super::approval::{approval_for, approvals, check_decision};
+use super::communicate::communicate;
+use super::evidence::write_evidence;
+use super::execute::execute;
+use super::prepare::prepare;
+use super::report::{RollbackReport, report};
+use super::state::{RollbackState, Status, finish_step, load, save};
+use super::verify::verify;
+use crate::rollback::plan::{self, RollbackPlan};
+use crate::workspace::Workspace;
+use crate::{Error, Result};
+
+/// `rollback resume`: goes on from where a rollback stopped (an approval
+/// now recorded, a failure mended, a crash).
+///
+/// # Errors
+///
+/// As [`start`](super::start).
+pub fn resume(ws: &Workspace, id: &str) -> Result<RollbackReport> {
+    let mut state = load(ws, id)?;
+    if state.is_aborted() {
+        return Err(Error::input(format!(
+            "rollback {id} was aborted: plan a new one with `trainyard rollback plan --to {}`",
+            state.rolled_back_to
+        )));
+    }
+    let (plan, _) = plan::find(ws, &state.plan_id)?;
+    let _lock = ws.lock()?;
+    check_decision(ws, &state)?;
+    if state.approved_by.is_none() {
+        state.approved_by = approval_for(ws, &approvals(ws, &plan.plan_id)?, &state.approval)?;
+    }
+    advance(ws, &plan, &mut state)
+        .map_err(|e| e.within(&format!("rollback {id}: "), &state.how_to_continue()))
+}
+
+/// Runs the pending steps in order until the end or a wait.
+pub(super) fn advance(
+    ws: &Workspace,
+    plan: &RollbackPlan,
+    state: &mut RollbackState,
+) -> Result<RollbackReport> {
+    let names: Vec<String> = state.steps.iter().map(|s| s.name.clone()).collect();
+    for name in names {
+        let status = state
+            .steps
+            .iter()
+            .find(|s| s.name == name)
+            .map(|s| s.status);
+        if status == Some(Status::Done) {
+            continue;
+        }
+        let result = match name.as_str() {
+            // RB-IMM decides with its approval, unless the matrix lets the
+            // approval come after: no action runs before it.
+            "decide" => match (&state.approved_by, state.post_hoc) {
+                (Some(by), _) => {
+                    let note = format!("approved by {by} ({})", state.approval);
+                    finish_step(ws, state, "decide", vec![note])
+                }
+                (None, true) => finish_step(ws, state, "decide", Vec::new()),
+                (None, false) => {
+                    let role = state.approval.clone();
+                    let step = state.step_mut("decide");
+                    step.status = Status::Waiting;
+                    step.at = Some(ws.now.to_string());
+                    save(ws, state)?;
+                    return Ok(report(
+                        state,
+                        Some(format!(
+                            "approval by {role} before any action: `trainyard rollback approve {} --by <who> --role \"{role}\"`, then `trainyard rollback resume {}`",
+                            plan.short_id(),
+                            state.rollback_id
+                        )),
+                    ));
+                }
+            },
+            "approve" => match &state.approved_by {
+                Some(by) => {
+                    let note = format!("approved by {by} ({})", state.approval);
+                    finish_step(ws, state, "approve", vec![note])
+                }
+                None => {
+                    let role = state.approval.clone();
+                    let step = state.step_mut("approve");
+                    step.status = Status::Waiting;
+                    step.at = Some(ws.now.to_string());
+                    save(ws, state)?;
+                    return Ok(report(
+                        state,
+                        Some(format!(
+                            "approval by {role}: `trainyard rollback approve {} --by <who> --role \"{role}\"`, then `trainyard rollback resume {}`",
+                            plan.short_id(),
+                            state.rollback_id
+                        )),
+                    ));
+                }
+            },
+            "prepare" => prepare(ws, plan, state),
+            "execute" => {
+                let started = Instant::now();
+                if state.executed_at.is_none() {
+                    state.executed_at = Some(ws.now.to_string());
+                }
+                let result = execute(ws, plan, state);
+                state.elapsed_seconds += started.elapsed().as_secs_f64();
+                save(ws, state)?;
+                result.and_then(|notes| finish_step(ws, state, "execute", notes))
+            }
+            "verify" => {
+                let started = Instant::now();
+                let verification = verify(ws, plan, state)?;
+                state.elapsed_seconds += started.elapsed().as_secs_f64();
+                let notes = verification.details.clone();
+                let passed = verification.states_match && verification.smoke_tests == "pass";
+                state.verification = Some(verification);
+                if passed {
+                    finish_step(ws, state, "verify", notes)
+                } else {
+                    let step = state.step_mut("verify");
+                    step.status = Status::Failed;
+                    step.at = Some(ws.now.to_string());
+                    step.notes = notes;
+                    save(ws, state)?;
+                    return Ok(report(
+                        state,
+                        Some("a passing verification: mend what it found, then `trainyard rollback resume`".into()),
+                    ));
+                }
+            }
+            "communicate" => communicate(ws, state),
+            "document" | "close" => {
+                state.completed_at = Some(jiff::Timestamp::now().max(ws.now).to_string());
+                let path = write_evidence(ws, state)?;
+                state.evidence.push(path.clone());
+                finish_step(ws, state, &name, vec![format!("evidence {path}")])
+            }
+            _ => Ok(()),
+        };
+        if let Err(error) = result {
+            let step = state.step_mut(&name);
+            step.status = Status::Failed;
+            step.at = Some(ws.now.to_string());
+            step.notes.push(error.to_string());
+            save(ws, state)?;
+            return Err(error);
+        }
+    }
+    Ok(report(state, None))
+}
