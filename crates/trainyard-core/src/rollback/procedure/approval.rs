@@ -4,9 +4,11 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::start::StartRequest;
 use super::state::RollbackState;
-use crate::rollback::decision;
-use crate::rollback::plan;
+use crate::identity::Signature;
+use crate::rollback::decision::{self, Action};
+use crate::rollback::plan::{self, RollbackPlan};
 use crate::workspace::Workspace;
 use crate::{Error, Result};
 
@@ -28,12 +30,12 @@ pub struct ApproveRequest {
 /// What the person who starts a rollback decides, and signs in team
 /// mode: this plan, for this trigger, with the matrix's action.
 #[derive(Debug, Clone, Serialize)]
-pub(super) struct RollbackDecision {
-    pub(super) plan_id: String,
-    pub(super) severity: String,
-    pub(super) impact: String,
-    pub(super) action: String,
-    pub(super) decided_at: String,
+struct RollbackDecision {
+    plan_id: String,
+    severity: String,
+    impact: String,
+    action: String,
+    decided_at: String,
 }
 
 /// In team mode, checks that the rollback's decision is signed by whom
@@ -73,6 +75,43 @@ pub(super) fn check_decision(ws: &Workspace, state: &RollbackState) -> Result<()
         )));
     }
     Ok(())
+}
+
+/// Who decides to carry `plan` out with the matrix's `action`, and in
+/// team mode their signature of the decision, made now.
+pub(super) fn decided_by(
+    ws: &Workspace,
+    plan: &RollbackPlan,
+    request: &StartRequest,
+    action: Action,
+) -> Result<(String, Option<Signature>)> {
+    match ws.team()? {
+        // The decision is signed by whoever makes it, named with the key.
+        Some(team) => {
+            let decision = RollbackDecision {
+                plan_id: plan.plan_id.clone(),
+                severity: decision::name(request.severity).to_owned(),
+                impact: decision::name(request.impact).to_owned(),
+                action: action.as_str().to_owned(),
+                decided_at: ws.now.to_string(),
+            };
+            let signature = team.sign_with(&ws.signing_key()?, request.by.as_deref(), &decision)?;
+            let label = crate::identity::Verified {
+                principal: signature.principal.clone(),
+                key: signature.key.clone(),
+            }
+            .label();
+            Ok((label, Some(signature)))
+        }
+        None => Ok((
+            request
+                .by
+                .clone()
+                .or_else(|| ws.git_email())
+                .unwrap_or_else(|| "unknown".into()),
+            None,
+        )),
+    }
 }
 
 /// A recorded decision on a rollback plan.

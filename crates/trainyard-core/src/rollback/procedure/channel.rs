@@ -37,73 +37,10 @@ pub(super) fn roll_back_channel(
 ) -> Result<Vec<String>> {
     let mut notes = Vec::new();
     if let Some(dir) = &channel.withdraw {
-        let kept = state
-            .backup_dir
-            .join("channels")
-            .join(&channel.channel)
-            .join(&plan.plan.rolled_back_from);
-        if dir.exists() {
-            if let Some(parent) = kept.parent() {
-                std::fs::create_dir_all(parent)
-                    .map_err(|e| Error::io("cannot create", parent, e))?;
-            }
-            std::fs::rename(dir, &kept).map_err(|e| Error::io("cannot withdraw", dir, e))?;
-        }
-        notes.push(format!(
-            "{}: {} withdrawn (kept in {})",
-            channel.channel,
-            dir.display(),
-            kept.display()
-        ));
+        notes.push(withdraw(plan, state, channel, dir)?);
     }
     if !channel.republish.is_empty() {
-        let config = channel_config(ws, &channel.channel)?;
-        let mut artifacts = Vec::new();
-        for restored in &channel.republish {
-            let artifact = crate::artifacts::Artifact::from_file(&restored.path)?;
-            if artifact.sha256 != restored.sha256 {
-                return Err(Error::input(format!(
-                    "{} of {} has sha256 {}, not the {} its release recorded: it cannot be published again",
-                    restored.path.display(),
-                    plan.plan.rolled_back_to,
-                    short(&artifact.sha256),
-                    short(&restored.sha256)
-                )));
-            }
-            artifacts.push(artifact);
-        }
-        let artifacts_dir = channel
-            .republish
-            .first()
-            .and_then(|a| a.path.parent())
-            .map(Path::to_path_buf)
-            .unwrap_or_default();
-        let token = match config.credentials() {
-            Some(reference) => Some(
-                crate::credentials::resolve(reference, &ws.home)?
-                    .expose()
-                    .to_owned(),
-            ),
-            None => None,
-        };
-        let receipt = channels::publish(
-            config,
-            &channels::PublishRelease {
-                version: plan.plan.rolled_back_to.clone(),
-                tag: plan.plan.to_tag.clone(),
-                repo_root: ws.home.clone(),
-                artifacts_dir,
-                artifacts,
-                token,
-                published_at: ws.now,
-            },
-        )?;
-        notes.extend(
-            receipt
-                .items
-                .into_iter()
-                .map(|item| format!("{}: {item}", channel.channel)),
-        );
+        notes.extend(republish(ws, plan, channel)?);
     }
     notes.extend(
         channel
@@ -112,4 +49,82 @@ pub(super) fn roll_back_channel(
             .map(|m| format!("{}: {m}", channel.channel)),
     );
     Ok(notes)
+}
+
+/// Moves the rolled-back release's directory `dir` into the backup; a
+/// directory no longer there was moved already.
+fn withdraw(
+    plan: &RollbackPlan,
+    state: &RollbackState,
+    channel: &ChannelPlan,
+    dir: &Path,
+) -> Result<String> {
+    let kept = state
+        .backup_dir
+        .join("channels")
+        .join(&channel.channel)
+        .join(&plan.plan.rolled_back_from);
+    if dir.exists() {
+        if let Some(parent) = kept.parent() {
+            std::fs::create_dir_all(parent).map_err(|e| Error::io("cannot create", parent, e))?;
+        }
+        std::fs::rename(dir, &kept).map_err(|e| Error::io("cannot withdraw", dir, e))?;
+    }
+    Ok(format!(
+        "{}: {} withdrawn (kept in {})",
+        channel.channel,
+        dir.display(),
+        kept.display()
+    ))
+}
+
+/// Publishes the earlier release's artifacts on the channel again, each
+/// checked against the hash its release recorded first.
+fn republish(ws: &Workspace, plan: &RollbackPlan, channel: &ChannelPlan) -> Result<Vec<String>> {
+    let config = channel_config(ws, &channel.channel)?;
+    let mut artifacts = Vec::new();
+    for restored in &channel.republish {
+        let artifact = crate::artifacts::Artifact::from_file(&restored.path)?;
+        if artifact.sha256 != restored.sha256 {
+            return Err(Error::input(format!(
+                "{} of {} has sha256 {}, not the {} its release recorded: it cannot be published again",
+                restored.path.display(),
+                plan.plan.rolled_back_to,
+                short(&artifact.sha256),
+                short(&restored.sha256)
+            )));
+        }
+        artifacts.push(artifact);
+    }
+    let artifacts_dir = channel
+        .republish
+        .first()
+        .and_then(|a| a.path.parent())
+        .map(Path::to_path_buf)
+        .unwrap_or_default();
+    let token = match config.credentials() {
+        Some(reference) => Some(
+            crate::credentials::resolve(reference, &ws.home)?
+                .expose()
+                .to_owned(),
+        ),
+        None => None,
+    };
+    let receipt = channels::publish(
+        config,
+        &channels::PublishRelease {
+            version: plan.plan.rolled_back_to.clone(),
+            tag: plan.plan.to_tag.clone(),
+            repo_root: ws.home.clone(),
+            artifacts_dir,
+            artifacts,
+            token,
+            published_at: ws.now,
+        },
+    )?;
+    Ok(receipt
+        .items
+        .into_iter()
+        .map(|item| format!("{}: {item}", channel.channel))
+        .collect())
 }

@@ -68,213 +68,12 @@ pub fn signoff(ws: &Workspace, id: &str, key: &str, by: Option<&str>) -> Result<
 /// The spec's rollback checklist for `state`: automatic rows checked from
 /// the state, manual rows from sign-offs.
 pub fn checklist(state: &RollbackState) -> Vec<ChecklistRow> {
-    let step_done = |name: &str| {
-        state
-            .steps
-            .iter()
-            .any(|s| s.name == name && s.status == Status::Done)
-    };
-    let signed = |key: &str| state.signoffs.iter().find(|s| s.key == key);
-    let verification = state.verification.as_ref();
-    let mut rows = Vec::new();
-    let mut auto = |phase: &str, key: &str, item: &str, pass: Option<bool>, detail: String| {
-        rows.push(ChecklistRow {
-            phase: phase.into(),
-            key: key.into(),
-            item: item.into(),
-            status: match pass {
-                Some(true) => "pass",
-                Some(false) => "fail",
-                None => "pending",
-            }
-            .into(),
-            check: "auto".into(),
-            detail,
-        });
-    };
-    auto(
-        "pre",
-        "issue-documented",
-        "Issue documented with severity",
-        Some(!state.trigger.issue_id.is_empty()),
-        format!(
-            "{} ({})",
-            state.trigger.issue_id,
-            decision::name(state.trigger.severity)
-        ),
-    );
-    auto(
-        "pre",
-        "decision-approved",
-        "Rollback decision approved",
-        match (&state.approved_by, state.post_hoc) {
-            (Some(_), _) => Some(true),
-            (None, true) => None,
-            (None, false) => Some(false),
-        },
-        match &state.approved_by {
-            Some(by) => format!("approved by {by}"),
-            None if state.post_hoc => "post-hoc approval pending".into(),
-            None => format!("waiting for {}", state.approval),
-        },
-    );
-    auto(
-        "pre",
-        "previous-available",
-        "Previous version identified and available",
-        Some(true),
-        format!("{} (tag and recorded artifacts)", state.rolled_back_to),
-    );
-    auto(
-        "pre",
-        "backup-created",
-        "Backup of current state created",
-        (step_done("prepare") || step_done("execute")).then_some(true),
-        format!(
-            "branch head in the plan; withdrawn files and config targets in {}",
-            state.backup_dir.display()
-        ),
-    );
-    let executed = step_done("execute");
-    let failed_action = state.actions.iter().find(|a| a.status == Status::Failed);
-    auto(
-        "during",
-        "command-executed",
-        "Rollback command executed",
-        executed.then_some(true),
-        format!("{} action(s)", state.actions.len()),
-    );
-    auto(
-        "during",
-        "progress-monitored",
-        "Progress monitored",
-        Some(true),
-        "every action journaled before and after its effect".into(),
-    );
-    auto(
-        "during",
-        "no-unexpected-errors",
-        "No unexpected errors",
-        if failed_action.is_some() {
-            Some(false)
-        } else {
-            executed.then_some(true)
-        },
-        failed_action.map_or_else(|| "none".into(), |a| format!("{} failed", a.id)),
-    );
-    auto(
-        "during",
-        "artifacts-reverted",
-        "Artifacts reverted correctly",
-        verification.map(|v| v.states_match),
-        verification.map_or_else(|| "not verified yet".into(), |v| v.details.join("; ")),
-    );
-    auto(
-        "post",
-        "smoke-tests",
-        "Smoke tests pass",
-        verification.map(|v| v.smoke_tests == "pass"),
-        verification.map_or_else(|| "not run yet".into(), |v| v.smoke_tests.clone()),
-    );
-    auto(
-        "post",
-        "evidence-captured",
-        "Evidence captured",
-        (!state.evidence.is_empty()).then_some(true),
-        state
-            .evidence
-            .last()
-            .cloned()
-            .unwrap_or_else(|| "not written yet".into()),
-    );
-    auto(
-        "post",
-        "root-cause",
-        "Root cause documented",
-        state.follow_up.root_cause.as_ref().map(|_| true),
-        state
-            .follow_up
-            .root_cause
-            .clone()
-            .unwrap_or_else(|| "`trainyard rollback document`".into()),
-    );
-    let mut manual = |phase: &str, key: &str, item: &str, auto_pass: bool, na: bool| {
-        let (status, detail) = if na {
-            ("n/a".to_owned(), "an immediate rollback".to_owned())
-        } else if auto_pass {
-            ("pass".to_owned(), "the notify commands passed".to_owned())
-        } else if let Some(s) = signed(key) {
-            ("pass".to_owned(), format!("signed off by {}", s.by))
-        } else {
-            (
-                "pending".to_owned(),
-                format!(
-                    "`trainyard rollback signoff {} --item {key}`",
-                    state.rollback_id
-                ),
-            )
-        };
-        rows.push(ChecklistRow {
-            phase: phase.into(),
-            key: key.into(),
-            item: item.into(),
-            status,
-            check: "manual".into(),
-            detail,
-        });
-    };
-    manual(
-        "pre",
-        "stakeholders-notified",
-        "Stakeholders notified",
-        state.notified,
-        false,
-    );
-    manual(
-        "pre",
-        "window-scheduled",
-        "Rollback window scheduled (if planned)",
-        false,
-        state.procedure == "RB-IMM",
-    );
-    manual(
-        "post",
-        "no-new-issues",
-        "No new issues introduced",
-        false,
-        false,
-    );
-    manual(
-        "post",
-        "stakeholders-updated",
-        "Stakeholders updated",
-        state.notified,
-        false,
-    );
-    if state.check.is_none() {
-        manual(
-            "post",
-            "issue-resolved",
-            "Original issue resolved",
-            false,
-            false,
-        );
-    } else {
-        let v = verification.map(|v| v.issue_resolved);
-        rows.push(ChecklistRow {
-            phase: "post".into(),
-            key: "issue-resolved".into(),
-            item: "Original issue resolved".into(),
-            status: match v {
-                Some(true) => "pass",
-                Some(false) => "fail",
-                None => "pending",
-            }
-            .into(),
-            check: "auto".into(),
-            detail: state.check.clone().unwrap_or_default(),
-        });
-    }
+    let mut rows = before_rows(state);
+    rows.extend(during_rows(state));
+    rows.extend(after_rows(state));
+    rows.extend(signed_rows(state));
+    rows.push(issue_resolved_row(state));
+    // A stable sort: within a phase, rows keep the order above.
     let order = |phase: &str| match phase {
         "pre" => 0,
         "during" => 1,
@@ -282,4 +81,256 @@ pub fn checklist(state: &RollbackState) -> Vec<ChecklistRow> {
     };
     rows.sort_by_key(|r| order(&r.phase));
     rows
+}
+
+/// A row the tool checks: passed, failed, or not known yet (`None`).
+fn auto_row(
+    phase: &str,
+    key: &str,
+    item: &str,
+    pass: Option<bool>,
+    detail: String,
+) -> ChecklistRow {
+    ChecklistRow {
+        phase: phase.into(),
+        key: key.into(),
+        item: item.into(),
+        status: match pass {
+            Some(true) => "pass",
+            Some(false) => "fail",
+            None => "pending",
+        }
+        .into(),
+        check: "auto".into(),
+        detail,
+    }
+}
+
+/// A row people sign off: passed when the tool did it (`auto_pass`) or
+/// someone signed it off, `n/a` where it does not apply.
+fn manual_row(
+    state: &RollbackState,
+    phase: &str,
+    key: &str,
+    item: &str,
+    auto_pass: bool,
+    na: bool,
+) -> ChecklistRow {
+    let (status, detail) = if na {
+        ("n/a".to_owned(), "an immediate rollback".to_owned())
+    } else if auto_pass {
+        ("pass".to_owned(), "the notify commands passed".to_owned())
+    } else if let Some(s) = state.signoffs.iter().find(|s| s.key == key) {
+        ("pass".to_owned(), format!("signed off by {}", s.by))
+    } else {
+        (
+            "pending".to_owned(),
+            format!(
+                "`trainyard rollback signoff {} --item {key}`",
+                state.rollback_id
+            ),
+        )
+    };
+    ChecklistRow {
+        phase: phase.into(),
+        key: key.into(),
+        item: item.into(),
+        status,
+        check: "manual".into(),
+        detail,
+    }
+}
+
+fn step_done(state: &RollbackState, name: &str) -> bool {
+    state
+        .steps
+        .iter()
+        .any(|s| s.name == name && s.status == Status::Done)
+}
+
+/// The automatic rows before the rollback.
+fn before_rows(state: &RollbackState) -> Vec<ChecklistRow> {
+    vec![
+        auto_row(
+            "pre",
+            "issue-documented",
+            "Issue documented with severity",
+            Some(!state.trigger.issue_id.is_empty()),
+            format!(
+                "{} ({})",
+                state.trigger.issue_id,
+                decision::name(state.trigger.severity)
+            ),
+        ),
+        auto_row(
+            "pre",
+            "decision-approved",
+            "Rollback decision approved",
+            match (&state.approved_by, state.post_hoc) {
+                (Some(_), _) => Some(true),
+                (None, true) => None,
+                (None, false) => Some(false),
+            },
+            match &state.approved_by {
+                Some(by) => format!("approved by {by}"),
+                None if state.post_hoc => "post-hoc approval pending".into(),
+                None => format!("waiting for {}", state.approval),
+            },
+        ),
+        auto_row(
+            "pre",
+            "previous-available",
+            "Previous version identified and available",
+            Some(true),
+            format!("{} (tag and recorded artifacts)", state.rolled_back_to),
+        ),
+        auto_row(
+            "pre",
+            "backup-created",
+            "Backup of current state created",
+            (step_done(state, "prepare") || step_done(state, "execute")).then_some(true),
+            format!(
+                "branch head in the plan; withdrawn files and config targets in {}",
+                state.backup_dir.display()
+            ),
+        ),
+    ]
+}
+
+/// The automatic rows of the execution.
+fn during_rows(state: &RollbackState) -> Vec<ChecklistRow> {
+    let executed = step_done(state, "execute");
+    let failed_action = state.actions.iter().find(|a| a.status == Status::Failed);
+    let verification = state.verification.as_ref();
+    vec![
+        auto_row(
+            "during",
+            "command-executed",
+            "Rollback command executed",
+            executed.then_some(true),
+            format!("{} action(s)", state.actions.len()),
+        ),
+        auto_row(
+            "during",
+            "progress-monitored",
+            "Progress monitored",
+            Some(true),
+            "every action journaled before and after its effect".into(),
+        ),
+        auto_row(
+            "during",
+            "no-unexpected-errors",
+            "No unexpected errors",
+            if failed_action.is_some() {
+                Some(false)
+            } else {
+                executed.then_some(true)
+            },
+            failed_action.map_or_else(|| "none".into(), |a| format!("{} failed", a.id)),
+        ),
+        auto_row(
+            "during",
+            "artifacts-reverted",
+            "Artifacts reverted correctly",
+            verification.map(|v| v.states_match),
+            verification.map_or_else(|| "not verified yet".into(), |v| v.details.join("; ")),
+        ),
+    ]
+}
+
+/// The automatic rows after the rollback, but for the original issue's.
+fn after_rows(state: &RollbackState) -> Vec<ChecklistRow> {
+    let verification = state.verification.as_ref();
+    vec![
+        auto_row(
+            "post",
+            "smoke-tests",
+            "Smoke tests pass",
+            verification.map(|v| v.smoke_tests == "pass"),
+            verification.map_or_else(|| "not run yet".into(), |v| v.smoke_tests.clone()),
+        ),
+        auto_row(
+            "post",
+            "evidence-captured",
+            "Evidence captured",
+            (!state.evidence.is_empty()).then_some(true),
+            state
+                .evidence
+                .last()
+                .cloned()
+                .unwrap_or_else(|| "not written yet".into()),
+        ),
+        auto_row(
+            "post",
+            "root-cause",
+            "Root cause documented",
+            state.follow_up.root_cause.as_ref().map(|_| true),
+            state
+                .follow_up
+                .root_cause
+                .clone()
+                .unwrap_or_else(|| "`trainyard rollback document`".into()),
+        ),
+    ]
+}
+
+/// The rows people sign off (the notify commands pass some of them).
+fn signed_rows(state: &RollbackState) -> Vec<ChecklistRow> {
+    vec![
+        manual_row(
+            state,
+            "pre",
+            "stakeholders-notified",
+            "Stakeholders notified",
+            state.notified,
+            false,
+        ),
+        manual_row(
+            state,
+            "pre",
+            "window-scheduled",
+            "Rollback window scheduled (if planned)",
+            false,
+            state.procedure == "RB-IMM",
+        ),
+        manual_row(
+            state,
+            "post",
+            "no-new-issues",
+            "No new issues introduced",
+            false,
+            false,
+        ),
+        manual_row(
+            state,
+            "post",
+            "stakeholders-updated",
+            "Stakeholders updated",
+            state.notified,
+            false,
+        ),
+    ]
+}
+
+/// Whether the original issue is gone: checked by the rollback's check
+/// command when it has one, signed off by a person otherwise.
+fn issue_resolved_row(state: &RollbackState) -> ChecklistRow {
+    if state.check.is_none() {
+        manual_row(
+            state,
+            "post",
+            "issue-resolved",
+            "Original issue resolved",
+            false,
+            false,
+        )
+    } else {
+        auto_row(
+            "post",
+            "issue-resolved",
+            "Original issue resolved",
+            state.verification.as_ref().map(|v| v.issue_resolved),
+            state.check.clone().unwrap_or_default(),
+        )
+    }
 }

@@ -6,7 +6,7 @@ use std::path::Path;
 
 use super::state::RollbackState;
 use crate::git_cli;
-use crate::rollback::plan::{CodePlan, RollbackPlan};
+use crate::rollback::plan::{CodePlan, RevertedCommit, RollbackPlan, RollbackPlanBody};
 use crate::workspace::Workspace;
 use crate::{Error, Result};
 
@@ -66,50 +66,9 @@ pub(super) fn roll_back_code(
             let dir = worktree.path();
             let (subject, what) = match code {
                 CodePlan::Revert { commits, keep, .. } => {
-                    for commit in commits {
-                        revert_one(dir, head, keep, &commit.commit).map_err(|e| {
-                            Error::environment(format!(
-                                "reverting {} ({}) on {branch} conflicts with later work: {e}; roll back by hand or with rollback.deploy_branch",
-                                short(&commit.commit),
-                                commit.subject
-                            ))
-                        })?;
-                    }
-                    keep_own_files(dir, head, keep)?;
-                    (
-                        format!(
-                            "revert: roll back {} to {}",
-                            body.rolled_back_from, body.rolled_back_to
-                        ),
-                        format!(
-                            "{} commit(s) of {} reverted",
-                            commits.len(),
-                            body.rolled_back_from
-                        ),
-                    )
+                    revert_commits(dir, body, branch, head, commits, keep)?
                 }
-                CodePlan::Restore { paths, base, .. } => {
-                    if !paths.is_empty() {
-                        let mut args =
-                            vec!["restore", "--source", base, "--staged", "--worktree", "--"];
-                        args.extend(paths.iter().map(String::as_str));
-                        git_cli::run(dir, &args)?;
-                    }
-                    (
-                        format!(
-                            "revert({}): roll back {} from {} to {}",
-                            body.components.join(","),
-                            body.components.join(", "),
-                            body.rolled_back_from,
-                            body.rolled_back_to
-                        ),
-                        format!(
-                            "{} path(s) restored to {}",
-                            paths.len(),
-                            body.rolled_back_to
-                        ),
-                    )
-                }
+                CodePlan::Restore { paths, base, .. } => restore_paths(dir, body, paths, base)?,
                 CodePlan::DeployBranch { .. } => unreachable!("handled above"),
             };
             let message = format!(
@@ -129,6 +88,69 @@ pub(super) fn roll_back_code(
             Ok(vec![format!("{what}: {branch} at {}", short(&new))])
         }
     }
+}
+
+/// Reverts the release's `commits` in the worktree `dir` at `head`,
+/// trainyard's own files kept as they are there: the rollback commit's
+/// subject, and what it does.
+fn revert_commits(
+    dir: &Path,
+    body: &RollbackPlanBody,
+    branch: &str,
+    head: &str,
+    commits: &[RevertedCommit],
+    keep: &[String],
+) -> Result<(String, String)> {
+    for commit in commits {
+        revert_one(dir, head, keep, &commit.commit).map_err(|e| {
+            Error::environment(format!(
+                "reverting {} ({}) on {branch} conflicts with later work: {e}; roll back by hand or with rollback.deploy_branch",
+                short(&commit.commit),
+                commit.subject
+            ))
+        })?;
+    }
+    keep_own_files(dir, head, keep)?;
+    Ok((
+        format!(
+            "revert: roll back {} to {}",
+            body.rolled_back_from, body.rolled_back_to
+        ),
+        format!(
+            "{} commit(s) of {} reverted",
+            commits.len(),
+            body.rolled_back_from
+        ),
+    ))
+}
+
+/// Restores `paths` to their content at `base` in the worktree `dir`
+/// (a partial rollback): the rollback commit's subject, and what it does.
+fn restore_paths(
+    dir: &Path,
+    body: &RollbackPlanBody,
+    paths: &[String],
+    base: &str,
+) -> Result<(String, String)> {
+    if !paths.is_empty() {
+        let mut args = vec!["restore", "--source", base, "--staged", "--worktree", "--"];
+        args.extend(paths.iter().map(String::as_str));
+        git_cli::run(dir, &args)?;
+    }
+    Ok((
+        format!(
+            "revert({}): roll back {} from {} to {}",
+            body.components.join(","),
+            body.components.join(", "),
+            body.rolled_back_from,
+            body.rolled_back_to
+        ),
+        format!(
+            "{} path(s) restored to {}",
+            paths.len(),
+            body.rolled_back_to
+        ),
+    ))
 }
 
 /// Reverts one commit into the index of `dir`. A conflict confined to

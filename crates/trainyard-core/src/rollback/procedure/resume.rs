@@ -55,92 +55,9 @@ pub(super) fn advance(
         if status == Some(Status::Done) {
             continue;
         }
-        let result = match name.as_str() {
-            // RB-IMM decides with its approval, unless the matrix lets the
-            // approval come after: no action runs before it.
-            "decide" => match (&state.approved_by, state.post_hoc) {
-                (Some(by), _) => {
-                    let note = format!("approved by {by} ({})", state.approval);
-                    finish_step(ws, state, "decide", vec![note])
-                }
-                (None, true) => finish_step(ws, state, "decide", Vec::new()),
-                (None, false) => {
-                    let role = state.approval.clone();
-                    let step = state.step_mut("decide");
-                    step.status = Status::Waiting;
-                    step.at = Some(ws.now.to_string());
-                    save(ws, state)?;
-                    return Ok(report(
-                        state,
-                        Some(format!(
-                            "approval by {role} before any action: `trainyard rollback approve {} --by <who> --role \"{role}\"`, then `trainyard rollback resume {}`",
-                            plan.short_id(),
-                            state.rollback_id
-                        )),
-                    ));
-                }
-            },
-            "approve" => match &state.approved_by {
-                Some(by) => {
-                    let note = format!("approved by {by} ({})", state.approval);
-                    finish_step(ws, state, "approve", vec![note])
-                }
-                None => {
-                    let role = state.approval.clone();
-                    let step = state.step_mut("approve");
-                    step.status = Status::Waiting;
-                    step.at = Some(ws.now.to_string());
-                    save(ws, state)?;
-                    return Ok(report(
-                        state,
-                        Some(format!(
-                            "approval by {role}: `trainyard rollback approve {} --by <who> --role \"{role}\"`, then `trainyard rollback resume {}`",
-                            plan.short_id(),
-                            state.rollback_id
-                        )),
-                    ));
-                }
-            },
-            "prepare" => prepare(ws, plan, state),
-            "execute" => {
-                let started = Instant::now();
-                if state.executed_at.is_none() {
-                    state.executed_at = Some(ws.now.to_string());
-                }
-                let result = execute(ws, plan, state);
-                state.elapsed_seconds += started.elapsed().as_secs_f64();
-                save(ws, state)?;
-                result.and_then(|notes| finish_step(ws, state, "execute", notes))
-            }
-            "verify" => {
-                let started = Instant::now();
-                let verification = verify(ws, plan, state)?;
-                state.elapsed_seconds += started.elapsed().as_secs_f64();
-                let notes = verification.details.clone();
-                let passed = verification.states_match && verification.smoke_tests == "pass";
-                state.verification = Some(verification);
-                if passed {
-                    finish_step(ws, state, "verify", notes)
-                } else {
-                    let step = state.step_mut("verify");
-                    step.status = Status::Failed;
-                    step.at = Some(ws.now.to_string());
-                    step.notes = notes;
-                    save(ws, state)?;
-                    return Ok(report(
-                        state,
-                        Some("a passing verification: mend what it found, then `trainyard rollback resume`".into()),
-                    ));
-                }
-            }
-            "communicate" => communicate(ws, state),
-            "document" | "close" => {
-                state.completed_at = Some(jiff::Timestamp::now().max(ws.now).to_string());
-                let path = write_evidence(ws, state)?;
-                state.evidence.push(path.clone());
-                finish_step(ws, state, &name, vec![format!("evidence {path}")])
-            }
-            _ => Ok(()),
+        let result = match run_step(ws, plan, state, &name)? {
+            StepRun::Ran(result) => result,
+            StepRun::Stopped(waiting_for) => return Ok(report(state, Some(waiting_for))),
         };
         if let Err(error) = result {
             let step = state.step_mut(&name);
@@ -152,4 +69,127 @@ pub(super) fn advance(
         }
     }
     Ok(report(state, None))
+}
+
+/// What running one step came to.
+enum StepRun {
+    /// The step ran: done, or failed with this error (the step is then
+    /// marked failed).
+    Ran(Result<()>),
+    /// The procedure stops at the step, recorded, waiting for this.
+    Stopped(String),
+}
+
+/// Runs step `name`. An error returned here stops the procedure without
+/// marking the step failed.
+fn run_step(
+    ws: &Workspace,
+    plan: &RollbackPlan,
+    state: &mut RollbackState,
+    name: &str,
+) -> Result<StepRun> {
+    match name {
+        // RB-IMM decides with its approval, unless the matrix lets the
+        // approval come after: no action runs before it.
+        "decide" => match (&state.approved_by, state.post_hoc) {
+            (Some(by), _) => {
+                let note = format!("approved by {by} ({})", state.approval);
+                Ok(StepRun::Ran(finish_step(ws, state, "decide", vec![note])))
+            }
+            (None, true) => Ok(StepRun::Ran(finish_step(ws, state, "decide", Vec::new()))),
+            (None, false) => {
+                let role = state.approval.clone();
+                let waiting_for = format!(
+                    "approval by {role} before any action: `trainyard rollback approve {} --by <who> --role \"{role}\"`, then `trainyard rollback resume {}`",
+                    plan.short_id(),
+                    state.rollback_id
+                );
+                wait_at(ws, state, "decide", waiting_for)
+            }
+        },
+        "approve" => match &state.approved_by {
+            Some(by) => {
+                let note = format!("approved by {by} ({})", state.approval);
+                Ok(StepRun::Ran(finish_step(ws, state, "approve", vec![note])))
+            }
+            None => {
+                let role = state.approval.clone();
+                let waiting_for = format!(
+                    "approval by {role}: `trainyard rollback approve {} --by <who> --role \"{role}\"`, then `trainyard rollback resume {}`",
+                    plan.short_id(),
+                    state.rollback_id
+                );
+                wait_at(ws, state, "approve", waiting_for)
+            }
+        },
+        "prepare" => Ok(StepRun::Ran(prepare(ws, plan, state))),
+        "execute" => execute_step(ws, plan, state),
+        "verify" => verify_step(ws, plan, state),
+        "communicate" => Ok(StepRun::Ran(communicate(ws, state))),
+        "document" | "close" => close_step(ws, state, name),
+        _ => Ok(StepRun::Ran(Ok(()))),
+    }
+}
+
+/// Marks step `name` waiting, and stops there.
+fn wait_at(
+    ws: &Workspace,
+    state: &mut RollbackState,
+    name: &str,
+    waiting_for: String,
+) -> Result<StepRun> {
+    let step = state.step_mut(name);
+    step.status = Status::Waiting;
+    step.at = Some(ws.now.to_string());
+    save(ws, state)?;
+    Ok(StepRun::Stopped(waiting_for))
+}
+
+/// EXECUTE, its time measured and added to the rollback's.
+fn execute_step(ws: &Workspace, plan: &RollbackPlan, state: &mut RollbackState) -> Result<StepRun> {
+    let started = Instant::now();
+    if state.executed_at.is_none() {
+        state.executed_at = Some(ws.now.to_string());
+    }
+    let result = execute(ws, plan, state);
+    state.elapsed_seconds += started.elapsed().as_secs_f64();
+    save(ws, state)?;
+    Ok(StepRun::Ran(result.and_then(|notes| {
+        finish_step(ws, state, "execute", notes)
+    })))
+}
+
+/// VERIFY, its time measured and added to the rollback's. A verification
+/// that does not pass stops the procedure at the step, failed.
+fn verify_step(ws: &Workspace, plan: &RollbackPlan, state: &mut RollbackState) -> Result<StepRun> {
+    let started = Instant::now();
+    let verification = verify(ws, plan, state)?;
+    state.elapsed_seconds += started.elapsed().as_secs_f64();
+    let notes = verification.details.clone();
+    let passed = verification.states_match && verification.smoke_tests == "pass";
+    state.verification = Some(verification);
+    if passed {
+        return Ok(StepRun::Ran(finish_step(ws, state, "verify", notes)));
+    }
+    let step = state.step_mut("verify");
+    step.status = Status::Failed;
+    step.at = Some(ws.now.to_string());
+    step.notes = notes;
+    save(ws, state)?;
+    Ok(StepRun::Stopped(
+        "a passing verification: mend what it found, then `trainyard rollback resume`".into(),
+    ))
+}
+
+/// DOCUMENT or CLOSE: the procedure ends, its evidence written.
+fn close_step(ws: &Workspace, state: &mut RollbackState, name: &str) -> Result<StepRun> {
+    state.completed_at = Some(jiff::Timestamp::now().max(ws.now).to_string());
+    let path = write_evidence(ws, state)?;
+    state.evidence.push(path.clone());
+    Ok(StepRun::Ran(finish_step(
+        ws,
+        state,
+        name,
+        vec![format!("evidence {path}")],
+    )))
 }

@@ -1,14 +1,14 @@
 //! `rollback start`: the matrix's decision on the trigger, the procedure
 //! it calls for (DETECT and DECIDE, or ASSESS), and the first state.
 
-use super::approval::{RollbackDecision, approval_for, approvals};
+use super::approval::{approval_for, approvals, decided_by};
 use super::report::{RollbackReport, report};
 use super::resume::advance;
 use super::state::{
     ActionRecord, FollowUp, RollbackState, Status, StepRecord, Trigger, all, save, state_dir,
 };
 use crate::rollback::Kind;
-use crate::rollback::decision::{self, Action, Impact, Severity};
+use crate::rollback::decision::{self, Action, Assessment, Impact, Severity};
 use crate::rollback::plan::{self, RollbackPlan};
 use crate::workspace::Workspace;
 use crate::{Error, Result};
@@ -96,17 +96,7 @@ fn begin(
     plan_ref: String,
     request: &StartRequest,
 ) -> Result<RollbackState> {
-    if let Some(existing) = all(ws)?
-        .into_iter()
-        .find(|s| s.plan_id == plan.plan_id && !s.is_aborted())
-    {
-        return Err(Error::input(format!(
-            "rollback plan {} is already being carried out as {}: run `trainyard rollback resume {}`",
-            plan.short_id(),
-            existing.rollback_id,
-            existing.rollback_id
-        )));
-    }
+    refuse_if_under_way(ws, plan)?;
     let approvals = approvals(ws, &plan.plan_id)?;
     if let Some(rejected) = approvals.iter().find(|a| !a.approved) {
         return Err(Error::input(format!(
@@ -119,51 +109,8 @@ fn begin(
     let immediate = plan.plan.kind == Kind::Immediate
         || (matches!(plan.plan.kind, Kind::Partial | Kind::Config)
             && assessment.action.allows(true));
-    if !assessment.action.allows(plan.plan.kind == Kind::Immediate) {
-        return Err(Error::input(format!(
-            "the decision matrix says `{}` for {} severity and {} impact: a{} {} rollback is not allowed{}",
-            assessment.action.as_str(),
-            decision::name(request.severity),
-            decision::name(request.impact),
-            if plan.plan.kind == Kind::Immediate {
-                "n"
-            } else {
-                ""
-            },
-            plan.plan.kind.as_str(),
-            if assessment.action == Action::FixForward {
-                ": fix forward instead"
-            } else {
-                ": plan a planned rollback"
-            }
-        )));
-    }
-    let mut decision_signature = None;
-    let by = match ws.team()? {
-        // The decision is signed by whoever makes it, named with the key.
-        Some(team) => {
-            let decision = RollbackDecision {
-                plan_id: plan.plan_id.clone(),
-                severity: decision::name(request.severity).to_owned(),
-                impact: decision::name(request.impact).to_owned(),
-                action: assessment.action.as_str().to_owned(),
-                decided_at: ws.now.to_string(),
-            };
-            let signature = team.sign_with(&ws.signing_key()?, request.by.as_deref(), &decision)?;
-            let label = crate::identity::Verified {
-                principal: signature.principal.clone(),
-                key: signature.key.clone(),
-            }
-            .label();
-            decision_signature = Some(signature);
-            label
-        }
-        None => request
-            .by
-            .clone()
-            .or_else(|| ws.git_email())
-            .unwrap_or_else(|| "unknown".into()),
-    };
+    refuse_if_not_allowed(plan, request, &assessment)?;
+    let (by, decision_signature) = decided_by(ws, plan, request, assessment.action)?;
     let rollback_id = format!(
         "rb-{}-{}",
         plan.plan.rolled_back_from.replace('+', "_"),
@@ -172,18 +119,7 @@ fn begin(
     let procedure = if immediate { "RB-IMM" } else { "RB-PLN" };
     let steps = if immediate { RB_IMM } else { RB_PLN };
     let detected_at = request.detected_at.unwrap_or(ws.now);
-    let mut actions = Vec::new();
-    if plan.plan.code.is_some() {
-        actions.push(action("code"));
-    }
-    for channel in &plan.plan.channels {
-        if channel.withdraw.is_some() || !channel.republish.is_empty() {
-            actions.push(action(&format!("channel:{}", channel.channel)));
-        }
-    }
-    for config in &plan.plan.configs {
-        actions.push(action(&format!("config:{}", config.sync_id)));
-    }
+    let actions = planned_actions(plan);
     let mut state = RollbackState {
         backup_dir: state_dir(ws).join(&rollback_id).join("backup"),
         rollback_id,
@@ -206,15 +142,7 @@ fn begin(
         post_hoc: assessment.post_hoc,
         approved_by: approval_for(ws, &approvals, &assessment.approval)?,
         check: request.check.clone(),
-        steps: steps
-            .iter()
-            .map(|name| StepRecord {
-                name: (*name).into(),
-                status: Status::Pending,
-                at: None,
-                notes: Vec::new(),
-            })
-            .collect(),
+        steps: pending_steps(&steps),
         actions,
         signoffs: Vec::new(),
         decided_by: by.clone(),
@@ -231,7 +159,97 @@ fn begin(
         evidence: Vec::new(),
         aborted_at: None,
     };
-    // DETECT / ASSESS: the trigger is on record.
+    record_trigger(ws, &mut state);
+    record_decision(ws, &mut state, &assessment, immediate, detected_at);
+    Ok(state)
+}
+
+/// Refuses a plan that another rollback, not aborted, carries out.
+fn refuse_if_under_way(ws: &Workspace, plan: &RollbackPlan) -> Result<()> {
+    if let Some(existing) = all(ws)?
+        .into_iter()
+        .find(|s| s.plan_id == plan.plan_id && !s.is_aborted())
+    {
+        return Err(Error::input(format!(
+            "rollback plan {} is already being carried out as {}: run `trainyard rollback resume {}`",
+            plan.short_id(),
+            existing.rollback_id,
+            existing.rollback_id
+        )));
+    }
+    Ok(())
+}
+
+/// Refuses a rollback of the plan's type where the matrix's action does
+/// not allow it.
+fn refuse_if_not_allowed(
+    plan: &RollbackPlan,
+    request: &StartRequest,
+    assessment: &Assessment,
+) -> Result<()> {
+    if !assessment.action.allows(plan.plan.kind == Kind::Immediate) {
+        return Err(Error::input(format!(
+            "the decision matrix says `{}` for {} severity and {} impact: a{} {} rollback is not allowed{}",
+            assessment.action.as_str(),
+            decision::name(request.severity),
+            decision::name(request.impact),
+            if plan.plan.kind == Kind::Immediate {
+                "n"
+            } else {
+                ""
+            },
+            plan.plan.kind.as_str(),
+            if assessment.action == Action::FixForward {
+                ": fix forward instead"
+            } else {
+                ": plan a planned rollback"
+            }
+        )));
+    }
+    Ok(())
+}
+
+/// The actions of the execution, in the order the plan lists them: the
+/// code, each channel with something to withdraw or publish, each config.
+fn planned_actions(plan: &RollbackPlan) -> Vec<ActionRecord> {
+    let mut actions = Vec::new();
+    if plan.plan.code.is_some() {
+        actions.push(action("code"));
+    }
+    for channel in &plan.plan.channels {
+        if channel.withdraw.is_some() || !channel.republish.is_empty() {
+            actions.push(action(&format!("channel:{}", channel.channel)));
+        }
+    }
+    for config in &plan.plan.configs {
+        actions.push(action(&format!("config:{}", config.sync_id)));
+    }
+    actions
+}
+
+fn action(id: &str) -> ActionRecord {
+    ActionRecord {
+        id: id.to_owned(),
+        status: Status::Pending,
+        notes: Vec::new(),
+    }
+}
+
+/// The procedure's steps, none reached yet.
+fn pending_steps(names: &[&str]) -> Vec<StepRecord> {
+    names
+        .iter()
+        .map(|name| StepRecord {
+            name: (*name).into(),
+            status: Status::Pending,
+            at: None,
+            notes: Vec::new(),
+        })
+        .collect()
+}
+
+/// DETECT / ASSESS: the trigger is on record.
+fn record_trigger(ws: &Workspace, state: &mut RollbackState) {
     let note = format!(
         "{} ({} severity, {} impact): {}",
         state.trigger.issue_id,
@@ -244,9 +262,18 @@ fn begin(
     first.status = Status::Done;
     first.at = Some(now);
     first.notes.push(note);
-    // DECIDE: the matrix's answer, within the time RB-IMM allows. RB-PLN's
-    // assess step holds the decision too. Either way the decision is done
-    // only once its approval is recorded, unless it may come after.
+}
+
+/// DECIDE: the matrix's answer, within the time RB-IMM allows. RB-PLN's
+/// assess step holds the decision too. Either way the decision is done
+/// only once its approval is recorded, unless it may come after.
+fn record_decision(
+    ws: &Workspace,
+    state: &mut RollbackState,
+    assessment: &Assessment,
+    immediate: bool,
+    detected_at: jiff::Timestamp,
+) {
     let mut notes = assessment.because.clone();
     if immediate {
         let limit = ws.config.rollback.decide_within_minutes;
@@ -262,14 +289,5 @@ fn begin(
         state.step_mut("decide").notes.extend(notes);
     } else {
         state.steps[0].notes.extend(notes);
-    }
-    Ok(state)
-}
-
-fn action(id: &str) -> ActionRecord {
-    ActionRecord {
-        id: id.to_owned(),
-        status: Status::Pending,
-        notes: Vec::new(),
     }
 }
