@@ -150,7 +150,7 @@ impl StagedBody {
     /// Where it is recorded, relative to the store root:
     /// `evidence/<kind>/<sha256>.gz`.
     pub fn path(&self) -> String {
-        super::relative_path(&self.kind, &self.name())
+        super::names::relative_path(&self.kind, &self.name())
     }
 }
 
