@@ -7,7 +7,7 @@ use super::at::{Dir, EntryType, Found};
 use super::dir_store::OnDisk;
 use super::names::relative_path;
 use super::{
-    DirStore, EVIDENCE_DIR, EvidenceStore, GENESIS_HASH, INDEX_FILE, Problem, ProblemKind,
+    DirStore, EVIDENCE_DIR, EvidenceStore, GENESIS_HASH, INDEX_FILE, Problem, ProblemKind, Record,
     VerifyReport, body, is_body_name, validate_kind, validate_name,
 };
 use crate::Result;
@@ -60,27 +60,8 @@ impl DirStore {
             // The chain: skipped right after a malformed line, which is
             // reported already and whose record cannot be known.
             if !after_malformed {
-                let (expected_seq, expected_prev) = match &previous {
-                    None => (Some(1), GENESIS_HASH),
-                    Some((seq, hash)) => (seq.checked_add(1), hash.as_str()),
-                };
-                if expected_seq != Some(record.seq) {
-                    let expected = expected_seq.map_or("none".to_string(), |s| s.to_string());
-                    problems.push(index_problem(
-                        ProblemKind::SequenceGap,
-                        format!(
-                            "sequence number {} where {expected} was expected",
-                            record.seq
-                        ),
-                    ));
-                }
-                if record.prev != expected_prev {
-                    problems.push(index_problem(
-                        ProblemKind::ChainBroken,
-                        "prev does not match the hash of the record before it: \
-                         records were removed, inserted or reordered"
-                            .to_string(),
-                    ));
+                for (kind, message) in chain_breaks(previous.as_ref(), record) {
+                    problems.push(index_problem(kind, message));
                 }
             }
             after_malformed = false;
@@ -123,81 +104,108 @@ impl DirStore {
             seen.insert(key, record.seq);
             recorded.insert(record.path.clone());
 
-            let path = self.full_path(&record.path);
-            let path_display = path.display().to_string();
-            let document_problem = |kind, message: String| Problem {
-                kind,
-                path: path_display.clone(),
-                seq: Some(record.seq),
-                line: Some(line.number),
-                message,
-            };
-            let on_disk = match root {
-                Some(root) => self.find_document(root, record)?,
-                None => OnDisk::Missing,
-            };
-            match on_disk {
-                OnDisk::Missing => {
-                    problems.push(document_problem(
-                        ProblemKind::Missing,
-                        format!(
-                            "document {path_display} (seq {}) is recorded but missing",
-                            record.seq
-                        ),
-                    ));
-                }
-                OnDisk::Link => {
-                    problems.push(document_problem(
-                        ProblemKind::Symlink,
-                        format!(
-                            "document {path_display} (seq {}) is reached through a symbolic link, \
-                             which the store never follows",
-                            record.seq
-                        ),
-                    ));
-                }
-                OnDisk::Wrong => {
-                    problems.push(document_problem(
-                        ProblemKind::Edited,
-                        format!(
-                            "document {path_display} (seq {}) is not a regular file",
-                            record.seq
-                        ),
-                    ));
-                }
-                OnDisk::File(mut file) => {
-                    let (stored, _) = body::hash_stream(&mut file, &path)?;
-                    if stored != record.sha256 {
-                        problems.push(document_problem(
-                            ProblemKind::Edited,
-                            format!(
-                                "document {path_display} (seq {}) does not match its recorded \
-                                 sha-256: it was edited",
-                                record.seq
-                            ),
-                        ));
-                    } else if let Some(sha256) = record.name.strip_suffix(".gz")
-                        && is_body_name(&record.name)
-                    {
-                        // A body holds the content its name is the hash of.
-                        body::rewind(&mut file, &path)?;
-                        let holds = body::inflate(&mut file, &path, &mut std::io::sink())
-                            .is_ok_and(|found| found == sha256);
-                        if !holds {
-                            problems.push(document_problem(
-                                ProblemKind::Edited,
-                                format!(
-                                    "body {path_display} (seq {}) does not decompress to the \
-                                     content its name is the hash of",
-                                    record.seq
-                                ),
-                            ));
-                        }
-                    }
-                }
-            }
+            problems.extend(self.document_problem(root, record, line.number)?);
         }
 
+        problems.extend(self.unrecorded_problems(root, &recorded)?);
+        Ok(VerifyReport {
+            store: self.location(),
+            ok: problems.is_empty(),
+            documents,
+            head_hash: previous.map(|(_, hash)| hash),
+            problems,
+        })
+    }
+
+    /// What is wrong with the document of `record`, at line `line` of the
+    /// index, on disk: missing, behind a link, not a regular file, or not
+    /// the bytes recorded (for a body, not the content its name is the
+    /// hash of). `None` when nothing is.
+    fn document_problem(
+        &self,
+        root: Option<&Dir>,
+        record: &Record,
+        line: usize,
+    ) -> Result<Option<Problem>> {
+        let path = self.full_path(&record.path);
+        let path_display = path.display().to_string();
+        let document_problem = |kind, message: String| Problem {
+            kind,
+            path: path_display.clone(),
+            seq: Some(record.seq),
+            line: Some(line),
+            message,
+        };
+        let on_disk = match root {
+            Some(root) => self.find_document(root, record)?,
+            None => OnDisk::Missing,
+        };
+        Ok(match on_disk {
+            OnDisk::Missing => Some(document_problem(
+                ProblemKind::Missing,
+                format!(
+                    "document {path_display} (seq {}) is recorded but missing",
+                    record.seq
+                ),
+            )),
+            OnDisk::Link => Some(document_problem(
+                ProblemKind::Symlink,
+                format!(
+                    "document {path_display} (seq {}) is reached through a symbolic link, \
+                     which the store never follows",
+                    record.seq
+                ),
+            )),
+            OnDisk::Wrong => Some(document_problem(
+                ProblemKind::Edited,
+                format!(
+                    "document {path_display} (seq {}) is not a regular file",
+                    record.seq
+                ),
+            )),
+            OnDisk::File(mut file) => {
+                let (stored, _) = body::hash_stream(&mut file, &path)?;
+                if stored != record.sha256 {
+                    Some(document_problem(
+                        ProblemKind::Edited,
+                        format!(
+                            "document {path_display} (seq {}) does not match its recorded \
+                             sha-256: it was edited",
+                            record.seq
+                        ),
+                    ))
+                } else if let Some(sha256) = record.name.strip_suffix(".gz")
+                    && is_body_name(&record.name)
+                {
+                    // A body holds the content its name is the hash of.
+                    body::rewind(&mut file, &path)?;
+                    let holds = body::inflate(&mut file, &path, &mut std::io::sink())
+                        .is_ok_and(|found| found == sha256);
+                    (!holds).then(|| {
+                        document_problem(
+                            ProblemKind::Edited,
+                            format!(
+                                "body {path_display} (seq {}) does not decompress to the \
+                                 content its name is the hash of",
+                                record.seq
+                            ),
+                        )
+                    })
+                } else {
+                    None
+                }
+            }
+        })
+    }
+
+    /// The files under `evidence/` that no record names (but the index),
+    /// and the symbolic links there, by path.
+    fn unrecorded_problems(
+        &self,
+        root: Option<&Dir>,
+        recorded: &HashSet<String>,
+    ) -> Result<Vec<Problem>> {
+        let mut problems = Vec::new();
         let index_relative = format!("{EVIDENCE_DIR}/{INDEX_FILE}");
         let on_disk = match root {
             Some(root) => self.files_on_disk(root)?,
@@ -235,14 +243,7 @@ impl DirStore {
                 ),
             });
         }
-
-        Ok(VerifyReport {
-            store: self.location(),
-            ok: problems.is_empty(),
-            documents,
-            head_hash: previous.map(|(_, hash)| hash),
-            problems,
-        })
+        Ok(problems)
     }
 
     /// Every entry under `evidence/` that is not a directory, as sorted
@@ -276,4 +277,35 @@ fn collect_files(dir: &Dir, relative: &str, out: &mut Vec<(String, bool)>) -> Re
         }
     }
     Ok(())
+}
+
+/// What is wrong with `record`'s place in the chain, after the record
+/// `previous` (its sequence number and hash; none for the first): a
+/// sequence number that is not the next, a `prev` that is not the hash
+/// before it.
+fn chain_breaks(previous: Option<&(u64, String)>, record: &Record) -> Vec<(ProblemKind, String)> {
+    let mut breaks = Vec::new();
+    let (expected_seq, expected_prev) = match previous {
+        None => (Some(1), GENESIS_HASH),
+        Some((seq, hash)) => (seq.checked_add(1), hash.as_str()),
+    };
+    if expected_seq != Some(record.seq) {
+        let expected = expected_seq.map_or("none".to_string(), |s| s.to_string());
+        breaks.push((
+            ProblemKind::SequenceGap,
+            format!(
+                "sequence number {} where {expected} was expected",
+                record.seq
+            ),
+        ));
+    }
+    if record.prev != expected_prev {
+        breaks.push((
+            ProblemKind::ChainBroken,
+            "prev does not match the hash of the record before it: \
+             records were removed, inserted or reordered"
+                .to_string(),
+        ));
+    }
+    breaks
 }
