@@ -1,0 +1,566 @@
+//! Applying an approved plan: the checks that it may be applied, the
+//! write of the target under its lock, the verification, and the log.
+
+use std::path::Path;
+
+use serde::Serialize;
+
+use super::approve::{approval_of, recorded_approvals};
+use super::identity;
+use super::load::find;
+use super::locking::lock_for_apply;
+use super::logs::{applied_log, notify_outcome, outcomes_dir, record_log, settle_quietly};
+use super::plan::{Scanned, find_plan, plan_contents};
+use super::sides::{
+    Side, client_for, filters_of, git_location, read_side, read_sides, save_base, scan,
+    side_record, state_dir,
+};
+use crate::sync::config::{ConflictStrategy, EndpointType, LoadedSync};
+use crate::sync::model::{self, Change};
+use crate::sync::record::{
+    Approval, ChangesApplied, DryRunResult, LogApproval, LogDryRun, LogExecution, LogVerification,
+    SyncLog, SyncPlan,
+};
+use crate::sync::snapshot::{self, Snapshot};
+use crate::sync::{apply, outcome, remote, tree};
+use crate::workspace::Workspace;
+use crate::{Error, Result, git_cli};
+
+/// What an apply did.
+#[derive(Debug, Clone, Serialize)]
+pub struct ApplyReport {
+    /// The log written.
+    pub log: SyncLog,
+    /// Where.
+    pub log_ref: String,
+    /// What became of each notification.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub notifications: Vec<crate::notify::Delivery>,
+}
+
+/// `sync apply`: applies an approved, fresh, unused plan, verifies it and
+/// writes the `sync_log`.
+///
+/// # Errors
+///
+/// Returns an [`Error::Input`] when the plan is unapproved, rejected,
+/// already applied, expired, blocked by conflicts or `max_delete`, or
+/// stale (the source or target changed since: the error shows what changed
+/// since); an [`Error::Environment`] when another apply holds the target's
+/// lock or an interrupted apply awaits `sync recover`.
+pub fn apply_plan(
+    ws: &Workspace,
+    plan_id: &str,
+    automatic: Option<Approval>,
+) -> Result<ApplyReport> {
+    let (plan, plan_ref) = find_plan(ws, plan_id)?;
+    apply_found(ws, &plan, plan_ref, automatic, None)
+}
+
+/// Applies `plan`; with `scanned`, the sides and the change list as the
+/// plan has just made them (in `run`), else both sides are read again to
+/// prove the plan fresh and its change list is read from its body.
+pub(super) fn apply_found(
+    ws: &Workspace,
+    plan: &SyncPlan,
+    plan_ref: String,
+    automatic: Option<Approval>,
+    scanned: Option<Scanned>,
+) -> Result<ApplyReport> {
+    let sync = find(ws, &plan.plan.sync_id)?;
+    let c = &sync.config;
+    settle_quietly(ws, &c.sync_id);
+    let short = plan.short_id().to_owned();
+    if sync.hash != plan.plan.config_hash {
+        return Err(Error::input(format!(
+            "plan {short} was made with another version of {}: plan again",
+            sync.path
+                .strip_prefix(&ws.home)
+                .unwrap_or(&sync.path)
+                .display()
+        )));
+    }
+    let store = ws.evidence_store();
+    let recorded = recorded_approvals(store.as_ref(), &plan.plan_id)?;
+    let path_of = |approval: &Approval| {
+        recorded
+            .iter()
+            .find(|(a, _)| a == approval)
+            .map_or_else(String::new, |(_, path)| path.clone())
+    };
+    let approvals: Vec<Approval> = recorded.iter().map(|(a, _)| a.clone()).collect();
+    if let Some(rejected) = approvals.iter().find(|a| !a.approved) {
+        return Err(Error::input(format!(
+            "plan {short} was rejected by {} ({}): it can never be applied",
+            rejected.approved_by,
+            rejected.reason.clone().unwrap_or_default()
+        )));
+    }
+    let team = ws.team()?;
+    let approval = match (approvals.into_iter().find(|a| a.approved), automatic) {
+        // Made by this run (`sync run`, a rollback's verified decision).
+        (_, Some(given)) if given.plan_id == plan.plan_id && team.is_some() => given,
+        // Recorded earlier: in team mode, checked as it is used.
+        (Some(a), _) if !a.automatic || c.options.approval_required => match &team {
+            Some(team) => {
+                let verified = crate::sync::decision::check(team, plan, c, &a, &path_of(&a))?;
+                Approval {
+                    approved_by: verified.label(),
+                    ..a
+                }
+            }
+            None => a,
+        },
+        (Some(a), _) => a,
+        (None, Some(auto)) if !c.options.approval_required => auto,
+        (None, _) if c.options.approval_required => {
+            return Err(Error::input(format!(
+                "plan {short} is not approved, and sync {} requires approval: run `trainyard sync approve {short}`",
+                c.sync_id
+            )));
+        }
+        (None, _) => Approval {
+            reason: Some("approval not required by the sync's configuration".into()),
+            automatic: true,
+            ..approval_of(plan, identity(ws), ws.now)
+        },
+    };
+    if let Some(log_ref) = applied_log(ws, plan)? {
+        return Err(Error::input(format!(
+            "plan {short} was already applied ({log_ref}): plans are single-use, plan again"
+        )));
+    }
+    if let Ok(expires) = plan.plan.expires_at.parse::<jiff::Timestamp>()
+        && ws.expiry_clock() > expires
+    {
+        return Err(Error::input(format!(
+            "plan {short} expired at {expires}: plan again"
+        )));
+    }
+    if plan.plan.exceeds_max_delete && !approval.override_max_delete {
+        return Err(Error::input(format!(
+            "plan {short} deletes {} file(s), more than max_delete allows: approve it with --override-max-delete to go ahead",
+            plan.plan.result.files_to_delete
+        )));
+    }
+    let contents = plan_contents(ws, plan)?;
+    if let Some(conflict) = contents.conflicts.iter().find(|c| c.resolution == "fail") {
+        return Err(Error::input(format!(
+            "plan {short} has {} unresolved conflict(s), e.g. {}: {}",
+            contents
+                .conflicts
+                .iter()
+                .filter(|c| c.resolution == "fail")
+                .count(),
+            conflict.path,
+            conflict.detail.clone().unwrap_or_default()
+        )));
+    }
+    let journal_dir = state_dir(ws, &c.sync_id).join("journal");
+    let _lock = lock_for_apply(ws, &sync, &plan.plan_id, &journal_dir)?;
+    if let Some(pending) = apply::interrupted(&journal_dir)? {
+        return Err(Error::environment(format!(
+            "an interrupted apply ({pending}) of sync {} must be finished first: run `trainyard sync recover {}`",
+            c.sync_id, c.sync_id
+        )));
+    }
+    // Stale? Read both sides again and compare with what the plan saw.
+    let Scanned {
+        source,
+        target,
+        source_snapshot,
+        target_snapshot,
+    } = match scanned {
+        Some(scanned) => scanned,
+        None => {
+            let filters = filters_of(ws, &sync)?;
+            let (source, target) = read_sides(ws, &sync, &filters)?;
+            Scanned {
+                source_snapshot: scan(ws, &c.sync_id, "source", &source.root, &filters, false)?,
+                target_snapshot: scan(ws, &c.sync_id, "target", &target.root, &filters, false)?,
+                source,
+                target,
+            }
+        }
+    };
+    let source_now = side_record(&c.source, &source, &source_snapshot);
+    let target_now = side_record(&c.target, &target, &target_snapshot);
+    if source_now.fingerprint != plan.plan.source.fingerprint
+        || target_now.fingerprint != plan.plan.target.fingerprint
+        || source_now.revision != plan.plan.source.revision
+        || target_now.revision != plan.plan.target.revision
+    {
+        let now = DryRunResult::of(snapshot::changes(&source_snapshot, &target_snapshot));
+        let side = if target_now.fingerprint != plan.plan.target.fingerprint
+            || target_now.revision != plan.plan.target.revision
+        {
+            "target"
+        } else {
+            "source"
+        };
+        return Err(Error::input(format!(
+            "plan {short} is stale: the {side} changed since it was planned; a plan now would be {} to add, {} to modify, {} to delete: run `trainyard sync plan {}`",
+            now.files_to_add, now.files_to_modify, now.files_to_delete, c.sync_id
+        )));
+    }
+    // A real apply is dated by the real clock, whatever the pinned one
+    // says: its log can be neither backdated nor postdated.
+    let started = Workspace::real_now();
+    let started_at = started.to_string();
+    let execution_id = format!(
+        "{}-{}-{short}",
+        c.sync_id,
+        started.strftime("%Y%m%dT%H%M%SZ")
+    );
+    let mut errors = Vec::new();
+    let merged: Vec<&str> = contents
+        .conflicts
+        .iter()
+        .filter(|c| c.resolution == "merge")
+        .map(|c| c.path.as_str())
+        .collect();
+    let overlay = if merged.is_empty() {
+        None
+    } else {
+        Some(merge_overlay(
+            &state_dir(ws, &c.sync_id).join("objects"),
+            &source.root,
+            &contents.changes,
+            &merged,
+        )?)
+    };
+    let source_root = overlay.as_ref().map_or(source.root.as_path(), |o| o.path());
+    let remote_target = matches!(c.target.kind, EndpointType::Api | EndpointType::Registry);
+    let client = if remote_target {
+        Some(client_for(ws, &c.target)?)
+    } else {
+        None
+    };
+    let dry_run = LogDryRun {
+        executed_at: Some(plan.plan.planned_at.clone()),
+        result: plan.plan.result,
+        diff_summary: plan.plan.diff_summary.clone(),
+        diff_ref: Some(plan.plan.diff_ref.clone()),
+    };
+    let log_approval = LogApproval {
+        approved: approval.approved,
+        approved_by: Some(if approval.automatic {
+            format!("{} (automatic)", approval.approved_by)
+        } else {
+            approval.approved_by.clone()
+        }),
+        approved_at: Some(approval.approved_at.clone()),
+        dry_run_ref: Some(plan_ref.clone()),
+    };
+    // What the log needs is taken before the target is touched: the
+    // store must take the log now (held, its index readable, the name
+    // free), and the outcome is journaled in the sync's state, so that
+    // no target changes without its log, whatever happens next.
+    store.check_writable("sync_log", &execution_id)?;
+    let mut pending = outcome::Pending::begin(
+        &outcomes_dir(ws, &c.sync_id),
+        &outcome::OutcomeEvent::Begun {
+            execution_id: execution_id.clone(),
+            plan_id: plan.plan_id.clone(),
+            plan_ref: plan_ref.clone(),
+            started_at: started_at.clone(),
+            executed_by: identity(ws),
+            dry_run: dry_run.clone(),
+            approval: log_approval.clone(),
+        },
+    )?;
+    // From here on no error returns early: each one goes into the log.
+    let mut status = "success";
+    if let Some(client) = &client {
+        // Written document by document with the server's preconditions;
+        // a stop half-way leaves what the list says, and a new plan shows
+        // the rest.
+        let written = if c.target.kind == EndpointType::Api {
+            remote::apply_api(
+                client,
+                &c.target.location,
+                &contents.changes,
+                source_root,
+                &plan.plan.target.etags,
+            )
+        } else {
+            remote::apply_registry(client, &c.target.location, &contents.changes, source_root)
+        };
+        if let Some(e) = written.error {
+            errors.push(e.to_string());
+            status = if written.done.is_empty() {
+                "failed"
+            } else {
+                "partial"
+            };
+        }
+    } else if let Err(e) = apply::apply(&apply::ApplyRequest {
+        source_root,
+        target_root: &target.root,
+        changes: &contents.changes,
+        journal_dir: &journal_dir,
+        apply_id: &execution_id,
+        plan_id: &plan.plan_id,
+    }) {
+        errors.push(e.to_string());
+        status = "failed";
+    }
+    if status == "success"
+        && c.target.kind == EndpointType::Git
+        && let Err(e) = commit_and_push(ws, &sync, &target, plan)
+    {
+        errors.push(e.to_string());
+        status = "failed";
+    }
+    // Integrity: every changed path now reads as what the plan promised.
+    // The others were just read (stale check) and the apply never touches
+    // them, so the target now is that snapshot with the changes made.
+    // A remote target is read back from the server.
+    let reread = if remote_target && status == "success" {
+        read_side(ws, &c.target).ok()
+    } else {
+        None
+    };
+    let written_root = reread
+        .as_ref()
+        .map_or(target.root.as_path(), |side| side.root.as_path());
+    let integrity_verified = status == "success"
+        && crate::parallel::map(&contents.changes, |change| {
+            tree::read_entry(written_root, &change.path)
+                .is_ok_and(|found| found.as_ref() == change.after.as_ref())
+        })
+        .into_iter()
+        .all(|ok| ok);
+    let after = integrity_verified.then(|| target_snapshot.patched(&contents.changes));
+    if status == "success" && !integrity_verified {
+        errors.push("the target does not match the plan after the apply".into());
+        status = "partial";
+    }
+    let mut smoke_failures = Vec::new();
+    let mut base_error = None;
+    if status == "success" {
+        for command in &c.options.smoke_tests {
+            let ok = std::process::Command::new("sh")
+                .arg("-c")
+                .arg(command)
+                .current_dir(&target.root)
+                .status()
+                .is_ok_and(|s| s.success());
+            if !ok {
+                smoke_failures.push(command.clone());
+            }
+        }
+        if let Some(snapshot) = &after {
+            let kept = save_base(ws, &c.sync_id, snapshot).and_then(|()| {
+                if c.options.conflict_strategy == ConflictStrategy::Merge {
+                    keep_base_objects(
+                        &state_dir(ws, &c.sync_id).join("objects"),
+                        &target.root,
+                        snapshot,
+                    )
+                } else {
+                    Ok(())
+                }
+            });
+            if let Err(e) = kept {
+                base_error = Some(format!("the base of the next sync was not saved: {e}"));
+            }
+        }
+    }
+    let changes_applied = if status == "failed" {
+        ChangesApplied::default()
+    } else {
+        ChangesApplied {
+            added: plan.plan.result.files_to_add,
+            modified: plan.plan.result.files_to_modify,
+            deleted: plan.plan.result.files_to_delete,
+        }
+    };
+    let notes: Vec<String> = (!smoke_failures.is_empty())
+        .then(|| format!("smoke tests failed: {}", smoke_failures.join("; ")))
+        .into_iter()
+        .chain(base_error)
+        .collect();
+    let log = SyncLog {
+        sync_id: c.sync_id.clone(),
+        execution_id: execution_id.clone(),
+        executed_at: started_at.clone(),
+        executed_by: identity(ws),
+        dry_run,
+        approval: log_approval,
+        execution: LogExecution {
+            started_at,
+            completed_at: Workspace::real_now().to_string(),
+            status: status.into(),
+            changes_applied,
+            errors: errors.clone(),
+        },
+        verification: LogVerification {
+            smoke_tests_passed: smoke_failures.is_empty(),
+            integrity_verified,
+            notes: (!notes.is_empty()).then(|| notes.join("; ")),
+        },
+    };
+    // An apply stopped past its commit point is not over: `sync recover`
+    // finishes it and records the log of what it then holds.
+    if !remote_target
+        && apply::journal_state(&journal_dir, &execution_id)?.is_some_and(|s| !s.is_finished())
+    {
+        pending.finish(&log)?;
+        return Err(Error::environment(format!(
+            "sync {} {status}: {}; the apply stopped past its commit point: `trainyard sync recover {}` finishes it and records its log (owed in {})",
+            c.sync_id,
+            errors.first().map_or("interrupted", String::as_str),
+            c.sync_id,
+            pending.path().display()
+        )));
+    }
+    let log_ref = record_log(store.as_ref(), &mut pending, &log).map_err(|e| {
+        Error::environment(format!(
+            "sync {} was applied ({} to add, {} to modify, {} to delete: {status}), but its log could not be recorded: {e}; it is kept in {} and `trainyard sync recover {}` records it (as does the next command of this sync)",
+            c.sync_id,
+            log.execution.changes_applied.added,
+            log.execution.changes_applied.modified,
+            log.execution.changes_applied.deleted,
+            pending.path().display(),
+            c.sync_id
+        ))
+    })?;
+    // The log is recorded: the journal goes (a journal left behind is
+    // removed by the next settle, which finds its log recorded).
+    let _ = pending.done();
+    let notifications = notify_outcome(ws, &sync, &log, &log_ref);
+    if let Some(first) = errors.first() {
+        return Err(Error::environment(format!(
+            "sync {} {status}: {first} (log {log_ref})",
+            c.sync_id
+        )));
+    }
+    Ok(ApplyReport {
+        log,
+        log_ref,
+        notifications,
+    })
+}
+
+/// The largest file whose content is kept as a merge base.
+const MERGE_BASE_LIMIT: u64 = 1024 * 1024;
+
+/// Keeps the content of the synced text files, by hash, as the base of the
+/// next three-way merge.
+pub(super) fn keep_base_objects(objects: &Path, root: &Path, snapshot: &Snapshot) -> Result<()> {
+    for (path, entry) in snapshot.iter() {
+        let path = model::SyncPath(path.to_vec());
+        if entry.kind != model::EntryKind::File || entry.size > MERGE_BASE_LIMIT {
+            continue;
+        }
+        let object = objects.join(entry.hash.to_hex());
+        if object.exists() {
+            continue;
+        }
+        let bytes = std::fs::read(path.under(root))
+            .map_err(|e| Error::io("cannot read", path.under(root), e))?;
+        if std::str::from_utf8(&bytes).is_ok() {
+            crate::fsutil::write_atomic(&object, &bytes)?;
+        }
+    }
+    Ok(())
+}
+
+/// A source tree for an apply with merged paths: the changed files, merged
+/// ones taken from the stored merge results.
+fn merge_overlay(
+    objects: &Path,
+    source_root: &Path,
+    changes: &[Change],
+    merged: &[&str],
+) -> Result<tempfile::TempDir> {
+    let dir = tempfile::Builder::new()
+        .prefix("trainyard-merge-")
+        .tempdir()
+        .map_err(|e| Error::environment(format!("cannot create a temporary directory: {e}")))?;
+    for change in changes {
+        let Some(after) = &change.after else { continue };
+        let to = change.path.under(dir.path());
+        if let Some(parent) = to.parent() {
+            std::fs::create_dir_all(parent).map_err(|e| Error::io("cannot create", parent, e))?;
+        }
+        let from = if merged.contains(&change.path.to_string().as_str()) {
+            objects.join(after.hash.to_hex())
+        } else {
+            change.path.under(source_root)
+        };
+        if after.kind == model::EntryKind::Symlink {
+            let link = std::fs::read_link(&from).map_err(|e| Error::io("cannot read", &from, e))?;
+            std::os::unix::fs::symlink(&link, &to)
+                .map_err(|e| Error::io("cannot create", &to, e))?;
+        } else {
+            std::fs::copy(&from, &to).map_err(|e| Error::io("cannot copy", &from, e))?;
+        }
+    }
+    Ok(dir)
+}
+
+/// A git target: one commit with a `Sync-Source-Rev:` trailer, pushed with
+/// a compare-and-swap on the revision the plan read.
+fn commit_and_push(
+    ws: &Workspace,
+    sync: &LoadedSync,
+    target: &Side,
+    plan: &SyncPlan,
+) -> Result<()> {
+    let c = &sync.config;
+    let branch = c.target.branch.clone().unwrap_or_else(|| "main".into());
+    let expected = target
+        .revision
+        .clone()
+        .ok_or_else(|| Error::Internal("a git target without a revision".into()))?;
+    git_cli::run(&target.root, &["add", "--all", "--", "."])?;
+    let staged = git_cli::run(&target.root, &["diff", "--cached", "--name-only"])?;
+    if staged.trim().is_empty() {
+        return Ok(());
+    }
+    let source_rev = plan
+        .plan
+        .source
+        .revision
+        .clone()
+        .unwrap_or_else(|| format!("fingerprint:{}", plan.plan.source.fingerprint));
+    let message = format!(
+        "chore(sync): {} from {}\n\n{}\n\nSync-Id: {}\nSync-Plan: {}\nSync-Source-Rev: {source_rev}",
+        c.sync_id, c.source.location, plan.plan.diff_summary, c.sync_id, plan.plan_id
+    );
+    let email = identity(ws);
+    git_cli::run_dated(
+        &target.root,
+        &[
+            "-c",
+            &format!("user.email={email}"),
+            "-c",
+            "user.name=trainyard",
+            "commit",
+            "-q",
+            "-m",
+            &message,
+        ],
+        // The commit of a real apply is dated by the real clock.
+        Workspace::real_now(),
+    )?;
+    let location = git_location(ws, &c.target.location);
+    git_cli::run(
+        &target.root,
+        &[
+            "push",
+            "--quiet",
+            &format!("--force-with-lease=refs/heads/{branch}:{expected}"),
+            &location,
+            &format!("HEAD:refs/heads/{branch}"),
+        ],
+    )
+    .map_err(|e| {
+        Error::input(format!(
+            "the target branch {branch} moved since the plan (compare-and-swap refused): {e}"
+        ))
+    })?;
+    Ok(())
+}
