@@ -15,11 +15,12 @@ use super::sides::{
     Side, client_for, filters_of, git_location, read_side, read_sides, save_base, scan,
     side_record, state_dir,
 };
-use crate::sync::config::{ConflictStrategy, EndpointType, LoadedSync};
+use crate::evidence::EvidenceStore;
+use crate::sync::config::{self, ConflictStrategy, EndpointType, LoadedSync};
 use crate::sync::model::{self, Change};
 use crate::sync::record::{
     Approval, ChangesApplied, DryRunResult, LogApproval, LogDryRun, LogExecution, LogVerification,
-    SyncLog, SyncPlan,
+    PlanContents, SyncLog, SyncPlan,
 };
 use crate::sync::snapshot::{self, Snapshot};
 use crate::sync::{apply, outcome, remote, tree};
@@ -81,7 +82,158 @@ pub(super) fn apply_found(
         )));
     }
     let store = ws.evidence_store();
-    let recorded = recorded_approvals(store.as_ref(), &plan.plan_id)?;
+    let approval = approval_to_apply(ws, store.as_ref(), plan, &sync, automatic)?;
+    let contents = applicable_contents(ws, plan, &approval)?;
+    let journal_dir = state_dir(ws, &c.sync_id).join("journal");
+    let _lock = lock_for_apply(ws, &sync, &plan.plan_id, &journal_dir)?;
+    if let Some(pending) = apply::interrupted(&journal_dir)? {
+        return Err(Error::environment(format!(
+            "an interrupted apply ({pending}) of sync {} must be finished first: run `trainyard sync recover {}`",
+            c.sync_id, c.sync_id
+        )));
+    }
+    let Scanned {
+        source,
+        target,
+        target_snapshot,
+        ..
+    } = fresh_sides(ws, &sync, plan, scanned)?;
+    // A real apply is dated by the real clock, whatever the pinned one
+    // says: its log can be neither backdated nor postdated.
+    let started = Workspace::real_now();
+    let started_at = started.to_string();
+    let execution_id = format!(
+        "{}-{}-{short}",
+        c.sync_id,
+        started.strftime("%Y%m%dT%H%M%SZ")
+    );
+    let overlay = merged_source(ws, &c.sync_id, &source.root, &contents)?;
+    let source_root = overlay.as_ref().map_or(source.root.as_path(), |o| o.path());
+    let remote_target = matches!(c.target.kind, EndpointType::Api | EndpointType::Registry);
+    let client = if remote_target {
+        Some(client_for(ws, &c.target)?)
+    } else {
+        None
+    };
+    let dry_run = dry_run_of(plan);
+    let log_approval = log_approval_of(&approval, &plan_ref);
+    // What the log needs is taken before the target is touched: the
+    // store must take the log now (held, its index readable, the name
+    // free), and the outcome is journaled in the sync's state, so that
+    // no target changes without its log, whatever happens next.
+    store.check_writable("sync_log", &execution_id)?;
+    let pending = outcome::Pending::begin(
+        &outcomes_dir(ws, &c.sync_id),
+        &outcome::OutcomeEvent::Begun {
+            execution_id: execution_id.clone(),
+            plan_id: plan.plan_id.clone(),
+            plan_ref: plan_ref.clone(),
+            started_at: started_at.clone(),
+            executed_by: identity(ws),
+            dry_run: dry_run.clone(),
+            approval: log_approval.clone(),
+        },
+    )?;
+    // From here on no error returns early: each one goes into the log.
+    let mut errors = Vec::new();
+    let mut status = "success";
+    if let Some(client) = &client {
+        status = write_remote(c, plan, client, &contents.changes, source_root, &mut errors);
+    } else if let Err(e) = apply::apply(&apply::ApplyRequest {
+        source_root,
+        target_root: &target.root,
+        changes: &contents.changes,
+        journal_dir: &journal_dir,
+        apply_id: &execution_id,
+        plan_id: &plan.plan_id,
+    }) {
+        errors.push(e.to_string());
+        status = "failed";
+    }
+    if status == "success"
+        && c.target.kind == EndpointType::Git
+        && let Err(e) = commit_and_push(ws, &sync, &target, plan)
+    {
+        errors.push(e.to_string());
+        status = "failed";
+    }
+    // Integrity: every changed path now reads as what the plan promised.
+    // The others were just read (stale check) and the apply never touches
+    // them, so the target now is that snapshot with the changes made.
+    let integrity_verified =
+        status == "success" && reads_as_planned(ws, &sync, &target, &contents.changes);
+    let after = integrity_verified.then(|| target_snapshot.patched(&contents.changes));
+    if status == "success" && !integrity_verified {
+        errors.push("the target does not match the plan after the apply".into());
+        status = "partial";
+    }
+    let verification = verification(
+        ws,
+        &sync,
+        &target.root,
+        status == "success",
+        integrity_verified,
+        after.as_ref(),
+    );
+    let log = SyncLog {
+        sync_id: c.sync_id.clone(),
+        execution_id,
+        executed_at: started_at.clone(),
+        executed_by: identity(ws),
+        dry_run,
+        approval: log_approval,
+        execution: LogExecution {
+            started_at,
+            completed_at: Workspace::real_now().to_string(),
+            status: status.into(),
+            changes_applied: changes_applied(plan, status),
+            errors,
+        },
+        verification,
+    };
+    let journal = (!remote_target).then_some(journal_dir.as_path());
+    record_outcome(ws, &sync, store.as_ref(), pending, log, journal)
+}
+
+/// The dry-run section of the log of an apply of `plan`.
+fn dry_run_of(plan: &SyncPlan) -> LogDryRun {
+    LogDryRun {
+        executed_at: Some(plan.plan.planned_at.clone()),
+        result: plan.plan.result,
+        diff_summary: plan.plan.diff_summary.clone(),
+        diff_ref: Some(plan.plan.diff_ref.clone()),
+    }
+}
+
+/// The approval section of the log of an apply under `approval` of the
+/// plan recorded at `plan_ref`.
+fn log_approval_of(approval: &Approval, plan_ref: &str) -> LogApproval {
+    LogApproval {
+        approved: approval.approved,
+        approved_by: Some(if approval.automatic {
+            format!("{} (automatic)", approval.approved_by)
+        } else {
+            approval.approved_by.clone()
+        }),
+        approved_at: Some(approval.approved_at.clone()),
+        dry_run_ref: Some(plan_ref.to_owned()),
+    }
+}
+
+/// The approval `plan` is applied under: a rejection refuses it; in team
+/// mode a recorded approval is checked as it is used. Without one, the
+/// `automatic` approval of this run, or, when the sync does not require
+/// approval, one made now.
+fn approval_to_apply(
+    ws: &Workspace,
+    store: &dyn EvidenceStore,
+    plan: &SyncPlan,
+    sync: &LoadedSync,
+    automatic: Option<Approval>,
+) -> Result<Approval> {
+    let c = &sync.config;
+    let short = plan.short_id();
+    let recorded = recorded_approvals(store, &plan.plan_id)?;
     let path_of = |approval: &Approval| {
         recorded
             .iter()
@@ -97,34 +249,47 @@ pub(super) fn apply_found(
         )));
     }
     let team = ws.team()?;
-    let approval = match (approvals.into_iter().find(|a| a.approved), automatic) {
-        // Made by this run (`sync run`, a rollback's verified decision).
-        (_, Some(given)) if given.plan_id == plan.plan_id && team.is_some() => given,
-        // Recorded earlier: in team mode, checked as it is used.
-        (Some(a), _) if !a.automatic || c.options.approval_required => match &team {
-            Some(team) => {
-                let verified = crate::sync::decision::check(team, plan, c, &a, &path_of(&a))?;
-                Approval {
-                    approved_by: verified.label(),
-                    ..a
+    Ok(
+        match (approvals.into_iter().find(|a| a.approved), automatic) {
+            // Made by this run (`sync run`, a rollback's verified decision).
+            (_, Some(given)) if given.plan_id == plan.plan_id && team.is_some() => given,
+            // Recorded earlier: in team mode, checked as it is used.
+            (Some(a), _) if !a.automatic || c.options.approval_required => match &team {
+                Some(team) => {
+                    let verified = crate::sync::decision::check(team, plan, c, &a, &path_of(&a))?;
+                    Approval {
+                        approved_by: verified.label(),
+                        ..a
+                    }
                 }
+                None => a,
+            },
+            (Some(a), _) => a,
+            (None, Some(auto)) if !c.options.approval_required => auto,
+            (None, _) if c.options.approval_required => {
+                return Err(Error::input(format!(
+                    "plan {short} is not approved, and sync {} requires approval: run `trainyard sync approve {short}`",
+                    c.sync_id
+                )));
             }
-            None => a,
+            (None, _) => Approval {
+                reason: Some("approval not required by the sync's configuration".into()),
+                automatic: true,
+                ..approval_of(plan, identity(ws), ws.now)
+            },
         },
-        (Some(a), _) => a,
-        (None, Some(auto)) if !c.options.approval_required => auto,
-        (None, _) if c.options.approval_required => {
-            return Err(Error::input(format!(
-                "plan {short} is not approved, and sync {} requires approval: run `trainyard sync approve {short}`",
-                c.sync_id
-            )));
-        }
-        (None, _) => Approval {
-            reason: Some("approval not required by the sync's configuration".into()),
-            automatic: true,
-            ..approval_of(plan, identity(ws), ws.now)
-        },
-    };
+    )
+}
+
+/// The change list of `plan`, once it is known to be applicable under
+/// `approval`: never applied, not expired, within `max_delete` (or
+/// approved beyond it), and without unresolved conflicts.
+fn applicable_contents(
+    ws: &Workspace,
+    plan: &SyncPlan,
+    approval: &Approval,
+) -> Result<PlanContents> {
+    let short = plan.short_id();
     if let Some(log_ref) = applied_log(ws, plan)? {
         return Err(Error::input(format!(
             "plan {short} was already applied ({log_ref}): plans are single-use, plan again"
@@ -156,25 +321,26 @@ pub(super) fn apply_found(
             conflict.detail.clone().unwrap_or_default()
         )));
     }
-    let journal_dir = state_dir(ws, &c.sync_id).join("journal");
-    let _lock = lock_for_apply(ws, &sync, &plan.plan_id, &journal_dir)?;
-    if let Some(pending) = apply::interrupted(&journal_dir)? {
-        return Err(Error::environment(format!(
-            "an interrupted apply ({pending}) of sync {} must be finished first: run `trainyard sync recover {}`",
-            c.sync_id, c.sync_id
-        )));
-    }
+    Ok(contents)
+}
+
+/// Both sides as they are now, refused as stale when either changed since
+/// `plan` read it: `scanned` when the plan has just read them, else both
+/// read again.
+fn fresh_sides(
+    ws: &Workspace,
+    sync: &LoadedSync,
+    plan: &SyncPlan,
+    scanned: Option<Scanned>,
+) -> Result<Scanned> {
+    let c = &sync.config;
+    let short = plan.short_id();
     // Stale? Read both sides again and compare with what the plan saw.
-    let Scanned {
-        source,
-        target,
-        source_snapshot,
-        target_snapshot,
-    } = match scanned {
+    let sides = match scanned {
         Some(scanned) => scanned,
         None => {
-            let filters = filters_of(ws, &sync)?;
-            let (source, target) = read_sides(ws, &sync, &filters)?;
+            let filters = filters_of(ws, sync)?;
+            let (source, target) = read_sides(ws, sync, &filters)?;
             Scanned {
                 source_snapshot: scan(ws, &c.sync_id, "source", &source.root, &filters, false)?,
                 target_snapshot: scan(ws, &c.sync_id, "target", &target.root, &filters, false)?,
@@ -183,14 +349,17 @@ pub(super) fn apply_found(
             }
         }
     };
-    let source_now = side_record(&c.source, &source, &source_snapshot);
-    let target_now = side_record(&c.target, &target, &target_snapshot);
+    let source_now = side_record(&c.source, &sides.source, &sides.source_snapshot);
+    let target_now = side_record(&c.target, &sides.target, &sides.target_snapshot);
     if source_now.fingerprint != plan.plan.source.fingerprint
         || target_now.fingerprint != plan.plan.target.fingerprint
         || source_now.revision != plan.plan.source.revision
         || target_now.revision != plan.plan.target.revision
     {
-        let now = DryRunResult::of(snapshot::changes(&source_snapshot, &target_snapshot));
+        let now = DryRunResult::of(snapshot::changes(
+            &sides.source_snapshot,
+            &sides.target_snapshot,
+        ));
         let side = if target_now.fingerprint != plan.plan.target.fingerprint
             || target_now.revision != plan.plan.target.revision
         {
@@ -203,171 +372,147 @@ pub(super) fn apply_found(
             now.files_to_add, now.files_to_modify, now.files_to_delete, c.sync_id
         )));
     }
-    // A real apply is dated by the real clock, whatever the pinned one
-    // says: its log can be neither backdated nor postdated.
-    let started = Workspace::real_now();
-    let started_at = started.to_string();
-    let execution_id = format!(
-        "{}-{}-{short}",
-        c.sync_id,
-        started.strftime("%Y%m%dT%H%M%SZ")
-    );
-    let mut errors = Vec::new();
+    Ok(sides)
+}
+
+/// The source tree an apply copies from: for a plan with merged paths, an
+/// overlay of the changed files with the merge results; `None` when the
+/// source itself serves.
+fn merged_source(
+    ws: &Workspace,
+    sync_id: &str,
+    source_root: &Path,
+    contents: &PlanContents,
+) -> Result<Option<tempfile::TempDir>> {
     let merged: Vec<&str> = contents
         .conflicts
         .iter()
         .filter(|c| c.resolution == "merge")
         .map(|c| c.path.as_str())
         .collect();
-    let overlay = if merged.is_empty() {
-        None
-    } else {
-        Some(merge_overlay(
-            &state_dir(ws, &c.sync_id).join("objects"),
-            &source.root,
-            &contents.changes,
-            &merged,
-        )?)
-    };
-    let source_root = overlay.as_ref().map_or(source.root.as_path(), |o| o.path());
-    let remote_target = matches!(c.target.kind, EndpointType::Api | EndpointType::Registry);
-    let client = if remote_target {
-        Some(client_for(ws, &c.target)?)
-    } else {
-        None
-    };
-    let dry_run = LogDryRun {
-        executed_at: Some(plan.plan.planned_at.clone()),
-        result: plan.plan.result,
-        diff_summary: plan.plan.diff_summary.clone(),
-        diff_ref: Some(plan.plan.diff_ref.clone()),
-    };
-    let log_approval = LogApproval {
-        approved: approval.approved,
-        approved_by: Some(if approval.automatic {
-            format!("{} (automatic)", approval.approved_by)
-        } else {
-            approval.approved_by.clone()
-        }),
-        approved_at: Some(approval.approved_at.clone()),
-        dry_run_ref: Some(plan_ref.clone()),
-    };
-    // What the log needs is taken before the target is touched: the
-    // store must take the log now (held, its index readable, the name
-    // free), and the outcome is journaled in the sync's state, so that
-    // no target changes without its log, whatever happens next.
-    store.check_writable("sync_log", &execution_id)?;
-    let mut pending = outcome::Pending::begin(
-        &outcomes_dir(ws, &c.sync_id),
-        &outcome::OutcomeEvent::Begun {
-            execution_id: execution_id.clone(),
-            plan_id: plan.plan_id.clone(),
-            plan_ref: plan_ref.clone(),
-            started_at: started_at.clone(),
-            executed_by: identity(ws),
-            dry_run: dry_run.clone(),
-            approval: log_approval.clone(),
-        },
-    )?;
-    // From here on no error returns early: each one goes into the log.
-    let mut status = "success";
-    if let Some(client) = &client {
-        // Written document by document with the server's preconditions;
-        // a stop half-way leaves what the list says, and a new plan shows
-        // the rest.
-        let written = if c.target.kind == EndpointType::Api {
-            remote::apply_api(
-                client,
-                &c.target.location,
-                &contents.changes,
-                source_root,
-                &plan.plan.target.etags,
-            )
-        } else {
-            remote::apply_registry(client, &c.target.location, &contents.changes, source_root)
-        };
-        if let Some(e) = written.error {
-            errors.push(e.to_string());
-            status = if written.done.is_empty() {
-                "failed"
-            } else {
-                "partial"
-            };
-        }
-    } else if let Err(e) = apply::apply(&apply::ApplyRequest {
+    if merged.is_empty() {
+        return Ok(None);
+    }
+    Ok(Some(merge_overlay(
+        &state_dir(ws, sync_id).join("objects"),
         source_root,
-        target_root: &target.root,
-        changes: &contents.changes,
-        journal_dir: &journal_dir,
-        apply_id: &execution_id,
-        plan_id: &plan.plan_id,
-    }) {
-        errors.push(e.to_string());
-        status = "failed";
+        &contents.changes,
+        &merged,
+    )?))
+}
+
+/// Writes an `api` or `registry` target: its status, with the error
+/// pushed onto `errors`.
+fn write_remote(
+    c: &config::SyncConfig,
+    plan: &SyncPlan,
+    client: &crate::http::Client,
+    changes: &[Change],
+    source_root: &Path,
+    errors: &mut Vec<String>,
+) -> &'static str {
+    // Written document by document with the server's preconditions;
+    // a stop half-way leaves what the list says, and a new plan shows
+    // the rest.
+    let written = if c.target.kind == EndpointType::Api {
+        remote::apply_api(
+            client,
+            &c.target.location,
+            changes,
+            source_root,
+            &plan.plan.target.etags,
+        )
+    } else {
+        remote::apply_registry(client, &c.target.location, changes, source_root)
+    };
+    let Some(e) = written.error else {
+        return "success";
+    };
+    errors.push(e.to_string());
+    if written.done.is_empty() {
+        "failed"
+    } else {
+        "partial"
     }
-    if status == "success"
-        && c.target.kind == EndpointType::Git
-        && let Err(e) = commit_and_push(ws, &sync, &target, plan)
-    {
-        errors.push(e.to_string());
-        status = "failed";
-    }
-    // Integrity: every changed path now reads as what the plan promised.
-    // The others were just read (stale check) and the apply never touches
-    // them, so the target now is that snapshot with the changes made.
-    // A remote target is read back from the server.
-    let reread = if remote_target && status == "success" {
-        read_side(ws, &c.target).ok()
+}
+
+/// Whether every changed path of the target now reads as the plan
+/// promised. A remote target is read back from the server.
+fn reads_as_planned(ws: &Workspace, sync: &LoadedSync, target: &Side, changes: &[Change]) -> bool {
+    let remote_target = matches!(
+        sync.config.target.kind,
+        EndpointType::Api | EndpointType::Registry
+    );
+    let reread = if remote_target {
+        read_side(ws, &sync.config.target).ok()
     } else {
         None
     };
     let written_root = reread
         .as_ref()
         .map_or(target.root.as_path(), |side| side.root.as_path());
-    let integrity_verified = status == "success"
-        && crate::parallel::map(&contents.changes, |change| {
-            tree::read_entry(written_root, &change.path)
-                .is_ok_and(|found| found.as_ref() == change.after.as_ref())
-        })
-        .into_iter()
-        .all(|ok| ok);
-    let after = integrity_verified.then(|| target_snapshot.patched(&contents.changes));
-    if status == "success" && !integrity_verified {
-        errors.push("the target does not match the plan after the apply".into());
-        status = "partial";
+    crate::parallel::map(changes, |change| {
+        tree::read_entry(written_root, &change.path)
+            .is_ok_and(|found| found.as_ref() == change.after.as_ref())
+    })
+    .into_iter()
+    .all(|ok| ok)
+}
+
+/// The smoke tests that fail, each run by `sh` in the target's directory.
+fn failed_smoke_tests(commands: &[String], target_root: &Path) -> Vec<String> {
+    let mut failures = Vec::new();
+    for command in commands {
+        let ok = std::process::Command::new("sh")
+            .arg("-c")
+            .arg(command)
+            .current_dir(target_root)
+            .status()
+            .is_ok_and(|s| s.success());
+        if !ok {
+            failures.push(command.clone());
+        }
     }
+    failures
+}
+
+/// The verification section of an apply's log: the integrity as checked
+/// and, after a `succeeded` apply, the smoke tests run in the target and
+/// the base of the next sync saved (`after`, when the integrity holds).
+fn verification(
+    ws: &Workspace,
+    sync: &LoadedSync,
+    target_root: &Path,
+    succeeded: bool,
+    integrity_verified: bool,
+    after: Option<&Snapshot>,
+) -> LogVerification {
     let mut smoke_failures = Vec::new();
     let mut base_error = None;
-    if status == "success" {
-        for command in &c.options.smoke_tests {
-            let ok = std::process::Command::new("sh")
-                .arg("-c")
-                .arg(command)
-                .current_dir(&target.root)
-                .status()
-                .is_ok_and(|s| s.success());
-            if !ok {
-                smoke_failures.push(command.clone());
-            }
-        }
-        if let Some(snapshot) = &after {
-            let kept = save_base(ws, &c.sync_id, snapshot).and_then(|()| {
-                if c.options.conflict_strategy == ConflictStrategy::Merge {
-                    keep_base_objects(
-                        &state_dir(ws, &c.sync_id).join("objects"),
-                        &target.root,
-                        snapshot,
-                    )
-                } else {
-                    Ok(())
-                }
-            });
-            if let Err(e) = kept {
-                base_error = Some(format!("the base of the next sync was not saved: {e}"));
-            }
+    if succeeded {
+        smoke_failures = failed_smoke_tests(&sync.config.options.smoke_tests, target_root);
+        if let Some(snapshot) = after
+            && let Err(e) = keep_base(ws, sync, target_root, snapshot)
+        {
+            base_error = Some(format!("the base of the next sync was not saved: {e}"));
         }
     }
-    let changes_applied = if status == "failed" {
+    let notes: Vec<String> = (!smoke_failures.is_empty())
+        .then(|| format!("smoke tests failed: {}", smoke_failures.join("; ")))
+        .into_iter()
+        .chain(base_error)
+        .collect();
+    LogVerification {
+        smoke_tests_passed: smoke_failures.is_empty(),
+        integrity_verified,
+        notes: (!notes.is_empty()).then(|| notes.join("; ")),
+    }
+}
+
+/// What an apply of `plan` that ended with `status` changed: nothing when
+/// it failed, else what the plan counted.
+fn changes_applied(plan: &SyncPlan, status: &str) -> ChangesApplied {
+    if status == "failed" {
         ChangesApplied::default()
     } else {
         ChangesApplied {
@@ -375,47 +520,62 @@ pub(super) fn apply_found(
             modified: plan.plan.result.files_to_modify,
             deleted: plan.plan.result.files_to_delete,
         }
-    };
-    let notes: Vec<String> = (!smoke_failures.is_empty())
-        .then(|| format!("smoke tests failed: {}", smoke_failures.join("; ")))
-        .into_iter()
-        .chain(base_error)
-        .collect();
-    let log = SyncLog {
-        sync_id: c.sync_id.clone(),
-        execution_id: execution_id.clone(),
-        executed_at: started_at.clone(),
-        executed_by: identity(ws),
-        dry_run,
-        approval: log_approval,
-        execution: LogExecution {
-            started_at,
-            completed_at: Workspace::real_now().to_string(),
-            status: status.into(),
-            changes_applied,
-            errors: errors.clone(),
-        },
-        verification: LogVerification {
-            smoke_tests_passed: smoke_failures.is_empty(),
-            integrity_verified,
-            notes: (!notes.is_empty()).then(|| notes.join("; ")),
-        },
-    };
+    }
+}
+
+/// Saves `snapshot`, what the target holds after a sync, as the base of
+/// the next one, with the content of its text files when conflicts are
+/// merged.
+pub(super) fn keep_base(
+    ws: &Workspace,
+    sync: &LoadedSync,
+    target_root: &Path,
+    snapshot: &Snapshot,
+) -> Result<()> {
+    let sync_id = &sync.config.sync_id;
+    save_base(ws, sync_id, snapshot)?;
+    if sync.config.options.conflict_strategy == ConflictStrategy::Merge {
+        keep_base_objects(
+            &state_dir(ws, sync_id).join("objects"),
+            target_root,
+            snapshot,
+        )?;
+    }
+    Ok(())
+}
+
+/// Records the log of an apply that ran, notifies its outcome and returns
+/// its report, or the first error it met. With `journal` (a local
+/// target's), an apply stopped past its commit point is left for `sync
+/// recover`, its log owed.
+fn record_outcome(
+    ws: &Workspace,
+    sync: &LoadedSync,
+    store: &dyn EvidenceStore,
+    mut pending: outcome::Pending,
+    log: SyncLog,
+    journal: Option<&Path>,
+) -> Result<ApplyReport> {
+    let c = &sync.config;
+    let status = &log.execution.status;
     // An apply stopped past its commit point is not over: `sync recover`
     // finishes it and records the log of what it then holds.
-    if !remote_target
-        && apply::journal_state(&journal_dir, &execution_id)?.is_some_and(|s| !s.is_finished())
+    if let Some(journal_dir) = journal
+        && apply::journal_state(journal_dir, &log.execution_id)?.is_some_and(|s| !s.is_finished())
     {
         pending.finish(&log)?;
         return Err(Error::environment(format!(
             "sync {} {status}: {}; the apply stopped past its commit point: `trainyard sync recover {}` finishes it and records its log (owed in {})",
             c.sync_id,
-            errors.first().map_or("interrupted", String::as_str),
+            log.execution
+                .errors
+                .first()
+                .map_or("interrupted", String::as_str),
             c.sync_id,
             pending.path().display()
         )));
     }
-    let log_ref = record_log(store.as_ref(), &mut pending, &log).map_err(|e| {
+    let log_ref = record_log(store, &mut pending, &log).map_err(|e| {
         Error::environment(format!(
             "sync {} was applied ({} to add, {} to modify, {} to delete: {status}), but its log could not be recorded: {e}; it is kept in {} and `trainyard sync recover {}` records it (as does the next command of this sync)",
             c.sync_id,
@@ -429,8 +589,8 @@ pub(super) fn apply_found(
     // The log is recorded: the journal goes (a journal left behind is
     // removed by the next settle, which finds its log recorded).
     let _ = pending.done();
-    let notifications = notify_outcome(ws, &sync, &log, &log_ref);
-    if let Some(first) = errors.first() {
+    let notifications = notify_outcome(ws, sync, &log, &log_ref);
+    if let Some(first) = log.execution.errors.first() {
         return Err(Error::environment(format!(
             "sync {} {status}: {first} (log {log_ref})",
             c.sync_id
@@ -448,7 +608,7 @@ const MERGE_BASE_LIMIT: u64 = 1024 * 1024;
 
 /// Keeps the content of the synced text files, by hash, as the base of the
 /// next three-way merge.
-pub(super) fn keep_base_objects(objects: &Path, root: &Path, snapshot: &Snapshot) -> Result<()> {
+fn keep_base_objects(objects: &Path, root: &Path, snapshot: &Snapshot) -> Result<()> {
     for (path, entry) in snapshot.iter() {
         let path = model::SyncPath(path.to_vec());
         if entry.kind != model::EntryKind::File || entry.size > MERGE_BASE_LIMIT {

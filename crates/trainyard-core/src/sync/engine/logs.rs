@@ -5,14 +5,14 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-use super::execute::keep_base_objects;
+use super::execute::keep_base;
 use super::identity;
 use super::load::{find, load_all};
 use super::plan::{find_plan, plan_contents};
-use super::sides::{filters_of, read_side, save_base, scan, state_dir};
+use super::sides::{filters_of, read_side, scan, state_dir};
 use crate::Result;
 use crate::evidence::EvidenceStore;
-use crate::sync::config::{ConflictStrategy, EndpointType, LoadedSync};
+use crate::sync::config::{EndpointType, LoadedSync};
 use crate::sync::model;
 use crate::sync::record::{
     ChangesApplied, DryRunResult, LogApproval, LogDryRun, LogExecution, LogVerification, SyncLog,
@@ -239,14 +239,7 @@ fn interrupted_log(ws: &Workspace, sync_id: &str, owed: &outcome::Owed) -> Resul
         // The next plan compares against what this apply left.
         let filters = filters_of(ws, &sync)?;
         let snapshot = scan(ws, sync_id, "target", &target.root, &filters, false)?;
-        save_base(ws, sync_id, &snapshot)?;
-        if sync.config.options.conflict_strategy == ConflictStrategy::Merge {
-            keep_base_objects(
-                &state_dir(ws, sync_id).join("objects"),
-                &target.root,
-                &snapshot,
-            )?;
-        }
+        keep_base(ws, &sync, &target.root, &snapshot)?;
     }
     let now = Workspace::real_now().to_string();
     Ok(Some(SyncLog {
