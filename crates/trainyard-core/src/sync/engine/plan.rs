@@ -13,7 +13,7 @@ use super::logs::settle_quietly;
 use super::sides::{
     Side, filters_of, load_base, read_side, read_sides, scan, side_record, state_dir,
 };
-use crate::evidence::NewDocument;
+use crate::evidence::{EvidenceStore, NewDocument, StagedBody};
 use crate::sync::config::{self, EndpointType, LoadedSync};
 use crate::sync::model::{self, Change};
 use crate::sync::record::{
@@ -184,6 +184,8 @@ pub(super) struct Planned {
     pub(super) scanned: Scanned,
 }
 
+/// Plans sync `id` (see [`plan`]), the source read from `source_at` when
+/// given: the report, and both sides as the plan read them.
 pub(super) fn plan_scanned(
     ws: &Workspace,
     id: &str,
@@ -193,32 +195,24 @@ pub(super) fn plan_scanned(
     let sync = find(ws, id)?;
     let c = &sync.config;
     settle_quietly(ws, &c.sync_id);
-    let filters = filters_of(ws, &sync)?;
-    let (source, target) = match source_at {
-        Some(at) => (
-            Side::local(at.root.to_path_buf(), Some(at.revision.to_owned())),
-            read_side(ws, &c.target)?,
-        ),
-        None => read_sides(ws, &sync, &filters)?,
-    };
-    // A tree from elsewhere is read once: it stays out of the hash cache.
-    let source_snapshot = match source_at {
-        Some(_) => tree::scan(&source.root, &filters, None)?.snapshot,
-        None => scan(ws, &c.sync_id, "source", &source.root, &filters, exact)?,
-    };
-    refuse_links(c, &source_snapshot)?;
-    let target_snapshot = scan(ws, &c.sync_id, "target", &target.root, &filters, exact)?;
+    let scanned = read_for_plan(ws, &sync, exact, source_at)?;
+    let Scanned {
+        source,
+        target,
+        source_snapshot,
+        target_snapshot,
+    } = &scanned;
     let base = load_base(ws, &c.sync_id);
     let merger = MergeContext {
         objects: state_dir(ws, &c.sync_id).join("objects"),
         source_root: &source.root,
         target_root: &target.root,
     };
-    let all = || snapshot::changes(&source_snapshot, &target_snapshot);
+    let all = || snapshot::changes(source_snapshot, target_snapshot);
     let resolution = Resolution::of(
         all(),
         base.as_ref(),
-        &target_snapshot,
+        target_snapshot,
         c.options.conflict_strategy,
         &merger,
     );
@@ -233,6 +227,7 @@ pub(super) fn plan_scanned(
         .is_some_and(|m| m.exceeded(result.files_to_delete, target_snapshot.len()));
     let (patterns, secrets) = secrets_of(ws, &sync);
     let secret_refs: Vec<&str> = secrets.iter().map(String::as_str).collect();
+    let redact = |text: &str| diff::redact(text, &patterns, &secret_refs);
     // A conflict's hunks quote the files: masked like the diff, before
     // they reach a report or the plan's evidence.
     let conflicts: Vec<Conflict> = resolution
@@ -240,12 +235,107 @@ pub(super) fn plan_scanned(
         .iter()
         .cloned()
         .map(|mut conflict| {
-            conflict.detail = conflict
-                .detail
-                .map(|d| diff::redact(&d, &patterns, &secret_refs));
+            conflict.detail = conflict.detail.map(|d| redact(&d));
             conflict
         })
         .collect();
+    refuse_overwrites(c, &changes)?;
+    let store = ws.evidence_store();
+    let diff = store.stage_body("sync_diff", &mut |out| {
+        write_plan_diff(out, c, &changes, &resolution, &merger, &redact)
+    })?;
+    let change_list = store.stage_body("sync_changes", &mut |out| {
+        write_contents(out, changes(), &conflicts)
+    })?;
+    let ttl = c.options.plan_ttl_minutes.signed_duration();
+    let body = PlanBody {
+        sync_id: c.sync_id.clone(),
+        config_hash: sync.hash.clone(),
+        planned_at: ws.now.to_string(),
+        planned_by: identity(ws),
+        // A pinned clock near the end of time must not give a plan born
+        // expired: past the last representable instant is never.
+        expires_at: ws
+            .now
+            .checked_add(ttl)
+            .unwrap_or(jiff::Timestamp::MAX)
+            .to_string(),
+        source: side_record(&c.source, source, source_snapshot),
+        target: side_record(&c.target, target, target_snapshot),
+        diff_summary: diff_summary(&result, conflicts.len()),
+        result,
+        exceeds_max_delete,
+        changes_ref: change_list.path(),
+        changes_sha256: change_list.sha256().to_owned(),
+        diff_ref: diff.path(),
+        diff_sha256: diff.sha256().to_owned(),
+    };
+    let plan = SyncPlan::seal(body);
+    let plan_ref = record_plan(store.as_ref(), &c.sync_id, &plan, vec![diff, change_list])?;
+    Ok(Planned {
+        report: PlanReport {
+            plan,
+            conflicts,
+            plan_ref,
+        },
+        scanned,
+    })
+}
+
+/// Both sides of `sync` read and scanned for a plan, the source from
+/// `source_at` when given; a source with symlinks its policy does not
+/// keep is refused.
+fn read_for_plan(
+    ws: &Workspace,
+    sync: &LoadedSync,
+    exact: bool,
+    source_at: Option<SourceAt<'_>>,
+) -> Result<Scanned> {
+    let c = &sync.config;
+    let filters = filters_of(ws, sync)?;
+    let (source, target) = match source_at {
+        Some(at) => (
+            Side::local(at.root.to_path_buf(), Some(at.revision.to_owned())),
+            read_side(ws, &c.target)?,
+        ),
+        None => read_sides(ws, sync, &filters)?,
+    };
+    // A tree from elsewhere is read once: it stays out of the hash cache.
+    let source_snapshot = match source_at {
+        Some(_) => tree::scan(&source.root, &filters, None)?.snapshot,
+        None => scan(ws, &c.sync_id, "source", &source.root, &filters, exact)?,
+    };
+    refuse_links(c, &source_snapshot)?;
+    let target_snapshot = scan(ws, &c.sync_id, "target", &target.root, &filters, exact)?;
+    Ok(Scanned {
+        source,
+        target,
+        source_snapshot,
+        target_snapshot,
+    })
+}
+
+/// A plan's one-line summary of its counts.
+fn diff_summary(result: &DryRunResult, conflict_count: usize) -> String {
+    format!(
+        "{} to add, {} to modify, {} to delete{}",
+        result.files_to_add,
+        result.files_to_modify,
+        result.files_to_delete,
+        if conflict_count == 0 {
+            String::new()
+        } else {
+            format!(", {conflict_count} conflict(s)")
+        }
+    )
+}
+
+/// Refuses changes that would overwrite a version a registry target has
+/// published, unless the sync allows it.
+fn refuse_overwrites<I: Iterator<Item = Change>>(
+    c: &config::SyncConfig,
+    changes: &impl Fn() -> I,
+) -> Result<()> {
     if c.target.kind == EndpointType::Registry && !c.options.overwrite_published {
         let overwritten: Vec<String> = changes()
             .filter(|change| change.kind == model::ChangeKind::Modify)
@@ -259,131 +349,99 @@ pub(super) fn plan_scanned(
             )));
         }
     }
-    let store = ws.evidence_store();
-    let diff = store.stage_body("sync_diff", &mut |out| {
-        // Each change's text is masked and written as it is rendered: a
-        // diff of any size is never held whole.
-        let mut emit = |text: &str| -> Result<()> {
-            out.write_all(diff::redact(text, &patterns, &secret_refs).as_bytes())
-                .map_err(|e| {
-                    Error::environment(format!("cannot write the diff of sync {}: {e}", c.sync_id))
-                })
-        };
-        // Merged paths are shown as the merge's result against the target.
-        let plain = || changes().filter(|change| !resolution.is_merged(change));
-        if c.target.kind == EndpointType::Api {
-            let plain: Vec<Change> = plain().collect();
-            let plain: Vec<&Change> = plain.iter().collect();
-            emit(&remote::summarize(&plain, &source.root, &target.root))?;
-        }
-        if c.target.kind == EndpointType::Registry {
-            for change in plain() {
-                let sha = match change.kind {
-                    model::ChangeKind::Delete => None,
-                    _ => std::fs::read(change.path.under(&source.root))
-                        .ok()
-                        .map(|bytes| crate::evidence::sha256_hex(&bytes)),
-                };
-                emit(&format!(
-                    "{} {}{}\n",
-                    if change.kind == model::ChangeKind::Delete {
-                        "remove"
-                    } else {
-                        "upload"
-                    },
-                    change.path,
-                    sha.map(|s| format!(" (sha256 {s})")).unwrap_or_default()
-                ))?;
-            }
-        }
+    Ok(())
+}
+
+/// Writes a plan's diff to `out`: an `api` target's summary or a
+/// registry's uploads and removals first, then each change's diff, and
+/// each merged path as the merge's result against the target.
+fn write_plan_diff<I: Iterator<Item = Change>>(
+    out: &mut dyn std::io::Write,
+    c: &config::SyncConfig,
+    changes: &impl Fn() -> I,
+    resolution: &Resolution,
+    merger: &MergeContext<'_>,
+    redact: &impl Fn(&str) -> String,
+) -> Result<()> {
+    let (source_root, target_root) = (merger.source_root, merger.target_root);
+    // Each change's text is masked and written as it is rendered: a
+    // diff of any size is never held whole.
+    let mut emit = |text: &str| -> Result<()> {
+        out.write_all(redact(text).as_bytes()).map_err(|e| {
+            Error::environment(format!("cannot write the diff of sync {}: {e}", c.sync_id))
+        })
+    };
+    // Merged paths are shown as the merge's result against the target.
+    let plain = || changes().filter(|change| !resolution.is_merged(change));
+    if c.target.kind == EndpointType::Api {
+        let plain: Vec<Change> = plain().collect();
+        let plain: Vec<&Change> = plain.iter().collect();
+        emit(&remote::summarize(&plain, source_root, target_root))?;
+    }
+    if c.target.kind == EndpointType::Registry {
         for change in plain() {
-            emit(&diff::render_diff(&change, &source.root, &target.root)?)?;
-        }
-        for change in changes().filter(|change| resolution.is_merged(change)) {
-            let Some(after) = &change.after else { continue };
-            let before =
-                std::fs::read_to_string(change.path.under(&target.root)).unwrap_or_default();
-            let result = std::fs::read_to_string(merger.objects.join(after.hash.to_hex()))
-                .unwrap_or_default();
-            let name = change.path.to_string();
+            let sha = match change.kind {
+                model::ChangeKind::Delete => None,
+                _ => std::fs::read(change.path.under(source_root))
+                    .ok()
+                    .map(|bytes| crate::evidence::sha256_hex(&bytes)),
+            };
             emit(&format!(
-                "merged (three-way, against the last sync's base): {name}\n{}",
-                similar::TextDiff::from_lines(before.as_str(), result.as_str())
-                    .unified_diff()
-                    .context_radius(3)
-                    .header(&format!("a/{name}"), &format!("b/{name}"))
+                "{} {}{}\n",
+                if change.kind == model::ChangeKind::Delete {
+                    "remove"
+                } else {
+                    "upload"
+                },
+                change.path,
+                sha.map(|s| format!(" (sha256 {s})")).unwrap_or_default()
             ))?;
         }
-        Ok(())
-    })?;
-    let change_list = store.stage_body("sync_changes", &mut |out| {
-        write_contents(out, changes(), &conflicts)
-    })?;
-    let ttl = c.options.plan_ttl_minutes.signed_duration();
-    let conflict_count = conflicts.len();
-    let body = PlanBody {
-        sync_id: c.sync_id.clone(),
-        config_hash: sync.hash.clone(),
-        planned_at: ws.now.to_string(),
-        planned_by: identity(ws),
-        // A pinned clock near the end of time must not give a plan born
-        // expired: past the last representable instant is never.
-        expires_at: ws
-            .now
-            .checked_add(ttl)
-            .unwrap_or(jiff::Timestamp::MAX)
-            .to_string(),
-        source: side_record(&c.source, &source, &source_snapshot),
-        target: side_record(&c.target, &target, &target_snapshot),
-        diff_summary: format!(
-            "{} to add, {} to modify, {} to delete{}",
-            result.files_to_add,
-            result.files_to_modify,
-            result.files_to_delete,
-            if conflict_count == 0 {
-                String::new()
-            } else {
-                format!(", {conflict_count} conflict(s)")
-            }
-        ),
-        result,
-        exceeds_max_delete,
-        changes_ref: change_list.path(),
-        changes_sha256: change_list.sha256().to_owned(),
-        diff_ref: diff.path(),
-        diff_sha256: diff.sha256().to_owned(),
-    };
-    let plan = SyncPlan::seal(body);
-    let yaml = crate::evidence::render_yaml(&PlanDocumentRef { sync_plan: &plan })?;
+    }
+    for change in plain() {
+        emit(&diff::render_diff(&change, source_root, target_root)?)?;
+    }
+    for change in changes().filter(|change| resolution.is_merged(change)) {
+        let Some(after) = &change.after else { continue };
+        let before = std::fs::read_to_string(change.path.under(target_root)).unwrap_or_default();
+        let result =
+            std::fs::read_to_string(merger.objects.join(after.hash.to_hex())).unwrap_or_default();
+        let name = change.path.to_string();
+        emit(&format!(
+            "merged (three-way, against the last sync's base): {name}\n{}",
+            similar::TextDiff::from_lines(before.as_str(), result.as_str())
+                .unified_diff()
+                .context_radius(3)
+                .header(&format!("a/{name}"), &format!("b/{name}"))
+        ))?;
+    }
+    Ok(())
+}
+
+/// Records `plan` with its bodies: the plan's evidence path.
+fn record_plan(
+    store: &dyn EvidenceStore,
+    sync_id: &str,
+    plan: &SyncPlan,
+    bodies: Vec<StagedBody>,
+) -> Result<String> {
+    let yaml = crate::evidence::render_yaml(&PlanDocumentRef { sync_plan: plan })?;
     // The plan and its bodies are recorded together, or none of them.
     let recorded = store.record(
-        vec![diff, change_list],
+        bodies,
         &[NewDocument {
             kind: "sync_plan",
-            name: &format!("{}-{}", c.sync_id, plan.short_id()),
+            name: &format!("{sync_id}-{}", plan.short_id()),
             unique: true,
             yaml: &yaml,
         }],
     )?;
-    let plan_ref = recorded
+    recorded
         .documents
         .into_iter()
         .next()
         .map(|written| written.record.path)
-        .ok_or_else(|| Error::Internal("a plan recorded no document".into()))?;
-    Ok(Planned {
-        report: PlanReport {
-            plan,
-            conflicts,
-            plan_ref,
-        },
-        scanned: Scanned {
-            source,
-            target,
-            source_snapshot,
-            target_snapshot,
-        },
-    })
+        .ok_or_else(|| Error::Internal("a plan recorded no document".into()))
 }
 
 /// Writes a plan's change list: JSON lines, the changes in path order,
