@@ -142,6 +142,24 @@ pub(crate) fn kill_self() -> ! {
     std::process::abort()
 }
 
+/// Checks that an id (apply id, lock key) is safe as a file name part:
+/// 1 to 128 ASCII letters, digits, `.`, `_` or `-`, not starting with `.`.
+pub(crate) fn check_id(what: &str, value: &str) -> Result<()> {
+    let ok = !value.is_empty()
+        && value.len() <= 128
+        && !value.starts_with('.')
+        && value
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'));
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::input(format!(
+            "invalid {what} `{value}`: use 1 to 128 letters, digits, `.`, `_` or `-`, not starting with `.`"
+        )))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -38,6 +38,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use super::model::SyncPath;
+pub(crate) use crate::fsutil::check_id;
 use crate::fsutil::sync_dir;
 use crate::{Error, Result};
 
@@ -280,24 +281,6 @@ fn parse(path: &Path, bytes: &[u8]) -> Result<(Vec<Event>, usize)> {
         start = next;
     }
     Ok((events, bytes.len()))
-}
-
-/// Checks that an id (apply id, lock key) is safe as a file name part:
-/// 1 to 128 ASCII letters, digits, `.`, `_` or `-`, not starting with `.`.
-pub(crate) fn check_id(what: &str, value: &str) -> Result<()> {
-    let ok = !value.is_empty()
-        && value.len() <= 128
-        && !value.starts_with('.')
-        && value
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'));
-    if ok {
-        Ok(())
-    } else {
-        Err(Error::input(format!(
-            "invalid {what} `{value}`: use 1 to 128 letters, digits, `.`, `_` or `-`, not starting with `.`"
-        )))
-    }
 }
 
 /// A crash point from [`CRASH_AFTER_ENV`].
