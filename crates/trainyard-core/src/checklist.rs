@@ -10,51 +10,10 @@ pub use crate::config::checklist::ChecklistConfig;
 use crate::evidence::Lookup;
 use crate::history::VersionTag;
 use crate::signoff::{self, Item};
+pub use crate::states::release::{ChecklistItem, Status};
 use crate::version::{self, Bump, Version};
 use crate::workspace::Workspace;
 use crate::{Error, Result};
-
-/// pass, fail or na.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Status {
-    /// The item holds.
-    Pass,
-    /// The item does not hold.
-    Fail,
-    /// The item does not apply to this release.
-    Na,
-}
-
-impl Status {
-    /// `pass`, `fail` or `na`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Status::Pass => "pass",
-            Status::Fail => "fail",
-            Status::Na => "na",
-        }
-    }
-}
-
-/// One row of the checklist.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ChecklistItem {
-    /// `RL-01` ... `RL-08`.
-    pub id: String,
-    /// The spec's check name.
-    pub check: String,
-    /// The spec's validation.
-    pub validation: String,
-    /// The spec's "Required" column: `Yes` or `Major only`.
-    pub required: String,
-    /// Whether it is required for this release.
-    pub required_here: bool,
-    /// The outcome.
-    pub status: Status,
-    /// Why.
-    pub reason: String,
-}
 
 /// The checklist of one release.
 #[derive(Debug, Clone, Serialize)]
@@ -188,7 +147,7 @@ pub fn run(ws: &Workspace, request: &ChecklistRequest) -> Result<ChecklistReport
 /// of [`run`].
 pub fn check(ws: &Workspace, version: Option<Version>) -> Result<ChecklistReport> {
     let next = crate::versioning::next(ws, &crate::versioning::NextRequest::default())?;
-    let in_progress = crate::release::in_progress(ws)?
+    let in_progress = crate::states::release::in_progress(ws)?
         .filter(|s| version.as_ref().is_none_or(|v| s.version == v.to_string()));
     let kind_of = |v: &Version| match next.latest.as_ref() {
         Some(c) if c.major != v.major => Bump::Major,

@@ -12,8 +12,8 @@ use gix::ObjectId;
 use serde::Serialize;
 
 use crate::history::{TagScan, VersionTag};
-use crate::release::{ReleaseState, Step};
-use crate::rollback::procedure::RollbackState;
+use crate::states::release::{self, ReleaseState, Step};
+use crate::states::rollback::{self, RollbackState};
 use crate::version::{self, Version};
 use crate::workspace::Workspace;
 use crate::{Error, Result};
@@ -142,8 +142,8 @@ impl Ledger {
     ///
     /// As [`Ledger::read`].
     pub fn read_with(ws: &Workspace, tags: &TagScan) -> Result<Ledger> {
-        let releases = crate::release::all(ws)?;
-        let withdrawals = crate::rollback::procedure::all(ws)?
+        let releases = release::all(ws)?;
+        let withdrawals = rollback::all(ws)?
             .iter()
             .filter_map(withdrawal_of)
             .collect::<Vec<_>>();
@@ -325,7 +325,7 @@ fn standing_of(entry: &Entry) -> Standing {
 /// full rollbacks only (a partial or config rollback leaves the release
 /// in place).
 pub fn withdrawal_of(state: &RollbackState) -> Option<Withdrawal> {
-    use crate::rollback::Kind;
+    use crate::config::rollback::Kind;
     if matches!(state.kind, Kind::Partial | Kind::Config) || !state.has_executed() {
         return None;
     }
@@ -339,6 +339,44 @@ pub fn withdrawal_of(state: &RollbackState) -> Option<Withdrawal> {
 /// messages.
 pub fn tag_of<'a>(tags: &'a TagScan, version: &Version) -> Option<&'a VersionTag> {
     tags.versions.iter().find(|t| t.version == *version)
+}
+
+/// The versions rolled back and not superseded: a completed full rollback
+/// from them, and no release published after it. Automation (on-release
+/// and scheduled syncs) must not deploy them again.
+///
+/// # Errors
+///
+/// Returns an error when a rollback or release state cannot be read.
+pub fn withdrawn(ws: &Workspace) -> Result<Vec<String>> {
+    let rollbacks = rollback::all(ws)?;
+    let releases = release::all(ws)?;
+    let mut out = Vec::new();
+    for rollback in rollbacks {
+        if !rollback.is_complete()
+            || matches!(
+                rollback.kind,
+                crate::config::rollback::Kind::Config | crate::config::rollback::Kind::Partial
+            )
+        {
+            continue;
+        }
+        let Ok(from) = crate::version::parse(&rollback.rolled_back_from) else {
+            continue;
+        };
+        let superseded = releases.iter().any(|r| {
+            r.publication
+                .published_at
+                .as_deref()
+                .is_some_and(|at| at > rollback.completed_at.as_deref().unwrap_or_default())
+                && r.version()
+                    .is_ok_and(|v| v.cmp_precedence(&from) == std::cmp::Ordering::Greater)
+        });
+        if !superseded && !out.contains(&rollback.rolled_back_from) {
+            out.push(rollback.rolled_back_from.clone());
+        }
+    }
+    Ok(out)
 }
 
 #[cfg(test)]

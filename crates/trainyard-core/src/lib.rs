@@ -42,6 +42,7 @@ pub mod release;
 pub mod releases;
 pub mod rollback;
 pub mod signoff;
+pub mod states;
 pub mod status;
 pub mod sync;
 #[cfg(test)]

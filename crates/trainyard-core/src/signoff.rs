@@ -213,9 +213,9 @@ pub fn record(ws: &Workspace, request: &SignoffRequest) -> Result<Signoff> {
 /// The commit a sign-off of `version` approves: the latest candidate of
 /// its release when one was cut, else `HEAD`.
 fn approved_commit(ws: &Workspace, version: &str) -> Result<String> {
-    let candidate = crate::release::all(ws)?
+    let candidate = crate::states::release::all(ws)?
         .into_iter()
-        .filter(|s| s.version == version && s.step != crate::release::Step::Aborted)
+        .filter(|s| s.version == version && s.step != crate::states::release::Step::Aborted)
         .find_map(|s| s.candidate().map(|c| c.commit.clone()));
     match candidate {
         Some(commit) => Ok(commit),

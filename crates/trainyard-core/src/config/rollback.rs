@@ -8,6 +8,35 @@ use serde::{Deserialize, Serialize};
 
 use crate::bounded::DecisionWindow;
 
+/// The spec's rollback types.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema, Default,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum Kind {
+    /// The whole release, now (RB-IMM).
+    #[default]
+    Immediate,
+    /// The whole release, on a schedule, after approval (RB-PLN).
+    Planned,
+    /// Only the named components.
+    Partial,
+    /// Only the configuration syncs.
+    Config,
+}
+
+impl Kind {
+    /// The type's name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::Immediate => "immediate",
+            Kind::Planned => "planned",
+            Kind::Partial => "partial",
+            Kind::Config => "config",
+        }
+    }
+}
+
 /// `rollback:` settings.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields, default)]

@@ -420,7 +420,7 @@ struct Withdrawn<'a> {
 impl Withdrawn<'_> {
     fn get(&mut self) -> Result<&[String]> {
         if self.versions.is_none() {
-            self.versions = Some(crate::rollback::withdrawn(self.ws)?);
+            self.versions = Some(crate::ledger::withdrawn(self.ws)?);
         }
         Ok(self.versions.as_deref().unwrap_or_default())
     }

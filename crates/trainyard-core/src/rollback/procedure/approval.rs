@@ -5,10 +5,10 @@
 use serde::{Deserialize, Serialize};
 
 use super::start::StartRequest;
-use super::state::RollbackState;
 use crate::identity::Signature;
 use crate::rollback::decision::{self, Action};
 use crate::rollback::plan::{self, RollbackPlan};
+use crate::states::rollback::RollbackState;
 use crate::workspace::Workspace;
 use crate::{Error, Result};
 

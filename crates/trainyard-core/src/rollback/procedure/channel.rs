@@ -4,9 +4,9 @@
 use std::path::Path;
 
 use super::code::short;
-use super::state::RollbackState;
 use crate::channels::{self, ChannelConfig};
 use crate::rollback::plan::{ChannelPlan, RollbackPlan};
+use crate::states::rollback::RollbackState;
 use crate::workspace::Workspace;
 use crate::{Error, Result};
 

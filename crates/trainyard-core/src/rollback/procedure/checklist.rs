@@ -4,8 +4,8 @@
 use serde::{Deserialize, Serialize};
 
 use super::report::{RollbackReport, report};
-use super::state::{RollbackState, Signoff, Status, load, save};
 use crate::rollback::decision;
+use crate::states::rollback::{RollbackState, Signoff, Status, load, save};
 use crate::workspace::Workspace;
 use crate::{Error, Result};
 

@@ -4,9 +4,9 @@
 
 use std::path::Path;
 
-use super::state::RollbackState;
 use crate::git_cli;
 use crate::rollback::plan::{CodePlan, RevertedCommit, RollbackPlan, RollbackPlanBody};
+use crate::states::rollback::RollbackState;
 use crate::workspace::Workspace;
 use crate::{Error, Result};
 

@@ -1,8 +1,8 @@
 //! COMMUNICATE: the notify commands.
 
-use super::state::{RollbackState, finish_step};
 use super::verify::run_commands;
 use crate::Result;
+use crate::states::rollback::{RollbackState, finish_step};
 use crate::workspace::Workspace;
 
 /// COMMUNICATE: the notify commands, with the rollback in the environment.

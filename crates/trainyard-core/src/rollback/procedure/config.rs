@@ -2,8 +2,8 @@
 //! release's state.
 
 use super::prepare::copy_tree;
-use super::state::RollbackState;
 use crate::rollback::plan::{self, RollbackPlan};
+use crate::states::rollback::RollbackState;
 use crate::sync::engine;
 use crate::workspace::Workspace;
 use crate::{Error, Result};

@@ -5,9 +5,9 @@ use serde::{Deserialize, Serialize};
 
 use super::approval::{approval_for, approvals};
 use super::report::{RollbackReport, report};
-use super::state::{FollowUp, RollbackState, load, save};
 use crate::rollback::Kind;
 use crate::rollback::decision::Severity;
+use crate::states::rollback::{FollowUp, RollbackState, load, save};
 use crate::workspace::Workspace;
 use crate::{Error, Result};
 

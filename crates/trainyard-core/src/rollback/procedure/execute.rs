@@ -4,8 +4,8 @@
 use super::channel::roll_back_channel;
 use super::code::roll_back_code;
 use super::config::roll_back_config;
-use super::state::{RollbackState, Status, save};
 use crate::rollback::plan::RollbackPlan;
+use crate::states::rollback::{RollbackState, Status, save};
 use crate::workspace::Workspace;
 use crate::{Error, Result};
 

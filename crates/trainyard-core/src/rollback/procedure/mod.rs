@@ -23,9 +23,13 @@ mod prepare;
 mod report;
 mod resume;
 mod start;
-mod state;
 mod verify;
 
+pub(super) use crate::states::rollback::save;
+pub use crate::states::rollback::{
+    ActionRecord, FollowUp, RollbackState, Signoff, Status, StepRecord, Trigger, Verification, all,
+    load, state_dir,
+};
 pub use approval::{ApproveRequest, PlanApproval, approve};
 pub(super) use channel::channel_config;
 pub use checklist::{ChecklistRow, checklist, signoff};
@@ -41,8 +45,3 @@ pub use report::RollbackReport;
 pub(super) use report::report;
 pub use resume::resume;
 pub use start::{StartRequest, preview, start};
-pub(super) use state::save;
-pub use state::{
-    ActionRecord, FollowUp, RollbackState, Signoff, Status, StepRecord, Trigger, Verification, all,
-    load, state_dir,
-};

@@ -3,8 +3,8 @@
 
 use std::path::Path;
 
-use super::state::{RollbackState, finish_step};
 use crate::rollback::plan::RollbackPlan;
+use crate::states::rollback::{RollbackState, finish_step};
 use crate::sync::engine;
 use crate::workspace::Workspace;
 use crate::{Error, Result};

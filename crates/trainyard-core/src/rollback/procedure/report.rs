@@ -4,7 +4,7 @@
 use serde::Serialize;
 
 use super::checklist::{ChecklistRow, checklist};
-use super::state::RollbackState;
+use crate::states::rollback::RollbackState;
 
 /// What a `rollback start` or `resume` did.
 #[derive(Debug, Clone, Serialize)]

@@ -9,9 +9,9 @@ use super::evidence::write_evidence;
 use super::execute::execute;
 use super::prepare::prepare;
 use super::report::{RollbackReport, report};
-use super::state::{RollbackState, Status, finish_step, load, save};
 use super::verify::verify;
 use crate::rollback::plan::{self, RollbackPlan};
+use crate::states::rollback::{RollbackState, Status, finish_step, load, save};
 use crate::workspace::Workspace;
 use crate::{Error, Result};
 

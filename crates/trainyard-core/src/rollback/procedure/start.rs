@@ -4,12 +4,12 @@
 use super::approval::{approval_for, approvals, decided_by};
 use super::report::{RollbackReport, report};
 use super::resume::advance;
-use super::state::{
-    ActionRecord, FollowUp, RollbackState, Status, StepRecord, Trigger, all, save, state_dir,
-};
 use crate::rollback::Kind;
 use crate::rollback::decision::{self, Action, Assessment, Impact, Severity};
 use crate::rollback::plan::{self, RollbackPlan};
+use crate::states::rollback::{
+    ActionRecord, FollowUp, RollbackState, Status, StepRecord, Trigger, all, save, state_dir,
+};
 use crate::workspace::Workspace;
 use crate::{Error, Result};
 

@@ -3,11 +3,11 @@
 
 use super::channel::channel_config;
 use super::code::short;
-use super::state::{RollbackState, Verification};
 use crate::Result;
 use crate::channels::ChannelConfig;
 use crate::git_cli;
 use crate::rollback::plan::{ChannelPlan, CodePlan, ConfigPlan, RollbackPlan, RollbackPlanBody};
+use crate::states::rollback::{RollbackState, Verification};
 use crate::sync::engine;
 use crate::workspace::Workspace;
 

@@ -5,8 +5,7 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
-use crate::rollback::Kind;
-use crate::rollback::decision::{Action, Impact, Severity};
+use crate::config::rollback::{Action, Impact, Kind, Severity};
 use crate::workspace::Workspace;
 use crate::{Error, Result};
 
@@ -211,7 +210,7 @@ impl RollbackState {
 
     /// The command that goes on with it, and the one that undoes it, for
     /// error messages.
-    pub(super) fn how_to_continue(&self) -> String {
+    pub(crate) fn how_to_continue(&self) -> String {
         format!(
             ": mend it, then `trainyard rollback resume {id}`; or undo what it did with `trainyard rollback abort {id}`",
             id = self.rollback_id
@@ -223,7 +222,7 @@ impl RollbackState {
         (self.elapsed_seconds / 60.0 * 100.0).round() / 100.0
     }
 
-    pub(super) fn step_mut(&mut self, name: &str) -> &mut StepRecord {
+    pub(crate) fn step_mut(&mut self, name: &str) -> &mut StepRecord {
         let index = self
             .steps
             .iter()
@@ -232,7 +231,7 @@ impl RollbackState {
         &mut self.steps[index]
     }
 
-    pub(super) fn action_mut(&mut self, id: &str) -> Option<&mut ActionRecord> {
+    pub(crate) fn action_mut(&mut self, id: &str) -> Option<&mut ActionRecord> {
         self.actions.iter_mut().find(|a| a.id == id)
     }
 }
@@ -247,7 +246,7 @@ fn state_path(ws: &Workspace, id: &str) -> PathBuf {
 }
 
 /// Writes `state` to its file, replacing the file atomically.
-pub(in crate::rollback) fn save(ws: &Workspace, state: &RollbackState) -> Result<()> {
+pub(crate) fn save(ws: &Workspace, state: &RollbackState) -> Result<()> {
     let text = crate::evidence::render_yaml(state)?;
     crate::fsutil::write_atomic(&state_path(ws, &state.rollback_id), text.as_bytes())
 }
@@ -269,7 +268,7 @@ pub fn all(ws: &Workspace) -> Result<Vec<RollbackState>> {
 ///
 /// Returns an [`Error::Input`] for an unknown id.
 pub fn load(ws: &Workspace, id: &str) -> Result<RollbackState> {
-    crate::sync::journal::check_id("rollback id", id)?;
+    crate::fsutil::check_id("rollback id", id)?;
     let path = state_path(ws, id);
     let text = std::fs::read_to_string(&path).map_err(|_| {
         Error::input(format!(
@@ -280,7 +279,7 @@ pub fn load(ws: &Workspace, id: &str) -> Result<RollbackState> {
 }
 
 /// Marks step `name` done, with `notes`, and saves the state.
-pub(super) fn finish_step(
+pub(crate) fn finish_step(
     ws: &Workspace,
     state: &mut RollbackState,
     name: &str,
