@@ -37,6 +37,7 @@ pub mod manifest;
 pub mod notes;
 pub mod notify;
 pub mod parallel;
+pub mod plan;
 pub mod provenance;
 pub mod release;
 pub mod releases;

@@ -432,22 +432,7 @@ pub enum RollbackCommand {
         components: Vec<String>,
     },
     /// Approve (or reject) a rollback plan.
-    Approve {
-        /// The plan id (at least 8 hex digits).
-        plan_id: String,
-        /// Who approves (default: git's user.email).
-        #[arg(long)]
-        by: Option<String>,
-        /// In which role (the matrix's approver, e.g. Director).
-        #[arg(long)]
-        role: Option<String>,
-        /// Reject the plan: it can never be carried out.
-        #[arg(long, requires = "reason")]
-        reject: bool,
-        /// Why.
-        #[arg(long)]
-        reason: Option<String>,
-    },
+    Approve(DecisionArgs),
     /// Carry a plan out: RB-IMM or RB-PLN, as the matrix decides.
     Start {
         /// The plan id.
@@ -592,20 +577,8 @@ pub enum SyncCommand {
     },
     /// Approve (or reject) a plan.
     Approve {
-        /// The plan id (at least 8 hex digits).
-        plan_id: String,
-        /// Who approves (default: git's user.email).
-        #[arg(long)]
-        by: Option<String>,
-        /// In which role.
-        #[arg(long)]
-        role: Option<String>,
-        /// Reject the plan: it can never be applied.
-        #[arg(long, requires = "reason")]
-        reject: bool,
-        /// Why.
-        #[arg(long)]
-        reason: Option<String>,
+        #[command(flatten)]
+        decision: DecisionArgs,
         /// Allow deletions beyond max_delete.
         #[arg(long)]
         override_max_delete: bool,
@@ -729,5 +702,39 @@ mod tests {
     fn the_command_line_is_consistent() {
         use clap::CommandFactory;
         super::Cli::command().debug_assert();
+    }
+}
+
+/// A decision on a plan: `sync approve` and `rollback approve`.
+#[derive(Debug, Args)]
+pub struct DecisionArgs {
+    /// The plan id (at least 8 hex digits).
+    pub plan_id: String,
+    /// Who approves (default: git's user.email).
+    #[arg(long)]
+    pub by: Option<String>,
+    /// In which role (the one the sync's approver or the rollback matrix
+    /// names).
+    #[arg(long)]
+    pub role: Option<String>,
+    /// Reject the plan: it can never be carried out.
+    #[arg(long, requires = "reason")]
+    pub reject: bool,
+    /// Why.
+    #[arg(long)]
+    pub reason: Option<String>,
+}
+
+impl DecisionArgs {
+    /// The request these arguments make.
+    pub fn request(&self) -> trainyard_core::plan::ApproveRequest {
+        trainyard_core::plan::ApproveRequest {
+            plan_id: self.plan_id.clone(),
+            by: self.by.clone(),
+            role: self.role.clone(),
+            reject: self.reject,
+            reason: self.reason.clone(),
+            override_max_delete: false,
+        }
     }
 }

@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 use super::{Kind, RollbackConfig};
 use crate::channels::ChannelConfig;
 use crate::git_cli;
+use crate::plan::{PlanKind, find_sealed};
 use crate::release::{self, Step};
 use crate::sync::config::{EndpointType, SyncType};
 use crate::sync::engine;
@@ -188,13 +189,7 @@ pub struct RollbackPlanBody {
 }
 
 /// A sealed rollback plan.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct RollbackPlan {
-    /// BLAKE3 of the body's canonical JSON, hex.
-    pub plan_id: String,
-    /// The body.
-    pub plan: RollbackPlanBody,
-}
+pub type RollbackPlan = crate::plan::Sealed<RollbackPlanBody>;
 
 #[derive(Serialize, Deserialize)]
 pub(crate) struct RollbackPlanDocument {
@@ -202,24 +197,6 @@ pub(crate) struct RollbackPlanDocument {
 }
 
 impl RollbackPlan {
-    /// Seals `body`.
-    pub fn seal(body: RollbackPlanBody) -> RollbackPlan {
-        RollbackPlan {
-            plan_id: id_of(&body),
-            plan: body,
-        }
-    }
-
-    /// Whether the id still matches the body.
-    pub fn intact(&self) -> bool {
-        id_of(&self.plan) == self.plan_id
-    }
-
-    /// The short id shown to people.
-    pub fn short_id(&self) -> &str {
-        &self.plan_id[..16.min(self.plan_id.len())]
-    }
-
     /// Whether the plan changes nothing.
     pub fn is_empty(&self) -> bool {
         let code_empty = match &self.plan.code {
@@ -240,11 +217,6 @@ impl RollbackPlan {
                 .iter()
                 .all(|c| c.files_to_add + c.files_to_modify + c.files_to_delete == 0)
     }
-}
-
-fn id_of(body: &RollbackPlanBody) -> String {
-    let canonical = serde_json::to_vec(body).unwrap_or_default();
-    blake3::hash(&canonical).to_hex().to_string()
 }
 
 /// What `rollback plan` reports.
@@ -335,6 +307,15 @@ pub fn plan(ws: &Workspace, request: &PlanRequest) -> Result<PlanReport> {
     })
 }
 
+/// How rollback plans are recorded and named.
+const ROLLBACK_PLAN: PlanKind = PlanKind {
+    evidence_kind: "rollback_plan",
+    noun: "rollback plan",
+    missing: "no rollback plan",
+    make: "trainyard rollback plan --to <version>",
+    edited_remedy: "a rollback plan that was changed is never approved or started: plan the rollback again",
+};
+
 /// Finds a recorded rollback plan by its id or a prefix (8+ hex digits).
 ///
 /// # Errors
@@ -342,50 +323,12 @@ pub fn plan(ws: &Workspace, request: &PlanRequest) -> Result<PlanReport> {
 /// Returns an [`Error::Input`] when none or several match, or the plan was
 /// edited after it was sealed.
 pub fn find(ws: &Workspace, id: &str) -> Result<(RollbackPlan, String)> {
-    if id.len() < 8 || !id.chars().all(|c| c.is_ascii_hexdigit()) {
-        return Err(Error::input(format!(
-            "invalid rollback plan id `{id}`: expected at least 8 hex digits"
-        )));
-    }
-    let wanted = id.to_ascii_lowercase();
-    let mut found = Vec::new();
-    let store = ws.evidence_store();
-    for found_plan in
-        store.parsed::<RollbackPlanDocument>("rollback_plan", &wanted[..wanted.len().min(16)])?
-    {
-        if !found_plan.intact {
-            return Err(store.edited(
-                &found_plan.record,
-                "a rollback plan that was changed is never approved or started: plan the rollback again",
-            ));
-        }
-        let document = found_plan.document?;
-        if document.rollback_plan.plan_id.starts_with(&wanted) {
-            if !found_plan.intact || !document.rollback_plan.intact() {
-                return Err(Error::input(format!(
-                    "rollback plan {id} was edited after it was sealed ({}): plan again",
-                    found_plan.record.path
-                )));
-            }
-            // The same plan recorded twice (made twice at one instant) is
-            // one plan.
-            if !found
-                .iter()
-                .any(|(p, _): &(RollbackPlan, String)| p.plan_id == document.rollback_plan.plan_id)
-            {
-                found.push((document.rollback_plan, found_plan.record.path));
-            }
-        }
-    }
-    match found.len() {
-        1 => Ok(found.remove(0)),
-        0 => Err(Error::input(format!(
-            "no rollback plan {id}: run `trainyard rollback plan --to <version>`"
-        ))),
-        n => Err(Error::input(format!(
-            "{n} rollback plans start with {id}: give more of the id"
-        ))),
-    }
+    find_sealed(
+        ws.evidence_store().as_ref(),
+        &ROLLBACK_PLAN,
+        id,
+        |document: RollbackPlanDocument| document.rollback_plan,
+    )
 }
 
 /// The latest release that was published and not rolled back.

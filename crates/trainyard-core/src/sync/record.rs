@@ -8,6 +8,9 @@
 //! list is JSON lines, one [`ContentsLine`] a line, in path order.
 
 pub use crate::notify::ChangesApplied;
+/// How an apply ended (`sync_log.execution.status`), as notifications
+/// tell it.
+pub use crate::notify::Status as ExecutionStatus;
 use serde::{Deserialize, Serialize};
 
 use super::model::Change;
@@ -72,11 +75,44 @@ pub struct SideRecord {
 pub struct Conflict {
     /// The path (escaped).
     pub path: String,
-    /// `fail`, `theirs`, `ours` or `merge`.
-    pub resolution: String,
+    /// What the plan does about it.
+    pub resolution: ConflictResolution,
     /// Details: the merge's conflict hunks, or why it fails.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub detail: Option<String>,
+}
+
+/// What a plan does about a conflict: the sync's `conflict_strategy` as
+/// it worked out for one path.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ConflictResolution {
+    /// Unresolved: the plan cannot be applied.
+    Fail,
+    /// The source's side wins.
+    Theirs,
+    /// The target's side is kept.
+    Ours,
+    /// Both sides' edits merged cleanly.
+    Merge,
+}
+
+impl ConflictResolution {
+    /// The name used in documents.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ConflictResolution::Fail => "fail",
+            ConflictResolution::Theirs => "theirs",
+            ConflictResolution::Ours => "ours",
+            ConflictResolution::Merge => "merge",
+        }
+    }
+}
+
+impl std::fmt::Display for ConflictResolution {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
 }
 
 /// The sealed body of a plan; its id is the BLAKE3 of its canonical JSON.
@@ -134,43 +170,10 @@ pub enum ContentsLine<C, K> {
     Conflict(K),
 }
 
-/// A sealed plan: the body and the id derived from it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct SyncPlan {
-    /// BLAKE3 of the body's canonical JSON, hex.
-    pub plan_id: String,
-    /// The body.
-    pub plan: PlanBody,
-}
+/// A sealed sync plan: the body and the id derived from it.
+pub type SyncPlan = crate::plan::Sealed<PlanBody>;
 
-impl SyncPlan {
-    /// Seals a body: computes its id.
-    pub fn seal(plan: PlanBody) -> Self {
-        SyncPlan {
-            plan_id: plan_id_of(&plan),
-            plan,
-        }
-    }
-
-    /// Whether the id still matches the body (a plan edited on disk does
-    /// not).
-    pub fn intact(&self) -> bool {
-        plan_id_of(&self.plan) == self.plan_id
-    }
-
-    /// The short id shown to people and used in names.
-    pub fn short_id(&self) -> &str {
-        &self.plan_id[..SHORT_ID_LEN.min(self.plan_id.len())]
-    }
-}
-
-/// How many hex digits of a plan id name it to people and in evidence.
-pub const SHORT_ID_LEN: usize = 16;
-
-fn plan_id_of(plan: &PlanBody) -> String {
-    let canonical = serde_json::to_vec(plan).unwrap_or_default();
-    blake3::hash(&canonical).to_hex().to_string()
-}
+pub use crate::plan::SHORT_ID_LEN;
 
 /// The approval of a plan (DR-06): it names the plan and repeats what the
 /// approver saw.
@@ -207,6 +210,21 @@ pub struct Approval {
     /// The approver's signature over the rest, in team mode.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub signature: Option<crate::identity::Signature>,
+}
+
+impl crate::plan::Decision for Approval {
+    fn plan_id(&self) -> &str {
+        &self.plan_id
+    }
+    fn approved(&self) -> bool {
+        self.approved
+    }
+    fn decided_by(&self) -> &str {
+        &self.approved_by
+    }
+    fn decided_at(&self) -> &str {
+        &self.approved_at
+    }
 }
 
 /// The spec's `sync_log`, key for key: every key is always there, `null`
@@ -271,8 +289,8 @@ pub struct LogExecution {
     pub started_at: String,
     /// When it ended.
     pub completed_at: String,
-    /// `success`, `partial` or `failed`.
-    pub status: String,
+    /// How it ended.
+    pub status: ExecutionStatus,
     /// What was applied.
     pub changes_applied: ChangesApplied,
     /// What went wrong.

@@ -5,7 +5,7 @@ use trainyard_core::Error;
 use trainyard_core::rollback::decision::{Impact, Severity};
 use trainyard_core::rollback::plan::{self, CodePlan, PlanRequest};
 use trainyard_core::rollback::procedure::{
-    self, ApproveRequest, DocumentRequest, RollbackReport, StartRequest, Status,
+    self, DocumentRequest, RollbackReport, StartRequest, Status,
 };
 use trainyard_core::rollback::{self, Kind, rehearse};
 
@@ -108,23 +108,8 @@ pub fn run(ctx: &Context<'_>, command: &RollbackCommand) -> CmdResult {
                 Exit::Failure
             })
         }
-        RollbackCommand::Approve {
-            plan_id,
-            by,
-            role,
-            reject,
-            reason,
-        } => {
-            let approval = procedure::approve(
-                &ws,
-                &ApproveRequest {
-                    plan_id: plan_id.clone(),
-                    by: by.clone(),
-                    role: role.clone(),
-                    reject: *reject,
-                    reason: reason.clone(),
-                },
-            )?;
+        RollbackCommand::Approve(decision) => {
+            let approval = procedure::approve(&ws, &decision.request())?;
             if p.json() {
                 p.write_json(&approval)?;
             } else {

@@ -100,7 +100,7 @@ pub fn run(ctx: &Context<'_>, command: &SyncCommand) -> CmdResult {
                         format!(
                             "{}: {}{}",
                             conflict.path,
-                            conflict.resolution,
+                            conflict.resolution.as_str(),
                             conflict
                                 .detail
                                 .as_ref()
@@ -133,23 +133,15 @@ pub fn run(ctx: &Context<'_>, command: &SyncCommand) -> CmdResult {
             })
         }
         SyncCommand::Approve {
-            plan_id,
-            by,
-            role,
-            reject,
-            reason,
+            decision,
             override_max_delete,
         } => {
             let _lock = ws.lock()?;
             let approval = engine::approve(
                 &ws,
                 &ApproveRequest {
-                    plan_id: plan_id.clone(),
-                    by: by.clone(),
-                    role: role.clone(),
-                    reject: *reject,
-                    reason: reason.clone(),
                     override_max_delete: *override_max_delete,
+                    ..decision.request()
                 },
             )?;
             if p.json() {
@@ -226,7 +218,7 @@ pub fn run(ctx: &Context<'_>, command: &SyncCommand) -> CmdResult {
                         "{}  {:<16} {:<8} +{} ~{} -{}  {}\n",
                         log.executed_at,
                         log.sync_id,
-                        log.execution.status,
+                        log.execution.status.as_str(),
                         log.execution.changes_applied.added,
                         log.execution.changes_applied.modified,
                         log.execution.changes_applied.deleted,

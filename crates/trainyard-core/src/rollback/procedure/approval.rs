@@ -6,26 +6,12 @@ use serde::{Deserialize, Serialize};
 
 use super::start::StartRequest;
 use crate::identity::Signature;
+use crate::plan::{ApproveRequest, Decision, already_decided, recorded_decisions, require_reason};
 use crate::rollback::decision::{self, Action};
 use crate::rollback::plan::{self, RollbackPlan};
 use crate::states::rollback::RollbackState;
 use crate::workspace::Workspace;
 use crate::{Error, Result};
-
-/// `rollback approve`: what to record.
-#[derive(Debug, Clone, Default)]
-pub struct ApproveRequest {
-    /// The plan (id or prefix).
-    pub plan_id: String,
-    /// Who.
-    pub by: Option<String>,
-    /// In which role.
-    pub role: Option<String>,
-    /// Reject instead.
-    pub reject: bool,
-    /// Why.
-    pub reason: Option<String>,
-}
 
 /// What the person who starts a rollback decides, and signs in team
 /// mode: this plan, for this trigger, with the matrix's action.
@@ -136,6 +122,21 @@ pub struct PlanApproval {
     pub signature: Option<crate::identity::Signature>,
 }
 
+impl Decision for PlanApproval {
+    fn plan_id(&self) -> &str {
+        &self.plan_id
+    }
+    fn approved(&self) -> bool {
+        self.approved
+    }
+    fn decided_by(&self) -> &str {
+        &self.approved_by
+    }
+    fn decided_at(&self) -> &str {
+        &self.approved_at
+    }
+}
+
 #[derive(Serialize, Deserialize)]
 struct ApprovalDocument {
     rollback_approval: PlanApproval,
@@ -157,25 +158,12 @@ pub fn approve(ws: &Workspace, request: &ApproveRequest) -> Result<PlanApproval>
         .iter()
         .find(|a| team.is_none() || !a.approved)
     {
-        return Err(Error::input(format!(
-            "rollback plan {} was already {} by {}",
-            plan.short_id(),
-            if previous.approved {
-                "approved"
-            } else {
-                "rejected"
-            },
-            previous.approved_by
-        )));
+        return Err(already_decided(
+            &format!("rollback plan {}", plan.short_id()),
+            previous,
+        ));
     }
-    if request.reject
-        && request
-            .reason
-            .as_deref()
-            .is_none_or(|r| r.trim().is_empty())
-    {
-        return Err(Error::input("a rejection needs --reason"));
-    }
+    require_reason(request)?;
     let mut approval = PlanApproval {
         plan_id: plan.plan_id.clone(),
         approved: !request.reject,
@@ -215,18 +203,16 @@ pub fn approve(ws: &Workspace, request: &ApproveRequest) -> Result<PlanApproval>
 /// The decisions recorded on a rollback plan, each checked against the
 /// evidence index as it is read: a decision edited by hand is refused.
 pub(super) fn approvals(ws: &Workspace, plan_id: &str) -> Result<Vec<PlanApproval>> {
-    let mut out = Vec::new();
-    for (document, _) in ws.evidence_store().trusted::<ApprovalDocument>(
+    Ok(recorded_decisions(
+        ws.evidence_store().as_ref(),
         "rollback_approval",
-        &plan_id[..16.min(plan_id.len())],
+        plan_id,
         "a decision that was changed is never trusted; restore the recorded document (`trainyard evidence verify` lists what changed), or plan the rollback again and decide on the new plan",
-    )? {
-        let approval = document.rollback_approval;
-        if approval.plan_id == plan_id {
-            out.push(approval);
-        }
-    }
-    Ok(out)
+        |document: ApprovalDocument| document.rollback_approval,
+    )?
+    .into_iter()
+    .map(|(approval, _)| approval)
+    .collect())
 }
 
 /// Who gave the approval that satisfies `role`: by that person, or in
@@ -251,7 +237,7 @@ pub(super) fn approval_for(
     for approval in approvals.iter().filter(|a| a.approved) {
         let what = format!(
             "the approval of rollback plan {} by {}",
-            &approval.plan_id[..16.min(approval.plan_id.len())],
+            crate::plan::short(&approval.plan_id),
             approval.approved_by
         );
         let mut unsigned = approval.clone();

@@ -25,12 +25,13 @@ mod resume;
 mod start;
 mod verify;
 
+pub use crate::plan::ApproveRequest;
 pub(super) use crate::states::rollback::save;
 pub use crate::states::rollback::{
     ActionRecord, FollowUp, RollbackState, Signoff, Status, StepRecord, Trigger, Verification, all,
     load, state_dir,
 };
-pub use approval::{ApproveRequest, PlanApproval, approve};
+pub use approval::{PlanApproval, approve};
 pub(super) use channel::channel_config;
 pub use checklist::{ChecklistRow, checklist, signoff};
 pub(super) use code::short;

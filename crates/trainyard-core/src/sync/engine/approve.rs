@@ -7,7 +7,8 @@ use super::load::find;
 use super::logs::settle_quietly;
 use super::plan::find_plan;
 use crate::evidence::EvidenceStore;
-use crate::sync::record::{Approval, SHORT_ID_LEN, SyncPlan};
+use crate::plan::{ApproveRequest, already_decided, recorded_decisions, require_reason};
+use crate::sync::record::{Approval, SyncPlan};
 use crate::workspace::Workspace;
 use crate::{Error, Result};
 
@@ -39,34 +40,13 @@ pub(super) fn recorded_approvals(
     store: &dyn EvidenceStore,
     plan_id: &str,
 ) -> Result<Vec<(Approval, String)>> {
-    let short = &plan_id[..plan_id.len().min(SHORT_ID_LEN)];
-    Ok(store
-        .trusted::<ApprovalDocument>(
-            "sync_approval",
-            short,
-            "a decision that was changed is never trusted; restore the recorded document (`trainyard evidence verify` lists what changed), or plan again and decide on the new plan",
-        )?
-        .into_iter()
-        .map(|(document, record)| (document.sync_approval, record.path))
-        .filter(|(approval, _)| approval.plan_id == plan_id)
-        .collect())
-}
-
-/// `sync approve`: what to record.
-#[derive(Debug, Clone, Default)]
-pub struct ApproveRequest {
-    /// The plan id (or a prefix).
-    pub plan_id: String,
-    /// Who approves (default: git's user.email).
-    pub by: Option<String>,
-    /// In which role.
-    pub role: Option<String>,
-    /// Reject instead.
-    pub reject: bool,
-    /// Why (required to reject).
-    pub reason: Option<String>,
-    /// Allow deletions beyond `max_delete`.
-    pub override_max_delete: bool,
+    recorded_decisions(
+        store,
+        "sync_approval",
+        plan_id,
+        "a decision that was changed is never trusted; restore the recorded document (`trainyard evidence verify` lists what changed), or plan again and decide on the new plan",
+        |document: ApprovalDocument| document.sync_approval,
+    )
 }
 
 /// An approval of `plan` by `by`, repeating what the plan saw (DR-06).
@@ -107,26 +87,12 @@ pub fn approve(ws: &Workspace, request: &ApproveRequest) -> Result<Approval> {
     settle_quietly(ws, &sync.config.sync_id);
     let store = ws.evidence_store();
     if let Some(previous) = approvals_of(store.as_ref(), &plan.plan_id)?.first() {
-        return Err(Error::input(format!(
-            "plan {} was already {} by {} at {}",
-            plan.short_id(),
-            if previous.approved {
-                "approved"
-            } else {
-                "rejected"
-            },
-            previous.approved_by,
-            previous.approved_at
-        )));
+        return Err(already_decided(
+            &format!("plan {}", plan.short_id()),
+            previous,
+        ));
     }
-    if request.reject
-        && request
-            .reason
-            .as_deref()
-            .is_none_or(|r| r.trim().is_empty())
-    {
-        return Err(Error::input("a rejection needs --reason"));
-    }
+    require_reason(request)?;
     let decided = |by: String| Approval {
         approved: !request.reject,
         role: request.role.clone(),

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use crate::sync::config::ConflictStrategy;
 use crate::sync::model::{self, Change};
-use crate::sync::record::Conflict;
+use crate::sync::record::{Conflict, ConflictResolution};
 use crate::sync::snapshot::Snapshot;
 
 /// What a three-way merge needs: the base's stored contents and both
@@ -114,29 +114,29 @@ impl Resolution {
     ) {
         let (resolution, replaced, detail) = match strategy {
             ConflictStrategy::Fail => (
-                "fail",
+                ConflictResolution::Fail,
                 None,
                 Some("changed in the target and in the source since the last sync".to_owned()),
             ),
-            ConflictStrategy::Theirs => ("theirs", None, None),
-            ConflictStrategy::Ours => ("ours", Some(None), None),
+            ConflictStrategy::Theirs => (ConflictResolution::Theirs, None, None),
+            ConflictStrategy::Ours => (ConflictResolution::Ours, Some(None), None),
             ConflictStrategy::Merge => match (base_entry, change.kind) {
                 (Some(base_entry), model::ChangeKind::Modify) => {
                     match merger.merge(&change, &base_entry) {
                         Ok(merged) => (
-                            "merge",
+                            ConflictResolution::Merge,
                             Some(Some(merged)),
                             Some("merged cleanly".to_owned()),
                         ),
                         Err(hunks) => (
-                            "fail",
+                            ConflictResolution::Fail,
                             None,
                             Some(format!("the merge has conflicts:\n{hunks}")),
                         ),
                     }
                 }
                 _ => (
-                    "fail",
+                    ConflictResolution::Fail,
                     None,
                     Some(
                         "added or deleted on one side and changed on the other: nothing to merge"
@@ -147,7 +147,7 @@ impl Resolution {
         };
         self.conflicts.push(Conflict {
             path: change.path.to_string(),
-            resolution: resolution.into(),
+            resolution,
             detail,
         });
         if let Some(replaced) = replaced {

@@ -5,12 +5,11 @@ use std::path::Path;
 
 use serde::Serialize;
 
-use super::approve::{approval_of, recorded_approvals};
+use super::approved::ApprovedPlan;
 use super::identity;
-use super::load::find;
 use super::locking::lock_for_apply;
-use super::logs::{applied_log, notify_outcome, outcomes_dir, record_log, settle_quietly};
-use super::plan::{Scanned, find_plan, plan_contents};
+use super::logs::{notify_outcome, outcomes_dir, record_log};
+use super::plan::{Scanned, find_plan};
 use super::sides::{
     Side, client_for, filters_of, git_location, read_side, read_sides, save_base, scan,
     side_record, state_dir,
@@ -19,8 +18,8 @@ use crate::evidence::EvidenceStore;
 use crate::sync::config::{self, ConflictStrategy, EndpointType, LoadedSync};
 use crate::sync::model::{self, Change};
 use crate::sync::record::{
-    Approval, ChangesApplied, DryRunResult, LogApproval, LogDryRun, LogExecution, LogVerification,
-    PlanContents, SyncLog, SyncPlan,
+    Approval, ChangesApplied, ConflictResolution, DryRunResult, ExecutionStatus, LogApproval,
+    LogDryRun, LogExecution, LogVerification, PlanContents, SyncLog, SyncPlan,
 };
 use crate::sync::snapshot::{self, Snapshot};
 use crate::sync::{apply, outcome, remote, tree};
@@ -55,37 +54,25 @@ pub fn apply_plan(
     automatic: Option<Approval>,
 ) -> Result<ApplyReport> {
     let (plan, plan_ref) = find_plan(ws, plan_id)?;
-    apply_found(ws, &plan, plan_ref, automatic, None)
+    let approved = ApprovedPlan::verify(ws, plan, plan_ref, automatic)?;
+    apply_approved(ws, &approved, None)
 }
 
-/// Applies `plan`; with `scanned`, the sides and the change list as the
-/// plan has just made them (in `run`), else both sides are read again to
-/// prove the plan fresh and its change list is read from its body.
-pub(super) fn apply_found(
+/// Applies an approved plan; with `scanned`, the sides and the change list
+/// as the plan has just made them (in `run`), else both sides are read
+/// again to prove the plan fresh.
+pub(super) fn apply_approved(
     ws: &Workspace,
-    plan: &SyncPlan,
-    plan_ref: String,
-    automatic: Option<Approval>,
+    approved: &ApprovedPlan,
     scanned: Option<Scanned>,
 ) -> Result<ApplyReport> {
-    let sync = find(ws, &plan.plan.sync_id)?;
+    let (plan, plan_ref, sync) = (approved.plan(), approved.plan_ref(), approved.sync());
+    let (approval, contents) = (approved.approval(), approved.contents());
     let c = &sync.config;
-    settle_quietly(ws, &c.sync_id);
     let short = plan.short_id().to_owned();
-    if sync.hash != plan.plan.config_hash {
-        return Err(Error::input(format!(
-            "plan {short} was made with another version of {}: plan again",
-            sync.path
-                .strip_prefix(&ws.home)
-                .unwrap_or(&sync.path)
-                .display()
-        )));
-    }
     let store = ws.evidence_store();
-    let approval = approval_to_apply(ws, store.as_ref(), plan, &sync, automatic)?;
-    let contents = applicable_contents(ws, plan, &approval)?;
     let journal_dir = state_dir(ws, &c.sync_id).join("journal");
-    let _lock = lock_for_apply(ws, &sync, &plan.plan_id, &journal_dir)?;
+    let _lock = lock_for_apply(ws, sync, &plan.plan_id, &journal_dir)?;
     if let Some(pending) = apply::interrupted(&journal_dir)? {
         return Err(Error::environment(format!(
             "an interrupted apply ({pending}) of sync {} must be finished first: run `trainyard sync recover {}`",
@@ -97,7 +84,7 @@ pub(super) fn apply_found(
         target,
         target_snapshot,
         ..
-    } = fresh_sides(ws, &sync, plan, scanned)?;
+    } = fresh_sides(ws, sync, plan, scanned)?;
     // A real apply is dated by the real clock, whatever the pinned one
     // says: its log can be neither backdated nor postdated.
     let started = Workspace::real_now();
@@ -107,7 +94,7 @@ pub(super) fn apply_found(
         c.sync_id,
         started.strftime("%Y%m%dT%H%M%SZ")
     );
-    let overlay = merged_source(ws, &c.sync_id, &source.root, &contents)?;
+    let overlay = merged_source(ws, &c.sync_id, &source.root, contents)?;
     let source_root = overlay.as_ref().map_or(source.root.as_path(), |o| o.path());
     let remote_target = matches!(c.target.kind, EndpointType::Api | EndpointType::Registry);
     let client = if remote_target {
@@ -116,7 +103,7 @@ pub(super) fn apply_found(
         None
     };
     let dry_run = dry_run_of(plan);
-    let log_approval = log_approval_of(&approval, &plan_ref);
+    let log_approval = log_approval_of(approval, plan_ref);
     // What the log needs is taken before the target is touched: the
     // store must take the log now (held, its index readable, the name
     // free), and the outcome is journaled in the sync's state, so that
@@ -127,7 +114,7 @@ pub(super) fn apply_found(
         &outcome::OutcomeEvent::Begun {
             execution_id: execution_id.clone(),
             plan_id: plan.plan_id.clone(),
-            plan_ref: plan_ref.clone(),
+            plan_ref: plan_ref.to_owned(),
             started_at: started_at.clone(),
             executed_by: identity(ws),
             dry_run: dry_run.clone(),
@@ -136,7 +123,7 @@ pub(super) fn apply_found(
     )?;
     // From here on no error returns early: each one goes into the log.
     let mut errors = Vec::new();
-    let mut status = "success";
+    let mut status = ExecutionStatus::Success;
     if let Some(client) = &client {
         status = write_remote(c, plan, client, &contents.changes, source_root, &mut errors);
     } else if let Err(e) = apply::apply(&apply::ApplyRequest {
@@ -148,30 +135,30 @@ pub(super) fn apply_found(
         plan_id: &plan.plan_id,
     }) {
         errors.push(e.to_string());
-        status = "failed";
+        status = ExecutionStatus::Failed;
     }
-    if status == "success"
+    if status == ExecutionStatus::Success
         && c.target.kind == EndpointType::Git
-        && let Err(e) = commit_and_push(ws, &sync, &target, plan)
+        && let Err(e) = commit_and_push(ws, sync, &target, plan)
     {
         errors.push(e.to_string());
-        status = "failed";
+        status = ExecutionStatus::Failed;
     }
     // Integrity: every changed path now reads as what the plan promised.
     // The others were just read (stale check) and the apply never touches
     // them, so the target now is that snapshot with the changes made.
-    let integrity_verified =
-        status == "success" && reads_as_planned(ws, &sync, &target, &contents.changes);
+    let integrity_verified = status == ExecutionStatus::Success
+        && reads_as_planned(ws, sync, &target, &contents.changes);
     let after = integrity_verified.then(|| target_snapshot.patched(&contents.changes));
-    if status == "success" && !integrity_verified {
+    if status == ExecutionStatus::Success && !integrity_verified {
         errors.push("the target does not match the plan after the apply".into());
-        status = "partial";
+        status = ExecutionStatus::Partial;
     }
     let verification = verification(
         ws,
-        &sync,
+        sync,
         &target.root,
-        status == "success",
+        status == ExecutionStatus::Success,
         integrity_verified,
         after.as_ref(),
     );
@@ -185,14 +172,14 @@ pub(super) fn apply_found(
         execution: LogExecution {
             started_at,
             completed_at: Workspace::real_now().to_string(),
-            status: status.into(),
+            status,
             changes_applied: changes_applied(plan, status),
             errors,
         },
         verification,
     };
     let journal = (!remote_target).then_some(journal_dir.as_path());
-    record_outcome(ws, &sync, store.as_ref(), pending, log, journal)
+    record_outcome(ws, sync, store.as_ref(), pending, log, journal)
 }
 
 /// The dry-run section of the log of an apply of `plan`.
@@ -218,110 +205,6 @@ fn log_approval_of(approval: &Approval, plan_ref: &str) -> LogApproval {
         approved_at: Some(approval.approved_at.clone()),
         dry_run_ref: Some(plan_ref.to_owned()),
     }
-}
-
-/// The approval `plan` is applied under: a rejection refuses it; in team
-/// mode a recorded approval is checked as it is used. Without one, the
-/// `automatic` approval of this run, or, when the sync does not require
-/// approval, one made now.
-fn approval_to_apply(
-    ws: &Workspace,
-    store: &dyn EvidenceStore,
-    plan: &SyncPlan,
-    sync: &LoadedSync,
-    automatic: Option<Approval>,
-) -> Result<Approval> {
-    let c = &sync.config;
-    let short = plan.short_id();
-    let recorded = recorded_approvals(store, &plan.plan_id)?;
-    let path_of = |approval: &Approval| {
-        recorded
-            .iter()
-            .find(|(a, _)| a == approval)
-            .map_or_else(String::new, |(_, path)| path.clone())
-    };
-    let approvals: Vec<Approval> = recorded.iter().map(|(a, _)| a.clone()).collect();
-    if let Some(rejected) = approvals.iter().find(|a| !a.approved) {
-        return Err(Error::input(format!(
-            "plan {short} was rejected by {} ({}): it can never be applied",
-            rejected.approved_by,
-            rejected.reason.clone().unwrap_or_default()
-        )));
-    }
-    let team = ws.team()?;
-    Ok(
-        match (approvals.into_iter().find(|a| a.approved), automatic) {
-            // Made by this run (`sync run`, a rollback's verified decision).
-            (_, Some(given)) if given.plan_id == plan.plan_id && team.is_some() => given,
-            // Recorded earlier: in team mode, checked as it is used.
-            (Some(a), _) if !a.automatic || c.options.approval_required => match &team {
-                Some(team) => {
-                    let verified = crate::sync::decision::check(team, plan, c, &a, &path_of(&a))?;
-                    Approval {
-                        approved_by: verified.label(),
-                        ..a
-                    }
-                }
-                None => a,
-            },
-            (Some(a), _) => a,
-            (None, Some(auto)) if !c.options.approval_required => auto,
-            (None, _) if c.options.approval_required => {
-                return Err(Error::input(format!(
-                    "plan {short} is not approved, and sync {} requires approval: run `trainyard sync approve {short}`",
-                    c.sync_id
-                )));
-            }
-            (None, _) => Approval {
-                reason: Some("approval not required by the sync's configuration".into()),
-                automatic: true,
-                ..approval_of(plan, identity(ws), ws.now)
-            },
-        },
-    )
-}
-
-/// The change list of `plan`, once it is known to be applicable under
-/// `approval`: never applied, not expired, within `max_delete` (or
-/// approved beyond it), and without unresolved conflicts.
-fn applicable_contents(
-    ws: &Workspace,
-    plan: &SyncPlan,
-    approval: &Approval,
-) -> Result<PlanContents> {
-    let short = plan.short_id();
-    if let Some(log_ref) = applied_log(ws, plan)? {
-        return Err(Error::input(format!(
-            "plan {short} was already applied ({log_ref}): plans are single-use, plan again"
-        )));
-    }
-    if let Ok(expires) = plan.plan.expires_at.parse::<jiff::Timestamp>()
-        && ws.expiry_clock() > expires
-    {
-        return Err(Error::input(format!(
-            "plan {short} expired at {expires}: plan again"
-        )));
-    }
-    if plan.plan.exceeds_max_delete && !approval.override_max_delete {
-        return Err(Error::input(format!(
-            "plan {short} deletes {} file(s), more than max_delete allows: approve it with --override-max-delete to go ahead",
-            plan.plan.result.files_to_delete
-        )));
-    }
-    let contents = plan_contents(ws, plan)?;
-    if let Some(conflict) = contents.conflicts.iter().find(|c| c.resolution == "fail") {
-        return Err(Error::input(format!(
-            "plan {short} has {} unresolved conflict(s), e.g. {}: {}",
-            contents
-                .conflicts
-                .iter()
-                .filter(|c| c.resolution == "fail")
-                .count(),
-            conflict.path,
-            conflict.detail.clone().unwrap_or_default()
-        )));
-    }
-    Ok(contents)
 }
 
 /// Both sides as they are now, refused as stale when either changed since
@@ -387,7 +270,7 @@ fn merged_source(
     let merged: Vec<&str> = contents
         .conflicts
         .iter()
-        .filter(|c| c.resolution == "merge")
+        .filter(|c| c.resolution == ConflictResolution::Merge)
         .map(|c| c.path.as_str())
         .collect();
     if merged.is_empty() {
@@ -410,7 +293,7 @@ fn write_remote(
     changes: &[Change],
     source_root: &Path,
     errors: &mut Vec<String>,
-) -> &'static str {
+) -> ExecutionStatus {
     // Written document by document with the server's preconditions;
     // a stop half-way leaves what the list says, and a new plan shows
     // the rest.
@@ -426,13 +309,13 @@ fn write_remote(
         remote::apply_registry(client, &c.target.location, changes, source_root)
     };
     let Some(e) = written.error else {
-        return "success";
+        return ExecutionStatus::Success;
     };
     errors.push(e.to_string());
     if written.done.is_empty() {
-        "failed"
+        ExecutionStatus::Failed
     } else {
-        "partial"
+        ExecutionStatus::Partial
     }
 }
 
@@ -511,8 +394,8 @@ fn verification(
 
 /// What an apply of `plan` that ended with `status` changed: nothing when
 /// it failed, else what the plan counted.
-fn changes_applied(plan: &SyncPlan, status: &str) -> ChangesApplied {
-    if status == "failed" {
+fn changes_applied(plan: &SyncPlan, status: ExecutionStatus) -> ChangesApplied {
+    if status == ExecutionStatus::Failed {
         ChangesApplied::default()
     } else {
         ChangesApplied {

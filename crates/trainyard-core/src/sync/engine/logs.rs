@@ -15,8 +15,8 @@ use crate::evidence::EvidenceStore;
 use crate::sync::config::{EndpointType, LoadedSync};
 use crate::sync::model;
 use crate::sync::record::{
-    ChangesApplied, DryRunResult, LogApproval, LogDryRun, LogExecution, LogVerification, SyncLog,
-    SyncLogDocument, SyncPlan,
+    ChangesApplied, DryRunResult, ExecutionStatus, LogApproval, LogDryRun, LogExecution,
+    LogVerification, SyncLog, SyncLogDocument, SyncPlan,
 };
 use crate::sync::{apply, outcome, tree};
 use crate::workspace::Workspace;
@@ -116,7 +116,7 @@ pub struct SettledLog {
     /// The log, now recorded.
     pub log_ref: String,
     /// Its status.
-    pub status: String,
+    pub status: ExecutionStatus,
 }
 
 /// Records the logs a sync's applies still owe (see
@@ -157,7 +157,7 @@ pub(super) fn settle_one(ws: &Workspace, sync_id: &str, path: &Path) -> Result<O
         // Failed past its commit point, then finished by a recovery: the
         // log says what the target holds now, and what went wrong first.
         Some(failed)
-            if failed.execution.status != "success"
+            if failed.execution.status != ExecutionStatus::Success
                 && journal == Some(crate::sync::journal::JournalState::Committed) =>
         {
             match interrupted_log(ws, sync_id, &owed)? {
@@ -181,7 +181,7 @@ pub(super) fn settle_one(ws: &Workspace, sync_id: &str, path: &Path) -> Result<O
     Ok(Some(SettledLog {
         execution_id: log.execution_id.clone(),
         log_ref,
-        status: log.execution.status.clone(),
+        status: log.execution.status,
     }))
 }
 
@@ -229,13 +229,13 @@ fn interrupted_log(ws: &Workspace, sync_id: &str, owed: &outcome::Owed) -> Resul
     let count = |kind| applied.iter().filter(|c| c.kind == kind).count();
     let all = contents.changes.len();
     let status = if applied.len() == all {
-        "success"
+        ExecutionStatus::Success
     } else if untouched == all {
-        "failed"
+        ExecutionStatus::Failed
     } else {
-        "partial"
+        ExecutionStatus::Partial
     };
-    if status == "success" && sync.config.target.kind == EndpointType::File {
+    if status == ExecutionStatus::Success && sync.config.target.kind == EndpointType::File {
         // The next plan compares against what this apply left.
         let filters = filters_of(ws, &sync)?;
         let snapshot = scan(ws, sync_id, "target", &target.root, &filters, false)?;
@@ -252,7 +252,7 @@ fn interrupted_log(ws: &Workspace, sync_id: &str, owed: &outcome::Owed) -> Resul
         execution: LogExecution {
             started_at,
             completed_at: now.clone(),
-            status: status.into(),
+            status,
             changes_applied: ChangesApplied {
                 added: count(model::ChangeKind::Add),
                 modified: count(model::ChangeKind::Modify),
@@ -282,11 +282,7 @@ pub(super) fn notify_outcome(
     log: &SyncLog,
     log_ref: &str,
 ) -> Vec<crate::notify::Delivery> {
-    let status = log
-        .execution
-        .status
-        .parse()
-        .unwrap_or(crate::notify::Status::Failed);
+    let status = log.execution.status;
     let targets = crate::notify::targets_for(&sync.config.notifications, status);
     if targets.is_empty() {
         return Vec::new();
@@ -346,7 +342,7 @@ pub(super) fn log_refusal(ws: &Workspace, sync_id: &str, problems: &[String]) ->
         execution: LogExecution {
             started_at: now.clone(),
             completed_at: now,
-            status: "failed".into(),
+            status: ExecutionStatus::Failed,
             changes_applied: ChangesApplied::default(),
             errors: problems
                 .iter()
@@ -368,7 +364,7 @@ pub(super) fn log_refusal(ws: &Workspace, sync_id: &str, problems: &[String]) ->
     )?;
     if let Ok(sync) = find(ws, sync_id) {
         let mut refused = log;
-        refused.execution.status = "refused".into();
+        refused.execution.status = ExecutionStatus::Refused;
         notify_outcome(ws, &sync, &refused, &record.record.path);
     }
     Ok(record.record.path)

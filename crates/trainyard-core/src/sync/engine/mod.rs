@@ -8,6 +8,7 @@
 //! successful sync (for conflicts) and the hash cache live beside them.
 
 mod approve;
+mod approved;
 mod conflicts;
 mod execute;
 mod load;
@@ -21,7 +22,9 @@ use std::path::PathBuf;
 
 use crate::workspace::Workspace;
 
-pub use approve::{ApproveRequest, approvals, approve};
+pub use crate::plan::ApproveRequest;
+pub use approve::{approvals, approve};
+pub use approved::ApprovedPlan;
 pub use execute::{ApplyReport, apply_plan};
 pub use load::{Validation, find, load_all, validate};
 pub use locking::{RecoveredApply, Recovery, has_interrupted_apply, recover, target_busy, unlock};

@@ -14,11 +14,10 @@ use super::sides::{
     Side, filters_of, load_base, read_side, read_sides, scan, side_record, state_dir,
 };
 use crate::evidence::{EvidenceStore, NewDocument, StagedBody};
+use crate::plan::{PlanKind, find_sealed};
 use crate::sync::config::{self, EndpointType, LoadedSync};
 use crate::sync::model::{self, Change};
-use crate::sync::record::{
-    Conflict, ContentsLine, DryRunResult, PlanBody, PlanContents, SHORT_ID_LEN, SyncPlan,
-};
+use crate::sync::record::{Conflict, ContentsLine, DryRunResult, PlanBody, PlanContents, SyncPlan};
 use crate::sync::snapshot::{self, Snapshot};
 use crate::sync::{diff, remote, tree};
 use crate::workspace::Workspace;
@@ -597,6 +596,15 @@ struct PlanDocument {
     sync_plan: SyncPlan,
 }
 
+/// How sync plans are recorded and named.
+const SYNC_PLAN: PlanKind = PlanKind {
+    evidence_kind: "sync_plan",
+    noun: "plan",
+    missing: "no sync plan",
+    make: "trainyard sync plan <sync-id>",
+    edited_remedy: "a plan that was changed is never approved or applied: plan again",
+};
+
 /// Finds a recorded plan by its id or a prefix of it (at least 8 hex
 /// digits).
 ///
@@ -605,58 +613,10 @@ struct PlanDocument {
 /// Returns an [`Error::Input`] when no plan (or more than one) matches, and
 /// when the plan's document was edited since it was sealed.
 pub fn find_plan(ws: &Workspace, id: &str) -> Result<(SyncPlan, String)> {
-    if id.len() < 8 || !id.chars().all(|c| c.is_ascii_hexdigit()) {
-        return Err(Error::input(format!(
-            "invalid plan id `{id}`: expected at least 8 hex digits"
-        )));
-    }
-    let mut found = Vec::new();
-    // Plans are recorded under their short id: only those are parsed.
-    let wanted = id[..id.len().min(SHORT_ID_LEN)].to_ascii_lowercase();
-    let store = ws.evidence_store();
-    for found_plan in store.parsed::<PlanDocument>("sync_plan", &wanted)? {
-        if !found_plan.intact {
-            return Err(store.edited(
-                &found_plan.record,
-                "a plan that was changed is never approved or applied: plan again",
-            ));
-        }
-        let document = match found_plan.document {
-            Ok(document) => document,
-            Err(e) => {
-                return Err(Error::input(format!(
-                    "{e}: a plan this trainyard cannot read (recorded by an earlier version?) is never applied: plan again"
-                )));
-            }
-        };
-        if document
-            .sync_plan
-            .plan_id
-            .starts_with(&id.to_ascii_lowercase())
-        {
-            if !found_plan.intact || !document.sync_plan.intact() {
-                return Err(Error::input(format!(
-                    "plan {id} was edited after it was sealed ({}): plan again",
-                    found_plan.record.path
-                )));
-            }
-            // The same plan recorded twice (made twice in one second) is
-            // one plan.
-            if !found
-                .iter()
-                .any(|(p, _): &(SyncPlan, String)| p.plan_id == document.sync_plan.plan_id)
-            {
-                found.push((document.sync_plan, found_plan.record.path));
-            }
-        }
-    }
-    match found.len() {
-        1 => Ok(found.remove(0)),
-        0 => Err(Error::input(format!(
-            "no sync plan {id}: run `trainyard sync plan <sync-id>`"
-        ))),
-        n => Err(Error::input(format!(
-            "{n} plans start with {id}: give more of the id"
-        ))),
-    }
+    find_sealed(
+        ws.evidence_store().as_ref(),
+        &SYNC_PLAN,
+        id,
+        |document: PlanDocument| document.sync_plan,
+    )
 }

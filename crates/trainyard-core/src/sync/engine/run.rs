@@ -2,7 +2,8 @@
 //! by the caller.
 
 use super::approve::{ApprovalDocument, approval_of};
-use super::execute::{ApplyReport, apply_found};
+use super::approved::ApprovedPlan;
+use super::execute::{ApplyReport, apply_approved};
 use super::identity;
 use super::load::{find, validate};
 use super::logs::log_refusal;
@@ -54,13 +55,13 @@ pub fn run_from(
             sync_approval: approval.clone(),
         },
     )?;
-    let applied = apply_found(
+    let approved = ApprovedPlan::verify(
         ws,
-        &planned.plan,
+        planned.plan.clone(),
         planned.plan_ref.clone(),
         Some(approval),
-        Some(scanned),
     )?;
+    let applied = apply_approved(ws, &approved, Some(scanned))?;
     Ok((planned, Some(applied)))
 }
 
@@ -108,12 +109,12 @@ pub fn run(ws: &Workspace, id: &str) -> Result<(PlanReport, Option<ApplyReport>)
             sync_approval: automatic.clone(),
         },
     )?;
-    let applied = apply_found(
+    let approved = ApprovedPlan::verify(
         ws,
-        &planned.plan,
+        planned.plan.clone(),
         planned.plan_ref.clone(),
         Some(automatic),
-        Some(scanned),
     )?;
+    let applied = apply_approved(ws, &approved, Some(scanned))?;
     Ok((planned, Some(applied)))
 }
