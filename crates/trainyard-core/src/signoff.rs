@@ -14,7 +14,6 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::evidence::Lookup;
 use crate::version::Version;
 use crate::workspace::Workspace;
 use crate::{Error, Result};
@@ -97,10 +96,8 @@ impl Signoff {
 }
 
 /// The `signoff` evidence document.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct SignoffDocument {
-    signoff: Signoff,
+impl crate::evidence::Document for Signoff {
+    const KIND: &'static str = "signoff";
 }
 
 /// `signoff`: what to record.
@@ -200,13 +197,7 @@ pub fn record(ws: &Workspace, request: &SignoffRequest) -> Result<Signoff> {
         .unwrap_or_default();
     let name = format!("{version}-{}{layer}-{}", request.item.as_str(), ws.stamp());
     let store = ws.evidence_store();
-    store.write_value_unique(
-        "signoff",
-        &name,
-        &SignoffDocument {
-            signoff: signoff.clone(),
-        },
-    )?;
+    store.record_document(&name, &signoff)?;
     Ok(signoff)
 }
 
@@ -253,21 +244,17 @@ pub fn list(ws: &Workspace, version: &Version) -> Result<Vec<Signoff>> {
     let store = ws.evidence_store();
     let wanted = version.to_string();
     let mut out = Vec::new();
-    for record in store.list(Some("signoff"))? {
-        let entry = store.get(&Lookup::Seq(record.seq))?;
-        if !entry.intact {
-            return Err(store.edited(
-                &entry.record,
-                "a changed sign-off is never counted; restore the recorded document (`trainyard evidence verify` lists what changed), or sign off again once it is restored",
-            ));
-        }
-        let document: SignoffDocument =
-            crate::yaml::parse(&entry.text, std::path::Path::new(&record.path))?;
-        if document.signoff.version == wanted {
+    // Sign-offs are named after their version, but `1.2.0` is a prefix
+    // of `1.2.0-rc.1`'s names too: every one is read and matched exactly.
+    for (signoff, record) in store.trusted_documents::<Signoff>(
+        "",
+        "a changed sign-off is never counted; restore the recorded document (`trainyard evidence verify` lists what changed), or sign off again once it is restored",
+    )? {
+        if signoff.version == wanted {
             if let Some(team) = &team {
-                check(ws, team, &document.signoff, &record.path)?;
+                check(ws, team, &signoff, &record.path)?;
             }
-            out.push(document.signoff);
+            out.push(signoff);
         }
     }
     Ok(out)

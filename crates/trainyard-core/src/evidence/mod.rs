@@ -88,6 +88,7 @@
 mod at;
 mod body;
 mod dir_store;
+mod document;
 mod hash;
 mod hooks;
 mod index;
@@ -99,6 +100,7 @@ mod write;
 
 pub use body::{StagedBody, body_name, is_body_name};
 pub use dir_store::DirStore;
+pub use document::{Document, document_yaml, parse_document};
 pub use hash::sha256_hex;
 pub use hooks::{AfterWrite, AfterWriteFn, WaitFn, WaitNotice};
 pub use index::{GENESIS_HASH, Record};

@@ -564,15 +564,8 @@ fn command_outcome(command: &CommandCheck, done: exec::Finished) -> CheckOutcome
 
 // ---------------------------------------------------------------- evidence
 
-/// A gate result as an evidence document: `gate_result: {...}`.
-#[derive(Serialize, Deserialize)]
-struct GateResultDocument {
-    gate_result: GateResult,
-}
-
-#[derive(Serialize)]
-struct GateResultDocumentRef<'a> {
-    gate_result: &'a GateResult,
+impl crate::evidence::Document for GateResult {
+    const KIND: &'static str = EVIDENCE_KIND;
 }
 
 /// The first 12 hex digits of a commit id, as in evidence names.
@@ -595,13 +588,7 @@ pub fn record(ws: &Workspace, result: &GateResult) -> Result<WriteReport> {
         .parse::<jiff::Timestamp>()
         .map_or_else(|_| ws.stamp(), |t| t.strftime("%Y%m%dT%H%M%SZ").to_string());
     let base = format!("{}-{}-{stamp}", result.gate, short(&result.commit));
-    store.write_value_unique(
-        EVIDENCE_KIND,
-        &base,
-        &GateResultDocumentRef {
-            gate_result: result,
-        },
-    )
+    store.record_document(&base, result)
 }
 
 /// The newest recorded result of `gate` on exactly `commit` (a full id,
@@ -629,10 +616,9 @@ pub fn latest_result(ws: &Workspace, gate: &str, commit: &str) -> Result<Option<
         if !entry.intact {
             continue;
         }
-        let Ok(document) = serde_saphyr::from_str::<GateResultDocument>(&entry.text) else {
+        let Ok(result) = crate::evidence::parse_document::<GateResult>(&entry.text) else {
             continue;
         };
-        let result = document.gate_result;
         if result.gate.eq_ignore_ascii_case(gate) && result.commit == commit {
             return Ok(Some(result));
         }

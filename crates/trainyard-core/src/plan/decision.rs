@@ -1,10 +1,8 @@
 //! The decisions recorded on a plan: approvals and rejections, what every
 //! one of them has, and the rules every plan's decisions keep.
 
-use serde::de::DeserializeOwned;
-
 use super::sealed::short;
-use crate::evidence::EvidenceStore;
+use crate::evidence::{Document, EvidenceStore};
 use crate::{Error, Result};
 
 /// `sync approve` and `rollback approve`: what to record.
@@ -36,31 +34,25 @@ pub trait Decision {
     fn decided_at(&self) -> &str;
 }
 
-/// The decisions of `evidence_kind` recorded on the plan `plan_id`, oldest
-/// first, each with its evidence path and each checked against the
-/// evidence index as it is read: a decision edited by hand is refused with
-/// `remedy`. `decision` takes the decision out of its document.
+/// The decisions of kind `A` recorded on the plan `plan_id`, oldest first,
+/// each with its evidence path and each checked against the evidence
+/// index as it is read: a decision edited by hand is refused with
+/// `remedy`.
 ///
 /// # Errors
 ///
 /// As reading the evidence store, and an [`Error::Input`] for an edited
 /// document.
-pub fn recorded_decisions<D, A>(
+pub fn recorded_decisions<A: Decision + Document>(
     store: &dyn EvidenceStore,
-    evidence_kind: &str,
     plan_id: &str,
     remedy: &str,
-    decision: impl Fn(D) -> A,
-) -> Result<Vec<(A, String)>>
-where
-    D: DeserializeOwned,
-    A: Decision,
-{
+) -> Result<Vec<(A, String)>> {
     // Decisions are named after the plan's short id: only those are read.
     Ok(store
-        .trusted::<D>(evidence_kind, short(plan_id), remedy)?
+        .trusted_documents::<A>(short(plan_id), remedy)?
         .into_iter()
-        .map(|(document, record)| (decision(document), record.path))
+        .map(|(decision, record)| (decision, record.path))
         .filter(|(decision, _)| decision.plan_id() == plan_id)
         .collect())
 }

@@ -1,18 +1,14 @@
 //! Finding a recorded plan by its id or a prefix of it.
 
 use serde::Serialize;
-use serde::de::DeserializeOwned;
 
 use super::sealed::{SHORT_ID_LEN, Sealed};
-use crate::evidence::EvidenceStore;
+use crate::evidence::{Document, EvidenceStore};
 use crate::{Error, Result};
 
-/// What kind of plan a lookup is for, as its documents are recorded and
-/// as errors name it.
+/// What kind of plan a lookup is for, as errors name it.
 #[derive(Debug, Clone, Copy)]
 pub struct PlanKind {
-    /// The evidence kind its documents are recorded as (`sync_plan`).
-    pub evidence_kind: &'static str,
     /// How errors name one (`plan`, `rollback plan`).
     pub noun: &'static str,
     /// What "no such plan" says, before the id (`no sync plan`).
@@ -24,8 +20,7 @@ pub struct PlanKind {
 }
 
 /// Finds the recorded plan of `kind` whose id starts with `id` (at least 8
-/// hex digits), with its evidence path. `sealed` takes the plan out of its
-/// recorded document.
+/// hex digits), with its evidence path.
 ///
 /// # Errors
 ///
@@ -33,15 +28,14 @@ pub struct PlanKind {
 /// plan (or more than one) matches, when a matching document was edited
 /// after it was recorded or its plan after it was sealed, and when it
 /// cannot be read as this kind of plan.
-pub fn find_sealed<D, B>(
+pub fn find_sealed<B>(
     store: &dyn EvidenceStore,
     kind: &PlanKind,
     id: &str,
-    sealed: impl Fn(D) -> Sealed<B>,
 ) -> Result<(Sealed<B>, String)>
 where
-    D: DeserializeOwned,
     B: Serialize,
+    Sealed<B>: Document,
 {
     let noun = kind.noun;
     if id.len() < 8 || !id.chars().all(|c| c.is_ascii_hexdigit()) {
@@ -53,12 +47,12 @@ where
     let mut found: Vec<(Sealed<B>, String)> = Vec::new();
     // Plans are recorded under their short id: only those are parsed.
     let named = &wanted[..wanted.len().min(SHORT_ID_LEN)];
-    for recorded in store.parsed::<D>(kind.evidence_kind, named)? {
+    for recorded in store.parsed_documents::<Sealed<B>>(named)? {
         if !recorded.intact {
             return Err(store.edited(&recorded.record, kind.edited_remedy));
         }
         let plan = match recorded.document {
-            Ok(document) => sealed(document),
+            Ok(plan) => plan,
             Err(e) => {
                 return Err(Error::input(format!(
                     "{e}: a {noun} this trainyard cannot read (recorded by an earlier version?) is never used: plan again"

@@ -10,13 +10,6 @@ use crate::{Error, Result};
 
 /// The spec's `release_evidence`, key for key.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct ReleaseEvidenceDocument {
-    /// The document's single key.
-    pub release_evidence: ReleaseEvidence,
-}
-
-/// `release_evidence`.
-#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ReleaseEvidence {
     /// `X.Y.Z`.
     pub version: String,
@@ -32,6 +25,10 @@ pub struct ReleaseEvidence {
     pub provenance: EvidenceProvenance,
     /// Where it went.
     pub distribution: EvidenceDistribution,
+}
+
+impl crate::evidence::Document for ReleaseEvidence {
+    const KIND: &'static str = "release_evidence";
 }
 
 /// `release_evidence.validation`.
@@ -183,50 +180,44 @@ pub(super) fn write_release_evidence(
         .map(|r| r.path);
     let relative =
         |p: &std::path::Path| p.strip_prefix(&ws.home).unwrap_or(p).display().to_string();
-    let evidence = ReleaseEvidenceDocument {
-        release_evidence: ReleaseEvidence {
-            version: state.version.clone(),
-            release_date: published_at.clone(),
-            released_by: signer
-                .map_or_else(|| super::identity(ws), crate::identity::Verified::label),
-            validation: EvidenceValidation {
-                gate_results: GateResults {
-                    g_rel_passed: validation.gate_passed,
-                    success_rate: validation.success_rate,
-                    rework_rate: validation.rework_rate,
-                    all_tasks_passed: validation.all_tasks_passed,
-                },
-                checklist: validation
-                    .checklist
-                    .iter()
-                    .map(|i| ChecklistEntry {
-                        check: i.id.clone(),
-                        status: i.status.as_str().into(),
-                    })
-                    .collect(),
+    let evidence = ReleaseEvidence {
+        version: state.version.clone(),
+        release_date: published_at.clone(),
+        released_by: signer.map_or_else(|| super::identity(ws), crate::identity::Verified::label),
+        validation: EvidenceValidation {
+            gate_results: GateResults {
+                g_rel_passed: validation.gate_passed,
+                success_rate: validation.success_rate,
+                rework_rate: validation.rework_rate,
+                all_tasks_passed: validation.all_tasks_passed,
             },
-            artifacts: EvidenceArtifacts {
-                changelog_ref: ws.config.changelog.path.display().to_string(),
-                release_notes_ref: relative(&notes_path),
-                verification_log_ref: verification,
-            },
-            provenance: EvidenceProvenance {
-                commit: commit.to_owned(),
-                branch: branch.to_owned(),
-                build_id: build_id.clone(),
-                signed_by,
-            },
-            distribution: EvidenceDistribution {
-                channels: state.publication.channels.keys().cloned().collect(),
-                published_at: published_at.clone(),
-            },
+            checklist: validation
+                .checklist
+                .iter()
+                .map(|i| ChecklistEntry {
+                    check: i.id.clone(),
+                    status: i.status.as_str().into(),
+                })
+                .collect(),
+        },
+        artifacts: EvidenceArtifacts {
+            changelog_ref: ws.config.changelog.path.display().to_string(),
+            release_notes_ref: relative(&notes_path),
+            verification_log_ref: verification,
+        },
+        provenance: EvidenceProvenance {
+            commit: commit.to_owned(),
+            branch: branch.to_owned(),
+            build_id: build_id.clone(),
+            signed_by,
+        },
+        distribution: EvidenceDistribution {
+            channels: state.publication.channels.keys().cloned().collect(),
+            published_at: published_at.clone(),
         },
     };
-    let evidence_record = store.write_value_unique(
-        "release_evidence",
-        &format!("{}-{stamp}", state.version),
-        &evidence,
-    )?;
+    let evidence_record =
+        store.record_document(&format!("{}-{stamp}", state.version), &evidence)?;
     let repository = git_cli::run(&ws.root, &["config", "--get", "remote.origin.url"])
         .map(|s| s.trim().to_owned())
         .unwrap_or_else(|_| ws.home.display().to_string());

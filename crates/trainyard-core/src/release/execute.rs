@@ -349,11 +349,7 @@ impl Run<'_> {
             validated_at: ws.now.to_string(),
         };
         let name = format!("{}-{}", self.state.version, ws.stamp());
-        ws.evidence_store().write_value_unique(
-            "release_validation",
-            &name,
-            &serde_json::json!({ "release_validation": &validation }),
-        )?;
+        ws.evidence_store().record_document(&name, &validation)?;
         self.state.validation = Some(validation);
         self.messages.extend(failures);
         save(ws, &self.state)

@@ -40,7 +40,7 @@ pub(crate) use crate::states::release::{save, state_path};
 pub use action::Action;
 pub use evidence::{
     ChecklistEntry, EvidenceArtifacts, EvidenceDistribution, EvidenceProvenance,
-    EvidenceValidation, GateResults, ReleaseEvidence, ReleaseEvidenceDocument,
+    EvidenceValidation, GateResults, ReleaseEvidence,
 };
 pub use execute::execute;
 

@@ -191,9 +191,8 @@ pub struct RollbackPlanBody {
 /// A sealed rollback plan.
 pub type RollbackPlan = crate::plan::Sealed<RollbackPlanBody>;
 
-#[derive(Serialize, Deserialize)]
-pub(crate) struct RollbackPlanDocument {
-    pub(crate) rollback_plan: RollbackPlan,
+impl crate::evidence::Document for RollbackPlan {
+    const KIND: &'static str = "rollback_plan";
 }
 
 impl RollbackPlan {
@@ -294,12 +293,9 @@ pub fn plan(ws: &Workspace, request: &PlanRequest) -> Result<PlanReport> {
         planned_at: ws.now.to_string(),
     };
     let plan = RollbackPlan::seal(body);
-    let record = ws.evidence_store().write_value_unique(
-        "rollback_plan",
+    let record = ws.evidence_store().record_document(
         &format!("{}-{}", plan.plan.rolled_back_from, plan.short_id()),
-        &RollbackPlanDocument {
-            rollback_plan: plan.clone(),
-        },
+        &plan,
     )?;
     Ok(PlanReport {
         plan,
@@ -309,7 +305,6 @@ pub fn plan(ws: &Workspace, request: &PlanRequest) -> Result<PlanReport> {
 
 /// How rollback plans are recorded and named.
 const ROLLBACK_PLAN: PlanKind = PlanKind {
-    evidence_kind: "rollback_plan",
     noun: "rollback plan",
     missing: "no rollback plan",
     make: "trainyard rollback plan --to <version>",
@@ -323,12 +318,7 @@ const ROLLBACK_PLAN: PlanKind = PlanKind {
 /// Returns an [`Error::Input`] when none or several match, or the plan was
 /// edited after it was sealed.
 pub fn find(ws: &Workspace, id: &str) -> Result<(RollbackPlan, String)> {
-    find_sealed(
-        ws.evidence_store().as_ref(),
-        &ROLLBACK_PLAN,
-        id,
-        |document: RollbackPlanDocument| document.rollback_plan,
-    )
+    find_sealed(ws.evidence_store().as_ref(), &ROLLBACK_PLAN, id)
 }
 
 /// The latest release that was published and not rolled back.

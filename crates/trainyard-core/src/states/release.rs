@@ -142,6 +142,10 @@ pub struct Validation {
     pub validated_at: String,
 }
 
+impl crate::evidence::Document for Validation {
+    const KIND: &'static str = "release_validation";
+}
+
 /// The publication part of a release.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
 pub struct Publication {

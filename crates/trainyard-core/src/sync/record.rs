@@ -212,6 +212,18 @@ pub struct Approval {
     pub signature: Option<crate::identity::Signature>,
 }
 
+impl crate::evidence::Document for SyncPlan {
+    const KIND: &'static str = "sync_plan";
+}
+
+impl crate::evidence::Document for Approval {
+    const KIND: &'static str = "sync_approval";
+}
+
+impl crate::evidence::Document for SyncLog {
+    const KIND: &'static str = "sync_log";
+}
+
 impl crate::plan::Decision for Approval {
     fn plan_id(&self) -> &str {
         &self.plan_id
@@ -229,13 +241,6 @@ impl crate::plan::Decision for Approval {
 
 /// The spec's `sync_log`, key for key: every key is always there, `null`
 /// when there is nothing to put in it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct SyncLogDocument {
-    /// The log.
-    pub sync_log: SyncLog,
-}
-
-/// `sync_log`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SyncLog {
     /// The sync.

@@ -137,9 +137,8 @@ impl Decision for PlanApproval {
     }
 }
 
-#[derive(Serialize, Deserialize)]
-struct ApprovalDocument {
-    rollback_approval: PlanApproval,
+impl crate::evidence::Document for PlanApproval {
+    const KIND: &'static str = "rollback_approval";
 }
 
 /// `rollback approve`: records an approval (or a rejection) of a plan.
@@ -190,12 +189,9 @@ pub fn approve(ws: &Workspace, request: &ApproveRequest) -> Result<PlanApproval>
         }
         approval.signature = Some(team.sign_as(&key, approval.approved_by.clone(), &approval)?);
     }
-    ws.evidence_store().write_value_unique(
-        "rollback_approval",
+    ws.evidence_store().record_document(
         &format!("{}-{}", plan.plan.rolled_back_from, plan.short_id()),
-        &ApprovalDocument {
-            rollback_approval: approval.clone(),
-        },
+        &approval,
     )?;
     Ok(approval)
 }
@@ -205,10 +201,8 @@ pub fn approve(ws: &Workspace, request: &ApproveRequest) -> Result<PlanApproval>
 pub(super) fn approvals(ws: &Workspace, plan_id: &str) -> Result<Vec<PlanApproval>> {
     Ok(recorded_decisions(
         ws.evidence_store().as_ref(),
-        "rollback_approval",
         plan_id,
         "a decision that was changed is never trusted; restore the recorded document (`trainyard evidence verify` lists what changed), or plan the rollback again and decide on the new plan",
-        |document: ApprovalDocument| document.rollback_approval,
     )?
     .into_iter()
     .map(|(approval, _)| approval)

@@ -94,6 +94,11 @@ pub struct EvidenceFollowUp {
     pub post_mortem_ref: Option<String>,
 }
 
+impl crate::evidence::Document for RollbackEvidence {
+    const KIND: &'static str = "rollback_evidence";
+}
+
+/// A rollback's evidence under another kind than its own (a rehearsal's).
 #[derive(Serialize, Deserialize)]
 pub(crate) struct EvidenceDocument {
     pub(crate) rollback_evidence: RollbackEvidence,
@@ -149,13 +154,9 @@ pub fn evidence_of(state: &RollbackState) -> RollbackEvidence {
 /// Records the evidence of `state`, under the rollback's id: the path
 /// of the document written.
 pub(super) fn write_evidence(ws: &Workspace, state: &RollbackState) -> Result<String> {
-    let record = ws.evidence_store().write_value_unique(
-        "rollback_evidence",
-        &state.rollback_id,
-        &EvidenceDocument {
-            rollback_evidence: evidence_of(state),
-        },
-    )?;
+    let record = ws
+        .evidence_store()
+        .record_document(&state.rollback_id, &evidence_of(state))?;
     Ok(record.record.path)
 }
 

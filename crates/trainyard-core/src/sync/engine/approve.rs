@@ -1,7 +1,5 @@
 //! Approving or rejecting a plan, and the decisions recorded for one.
 
-use serde::Serialize;
-
 use super::identity;
 use super::load::find;
 use super::logs::settle_quietly;
@@ -11,11 +9,6 @@ use crate::plan::{ApproveRequest, already_decided, recorded_decisions, require_r
 use crate::sync::record::{Approval, SyncPlan};
 use crate::workspace::Workspace;
 use crate::{Error, Result};
-
-#[derive(serde::Deserialize, Serialize)]
-pub(super) struct ApprovalDocument {
-    pub(super) sync_approval: Approval,
-}
 
 /// The approvals and rejections recorded for a plan (by its full id).
 ///
@@ -42,10 +35,8 @@ pub(super) fn recorded_approvals(
 ) -> Result<Vec<(Approval, String)>> {
     recorded_decisions(
         store,
-        "sync_approval",
         plan_id,
         "a decision that was changed is never trusted; restore the recorded document (`trainyard evidence verify` lists what changed), or plan again and decide on the new plan",
-        |document: ApprovalDocument| document.sync_approval,
     )
 }
 
@@ -125,12 +116,9 @@ pub fn approve(ws: &Workspace, request: &ApproveRequest) -> Result<Approval> {
             decided(by)
         }
     };
-    store.write_value_unique(
-        "sync_approval",
+    store.record_document(
         &format!("{}-{}", plan.plan.sync_id, plan.short_id()),
-        &ApprovalDocument {
-            sync_approval: approval.clone(),
-        },
+        &approval,
     )?;
     Ok(approval)
 }

@@ -16,7 +16,7 @@ use crate::sync::config::{EndpointType, LoadedSync};
 use crate::sync::model;
 use crate::sync::record::{
     ChangesApplied, DryRunResult, ExecutionStatus, LogApproval, LogDryRun, LogExecution,
-    LogVerification, SyncLog, SyncLogDocument, SyncPlan,
+    LogVerification, SyncLog, SyncPlan,
 };
 use crate::sync::{apply, outcome, tree};
 use crate::workspace::Workspace;
@@ -26,9 +26,9 @@ use crate::workspace::Workspace;
 fn logs(ws: &Workspace, name_part: &str) -> Result<Vec<(SyncLog, String)>> {
     Ok(ws
         .evidence_store()
-        .parsed::<SyncLogDocument>("sync_log", name_part)?
+        .parsed_documents::<SyncLog>(name_part)?
         .into_iter()
-        .filter_map(|found| Some((found.document.ok()?.sync_log, found.record.path)))
+        .filter_map(|found| Some((found.document.ok()?, found.record.path)))
         .collect())
 }
 
@@ -66,13 +66,12 @@ pub fn applied_log(ws: &Workspace, plan: &SyncPlan) -> Result<Option<String>> {
 fn trusted_logs(ws: &Workspace, short_id: &str) -> Result<Vec<(SyncLog, String)>> {
     Ok(ws
         .evidence_store()
-        .trusted::<SyncLogDocument>(
-            "sync_log",
+        .trusted_documents::<SyncLog>(
             short_id,
             "whether its plan was applied cannot be told from a changed log; restore the recorded document (`trainyard evidence verify` lists what changed)",
         )?
         .into_iter()
-        .map(|(document, record)| (document.sync_log, record.path))
+        .map(|(log, record)| (log, record.path))
         .collect())
 }
 
@@ -96,9 +95,7 @@ pub(super) fn record_log(
 /// Records `log` under its execution id; a log recorded there already
 /// with the same text (by a run that died before it could tell) is it.
 fn write_log(store: &dyn EvidenceStore, log: &SyncLog) -> Result<String> {
-    let yaml = crate::evidence::render_yaml(&SyncLogDocument {
-        sync_log: log.clone(),
-    })?;
+    let yaml = crate::evidence::document_yaml(log)?;
     match store.write("sync_log", &log.execution_id, &yaml) {
         Ok(written) => Ok(written.record.path),
         Err(e) => match store.show("sync_log", &log.execution_id) {
@@ -355,13 +352,7 @@ pub(super) fn log_refusal(ws: &Workspace, sync_id: &str, problems: &[String]) ->
             notes: Some("stopped before the dry-run".into()),
         },
     };
-    let record = ws.evidence_store().write_value_unique(
-        "sync_log",
-        &execution_id,
-        &SyncLogDocument {
-            sync_log: log.clone(),
-        },
-    )?;
+    let record = ws.evidence_store().record_document(&execution_id, &log)?;
     if let Ok(sync) = find(ws, sync_id) {
         let mut refused = log;
         refused.execution.status = ExecutionStatus::Refused;

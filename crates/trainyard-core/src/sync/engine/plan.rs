@@ -591,14 +591,8 @@ struct PlanDocumentRef<'a> {
     sync_plan: &'a SyncPlan,
 }
 
-#[derive(serde::Deserialize)]
-struct PlanDocument {
-    sync_plan: SyncPlan,
-}
-
 /// How sync plans are recorded and named.
 const SYNC_PLAN: PlanKind = PlanKind {
-    evidence_kind: "sync_plan",
     noun: "plan",
     missing: "no sync plan",
     make: "trainyard sync plan <sync-id>",
@@ -613,10 +607,5 @@ const SYNC_PLAN: PlanKind = PlanKind {
 /// Returns an [`Error::Input`] when no plan (or more than one) matches, and
 /// when the plan's document was edited since it was sealed.
 pub fn find_plan(ws: &Workspace, id: &str) -> Result<(SyncPlan, String)> {
-    find_sealed(
-        ws.evidence_store().as_ref(),
-        &SYNC_PLAN,
-        id,
-        |document: PlanDocument| document.sync_plan,
-    )
+    find_sealed(ws.evidence_store().as_ref(), &SYNC_PLAN, id)
 }

@@ -1,7 +1,7 @@
 //! Unattended syncs: a plan applied at once, approved automatically or
 //! by the caller.
 
-use super::approve::{ApprovalDocument, approval_of};
+use super::approve::approval_of;
 use super::approved::ApprovedPlan;
 use super::execute::{ApplyReport, apply_approved};
 use super::identity;
@@ -48,13 +48,8 @@ pub fn run_from(
         reason: Some(reason.to_owned()),
         ..approval_of(&planned.plan, approved_by.to_owned(), ws.now)
     };
-    ws.evidence_store().write_value_unique(
-        "sync_approval",
-        &format!("{id}-{}", planned.plan.short_id()),
-        &ApprovalDocument {
-            sync_approval: approval.clone(),
-        },
-    )?;
+    ws.evidence_store()
+        .record_document(&format!("{id}-{}", planned.plan.short_id()), &approval)?;
     let approved = ApprovedPlan::verify(
         ws,
         planned.plan.clone(),
@@ -102,13 +97,7 @@ pub fn run(ws: &Workspace, id: &str) -> Result<(PlanReport, Option<ApplyReport>)
         ..approval_of(&planned.plan, identity(ws), ws.now)
     };
     let store = ws.evidence_store();
-    store.write_value_unique(
-        "sync_approval",
-        &format!("{id}-{}", planned.plan.short_id()),
-        &ApprovalDocument {
-            sync_approval: automatic.clone(),
-        },
-    )?;
+    store.record_document(&format!("{id}-{}", planned.plan.short_id()), &automatic)?;
     let approved = ApprovedPlan::verify(
         ws,
         planned.plan.clone(),
