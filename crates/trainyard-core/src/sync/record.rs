@@ -173,8 +173,6 @@ pub enum ContentsLine<C, K> {
 /// A sealed sync plan: the body and the id derived from it.
 pub type SyncPlan = crate::plan::Sealed<PlanBody>;
 
-pub use crate::plan::SHORT_ID_LEN;
-
 /// The approval of a plan (DR-06): it names the plan and repeats what the
 /// approver saw.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

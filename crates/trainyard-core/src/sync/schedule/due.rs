@@ -5,8 +5,9 @@ use jiff::Timestamp;
 use serde::Serialize;
 
 use super::cron::{CronSchedule, MISSED_LIMIT};
-use super::state::{Pending, ScheduleState, load_state, short};
+use super::state::{Pending, ScheduleState, load_state};
 use crate::Result;
+use crate::plan::short;
 use crate::sync::config::{LoadedSync, Trigger};
 use crate::sync::engine;
 use crate::workspace::Workspace;

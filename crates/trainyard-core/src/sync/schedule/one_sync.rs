@@ -6,7 +6,8 @@ use jiff::Timestamp;
 
 use super::due::{Due, pending_what};
 use super::outcome::{DueOutcome, Status};
-use super::state::{Pending, ScheduleState, short};
+use super::state::{Pending, ScheduleState};
+use crate::plan::short;
 use crate::sync::config::LoadedSync;
 use crate::sync::engine;
 use crate::sync::record::{Approval, SyncPlan};

@@ -102,8 +102,3 @@ pub(super) fn mark_run(
         state.owed_release = None;
     }
 }
-
-/// The short form of a plan id, as messages show it.
-pub(super) fn short(plan_id: &str) -> &str {
-    &plan_id[..plan_id.len().min(crate::sync::record::SHORT_ID_LEN)]
-}
