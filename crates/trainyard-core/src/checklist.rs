@@ -285,7 +285,7 @@ fn rl03(ws: &Workspace, request: &ChecklistRequest) -> Outcome {
     let path = ws.root.join(&ws.config.changelog.path);
     let name = ws.config.changelog.path.display();
     match std::fs::read_to_string(&path) {
-        Ok(text) if crate::changelog_file::has_section(&text, &request.version.to_string()) => {
+        Ok(text) if crate::changelog::file::has_section(&text, &request.version.to_string()) => {
             Ok((
                 Status::Pass,
                 format!("{name} has a section for {}", request.version),

@@ -14,7 +14,6 @@ pub mod calendar_ics;
 pub mod calendar_track;
 pub mod calendar_validate;
 pub mod changelog;
-pub mod changelog_file;
 pub mod channels;
 pub mod checklist;
 pub mod commit;

@@ -10,7 +10,7 @@ use super::{Builtin, CheckStatus};
 use crate::history::RawCommit;
 use crate::version::Version;
 use crate::workspace::Workspace;
-use crate::{Error, ErrorKind, Result, changelog_file, git_cli, manifest};
+use crate::{Error, ErrorKind, Result, changelog, git_cli, manifest};
 
 /// How many offending items a built-in lists in its output.
 const MAX_LISTED: usize = 200;
@@ -260,7 +260,7 @@ fn changelog_section(context: &Context<'_>) -> Result<Verdict> {
     let path = context.checkout_root.join(relative);
     let name = relative.display();
     match std::fs::read_to_string(&path) {
-        Ok(text) if changelog_file::has_section(&text, &version.to_string()) => Ok(Verdict::new(
+        Ok(text) if changelog::file::has_section(&text, &version.to_string()) => Ok(Verdict::new(
             CheckStatus::Passed,
             format!("{name} has a section for {version}"),
             String::new(),
