@@ -501,9 +501,9 @@ pub fn export_ics(ws: &Workspace, year: i16) -> Result<String> {
         || "project".to_owned(),
         |n| n.to_string_lossy().into_owned(),
     );
-    Ok(crate::calendar_ics::to_ics(
+    Ok(crate::calendar::ics::to_ics(
         &report.document.release_calendar,
-        &crate::calendar_ics::IcsOptions {
+        &crate::calendar::ics::IcsOptions {
             project,
             tag_prefix: ws.config.versioning.tag_prefix.clone(),
             stamp: ws.now,

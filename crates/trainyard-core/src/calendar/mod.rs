@@ -9,7 +9,9 @@
 
 mod cadence;
 mod document;
+pub mod ics;
 mod projection;
+pub mod validate;
 mod year;
 
 #[cfg(test)]

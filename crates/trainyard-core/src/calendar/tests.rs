@@ -664,7 +664,7 @@ mod properties {
                 release_calendar: cal.clone(),
             })
             .unwrap();
-            let report = crate::calendar_validate::validate(
+            let report = crate::calendar::validate::validate(
                 &text,
                 std::path::Path::new("projected.yaml"),
                 &cadence,

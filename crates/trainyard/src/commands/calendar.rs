@@ -176,7 +176,7 @@ pub fn run(ctx: &Context<'_>, command: &CalendarCommand) -> CmdResult {
             let text =
                 std::fs::read_to_string(&path).map_err(|e| Error::io("cannot read", &path, e))?;
             let report =
-                trainyard_core::calendar_validate::validate(&text, file, &ws.config.cadence)?;
+                trainyard_core::calendar::validate::validate(&text, file, &ws.config.cadence)?;
             if ctx.printer.json() {
                 ctx.printer.write_json(&report)?;
             } else {
