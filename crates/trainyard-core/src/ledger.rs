@@ -382,8 +382,8 @@ pub fn withdrawn(ws: &Workspace) -> Result<Vec<String>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::bump::next_free;
     use crate::version::Bump;
+    use crate::version::next_free;
     use std::cmp::Ordering;
 
     fn v(text: &str) -> Version {

@@ -8,7 +8,6 @@
 
 pub mod artifacts;
 pub mod bounded;
-pub mod bump;
 pub mod calendar;
 pub mod calendar_track;
 pub mod changelog;

@@ -191,6 +191,39 @@ pub fn with_build(mut version: Version, build: &str) -> Result<Version> {
     Ok(version)
 }
 
+/// The first version at or after `candidate` that nobody has claimed:
+/// when `candidate` is taken, the same `bump` is made again from the
+/// highest claimed version of its line (the same minor line for a patch,
+/// the same major line for a minor, any for a major), until one is free.
+pub fn next_free(candidate: Version, bump: Bump, claimed: &[Version]) -> Version {
+    let release = release_of(&candidate);
+    if !claimed.contains(&release) {
+        return candidate;
+    }
+    let bump = if bump == Bump::None {
+        Bump::Patch
+    } else {
+        bump
+    };
+    let same_line = |v: &&Version| match bump {
+        Bump::Major => true,
+        Bump::Minor => v.major == release.major,
+        Bump::Patch | Bump::None => v.major == release.major && v.minor == release.minor,
+    };
+    let highest = claimed
+        .iter()
+        .filter(same_line)
+        .filter(|v| v.cmp_precedence(&release) != Ordering::Less)
+        .max_by(|a, b| a.cmp_precedence(b))
+        .cloned()
+        .unwrap_or(release);
+    let mut next = bumped(&highest, bump);
+    while claimed.contains(&next) {
+        next = bumped(&next, bump);
+    }
+    next
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

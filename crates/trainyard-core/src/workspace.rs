@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 
 use crate::Result;
-use crate::bump::BumpPolicy;
+use crate::config::BumpPolicy;
 use crate::config::{self, Config};
 use crate::evidence::{DirStore, EvidenceStore};
 use crate::history::Repo;

@@ -17,11 +17,12 @@ pub mod gates;
 pub mod notify;
 pub mod release;
 pub mod rollback;
+pub mod versioning;
 
-use crate::bump::{BumpPolicy, BumpRule};
 use crate::manifest::ManifestSpec;
 use crate::version::{self, Bump, Version};
 use crate::{Error, Result};
+pub use versioning::{BumpPolicy, BumpRule};
 
 /// The file name trainyard looks for.
 pub const FILE_NAME: &str = "trainyard.yaml";

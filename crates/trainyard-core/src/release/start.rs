@@ -73,7 +73,7 @@ pub(super) fn plan(ws: &Workspace, kind: Option<Bump>, force: bool) -> Result<St
             Some(latest) => version::bumped(latest, kind),
             None => versioning::first_release(ws)?.version,
         };
-        crate::bump::next_free(wanted, kind, &ledger.claimed())
+        crate::version::next_free(wanted, kind, &ledger.claimed())
     };
     ledger.refuse_claimed(&version, "start a release of")?;
     let head = ws.repo.head()?;

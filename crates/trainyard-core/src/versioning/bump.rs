@@ -8,69 +8,12 @@
 
 use std::cmp::Ordering;
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 use crate::commit::Commit;
-use crate::version::{self, Bump, Channel, Version};
+use crate::config::versioning::BumpPolicy;
+use crate::version::{self, Bump, Channel, Version, next_free};
 use crate::{Error, Result};
-
-/// One configured rule: commits of this type (and scope, when given) bump
-/// this part. The first matching rule wins; breaking changes always bump
-/// major whatever the rules say.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct BumpRule {
-    /// The commit type this rule matches (`feat`, `docs`, ...); any type
-    /// when absent.
-    #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
-    pub kind: Option<String>,
-    /// The scope this rule matches, compared without regard to case; any
-    /// scope (or none) when absent.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub scope: Option<String>,
-    /// What a matching commit bumps: `major`, `minor`, `patch` or `none`.
-    pub bump: Bump,
-}
-
-impl BumpRule {
-    fn matches(&self, kind: &str, scope: Option<&str>) -> bool {
-        let kind_ok = self
-            .kind
-            .as_deref()
-            .is_none_or(|k| k.eq_ignore_ascii_case(kind));
-        let scope_ok = match (&self.scope, scope) {
-            (None, _) => true,
-            (Some(want), Some(have)) => want.eq_ignore_ascii_case(have),
-            (Some(_), None) => false,
-        };
-        kind_ok && scope_ok
-    }
-}
-
-/// How commits turn into bumps.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct BumpPolicy {
-    /// Configured rules, first match wins.
-    pub rules: Vec<BumpRule>,
-    /// While the major version is 0, a breaking change bumps minor.
-    pub zero_major_breaking_is_minor: bool,
-    /// The bump of a commit that is not a Conventional Commit.
-    pub nonconforming: Bump,
-    /// Count merge commits too (they are skipped by default: their changes
-    /// arrive through the commits they merge).
-    pub include_merges: bool,
-}
-
-impl Default for BumpPolicy {
-    fn default() -> Self {
-        BumpPolicy {
-            rules: Vec::new(),
-            zero_major_breaking_is_minor: false,
-            nonconforming: Bump::Patch,
-            include_merges: false,
-        }
-    }
-}
 
 /// Why a commit bumps what it bumps.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -260,39 +203,6 @@ pub fn next_version(inputs: &NextInputs<'_>) -> Result<Version> {
     Ok(candidate)
 }
 
-/// The first version at or after `candidate` that nobody has claimed:
-/// when `candidate` is taken, the same `bump` is made again from the
-/// highest claimed version of its line (the same minor line for a patch,
-/// the same major line for a minor, any for a major), until one is free.
-pub fn next_free(candidate: Version, bump: Bump, claimed: &[Version]) -> Version {
-    let release = version::release_of(&candidate);
-    if !claimed.contains(&release) {
-        return candidate;
-    }
-    let bump = if bump == Bump::None {
-        Bump::Patch
-    } else {
-        bump
-    };
-    let same_line = |v: &&Version| match bump {
-        Bump::Major => true,
-        Bump::Minor => v.major == release.major,
-        Bump::Patch | Bump::None => v.major == release.major && v.minor == release.minor,
-    };
-    let highest = claimed
-        .iter()
-        .filter(same_line)
-        .filter(|v| v.cmp_precedence(&release) != Ordering::Less)
-        .max_by(|a, b| a.cmp_precedence(b))
-        .cloned()
-        .unwrap_or(release);
-    let mut next = version::bumped(&highest, bump);
-    while claimed.contains(&next) {
-        next = version::bumped(&next, bump);
-    }
-    next
-}
-
 trait MaxByPrecedence {
     fn max_by_precedence(self, other: Self) -> Self;
 }
@@ -310,6 +220,7 @@ impl MaxByPrecedence for Version {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::BumpRule;
 
     fn v(s: &str) -> Version {
         version::parse(s).expect("valid version")

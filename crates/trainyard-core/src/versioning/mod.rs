@@ -6,8 +6,11 @@ use std::path::PathBuf;
 
 use serde::Serialize;
 
-use crate::bump::{self, BumpPolicy, NextInputs, Reason};
+pub mod bump;
+
+use self::bump::{NextInputs, Reason};
 use crate::commit::Commit;
+use crate::config::BumpPolicy;
 use crate::history::{IgnoredTag, TagScan};
 use crate::ledger::Ledger;
 use crate::manifest::{self, BumpPlan};
@@ -578,7 +581,7 @@ pub fn plan_bump(ws: &Workspace, request: &BumpRequest) -> Result<BumpReport> {
         })?,
         BumpTarget::Set(v) => v.clone(),
         BumpTarget::Part(part) => match &auto.latest {
-            Some(latest) => bump::next_free(
+            Some(latest) => crate::version::next_free(
                 version::bumped(latest, *part),
                 *part,
                 &Ledger::read(ws)?.claimed(),
