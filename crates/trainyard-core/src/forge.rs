@@ -25,6 +25,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use crate::credentials::{self, Secret};
+use crate::http::{Retry, Transient};
 use crate::{Error, Result, git_cli};
 
 /// GitHub's API when `api_url` is not set.
@@ -381,6 +382,12 @@ struct Answer {
     body: String,
 }
 
+impl crate::http::Answered for Answer {
+    fn status_code(&self) -> u16 {
+        self.status
+    }
+}
+
 impl Answer {
     fn header(&self, name: &str) -> Option<&str> {
         self.headers
@@ -396,31 +403,30 @@ struct Client<'a> {
     origin: Origin,
     agent: ureq::Agent,
     token: Option<Secret>,
-    backoff: Duration,
+    retry: Retry,
 }
 
 impl<'a> Client<'a> {
     fn new(config: &'a ForgeConfig, token: Option<Secret>, backoff: Duration) -> Result<Self> {
         let api = config.api_base().to_owned();
         let origin = Origin::of_api(&api)?;
-        let mut builder = ureq::Agent::config_builder()
-            .http_status_as_error(false)
-            .user_agent(concat!("trainyard/", env!("CARGO_PKG_VERSION")))
+        let builder = crate::http::agent_config(&api)
             .timeout_connect(Some(CONNECT_TIMEOUT))
             .timeout_global(Some(REQUEST_TIMEOUT))
             // Redirects are followed here, to the API's origin only, so a
             // token header never goes anywhere else.
             .max_redirects(0);
-        if origin.is_loopback() {
-            builder = builder.proxy(None);
-        }
         Ok(Client {
             config,
             api,
             origin,
             agent: builder.build().new_agent(),
             token,
-            backoff,
+            retry: Retry {
+                attempts: ATTEMPTS,
+                pause: backoff,
+                transient: Transient::Network,
+            },
         })
     }
 
@@ -561,24 +567,15 @@ impl<'a> Client<'a> {
 
     /// One GET with retries after a 5xx answer or a connection failure.
     fn get_once(&self, url: &str) -> Result<Answer> {
-        let mut pause = self.backoff;
-        let mut attempt = 1;
-        loop {
-            let last = attempt >= ATTEMPTS;
-            match self.try_get(url) {
-                Ok(answer) if (500..=599).contains(&answer.status) && !last => {}
-                Ok(answer) => return Ok(answer),
-                Err(e) if is_transient(&e) && !last => {}
-                Err(e) => {
-                    return Err(Error::environment(self.scrub(&format!(
-                        "forge GET {url} failed after {attempt} attempt(s): {e}"
-                    ))));
-                }
-            }
-            std::thread::sleep(pause);
-            pause *= 2;
-            attempt += 1;
-        }
+        // The body is read within the attempt, so a body cut short is
+        // retried too.
+        let tried = self.retry.run(|| self.try_get(url));
+        tried.outcome.map_err(|e| {
+            Error::environment(self.scrub(&format!(
+                "forge GET {url} failed after {} attempt(s): {e}",
+                tried.attempts
+            )))
+        })
     }
 
     fn try_get(&self, url: &str) -> std::result::Result<Answer, ureq::Error> {
@@ -681,7 +678,7 @@ impl<'a> Client<'a> {
             .map(|m| format!(": {}", self.scrub(&m)))
             .unwrap_or_default();
         let retried = if (500..=599).contains(&answer.status) {
-            format!(" after {ATTEMPTS} attempts")
+            format!(" after {} attempts", self.retry.attempts)
         } else {
             String::new()
         };
@@ -761,16 +758,6 @@ fn encode_component(text: &str) -> String {
         }
     }
     out
-}
-
-fn is_transient(error: &ureq::Error) -> bool {
-    matches!(
-        error,
-        ureq::Error::Io(_)
-            | ureq::Error::ConnectionFailed
-            | ureq::Error::Timeout(_)
-            | ureq::Error::BodyStalled
-    )
 }
 
 #[cfg(test)]

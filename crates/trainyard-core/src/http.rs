@@ -2,7 +2,8 @@
 //! `api` and `registry` endpoints): timeouts on every phase, TLS verified
 //! (rustls with the platform's roots), retries with a doubling pause after
 //! a 5xx answer or a connection failure, and errors that say what an
-//! answer means.
+//! answer means. The one retry policy ([`Retry`]) lives here too, for the
+//! forge and webhook requests as well.
 
 use std::time::Duration;
 
@@ -16,8 +17,7 @@ pub(crate) struct Client {
     pub(crate) agent: ureq::Agent,
     label: String,
     authorization: Option<String>,
-    pub(crate) attempts: u32,
-    backoff: Duration,
+    retry: Retry,
 }
 
 impl Client {
@@ -25,31 +25,29 @@ impl Client {
     /// sending `secret` as a bearer token, or as basic credentials when it
     /// has the form `user:password`.
     pub(crate) fn new(label: impl Into<String>, base_url: &str, secret: Option<&str>) -> Self {
-        let mut config = ureq::Agent::config_builder()
-            .http_status_as_error(false)
-            .user_agent(concat!("trainyard/", env!("CARGO_PKG_VERSION")))
+        let config = agent_config(base_url)
             .timeout_connect(Some(Duration::from_secs(30)))
             .timeout_recv_response(Some(Duration::from_secs(300)))
             // A stalled connection fails (and is retried) instead of
             // hanging.
             .timeout_per_read(Some(Duration::from_secs(120)))
             .timeout_per_write(Some(Duration::from_secs(120)));
-        if is_loopback(host_of(base_url)) {
-            config = config.proxy(None);
-        }
         Client {
             agent: config.build().new_agent(),
             label: label.into(),
             authorization: secret.map(authorization),
-            attempts: 4,
-            backoff: Duration::from_millis(250),
+            retry: Retry {
+                attempts: 4,
+                pause: Duration::from_millis(250),
+                transient: Transient::Network,
+            },
         }
     }
 
     /// The same client with another retry pause (tests keep it short).
     #[cfg(test)]
     pub(crate) fn with_backoff(mut self, backoff: Duration) -> Self {
-        self.backoff = backoff;
+        self.retry.pause = backoff;
         self
     }
 
@@ -72,29 +70,15 @@ impl Client {
         &self,
         method: &str,
         url: &str,
-        mut request: impl FnMut() -> std::result::Result<Response, ureq::Error>,
+        request: impl FnMut() -> std::result::Result<Response, ureq::Error>,
     ) -> Result<Response> {
-        let mut pause = self.backoff;
-        let mut attempt = 1;
-        loop {
-            let last = attempt >= self.attempts;
-            match request() {
-                Ok(mut response) if response.status().is_server_error() && !last => {
-                    drain(&mut response);
-                }
-                Ok(response) => return Ok(response),
-                Err(e) if is_transient(&e) && !last => {}
-                Err(e) => {
-                    return Err(Error::environment(format!(
-                        "{}: {method} {url} failed after {attempt} attempt(s): {e}",
-                        self.label
-                    )));
-                }
-            }
-            std::thread::sleep(pause);
-            pause *= 2;
-            attempt += 1;
-        }
+        let tried = self.retry.run(request);
+        tried.outcome.map_err(|e| {
+            Error::environment(format!(
+                "{}: {method} {url} failed after {} attempt(s): {e}",
+                self.label, tried.attempts
+            ))
+        })
     }
 
     /// The error for an answer the caller did not expect, saying what the
@@ -114,7 +98,7 @@ impl Client {
             self.label
         );
         if response.status().is_server_error() {
-            Error::environment(format!("{message} after {} attempts", self.attempts))
+            Error::environment(format!("{message} after {} attempts", self.retry.attempts))
         } else {
             Error::input(message)
         }
@@ -137,11 +121,125 @@ pub(crate) fn drain(response: &mut Response) {
     let _ = std::io::copy(&mut response.body_mut().as_reader(), &mut std::io::sink());
 }
 
-fn is_transient(error: &ureq::Error) -> bool {
-    matches!(
-        error,
-        ureq::Error::Io(_) | ureq::Error::ConnectionFailed | ureq::Error::Timeout(_)
-    )
+/// An agent's configuration with what every trainyard request shares:
+/// statuses are answers, not errors; trainyard's user agent; and no proxy
+/// for a loopback address. Callers add their timeouts and redirects.
+pub(crate) fn agent_config(url: &str) -> ureq::config::ConfigBuilder<ureq::typestate::AgentScope> {
+    let config = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .user_agent(concat!("trainyard/", env!("CARGO_PKG_VERSION")));
+    if is_loopback(host_of(url)) {
+        config.proxy(None)
+    } else {
+        config
+    }
+}
+
+// ----------------------------------------------------------------- retry
+
+/// How a request is retried: after a 5xx answer or a transient failure,
+/// up to `attempts` tries in all, with a pause that doubles each time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Retry {
+    /// Tries in all, the first included.
+    pub(crate) attempts: u32,
+    /// The pause before the first retry; doubled before each next one.
+    pub(crate) pause: Duration,
+    /// Which failures are worth another try.
+    pub(crate) transient: Transient,
+}
+
+/// Which failed attempts a [`Retry`] tries again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Transient {
+    /// Failures to reach the server (refused, reset, unresolved, a connect
+    /// timeout), where the request most likely never arrived: for a POST
+    /// that should not arrive twice.
+    Connection,
+    /// Any failure of the network, every timeout included: for requests
+    /// that may safely arrive twice.
+    Network,
+}
+
+/// The outcome of a retried request: the last attempt's, and how many
+/// attempts were made.
+pub(crate) struct Tried<T> {
+    pub(crate) outcome: std::result::Result<T, ureq::Error>,
+    pub(crate) attempts: u32,
+}
+
+/// What a [`Retry`] needs of an answer: its status, and how to let it go
+/// before the next attempt.
+pub(crate) trait Answered {
+    /// The HTTP status.
+    fn status_code(&self) -> u16;
+
+    /// Lets go of an answer that is tried again.
+    fn discard(self)
+    where
+        Self: Sized,
+    {
+    }
+}
+
+impl Answered for Response {
+    fn status_code(&self) -> u16 {
+        self.status().as_u16()
+    }
+
+    // The body is read so that the connection can be reused.
+    fn discard(mut self) {
+        drain(&mut self);
+    }
+}
+
+impl Answered for ureq::http::StatusCode {
+    fn status_code(&self) -> u16 {
+        self.as_u16()
+    }
+}
+
+impl Retry {
+    /// Runs `attempt` until it gives an answer that is not 5xx, fails in a
+    /// way that is not transient, or the attempts run out.
+    pub(crate) fn run<T: Answered>(
+        &self,
+        mut attempt: impl FnMut() -> std::result::Result<T, ureq::Error>,
+    ) -> Tried<T> {
+        let mut pause = self.pause;
+        let mut attempts = 1;
+        loop {
+            let outcome = attempt();
+            let again = match &outcome {
+                Ok(answer) => (500..=599).contains(&answer.status_code()),
+                Err(e) => is_transient(e, self.transient),
+            };
+            if !again || attempts >= self.attempts {
+                return Tried { outcome, attempts };
+            }
+            if let Ok(answer) = outcome {
+                answer.discard();
+            }
+            std::thread::sleep(pause);
+            pause *= 2;
+            attempts += 1;
+        }
+    }
+}
+
+/// Whether a failed attempt is worth another try.
+fn is_transient(error: &ureq::Error, transient: Transient) -> bool {
+    use ureq::{Error as E, Timeout as T};
+    match transient {
+        Transient::Connection => matches!(
+            error,
+            E::Io(_) | E::ConnectionFailed | E::HostNotFound | E::Timeout(T::Connect | T::Resolve)
+        ),
+        Transient::Network => matches!(
+            error,
+            E::Io(_) | E::ConnectionFailed | E::Timeout(_) | E::BodyStalled
+        ),
+    }
 }
 
 /// The host of a URL (without user info, port or brackets).
@@ -242,6 +340,38 @@ mod tests {
             error.to_string().contains("failed after 4 attempt(s)"),
             "{error}"
         );
+    }
+
+    #[test]
+    fn the_retry_policy_tries_5xx_and_transient_failures_again() {
+        use ureq::http::StatusCode;
+        let retry = |transient| Retry {
+            attempts: 3,
+            pause: Duration::from_millis(1),
+            transient,
+        };
+        let mut calls = 0;
+        let tried = retry(Transient::Network).run(|| {
+            calls += 1;
+            Ok(if calls < 3 {
+                StatusCode::BAD_GATEWAY
+            } else {
+                StatusCode::NOT_FOUND
+            })
+        });
+        assert_eq!((tried.attempts, calls), (3, 3));
+        assert_eq!(tried.outcome.expect("answered"), StatusCode::NOT_FOUND);
+
+        let tried = retry(Transient::Network)
+            .run(|| -> std::result::Result<StatusCode, _> { Err(ureq::Error::HostNotFound) });
+        assert_eq!(tried.attempts, 1);
+        let tried = retry(Transient::Connection)
+            .run(|| -> std::result::Result<StatusCode, _> { Err(ureq::Error::HostNotFound) });
+        assert_eq!(tried.attempts, 3);
+        let tried = retry(Transient::Connection).run(|| -> std::result::Result<StatusCode, _> {
+            Err(ureq::Error::Timeout(ureq::Timeout::RecvResponse))
+        });
+        assert_eq!(tried.attempts, 1);
     }
 
     #[test]

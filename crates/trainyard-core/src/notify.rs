@@ -33,6 +33,7 @@ use serde::{Deserialize, Serialize};
 
 pub use crate::config::notify::{NotifyConfig, SmtpConfig};
 use crate::deadline::Deadline;
+use crate::http::{Retry, Transient};
 use crate::text::lower_first;
 use crate::{Error, Result};
 
@@ -507,73 +508,48 @@ fn webhook(limits: &Limits, url: &str, payload: &serde_json::Value) -> Result<St
     }
     let body = serde_json::to_vec(&payload)
         .map_err(|e| Error::Internal(format!("cannot serialise a notification: {e}")))?;
-    let mut config = ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .user_agent(concat!("trainyard/", env!("CARGO_PKG_VERSION")))
+    let agent = crate::http::agent_config(url)
         .timeout_connect(Some(limits.webhook_timeout))
         .timeout_global(Some(limits.webhook_timeout))
         // A redirect is a failure: the token stays where it was sent.
-        .max_redirects(0);
-    if crate::http::is_loopback(crate::http::host_of(url)) {
-        config = config.proxy(None);
-    }
-    let agent = config.build().new_agent();
-    let attempts = 2;
-    let mut attempt = 1;
-    loop {
-        let last = attempt >= attempts;
-        let after = if attempt > 1 {
-            format!(" after {attempt} attempts")
-        } else {
-            String::new()
-        };
-        match agent
+        .max_redirects(0)
+        .build()
+        .new_agent();
+    // A second try only when the connection failed, so that a hook that
+    // received the POST is not told twice.
+    let retry = Retry {
+        attempts: 2,
+        pause: limits.retry_pause,
+        transient: Transient::Connection,
+    };
+    let tried = retry.run(|| {
+        let mut response = agent
             .post(url)
             .header("Content-Type", "application/json")
-            .send(body.as_slice())
-        {
-            Ok(mut response) => {
-                let status = response.status();
-                crate::http::drain(&mut response);
-                if status.is_success() {
-                    return Ok(format!("POST {shown}: HTTP {}", status.as_u16()));
-                }
-                if !status.is_server_error() || last {
-                    return Err(Error::environment(format!(
-                        "webhook {shown} answered HTTP {}{after}",
-                        status.as_u16()
-                    )));
-                }
-            }
-            Err(e) if is_connection_error(&e) && !last => {}
-            Err(ureq::Error::Timeout(_)) => {
-                return Err(Error::environment(format!(
-                    "webhook {shown} did not answer within {}{after}",
-                    seconds(limits.webhook_timeout)
-                )));
-            }
-            Err(e) => {
-                return Err(Error::environment(format!(
-                    "webhook {shown} failed{after}: {}",
-                    lower_first(&e.to_string())
-                )));
-            }
-        }
-        std::thread::sleep(limits.retry_pause);
-        attempt += 1;
+            .send(body.as_slice())?;
+        crate::http::drain(&mut response);
+        Ok(response.status())
+    });
+    let after = if tried.attempts > 1 {
+        format!(" after {} attempts", tried.attempts)
+    } else {
+        String::new()
+    };
+    match tried.outcome {
+        Ok(status) if status.is_success() => Ok(format!("POST {shown}: HTTP {}", status.as_u16())),
+        Ok(status) => Err(Error::environment(format!(
+            "webhook {shown} answered HTTP {}{after}",
+            status.as_u16()
+        ))),
+        Err(ureq::Error::Timeout(_)) => Err(Error::environment(format!(
+            "webhook {shown} did not answer within {}{after}",
+            seconds(limits.webhook_timeout)
+        ))),
+        Err(e) => Err(Error::environment(format!(
+            "webhook {shown} failed{after}: {}",
+            lower_first(&e.to_string())
+        ))),
     }
-}
-
-/// Whether a webhook is worth a second try: the connection failed (the
-/// request was not received).
-fn is_connection_error(error: &ureq::Error) -> bool {
-    matches!(
-        error,
-        ureq::Error::Io(_)
-            | ureq::Error::ConnectionFailed
-            | ureq::Error::HostNotFound
-            | ureq::Error::Timeout(ureq::Timeout::Connect | ureq::Timeout::Resolve)
-    )
 }
 
 /// Escapes `&`, `<` and `>` as Slack's message text requires.
