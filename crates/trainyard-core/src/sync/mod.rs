@@ -10,6 +10,8 @@ pub mod decision;
 #[cfg(unix)]
 pub mod diff;
 #[cfg(unix)]
+pub(crate) mod endpoint;
+#[cfg(unix)]
 pub mod engine;
 pub mod journal;
 pub mod lock;

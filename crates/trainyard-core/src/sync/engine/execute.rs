@@ -10,21 +10,19 @@ use super::identity;
 use super::locking::lock_for_apply;
 use super::logs::{notify_outcome, outcomes_dir, record_log};
 use super::plan::{Scanned, find_plan};
-use super::sides::{
-    Side, client_for, filters_of, git_location, read_side, read_sides, save_base, scan,
-    side_record, state_dir,
-};
+use super::sides::{Side, filters_of, read_sides, save_base, scan, side_record, state_dir};
 use crate::evidence::EvidenceStore;
-use crate::sync::config::{self, ConflictStrategy, EndpointType, LoadedSync};
+use crate::sync::config::{ConflictStrategy, LoadedSync};
+use crate::sync::endpoint::{self, Endpoint, WriteRequest};
 use crate::sync::model::{self, Change};
 use crate::sync::record::{
     Approval, ChangesApplied, ConflictResolution, DryRunResult, ExecutionStatus, LogApproval,
     LogDryRun, LogExecution, LogVerification, PlanContents, SyncLog, SyncPlan,
 };
 use crate::sync::snapshot::{self, Snapshot};
-use crate::sync::{apply, outcome, remote, tree};
+use crate::sync::{apply, outcome, tree};
 use crate::workspace::Workspace;
-use crate::{Error, Result, git_cli};
+use crate::{Error, Result};
 
 /// What an apply did.
 #[derive(Debug, Clone, Serialize)]
@@ -96,12 +94,8 @@ pub(super) fn apply_approved(
     );
     let overlay = merged_source(ws, &c.sync_id, &source.root, contents)?;
     let source_root = overlay.as_ref().map_or(source.root.as_path(), |o| o.path());
-    let remote_target = matches!(c.target.kind, EndpointType::Api | EndpointType::Registry);
-    let client = if remote_target {
-        Some(client_for(ws, &c.target)?)
-    } else {
-        None
-    };
+    let target_endpoint = endpoint::open(ws, &c.target);
+    let writer = target_endpoint.writer()?;
     let dry_run = dry_run_of(plan);
     let log_approval = log_approval_of(approval, plan_ref);
     // What the log needs is taken before the target is touched: the
@@ -123,32 +117,25 @@ pub(super) fn apply_approved(
     )?;
     // From here on no error returns early: each one goes into the log.
     let mut errors = Vec::new();
-    let mut status = ExecutionStatus::Success;
-    if let Some(client) = &client {
-        status = write_remote(c, plan, client, &contents.changes, source_root, &mut errors);
-    } else if let Err(e) = apply::apply(&apply::ApplyRequest {
-        source_root,
-        target_root: &target.root,
-        changes: &contents.changes,
-        journal_dir: &journal_dir,
-        apply_id: &execution_id,
-        plan_id: &plan.plan_id,
-    }) {
-        errors.push(e.to_string());
-        status = ExecutionStatus::Failed;
-    }
-    if status == ExecutionStatus::Success
-        && c.target.kind == EndpointType::Git
-        && let Err(e) = commit_and_push(ws, sync, &target, plan)
-    {
-        errors.push(e.to_string());
-        status = ExecutionStatus::Failed;
-    }
+    let executed_by = identity(ws);
+    let mut status = writer.write(
+        &WriteRequest {
+            sync: c,
+            plan,
+            changes: &contents.changes,
+            source_root,
+            target: &target,
+            journal_dir: &journal_dir,
+            apply_id: &execution_id,
+            executed_by: &executed_by,
+        },
+        &mut errors,
+    );
     // Integrity: every changed path now reads as what the plan promised.
     // The others were just read (stale check) and the apply never touches
     // them, so the target now is that snapshot with the changes made.
     let integrity_verified = status == ExecutionStatus::Success
-        && reads_as_planned(ws, sync, &target, &contents.changes);
+        && reads_as_planned(target_endpoint.as_ref(), &target, &contents.changes);
     let after = integrity_verified.then(|| target_snapshot.patched(&contents.changes));
     if status == ExecutionStatus::Success && !integrity_verified {
         errors.push("the target does not match the plan after the apply".into());
@@ -178,7 +165,7 @@ pub(super) fn apply_approved(
         },
         verification,
     };
-    let journal = (!remote_target).then_some(journal_dir.as_path());
+    let journal = (!target_endpoint.is_remote()).then_some(journal_dir.as_path());
     record_outcome(ws, sync, store.as_ref(), pending, log, journal)
 }
 
@@ -284,53 +271,10 @@ fn merged_source(
     )?))
 }
 
-/// Writes an `api` or `registry` target: its status, with the error
-/// pushed onto `errors`.
-fn write_remote(
-    c: &config::SyncConfig,
-    plan: &SyncPlan,
-    client: &crate::http::Client,
-    changes: &[Change],
-    source_root: &Path,
-    errors: &mut Vec<String>,
-) -> ExecutionStatus {
-    // Written document by document with the server's preconditions;
-    // a stop half-way leaves what the list says, and a new plan shows
-    // the rest.
-    let written = if c.target.kind == EndpointType::Api {
-        remote::apply_api(
-            client,
-            &c.target.location,
-            changes,
-            source_root,
-            &plan.plan.target.etags,
-        )
-    } else {
-        remote::apply_registry(client, &c.target.location, changes, source_root)
-    };
-    let Some(e) = written.error else {
-        return ExecutionStatus::Success;
-    };
-    errors.push(e.to_string());
-    if written.done.is_empty() {
-        ExecutionStatus::Failed
-    } else {
-        ExecutionStatus::Partial
-    }
-}
-
 /// Whether every changed path of the target now reads as the plan
 /// promised. A remote target is read back from the server.
-fn reads_as_planned(ws: &Workspace, sync: &LoadedSync, target: &Side, changes: &[Change]) -> bool {
-    let remote_target = matches!(
-        sync.config.target.kind,
-        EndpointType::Api | EndpointType::Registry
-    );
-    let reread = if remote_target {
-        read_side(ws, &sync.config.target).ok()
-    } else {
-        None
-    };
+fn reads_as_planned(target_endpoint: &dyn Endpoint, target: &Side, changes: &[Change]) -> bool {
+    let reread = target_endpoint.reread_written();
     let written_root = reread
         .as_ref()
         .map_or(target.root.as_path(), |side| side.root.as_path());
@@ -542,68 +486,4 @@ fn merge_overlay(
         }
     }
     Ok(dir)
-}
-
-/// A git target: one commit with a `Sync-Source-Rev:` trailer, pushed with
-/// a compare-and-swap on the revision the plan read.
-fn commit_and_push(
-    ws: &Workspace,
-    sync: &LoadedSync,
-    target: &Side,
-    plan: &SyncPlan,
-) -> Result<()> {
-    let c = &sync.config;
-    let branch = c.target.branch.clone().unwrap_or_else(|| "main".into());
-    let expected = target
-        .revision
-        .clone()
-        .ok_or_else(|| Error::Internal("a git target without a revision".into()))?;
-    git_cli::run(&target.root, &["add", "--all", "--", "."])?;
-    let staged = git_cli::run(&target.root, &["diff", "--cached", "--name-only"])?;
-    if staged.trim().is_empty() {
-        return Ok(());
-    }
-    let source_rev = plan
-        .plan
-        .source
-        .revision
-        .clone()
-        .unwrap_or_else(|| format!("fingerprint:{}", plan.plan.source.fingerprint));
-    let message = format!(
-        "chore(sync): {} from {}\n\n{}\n\nSync-Id: {}\nSync-Plan: {}\nSync-Source-Rev: {source_rev}",
-        c.sync_id, c.source.location, plan.plan.diff_summary, c.sync_id, plan.plan_id
-    );
-    let email = identity(ws);
-    git_cli::run_dated(
-        &target.root,
-        &[
-            "-c",
-            &format!("user.email={email}"),
-            "-c",
-            "user.name=trainyard",
-            "commit",
-            "-q",
-            "-m",
-            &message,
-        ],
-        // The commit of a real apply is dated by the real clock.
-        Workspace::real_now(),
-    )?;
-    let location = git_location(ws, &c.target.location);
-    git_cli::run(
-        &target.root,
-        &[
-            "push",
-            "--quiet",
-            &format!("--force-with-lease=refs/heads/{branch}:{expected}"),
-            &location,
-            &format!("HEAD:refs/heads/{branch}"),
-        ],
-    )
-    .map_err(|e| {
-        Error::input(format!(
-            "the target branch {branch} moved since the plan (compare-and-swap refused): {e}"
-        ))
-    })?;
-    Ok(())
 }

@@ -1,16 +1,15 @@
 //! The configured syncs: loading them, finding one, and the pre-sync
 //! validation of their filters, credentials and endpoints.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use serde::Serialize;
 
-use super::sides::{client_for, git_location};
 use super::sync_home;
-use crate::sync::config::{self, EndpointType, LoadedSync};
-use crate::sync::tree;
+use crate::sync::config::{self, LoadedSync};
+use crate::sync::{endpoint, tree};
 use crate::workspace::Workspace;
-use crate::{Error, Result, git_cli};
+use crate::{Error, Result};
 
 /// Every configured sync: the files in `.trainyard/syncs/` and those listed
 /// under `syncs:` in trainyard.yaml.
@@ -145,56 +144,6 @@ pub fn validate(ws: &Workspace, id: Option<&str>) -> Result<Vec<Validation>> {
         .collect())
 }
 
-fn reachable(ws: &Workspace, endpoint: &config::Endpoint, may_be_missing: bool) -> Result<()> {
-    match endpoint.kind {
-        EndpointType::File => {
-            let path = ws.home.join(&endpoint.location);
-            if path.is_dir() {
-                std::fs::read_dir(&path).map_err(|e| Error::io("cannot read", &path, e))?;
-                Ok(())
-            } else if may_be_missing && !path.exists() && path.parent().is_some_and(Path::is_dir) {
-                Ok(())
-            } else {
-                Err(Error::input(format!(
-                    "{} is not a readable directory",
-                    path.display()
-                )))
-            }
-        }
-        EndpointType::Git => {
-            let branch = endpoint.branch.as_deref().unwrap_or("HEAD");
-            let out = git_cli::run(
-                &ws.home,
-                &[
-                    "ls-remote",
-                    "--heads",
-                    &git_location(ws, &endpoint.location),
-                    branch,
-                ],
-            )?;
-            if out.trim().is_empty() && !may_be_missing {
-                return Err(Error::input(format!(
-                    "branch {branch} not found in {}",
-                    endpoint.location
-                )));
-            }
-            Ok(())
-        }
-        EndpointType::Api | EndpointType::Registry => {
-            let client = client_for(ws, endpoint)?;
-            let url = match endpoint.kind {
-                EndpointType::Registry => format!("{}/", endpoint.location.trim_end_matches('/')),
-                _ => endpoint.location.clone(),
-            };
-            let mut response =
-                client.send("GET", &url, || client.auth(client.agent.get(&url)).call())?;
-            let status = response.status().as_u16();
-            crate::http::drain(&mut response);
-            match status {
-                200..=299 => Ok(()),
-                404 if may_be_missing => Ok(()),
-                _ => Err(client.unexpected("GET", &url, &response)),
-            }
-        }
-    }
+fn reachable(ws: &Workspace, config: &config::Endpoint, may_be_missing: bool) -> Result<()> {
+    endpoint::open(ws, config).check_reachable(may_be_missing)
 }

@@ -9,8 +9,8 @@ use super::identity;
 use super::load::find;
 use super::logs::{outcomes_dir, settle_one};
 use super::sides::state_dir;
-use crate::sync::config::{EndpointType, LoadedSync};
-use crate::sync::{apply, journal, lock, outcome};
+use crate::sync::config::LoadedSync;
+use crate::sync::{apply, endpoint, journal, lock, outcome};
 use crate::workspace::Workspace;
 use crate::{Error, Result};
 
@@ -110,7 +110,9 @@ pub(super) fn lock_for_apply(
         &sync.config.sync_id,
         lock::LockAction::Apply,
         plan_id,
-        (sync.config.target.kind == EndpointType::File).then_some(journal_dir),
+        endpoint::open(ws, &sync.config.target)
+            .writes_in_place()
+            .then_some(journal_dir),
     );
     let settled = |info: &lock::LockInfo| left_interrupted(info).is_none();
     let lock = lock::TargetLock::acquire(
@@ -202,7 +204,7 @@ pub fn recover(ws: &Workspace, id: &str) -> Result<Recovery> {
     let spot = target_spot(ws, &sync)?;
     let here = repository(ws);
     let own = state_dir(ws, id).join("journal");
-    let file_target = sync.config.target.kind == EndpointType::File;
+    let in_place = endpoint::open(ws, &sync.config.target).writes_in_place();
     // The lock names the journal being recovered: the one a gone holder
     // named, else this sync's, so that a recovery killed in turn leaves
     // the next one its way.
@@ -219,7 +221,7 @@ pub fn recover(ws: &Workspace, id: &str) -> Result<Recovery> {
             id,
             lock::LockAction::Recover,
             "",
-            file_target.then_some(carried.as_path()),
+            in_place.then_some(carried.as_path()),
         ),
         LOCK_TTL,
         ws.expiry_clock(),
@@ -232,7 +234,7 @@ pub fn recover(ws: &Workspace, id: &str) -> Result<Recovery> {
         applies: Vec::new(),
         note: None,
     };
-    if !file_target {
+    if !in_place {
         recovery.note = Some(format!(
             "a {} target is written by requests the server checks (a compare-and-swap push, preconditions): an interrupted apply leaves nothing to finish here; plan again",
             sync.config.target.kind.as_str()

@@ -12,13 +12,13 @@ use super::plan::{find_plan, plan_contents};
 use super::sides::{filters_of, read_side, scan, state_dir};
 use crate::Result;
 use crate::evidence::EvidenceStore;
-use crate::sync::config::{EndpointType, LoadedSync};
+use crate::sync::config::LoadedSync;
 use crate::sync::model;
 use crate::sync::record::{
     ChangesApplied, DryRunResult, ExecutionStatus, LogApproval, LogDryRun, LogExecution,
     LogVerification, SyncLog, SyncPlan,
 };
-use crate::sync::{apply, outcome, tree};
+use crate::sync::{apply, endpoint, outcome, tree};
 use crate::workspace::Workspace;
 
 /// The sync logs whose record path contains `name_part` (their execution
@@ -232,7 +232,9 @@ fn interrupted_log(ws: &Workspace, sync_id: &str, owed: &outcome::Owed) -> Resul
     } else {
         ExecutionStatus::Partial
     };
-    if status == ExecutionStatus::Success && sync.config.target.kind == EndpointType::File {
+    if status == ExecutionStatus::Success
+        && endpoint::open(ws, &sync.config.target).writes_in_place()
+    {
         // The next plan compares against what this apply left.
         let filters = filters_of(ws, &sync)?;
         let snapshot = scan(ws, sync_id, "target", &target.root, &filters, false)?;

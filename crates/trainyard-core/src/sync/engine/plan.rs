@@ -15,11 +15,12 @@ use super::sides::{
 };
 use crate::evidence::{EvidenceStore, NewDocument, StagedBody};
 use crate::plan::{PlanKind, find_sealed};
-use crate::sync::config::{self, EndpointType, LoadedSync};
+use crate::sync::config::{self, LoadedSync};
+use crate::sync::endpoint::{self, Endpoint};
 use crate::sync::model::{self, Change};
 use crate::sync::record::{Conflict, ContentsLine, DryRunResult, PlanBody, PlanContents, SyncPlan};
 use crate::sync::snapshot::{self, Snapshot};
-use crate::sync::{diff, remote, tree};
+use crate::sync::{diff, tree};
 use crate::workspace::Workspace;
 use crate::{Error, Result};
 
@@ -238,10 +239,19 @@ pub(super) fn plan_scanned(
             conflict
         })
         .collect();
-    refuse_overwrites(c, &changes)?;
+    let target_endpoint = endpoint::open(ws, &c.target);
+    refuse_overwrites(c, target_endpoint.as_ref(), &changes)?;
     let store = ws.evidence_store();
     let diff = store.stage_body("sync_diff", &mut |out| {
-        write_plan_diff(out, c, &changes, &resolution, &merger, &redact)
+        write_plan_diff(
+            out,
+            c,
+            target_endpoint.as_ref(),
+            &changes,
+            &resolution,
+            &merger,
+            &redact,
+        )
     })?;
     let change_list = store.stage_body("sync_changes", &mut |out| {
         write_contents(out, changes(), &conflicts)
@@ -333,9 +343,10 @@ fn diff_summary(result: &DryRunResult, conflict_count: usize) -> String {
 /// published, unless the sync allows it.
 fn refuse_overwrites<I: Iterator<Item = Change>>(
     c: &config::SyncConfig,
+    target: &dyn Endpoint,
     changes: &impl Fn() -> I,
 ) -> Result<()> {
-    if c.target.kind == EndpointType::Registry && !c.options.overwrite_published {
+    if target.keeps_published_versions() && !c.options.overwrite_published {
         let overwritten: Vec<String> = changes()
             .filter(|change| change.kind == model::ChangeKind::Modify)
             .map(|change| change.path.to_string())
@@ -351,12 +362,14 @@ fn refuse_overwrites<I: Iterator<Item = Change>>(
     Ok(())
 }
 
-/// Writes a plan's diff to `out`: an `api` target's summary or a
-/// registry's uploads and removals first, then each change's diff, and
-/// each merged path as the merge's result against the target.
+/// Writes a plan's diff to `out`: the target's preamble first (an `api`
+/// target's summary, a registry's uploads and removals), then each
+/// change's diff, and each merged path as the merge's result against the
+/// target.
 fn write_plan_diff<I: Iterator<Item = Change>>(
     out: &mut dyn std::io::Write,
     c: &config::SyncConfig,
+    target: &dyn Endpoint,
     changes: &impl Fn() -> I,
     resolution: &Resolution,
     merger: &MergeContext<'_>,
@@ -372,31 +385,7 @@ fn write_plan_diff<I: Iterator<Item = Change>>(
     };
     // Merged paths are shown as the merge's result against the target.
     let plain = || changes().filter(|change| !resolution.is_merged(change));
-    if c.target.kind == EndpointType::Api {
-        let plain: Vec<Change> = plain().collect();
-        let plain: Vec<&Change> = plain.iter().collect();
-        emit(&remote::summarize(&plain, source_root, target_root))?;
-    }
-    if c.target.kind == EndpointType::Registry {
-        for change in plain() {
-            let sha = match change.kind {
-                model::ChangeKind::Delete => None,
-                _ => std::fs::read(change.path.under(source_root))
-                    .ok()
-                    .map(|bytes| crate::evidence::sha256_hex(&bytes)),
-            };
-            emit(&format!(
-                "{} {}{}\n",
-                if change.kind == model::ChangeKind::Delete {
-                    "remove"
-                } else {
-                    "upload"
-                },
-                change.path,
-                sha.map(|s| format!(" (sha256 {s})")).unwrap_or_default()
-            ))?;
-        }
-    }
+    target.write_diff_preamble(&mut plain(), source_root, target_root, &mut emit)?;
     for change in plain() {
         emit(&diff::render_diff(&change, source_root, target_root)?)?;
     }

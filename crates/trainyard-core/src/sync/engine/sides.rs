@@ -6,136 +6,31 @@ use std::path::{Path, PathBuf};
 
 use super::load::find;
 use super::sync_home;
-use crate::sync::config::{self, EndpointType, LoadedSync};
+use crate::sync::config::{self, LoadedSync};
 use crate::sync::record::SideRecord;
 use crate::sync::snapshot::Snapshot;
-use crate::sync::{remote, tree};
+use crate::sync::{endpoint, tree};
 use crate::workspace::Workspace;
-use crate::{Error, Result, git_cli};
+use crate::{Error, Result};
 
-pub(super) fn git_location(ws: &Workspace, location: &str) -> String {
-    if location.contains("://") || location.contains('@') {
-        location.to_owned()
-    } else {
-        ws.home.join(location).display().to_string()
-    }
-}
+pub(super) use crate::sync::endpoint::Side;
 
-/// An endpoint read into a directory.
-pub(super) struct Side {
-    /// The directory holding the tree.
-    pub(super) root: PathBuf,
-    /// The commit read, for git.
-    pub(super) revision: Option<String>,
-    /// A clone, for git, or the documents read from an `api` or
-    /// `registry` endpoint (removed when dropped).
-    _clone: Option<tempfile::TempDir>,
-    /// Each document's ETag as read, for `api`.
-    etags: std::collections::BTreeMap<String, String>,
-}
-
-impl Side {
-    pub(super) fn local(root: PathBuf, revision: Option<String>) -> Side {
-        Side {
-            root,
-            revision,
-            _clone: None,
-            etags: std::collections::BTreeMap::new(),
-        }
-    }
-
-    fn read_into(materialized: remote::Materialized) -> Side {
-        Side {
-            root: materialized.dir.path().to_path_buf(),
-            revision: None,
-            etags: materialized.etags,
-            _clone: Some(materialized.dir),
-        }
-    }
-}
-
-/// The HTTP client for an `api` or `registry` endpoint, with its
-/// credentials.
-pub(super) fn client_for(
-    ws: &Workspace,
-    endpoint: &config::Endpoint,
-) -> Result<crate::http::Client> {
-    let secret = match &endpoint.credentials {
-        Some(reference) => Some(crate::credentials::resolve(reference, &ws.home)?),
-        None => None,
-    };
-    Ok(crate::http::Client::new(
-        format!("{} endpoint {}", endpoint.kind.as_str(), endpoint.location),
-        &endpoint.location,
-        secret.as_ref().map(crate::credentials::Secret::expose),
-    ))
-}
-
-/// Both sides of a sync as the plan compares them: a directory source of
-/// an `api` target is read as its JSON documents in canonical form.
+/// Both sides of a sync as the plan compares them: the source in the
+/// form its target compares it in.
 pub(super) fn read_sides(
     ws: &Workspace,
     sync: &LoadedSync,
     filters: &tree::Filters,
 ) -> Result<(Side, Side)> {
     let c = &sync.config;
-    let mut source = read_side(ws, &c.source)?;
-    if c.target.kind == EndpointType::Api && c.source.kind == EndpointType::File {
-        source = Side::read_into(remote::canonical_copy(&source.root, filters)?);
-    }
-    let target = read_side(ws, &c.target)?;
-    Ok((source, target))
+    let source = endpoint::open(ws, &c.source);
+    let target = endpoint::open(ws, &c.target);
+    let source_side = target.comparable_source(source.as_ref(), source.read()?, filters)?;
+    Ok((source_side, target.read()?))
 }
 
-pub(super) fn read_side(ws: &Workspace, endpoint: &config::Endpoint) -> Result<Side> {
-    match endpoint.kind {
-        EndpointType::File => Ok(Side::local(ws.home.join(&endpoint.location), None)),
-        EndpointType::Api => Ok(Side::read_into(remote::read_api(
-            &client_for(ws, endpoint)?,
-            &endpoint.location,
-        )?)),
-        EndpointType::Registry => Ok(Side::read_into(remote::read_registry(
-            &client_for(ws, endpoint)?,
-            &endpoint.location,
-        )?)),
-        EndpointType::Git => {
-            let branch = endpoint.branch.clone().unwrap_or_else(|| "main".into());
-            let dir = tempfile::Builder::new()
-                .prefix("trainyard-sync-")
-                .tempdir()
-                .map_err(|e| {
-                    Error::environment(format!("cannot create a temporary directory: {e}"))
-                })?;
-            let path = dir.path().join("tree");
-            let location = git_location(ws, &endpoint.location);
-            git_cli::run(
-                &ws.home,
-                &[
-                    "clone",
-                    "--quiet",
-                    "--no-tags",
-                    "--single-branch",
-                    "--branch",
-                    &branch,
-                    &location,
-                    &path.display().to_string(),
-                ],
-            )
-            .map_err(|e| {
-                Error::input(format!(
-                    "cannot read branch {branch} of {}: {e}",
-                    endpoint.location
-                ))
-            })?;
-            let revision = git_cli::commit_of(&path, "HEAD")?;
-            Ok(Side {
-                root: path,
-                revision: Some(revision),
-                _clone: Some(dir),
-                etags: std::collections::BTreeMap::new(),
-            })
-        }
-    }
+pub(super) fn read_side(ws: &Workspace, config: &config::Endpoint) -> Result<Side> {
+    endpoint::open(ws, config).read()
 }
 
 /// The filters of a sync, plus what is never synced: `.git` and the
