@@ -647,11 +647,35 @@ fn refuse_backwards(
     Ok(())
 }
 
-/// Writes a planned bump.
+/// What [`apply_bump`] did.
+#[derive(Debug, Clone)]
+pub struct AppliedBump {
+    /// The files written.
+    pub files: Vec<PathBuf>,
+    /// The `version_bump` evidence recorded, when anything was written.
+    pub evidence: Option<String>,
+}
+
+/// Writes a planned bump and records its `version_bump` evidence (none
+/// when the plan writes nothing). Take [`Workspace::lock`] around the plan
+/// and this.
 ///
 /// # Errors
 ///
-/// Returns an [`Error::Input`] when a file changed since the plan.
-pub fn apply_bump(ws: &Workspace, report: &BumpReport) -> Result<Vec<PathBuf>> {
-    manifest::apply(&ws.root, &report.plan)
+/// Returns an [`Error::Input`] when a file changed since the plan, and the
+/// evidence store's errors.
+pub fn apply_bump(ws: &Workspace, report: &BumpReport) -> Result<AppliedBump> {
+    let files = manifest::apply(&ws.root, &report.plan)?;
+    let evidence = if report.plan.is_empty() {
+        None
+    } else {
+        let name = format!("{}-{}", report.version, ws.stamp());
+        let written = ws.evidence_store().write_value_unique(
+            "version_bump",
+            &name,
+            &report.evidence(ws.now),
+        )?;
+        Some(written.record.path)
+    };
+    Ok(AppliedBump { files, evidence })
 }

@@ -141,24 +141,17 @@ fn bump(ctx: &Context<'_>, args: &BumpArgs) -> CmdResult {
             Exit::Failure
         });
     }
-    versioning::apply_bump(&ws, &report)?;
+    let applied = versioning::apply_bump(&ws, &report)?;
     github::publish(
         ctx.printer,
         "version bump",
         &[("version", report.version.to_string())],
     );
-    let evidence = if report.plan.is_empty() {
-        None
-    } else {
-        let store = ws.evidence_store();
-        let name = format!("{}-{}", report.version, ws.stamp());
-        Some(store.write_value_unique("version_bump", &name, &report.evidence(ws.now))?)
-    };
     if ctx.printer.json() {
         ctx.printer.write_json(&BumpOutput {
             applied: true,
             report: &report,
-            evidence: evidence.as_ref().map(|e| e.record.path.clone()),
+            evidence: applied.evidence,
         })?;
     } else {
         ctx.printer.data(&diff)?;
