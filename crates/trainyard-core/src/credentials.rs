@@ -347,6 +347,7 @@ fn looks_like_scheme(scheme: &str) -> bool {
 }
 
 #[cfg(test)]
+#[allow(clippy::disallowed_methods)]
 mod tests {
     use super::*;
 

@@ -311,7 +311,7 @@ fn write(root: &Path, rel: &str, content: &str) -> Result<()> {
     if let Some(parent) = path.parent() {
         std::fs::create_dir_all(parent).map_err(|e| Error::io("cannot create", parent, e))?;
     }
-    std::fs::write(&path, content).map_err(|e| Error::io("cannot write", &path, e))
+    crate::fsutil::write_atomic(&path, content.as_bytes())
 }
 
 #[cfg(test)]

@@ -1,5 +1,6 @@
 //! Test support: git run isolated from the user's configuration, with a
 //! fixed identity and signing off.
+#![allow(clippy::disallowed_methods)]
 
 use std::path::Path;
 use std::process::Command;

@@ -1,5 +1,6 @@
 //! Tests of the artifacts: real builds in temporary worktrees, real
 //! minisign keys, and the YAML of an entry.
+#![allow(clippy::disallowed_methods)]
 
 use super::checksums::hex;
 use super::*;

@@ -1,5 +1,6 @@
 //! Tests of the channels: each kind against a real directory, git
 //! remote, HTTP server or shell, and the YAML they are configured with.
+#![allow(clippy::disallowed_methods)]
 
 use super::http::artifact_url;
 use super::*;

@@ -1,4 +1,5 @@
 //! The evidence store on temporary directories.
+#![allow(clippy::disallowed_methods)]
 #![allow(clippy::unwrap_used)]
 
 use std::collections::HashSet;

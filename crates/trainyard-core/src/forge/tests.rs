@@ -1,5 +1,6 @@
 //! Tests of the forge client against a local server: GitHub and GitLab
 //! listings, retries, redirects, refusals and the settings.
+#![allow(clippy::disallowed_methods)]
 
 use super::client::next_link;
 use super::gitlab::encode_component;

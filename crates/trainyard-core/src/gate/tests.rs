@@ -1,4 +1,5 @@
 //! Gate tests on real temporary repositories.
+#![allow(clippy::disallowed_methods)]
 
 use std::cell::Cell;
 use std::collections::BTreeMap;

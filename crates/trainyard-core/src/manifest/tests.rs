@@ -1,4 +1,5 @@
 //! Tests of the manifests module, on real temporary directories.
+#![allow(clippy::disallowed_methods)]
 #![allow(clippy::unwrap_used)]
 
 use std::path::{Path, PathBuf};

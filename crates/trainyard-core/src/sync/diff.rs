@@ -344,6 +344,7 @@ pub fn redact(text: &str, patterns: &[regex::Regex], secrets: &[&str]) -> String
 }
 
 #[cfg(test)]
+#[allow(clippy::disallowed_methods)]
 mod tests {
     use super::*;
     use std::ffi::OsStr;

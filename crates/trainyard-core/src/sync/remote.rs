@@ -166,6 +166,8 @@ pub(crate) fn read_api(client: &Client, base: &str) -> Result<Materialized> {
             },
         };
         let path = format!("{name}.json");
+        // A scratch copy in this run's own temporary directory.
+        #[allow(clippy::disallowed_methods)]
         std::fs::write(dir.path().join(&path), canonical(&value))
             .map_err(|e| Error::io("cannot write", dir.path().join(&path), e))?;
         if let Some(etag) = etag {
@@ -490,6 +492,8 @@ pub(crate) fn canonical_copy(root: &Path, filters: &super::tree::Filters) -> Res
                 e.column()
             ))
         })?;
+        // A scratch copy in this run's own temporary directory.
+        #[allow(clippy::disallowed_methods)]
         std::fs::write(dir.path().join(&text), canonical(&value))
             .map_err(|e| Error::io("cannot write", dir.path().join(&text), e))?;
     }

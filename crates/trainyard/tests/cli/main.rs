@@ -1,4 +1,6 @@
 //! The trainyard binary, run on real repositories.
+// Tests build their fixtures with plain writes: nothing else reads them.
+#![allow(clippy::disallowed_methods)]
 
 mod support;
 

@@ -1,3 +1,4 @@
+#![allow(clippy::disallowed_methods)]
 use super::*;
 use crate::ErrorKind;
 use crate::sync::model::Entry;

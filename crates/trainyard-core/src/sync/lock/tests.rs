@@ -1,3 +1,4 @@
+#![allow(clippy::disallowed_methods)]
 use super::*;
 use crate::sync::config::{Endpoint, EndpointType};
 use crate::{Error, ErrorKind, Result};
