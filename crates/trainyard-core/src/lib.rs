@@ -9,7 +9,6 @@
 pub mod artifacts;
 pub mod bounded;
 pub mod calendar;
-pub mod calendar_track;
 pub mod changelog;
 pub mod channels;
 pub mod checklist;

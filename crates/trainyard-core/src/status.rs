@@ -30,7 +30,7 @@ pub struct StatusReport {
     /// Manifests whose version differs from the current release.
     pub disagreeing_manifests: Vec<ManifestVersion>,
     /// Today's phase and the next calendar events.
-    pub calendar: crate::calendar_track::NextEvents,
+    pub calendar: crate::calendar::track::NextEvents,
 }
 
 /// Reports where the repository stands.
@@ -62,7 +62,7 @@ pub fn status(ws: &Workspace) -> Result<StatusReport> {
         }
     }
     by_type.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
-    let calendar = crate::calendar_track::next_given(ws, ws.today()?, &next)?;
+    let calendar = crate::calendar::track::next_given(ws, ws.today()?, &next)?;
     Ok(StatusReport {
         calendar,
         root: ws.root.clone(),

@@ -11,13 +11,14 @@ mod cadence;
 mod document;
 pub mod ics;
 mod projection;
+pub mod track;
 pub mod validate;
 mod year;
 
 #[cfg(test)]
 mod tests;
 
-pub use cadence::{Blocked, CadenceConfig, Day, OnBlocked};
+pub use crate::config::cadence::{Blocked, CadenceConfig, Day, OnBlocked};
 pub use document::{
     CalendarDocument, Facts, KnownRelease, MajorRelease, MinorRelease, PatchRelease, Projection,
     ReleaseCalendar,

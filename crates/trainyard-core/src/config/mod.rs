@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Deserializer, Serialize};
 
+pub mod cadence;
 pub mod changelog;
 pub mod checklist;
 pub mod gates;
@@ -41,7 +42,7 @@ pub struct Config {
     /// Where hand-written release notes live and how notes are rendered.
     pub notes: NotesConfig,
     /// When releases happen: the release calendar's cadence.
-    pub cadence: crate::calendar::CadenceConfig,
+    pub cadence: cadence::CadenceConfig,
     /// Gates: G-MRG and G-REL by default; a gate named here replaces the
     /// built-in one of the same name.
     pub gates: gates::GatesConfig,

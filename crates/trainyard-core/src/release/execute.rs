@@ -138,8 +138,8 @@ impl Run<'_> {
             } => self.merge(branch, into, message),
             Action::WriteFile { path, .. } => {
                 let today = ws.today()?;
-                let planned = crate::calendar_track::read(path)?;
-                let reconciled = crate::calendar_track::reconcile(ws, &planned, today)?;
+                let planned = crate::calendar::track::read(path)?;
+                let reconciled = crate::calendar::track::reconcile(ws, &planned, today)?;
                 let text = crate::evidence::render_yaml(&reconciled.document)?;
                 crate::fsutil::write_atomic(path, text.as_bytes())
             }

@@ -26,7 +26,7 @@ pub(super) fn plan(ws: &Workspace) -> Result<StepPlan> {
             .map(|c| Action::Run { command: c.clone() }),
     );
     let today = ws.today()?;
-    let calendar_path = crate::calendar_track::calendar_path(ws, today.year());
+    let calendar_path = crate::calendar::track::calendar_path(ws, today.year());
     if calendar_path.exists() {
         actions.push(Action::WriteFile {
             path: calendar_path,

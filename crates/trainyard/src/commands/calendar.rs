@@ -1,7 +1,7 @@
 //! `trainyard calendar ...`: the release calendar.
 
 use trainyard_core::calendar;
-use trainyard_core::calendar_track::{self, CalendarReport, GenerateRequest};
+use trainyard_core::calendar::track::{self, CalendarReport, GenerateRequest};
 use trainyard_core::evidence::render_yaml;
 use trainyard_core::{Error, version};
 
@@ -23,7 +23,7 @@ pub fn run(ctx: &Context<'_>, command: &CalendarCommand) -> CmdResult {
                 .as_deref()
                 .map(|v| version::parse(v.strip_prefix('v').unwrap_or(v)))
                 .transpose()?;
-            let generated = calendar_track::generate(
+            let generated = track::generate(
                 &ws,
                 &GenerateRequest {
                     year: *year,
@@ -66,7 +66,7 @@ pub fn run(ctx: &Context<'_>, command: &CalendarCommand) -> CmdResult {
         }
         CalendarCommand::Status { file } => {
             let file = file.as_ref().map(|f| ctx.cwd.join(f));
-            let report = calendar_track::status(&ws, file.as_deref(), today)?;
+            let report = track::status(&ws, file.as_deref(), today)?;
             if ctx.printer.json() {
                 ctx.printer.write_json(&report)?;
             } else {
@@ -83,7 +83,7 @@ pub fn run(ctx: &Context<'_>, command: &CalendarCommand) -> CmdResult {
             Ok(Exit::Success)
         }
         CalendarCommand::Show { year } => {
-            let shown = calendar_track::show(&ws, year.unwrap_or(today.year()), today)?;
+            let shown = track::show(&ws, year.unwrap_or(today.year()), today)?;
             if ctx.printer.json() {
                 ctx.printer.write_json(&shown)?;
                 return Ok(Exit::Success);
@@ -117,7 +117,7 @@ pub fn run(ctx: &Context<'_>, command: &CalendarCommand) -> CmdResult {
             Ok(Exit::Success)
         }
         CalendarCommand::Next => {
-            let next = calendar_track::next(&ws, today)?;
+            let next = track::next(&ws, today)?;
             if ctx.printer.json() {
                 ctx.printer.write_json(&next)?;
             } else {
@@ -155,7 +155,7 @@ pub fn run(ctx: &Context<'_>, command: &CalendarCommand) -> CmdResult {
         }
         CalendarCommand::Phase { date } => {
             let day = match date {
-                Some(text) => calendar_track::parse_day(&ws, text)?,
+                Some(text) => track::parse_day(&ws, text)?,
                 None => today,
             };
             let phase = calendar::phase(&ws.config.cadence, day);
@@ -205,7 +205,7 @@ pub fn run(ctx: &Context<'_>, command: &CalendarCommand) -> CmdResult {
         CalendarCommand::Export { year, format } => {
             match format {
                 ExportFormat::Ics => {
-                    ctx.printer.data(&calendar_track::export_ics(&ws, *year)?)?;
+                    ctx.printer.data(&track::export_ics(&ws, *year)?)?;
                 }
             }
             Ok(Exit::Success)
