@@ -447,7 +447,12 @@ pub fn plan_from(cadence: &CadenceConfig, year: i16, from: &Version) -> ReleaseC
 /// Patch releases of the year are listed as tagged. Pure.
 pub fn reconcile(cadence: &CadenceConfig, calendar: &ReleaseCalendar, facts: &Facts) -> Projection {
     let mut chain = Chain::new(cadence, facts);
-    // The projection is not walked: versions come from the file.
+    // A later year's file follows the years between, as its projection
+    // did: their slots claim their releases and order the versions.
+    for earlier in facts.today.year().min(calendar.year)..calendar.year {
+        chain.year(earlier);
+    }
+    // The file's own year is not walked: its versions come from the file.
     chain.started = true;
     let mut calendar = calendar.clone();
     let mut slots: Vec<Slot> = calendar

@@ -545,6 +545,26 @@ fn a_stored_plan_is_reconciled_by_dates() {
     assert_eq!(cal.minor_releases[4].status, "skipped");
 }
 
+#[test]
+fn a_later_years_calendar_reconciles_as_it_was_projected() {
+    // 1.1.0 is released on the Monday that opens the cycle of the next
+    // year's first slot, before the year's last major: the projection of
+    // the next year orders its slots after that major, and so must the
+    // reconciliation of that projection.
+    let cadence = CadenceConfig::default();
+    let mut releases = vec![released("1.0.0", date(2025, 6, 2))];
+    releases.push(released("1.1.0", date(2025, 12, 22)));
+    let facts = Facts {
+        today: date(2025, 12, 22),
+        releases,
+        prereleases: Vec::new(),
+        in_effect: Some(v("1.1.0")),
+        next: None,
+    };
+    let cal = project(&cadence, 2026, &facts).calendar;
+    assert_eq!(reconcile(&cadence, &cal, &facts).calendar, cal);
+}
+
 mod properties {
     use super::*;
     use proptest::prelude::*;
