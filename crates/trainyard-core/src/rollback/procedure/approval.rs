@@ -249,3 +249,43 @@ pub(super) fn approval_for(
     }
     Ok(None)
 }
+
+/// A rollback plan cleared to be carried out: the decision to roll back
+/// holds (signed by whom it names, in team mode), and the plan is approved
+/// by the role the matrix asks for, or the matrix lets that approval come
+/// after. Its one constructor is that check, so the execution, which takes
+/// one, cannot run without it.
+pub(super) struct Cleared<'p> {
+    plan: &'p RollbackPlan,
+}
+
+impl<'p> Cleared<'p> {
+    /// Checks that `state`'s rollback of `plan` may be carried out now.
+    ///
+    /// # Errors
+    ///
+    /// Returns an [`Error::Input`] naming the decision that does not hold,
+    /// or the approval still missing.
+    pub(super) fn check(
+        ws: &Workspace,
+        plan: &'p RollbackPlan,
+        state: &RollbackState,
+    ) -> Result<Self> {
+        check_decision(ws, state)?;
+        if state.approved_by.is_none() && !state.post_hoc {
+            return Err(Error::input(format!(
+                "rollback plan {} is not approved by {}, and nothing is carried out before: `trainyard rollback approve {} --role \"{}\"`",
+                plan.short_id(),
+                state.approval,
+                plan.short_id(),
+                state.approval
+            )));
+        }
+        Ok(Cleared { plan })
+    }
+
+    /// The plan.
+    pub(super) fn plan(&self) -> &'p RollbackPlan {
+        self.plan
+    }
+}

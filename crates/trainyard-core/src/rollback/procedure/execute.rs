@@ -1,10 +1,10 @@
 //! EXECUTE: the journal of the actions, each marked `started` before its
 //! effect and `done` after it.
 
+use super::approval::Cleared;
 use super::channel::roll_back_channel;
 use super::code::roll_back_code;
 use super::config::roll_back_config;
-use crate::rollback::plan::RollbackPlan;
 use crate::states::rollback::{RollbackState, Status, save};
 use crate::workspace::Workspace;
 use crate::{Error, Result};
@@ -22,9 +22,10 @@ fn crash_point(id: &str) {
 /// EXECUTE: every action not done yet, each journaled before and after.
 pub(super) fn execute(
     ws: &Workspace,
-    plan: &RollbackPlan,
+    cleared: &Cleared<'_>,
     state: &mut RollbackState,
 ) -> Result<Vec<String>> {
+    let plan = cleared.plan();
     let ids: Vec<String> = state.actions.iter().map(|a| a.id.clone()).collect();
     let mut notes = Vec::new();
     for id in ids {

@@ -3,7 +3,7 @@
 
 use std::time::Instant;
 
-use super::approval::{approval_for, approvals, check_decision};
+use super::approval::{Cleared, approval_for, approvals, check_decision};
 use super::communicate::communicate;
 use super::evidence::write_evidence;
 use super::execute::execute;
@@ -151,7 +151,7 @@ fn execute_step(ws: &Workspace, plan: &RollbackPlan, state: &mut RollbackState) 
     if state.executed_at.is_none() {
         state.executed_at = Some(ws.now.to_string());
     }
-    let result = execute(ws, plan, state);
+    let result = Cleared::check(ws, plan, state).and_then(|cleared| execute(ws, &cleared, state));
     state.elapsed_seconds += started.elapsed().as_secs_f64();
     save(ws, state)?;
     Ok(StepRun::Ran(result.and_then(|notes| {
