@@ -59,7 +59,7 @@ pub struct ChecklistEntry {
     /// `RL-01` ...
     pub check: String,
     /// `pass`, `fail` or `na`.
-    pub status: String,
+    pub status: crate::states::release::Status,
 }
 
 /// `release_evidence.artifacts`.
@@ -196,7 +196,7 @@ pub(super) fn write_release_evidence(
                 .iter()
                 .map(|i| ChecklistEntry {
                     check: i.id.clone(),
-                    status: i.status.as_str().into(),
+                    status: i.status,
                 })
                 .collect(),
         },

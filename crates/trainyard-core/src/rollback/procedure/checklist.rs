@@ -9,19 +9,87 @@ use crate::states::rollback::{RollbackState, Signoff, Status, load, save};
 use crate::workspace::Workspace;
 use crate::{Error, Result};
 
+/// When in a rollback a checklist row is checked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Phase {
+    /// Before the rollback.
+    Pre,
+    /// During it.
+    During,
+    /// After it.
+    Post,
+}
+
+impl Phase {
+    /// `pre`, `during` or `post`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Phase::Pre => "pre",
+            Phase::During => "during",
+            Phase::Post => "post",
+        }
+    }
+}
+
+impl std::fmt::Display for Phase {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.pad(self.as_str())
+    }
+}
+
+/// Where a checklist row stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum RowStatus {
+    /// It holds.
+    #[serde(rename = "pass")]
+    Pass,
+    /// It does not.
+    #[serde(rename = "fail")]
+    Fail,
+    /// Not known yet, or not signed off yet.
+    #[serde(rename = "pending")]
+    Pending,
+    /// It does not apply to this rollback.
+    #[serde(rename = "n/a")]
+    NotApplicable,
+}
+
+impl RowStatus {
+    /// `pass`, `fail`, `pending` or `n/a`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RowStatus::Pass => "pass",
+            RowStatus::Fail => "fail",
+            RowStatus::Pending => "pending",
+            RowStatus::NotApplicable => "n/a",
+        }
+    }
+}
+
+/// Who checks a checklist row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CheckedBy {
+    /// The tool, from the rollback's state.
+    Auto,
+    /// A person, by a sign-off.
+    Manual,
+}
+
 /// One row of the spec's rollback checklist.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ChecklistRow {
-    /// `pre`, `during` or `post`.
-    pub phase: String,
+    /// When it is checked.
+    pub phase: Phase,
     /// The key a sign-off names.
     pub key: String,
     /// The spec's wording.
     pub item: String,
-    /// `pass`, `fail`, `pending` or `n/a`.
-    pub status: String,
-    /// Checked by the tool (`auto`) or signed off by a person (`manual`).
-    pub check: String,
+    /// Where it stands.
+    pub status: RowStatus,
+    /// Checked by the tool or signed off by a person.
+    pub check: CheckedBy,
     /// Why.
     pub detail: String,
 }
@@ -36,7 +104,7 @@ pub fn signoff(ws: &Workspace, id: &str, key: &str, by: Option<&str>) -> Result<
     let mut state = load(ws, id)?;
     let manual: Vec<ChecklistRow> = checklist(&state)
         .into_iter()
-        .filter(|r| r.check == "manual")
+        .filter(|r| r.check == CheckedBy::Manual)
         .collect();
     if !manual.iter().any(|r| r.key == key) {
         let keys: Vec<&str> = manual.iter().map(|r| r.key.as_str()).collect();
@@ -74,34 +142,28 @@ pub fn checklist(state: &RollbackState) -> Vec<ChecklistRow> {
     rows.extend(signed_rows(state));
     rows.push(issue_resolved_row(state));
     // A stable sort: within a phase, rows keep the order above.
-    let order = |phase: &str| match phase {
-        "pre" => 0,
-        "during" => 1,
-        _ => 2,
-    };
-    rows.sort_by_key(|r| order(&r.phase));
+    rows.sort_by_key(|r| r.phase);
     rows
 }
 
 /// A row the tool checks: passed, failed, or not known yet (`None`).
 fn auto_row(
-    phase: &str,
+    phase: Phase,
     key: &str,
     item: &str,
     pass: Option<bool>,
     detail: String,
 ) -> ChecklistRow {
     ChecklistRow {
-        phase: phase.into(),
+        phase,
         key: key.into(),
         item: item.into(),
         status: match pass {
-            Some(true) => "pass",
-            Some(false) => "fail",
-            None => "pending",
-        }
-        .into(),
-        check: "auto".into(),
+            Some(true) => RowStatus::Pass,
+            Some(false) => RowStatus::Fail,
+            None => RowStatus::Pending,
+        },
+        check: CheckedBy::Auto,
         detail,
     }
 }
@@ -110,21 +172,21 @@ fn auto_row(
 /// someone signed it off, `n/a` where it does not apply.
 fn manual_row(
     state: &RollbackState,
-    phase: &str,
+    phase: Phase,
     key: &str,
     item: &str,
     auto_pass: bool,
     na: bool,
 ) -> ChecklistRow {
     let (status, detail) = if na {
-        ("n/a".to_owned(), "an immediate rollback".to_owned())
+        (RowStatus::NotApplicable, "an immediate rollback".to_owned())
     } else if auto_pass {
-        ("pass".to_owned(), "the notify commands passed".to_owned())
+        (RowStatus::Pass, "the notify commands passed".to_owned())
     } else if let Some(s) = state.signoffs.iter().find(|s| s.key == key) {
-        ("pass".to_owned(), format!("signed off by {}", s.by))
+        (RowStatus::Pass, format!("signed off by {}", s.by))
     } else {
         (
-            "pending".to_owned(),
+            RowStatus::Pending,
             format!(
                 "`trainyard rollback signoff {} --item {key}`",
                 state.rollback_id
@@ -132,11 +194,11 @@ fn manual_row(
         )
     };
     ChecklistRow {
-        phase: phase.into(),
+        phase,
         key: key.into(),
         item: item.into(),
         status,
-        check: "manual".into(),
+        check: CheckedBy::Manual,
         detail,
     }
 }
@@ -152,7 +214,7 @@ fn step_done(state: &RollbackState, name: &str) -> bool {
 fn before_rows(state: &RollbackState) -> Vec<ChecklistRow> {
     vec![
         auto_row(
-            "pre",
+            Phase::Pre,
             "issue-documented",
             "Issue documented with severity",
             Some(!state.trigger.issue_id.is_empty()),
@@ -163,7 +225,7 @@ fn before_rows(state: &RollbackState) -> Vec<ChecklistRow> {
             ),
         ),
         auto_row(
-            "pre",
+            Phase::Pre,
             "decision-approved",
             "Rollback decision approved",
             match (&state.approved_by, state.post_hoc) {
@@ -178,14 +240,14 @@ fn before_rows(state: &RollbackState) -> Vec<ChecklistRow> {
             },
         ),
         auto_row(
-            "pre",
+            Phase::Pre,
             "previous-available",
             "Previous version identified and available",
             Some(true),
             format!("{} (tag and recorded artifacts)", state.rolled_back_to),
         ),
         auto_row(
-            "pre",
+            Phase::Pre,
             "backup-created",
             "Backup of current state created",
             (step_done(state, "prepare") || step_done(state, "execute")).then_some(true),
@@ -204,21 +266,21 @@ fn during_rows(state: &RollbackState) -> Vec<ChecklistRow> {
     let verification = state.verification.as_ref();
     vec![
         auto_row(
-            "during",
+            Phase::During,
             "command-executed",
             "Rollback command executed",
             executed.then_some(true),
             format!("{} action(s)", state.actions.len()),
         ),
         auto_row(
-            "during",
+            Phase::During,
             "progress-monitored",
             "Progress monitored",
             Some(true),
             "every action journaled before and after its effect".into(),
         ),
         auto_row(
-            "during",
+            Phase::During,
             "no-unexpected-errors",
             "No unexpected errors",
             if failed_action.is_some() {
@@ -229,7 +291,7 @@ fn during_rows(state: &RollbackState) -> Vec<ChecklistRow> {
             failed_action.map_or_else(|| "none".into(), |a| format!("{} failed", a.id)),
         ),
         auto_row(
-            "during",
+            Phase::During,
             "artifacts-reverted",
             "Artifacts reverted correctly",
             verification.map(|v| v.states_match),
@@ -243,14 +305,14 @@ fn after_rows(state: &RollbackState) -> Vec<ChecklistRow> {
     let verification = state.verification.as_ref();
     vec![
         auto_row(
-            "post",
+            Phase::Post,
             "smoke-tests",
             "Smoke tests pass",
             verification.map(|v| v.smoke_tests == "pass"),
             verification.map_or_else(|| "not run yet".into(), |v| v.smoke_tests.clone()),
         ),
         auto_row(
-            "post",
+            Phase::Post,
             "evidence-captured",
             "Evidence captured",
             (!state.evidence.is_empty()).then_some(true),
@@ -261,7 +323,7 @@ fn after_rows(state: &RollbackState) -> Vec<ChecklistRow> {
                 .unwrap_or_else(|| "not written yet".into()),
         ),
         auto_row(
-            "post",
+            Phase::Post,
             "root-cause",
             "Root cause documented",
             state.follow_up.root_cause.as_ref().map(|_| true),
@@ -279,7 +341,7 @@ fn signed_rows(state: &RollbackState) -> Vec<ChecklistRow> {
     vec![
         manual_row(
             state,
-            "pre",
+            Phase::Pre,
             "stakeholders-notified",
             "Stakeholders notified",
             state.notified,
@@ -287,7 +349,7 @@ fn signed_rows(state: &RollbackState) -> Vec<ChecklistRow> {
         ),
         manual_row(
             state,
-            "pre",
+            Phase::Pre,
             "window-scheduled",
             "Rollback window scheduled (if planned)",
             false,
@@ -295,7 +357,7 @@ fn signed_rows(state: &RollbackState) -> Vec<ChecklistRow> {
         ),
         manual_row(
             state,
-            "post",
+            Phase::Post,
             "no-new-issues",
             "No new issues introduced",
             false,
@@ -303,7 +365,7 @@ fn signed_rows(state: &RollbackState) -> Vec<ChecklistRow> {
         ),
         manual_row(
             state,
-            "post",
+            Phase::Post,
             "stakeholders-updated",
             "Stakeholders updated",
             state.notified,
@@ -318,7 +380,7 @@ fn issue_resolved_row(state: &RollbackState) -> ChecklistRow {
     if state.check.is_none() {
         manual_row(
             state,
-            "post",
+            Phase::Post,
             "issue-resolved",
             "Original issue resolved",
             false,
@@ -326,7 +388,7 @@ fn issue_resolved_row(state: &RollbackState) -> ChecklistRow {
         )
     } else {
         auto_row(
-            "post",
+            Phase::Post,
             "issue-resolved",
             "Original issue resolved",
             state.verification.as_ref().map(|v| v.issue_resolved),

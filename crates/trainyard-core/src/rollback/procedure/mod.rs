@@ -33,7 +33,7 @@ pub use crate::states::rollback::{
 };
 pub use approval::{PlanApproval, approve};
 pub(super) use channel::channel_config;
-pub use checklist::{ChecklistRow, checklist, signoff};
+pub use checklist::{CheckedBy, ChecklistRow, Phase, RowStatus, checklist, signoff};
 pub(super) use code::short;
 pub(crate) use evidence::EvidenceDocument;
 pub use evidence::{
