@@ -344,6 +344,72 @@ fn conflicts_follow_the_strategy() {
     }
 }
 
+/// The plan of `repo`'s sync `small` and its counts, once approved.
+fn planned(repo: &TestRepo) -> (String, serde_json::Value) {
+    let plan = repo.run(&["--json", "sync", "plan", "small"]).json();
+    let id = plan["plan_id"].as_str().expect("id").to_owned();
+    approve(repo, &id);
+    (id, plan)
+}
+
+#[test]
+fn an_edit_the_target_kept_survives_the_next_syncs() {
+    for strategy in ["ours", "merge"] {
+        let repo = small_fixture("");
+        let text = file_sync("small", "src", "dst", "").replace(
+            "conflict_strategy: fail",
+            &format!("conflict_strategy: {strategy}"),
+        );
+        sync_file(&repo, "small", &text);
+        repo.write("src/a.txt", "one\ntwo\nthree\nfour\nfive\n");
+        let (id, _) = planned(&repo);
+        assert_eq!(repo.run(&["sync", "apply", &id]).code(), 0, "{strategy}");
+        let read = |path: &str| std::fs::read_to_string(repo.path().join(path)).expect("read");
+        // Cycle 1: both sides change a.txt, on different lines; the
+        // strategy keeps the target's edit.
+        repo.write("src/a.txt", "ONE\ntwo\nthree\nfour\nfive\n");
+        repo.write("dst/a.txt", "one\ntwo\nthree\nfour\nFIVE\n");
+        let (id, plan) = planned(&repo);
+        assert_eq!(plan["conflicts"][0]["path"], "a.txt", "{strategy}: {plan}");
+        let run = repo.run(&["sync", "apply", &id]);
+        assert_eq!(run.code(), 0, "{strategy}: {}", run.transcript());
+        let kept = read("dst/a.txt");
+        let wanted = match strategy {
+            "ours" => "one\ntwo\nthree\nfour\nFIVE\n",
+            _ => "ONE\ntwo\nthree\nfour\nFIVE\n",
+        };
+        assert_eq!(kept, wanted, "{strategy}");
+        // Cycle 2: nothing changed since: nothing to do, the edit stays.
+        let (_, plan) = planned(&repo);
+        assert_eq!(
+            plan["plan"]["result"]["total_changes"], 0,
+            "{strategy}: the next plan undoes the kept edit: {plan}"
+        );
+        // Cycle 3: the source changes another file: only that one moves.
+        repo.write("src/b.txt", "beta, second edition\n");
+        let (id, plan) = planned(&repo);
+        assert_eq!(
+            plan["plan"]["result"]["total_changes"], 1,
+            "{strategy}: {plan}"
+        );
+        assert_eq!(repo.run(&["sync", "apply", &id]).code(), 0, "{strategy}");
+        assert_eq!(read("dst/b.txt"), "beta, second edition\n");
+        assert_eq!(read("dst/a.txt"), kept, "{strategy}");
+        // Cycle 4: the source changes a.txt again: the kept edit meets
+        // the new one, and the strategy decides once more.
+        repo.write("src/a.txt", "ONE\ntwo\nTHREE\nfour\nfive\n");
+        let (id, plan) = planned(&repo);
+        assert_eq!(plan["conflicts"][0]["path"], "a.txt", "{strategy}: {plan}");
+        let run = repo.run(&["sync", "apply", &id]);
+        assert_eq!(run.code(), 0, "{strategy}: {}", run.transcript());
+        let wanted = match strategy {
+            "ours" => kept.clone(),
+            _ => "ONE\ntwo\nTHREE\nfour\nFIVE\n".to_owned(),
+        };
+        assert_eq!(read("dst/a.txt"), wanted, "{strategy}");
+    }
+}
+
 #[test]
 fn a_git_target_gets_one_commit_with_the_source_revision() {
     let repo = TestRepo::new();

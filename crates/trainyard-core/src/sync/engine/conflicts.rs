@@ -72,8 +72,10 @@ fn conflict_hunks(text: &str) -> String {
 
 /// Conflicts between the target's edits and the source's since the last
 /// successful sync, and what their resolution does to the changes: a
-/// change dropped (`ours`) or given the merge's result (`merge`). Other
-/// changes, conflicting or not, stay as they are.
+/// change dropped (`ours`) or given the merge's result (`merge`). With
+/// `ours` or `merge`, a path only the target changed keeps the target's
+/// edit too; with `theirs` or `fail` the target follows the source. Other
+/// changes stay as they are.
 #[derive(Default)]
 pub(super) struct Resolution {
     pub(super) conflicts: Vec<Conflict>,
@@ -100,9 +102,30 @@ impl Resolution {
             let source_changed = change.after != base_entry;
             if target_changed && source_changed {
                 resolution.resolve(change, base_entry, strategy, merger);
+            } else if target_changed
+                && matches!(strategy, ConflictStrategy::Ours | ConflictStrategy::Merge)
+            {
+                // Only the target changed since the last sync: its edit
+                // wins, as it would in a conflict (`ours`) or a three-way
+                // merge with an unchanged source (`merge`).
+                resolution.keep_target(change);
             }
         }
         resolution
+    }
+
+    /// Keeps the target's own edit of `change`'s path: the change is
+    /// dropped, and listed as what the plan does about it.
+    fn keep_target(&mut self, change: Change) {
+        self.conflicts.push(Conflict {
+            path: change.path.to_string(),
+            resolution: ConflictResolution::Ours,
+            detail: Some(
+                "changed in the target only since the last sync: the target's edit is kept"
+                    .to_owned(),
+            ),
+        });
+        self.overrides.insert(change.path.0, None);
     }
 
     fn resolve(

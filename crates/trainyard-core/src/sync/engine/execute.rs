@@ -80,7 +80,7 @@ pub(super) fn apply_approved(
     let Scanned {
         source,
         target,
-        target_snapshot,
+        source_snapshot,
         ..
     } = fresh_sides(ws, sync, plan, scanned)?;
     // A real apply is dated by the real clock, whatever the pinned one
@@ -136,7 +136,10 @@ pub(super) fn apply_approved(
     // them, so the target now is that snapshot with the changes made.
     let integrity_verified = status == ExecutionStatus::Success
         && reads_as_planned(target_endpoint.as_ref(), &target, &contents.changes);
-    let after = integrity_verified.then(|| target_snapshot.patched(&contents.changes));
+    // The next sync's base is the source as synced: what the target now
+    // holds but for the edits its strategy kept (`ours`, `merge`), which
+    // the next plan then sees as the target's own.
+    let base = integrity_verified.then_some((&source_snapshot, source.root.as_path()));
     if status == ExecutionStatus::Success && !integrity_verified {
         errors.push("the target does not match the plan after the apply".into());
         status = ExecutionStatus::Partial;
@@ -147,7 +150,7 @@ pub(super) fn apply_approved(
         &target.root,
         status == ExecutionStatus::Success,
         integrity_verified,
-        after.as_ref(),
+        base,
     );
     let log = SyncLog {
         sync_id: c.sync_id.clone(),
@@ -305,21 +308,22 @@ fn failed_smoke_tests(commands: &[String], target_root: &Path) -> Vec<String> {
 
 /// The verification section of an apply's log: the integrity as checked
 /// and, after a `succeeded` apply, the smoke tests run in the target and
-/// the base of the next sync saved (`after`, when the integrity holds).
+/// the base of the next sync saved (`base`, the source as synced and its
+/// root, when the integrity holds).
 fn verification(
     ws: &Workspace,
     sync: &LoadedSync,
     target_root: &Path,
     succeeded: bool,
     integrity_verified: bool,
-    after: Option<&Snapshot>,
+    base: Option<(&Snapshot, &Path)>,
 ) -> LogVerification {
     let mut smoke_failures = Vec::new();
     let mut base_error = None;
     if succeeded {
         smoke_failures = failed_smoke_tests(&sync.config.options.smoke_tests, target_root);
-        if let Some(snapshot) = after
-            && let Err(e) = keep_base(ws, sync, target_root, snapshot)
+        if let Some((snapshot, root)) = base
+            && let Err(e) = keep_base(ws, sync, root, snapshot)
         {
             base_error = Some(format!("the base of the next sync was not saved: {e}"));
         }
@@ -350,23 +354,19 @@ fn changes_applied(plan: &SyncPlan, status: ExecutionStatus) -> ChangesApplied {
     }
 }
 
-/// Saves `snapshot`, what the target holds after a sync, as the base of
-/// the next one, with the content of its text files when conflicts are
-/// merged.
+/// Saves `snapshot`, the tree under `root` a sync left the target in
+/// step with, as the base of the next one, with the content of its text
+/// files when conflicts are merged.
 pub(super) fn keep_base(
     ws: &Workspace,
     sync: &LoadedSync,
-    target_root: &Path,
+    root: &Path,
     snapshot: &Snapshot,
 ) -> Result<()> {
     let sync_id = &sync.config.sync_id;
     save_base(ws, sync_id, snapshot)?;
     if sync.config.options.conflict_strategy == ConflictStrategy::Merge {
-        keep_base_objects(
-            &state_dir(ws, sync_id).join("objects"),
-            target_root,
-            snapshot,
-        )?;
+        keep_base_objects(&state_dir(ws, sync_id).join("objects"), root, snapshot)?;
     }
     Ok(())
 }
