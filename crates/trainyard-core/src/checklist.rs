@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 pub use crate::config::checklist::ChecklistConfig;
 use crate::evidence::Lookup;
 use crate::history::VersionTag;
+use crate::shell::Shell;
 use crate::signoff::{self, Item};
 pub use crate::states::release::{ChecklistItem, Status};
 use crate::version::{self, Bump, Version};
@@ -426,14 +427,9 @@ fn rl06(ws: &Workspace, request: &ChecklistRequest, signoffs: &[signoff::Signoff
             ),
         ));
     };
-    let output = std::process::Command::new("sh")
-        .arg("-c")
-        .arg(command)
-        .current_dir(&ws.root)
-        .output()
-        .map_err(|e| {
-            Error::environment(format!("cannot run the security audit `{command}`: {e}"))
-        })?;
+    let output = Shell::new(command, &ws.root).output().map_err(|e| {
+        Error::environment(format!("cannot run the security audit `{command}`: {e}"))
+    })?;
     if output.status.success() {
         Ok((Status::Pass, format!("`{command}` passed")))
     } else {

@@ -19,8 +19,8 @@
 use std::ffi::OsString;
 use std::fmt;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 
+use crate::shell::Shell;
 use crate::{Error, Result};
 
 /// The message for anything that is not a credential reference.
@@ -296,14 +296,9 @@ fn check_private(_path: &Path, _metadata: &std::fs::Metadata) -> Result<()> {
 }
 
 fn from_command(command: &str, base_dir: &Path) -> Result<Secret> {
-    let output = Command::new("sh")
-        .arg("-c")
-        .arg(command)
-        .current_dir(base_dir)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .output()
+    // Its stdout is the secret; its stderr (a prompt, an error) the user's.
+    let output = Shell::new(command, base_dir)
+        .stdout_captured()
         .map_err(|e| {
             Error::environment(format!(
                 "cannot run credential command `{command}` in {}: {e}",

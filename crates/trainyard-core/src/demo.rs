@@ -6,7 +6,7 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::{Error, Result, git_cli};
+use crate::{Error, Result, git_cli, identity};
 
 /// Where the sandbox's parts are.
 #[derive(Debug, Clone)]
@@ -240,10 +240,7 @@ pub fn join_team(sandbox: &Sandbox) -> Result<Vec<(String, PathBuf)>> {
     for (principal, role) in TEAM {
         let name = principal.split('@').next().unwrap_or(principal);
         let key = keys.join(name);
-        let output = std::process::Command::new("ssh-keygen")
-            .args(["-q", "-t", "ed25519", "-N", "", "-C", principal, "-f"])
-            .arg(&key)
-            .output()
+        let output = identity::sshsig::generate_key(&key, principal)
             .map_err(|e| Error::environment(format!("cannot run ssh-keygen: {e}")))?;
         if !output.status.success() {
             return Err(Error::environment(format!(

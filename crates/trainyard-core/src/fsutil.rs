@@ -133,11 +133,7 @@ pub fn lexical(path: &Path) -> PathBuf {
 /// Ends this process with SIGKILL, as a crash would: no destructor runs,
 /// nothing buffered is flushed. The crash tests' fault injection.
 pub(crate) fn kill_self() -> ! {
-    // The shell's own `kill`, so no kill binary needs to be installed.
-    let _ = std::process::Command::new("sh")
-        .arg("-c")
-        .arg(format!("kill -KILL {}", std::process::id()))
-        .status();
+    crate::shell::kill_by_shell(std::process::id());
     // Should the signal not come, an abort is the nearest thing.
     std::process::abort()
 }

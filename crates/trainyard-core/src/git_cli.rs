@@ -27,6 +27,17 @@ fn run_with_env(root: &Path, args: &[&str], env: &[(&str, &str)]) -> Result<Stri
     stdout_of(root, args, &output)
 }
 
+/// Runs `git` in `root` and returns what it printed and its exit status,
+/// whatever the status: for a caller that reads the status itself (`git
+/// merge-tree` exits 1 when a merge would conflict).
+///
+/// # Errors
+///
+/// When git cannot be started.
+pub fn output(root: &Path, args: &[&str]) -> std::io::Result<std::process::Output> {
+    Command::new("git").current_dir(root).args(args).output()
+}
+
 /// The stdout of a git run that exited 0, else its stderr as the error.
 fn stdout_of(root: &Path, args: &[&str], output: &std::process::Output) -> Result<String> {
     if !output.status.success() {

@@ -37,6 +37,7 @@ pub mod provenance;
 pub mod release;
 pub mod releases;
 pub mod rollback;
+mod shell;
 pub mod signoff;
 pub mod states;
 pub mod status;

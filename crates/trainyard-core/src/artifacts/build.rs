@@ -4,9 +4,10 @@
 use std::path::{Path, PathBuf};
 
 use super::{
-    Artifact, ArtifactConfig, MINISIG_SUFFIX, Pattern, SHA256SUMS, ShellCommand, canonical,
-    copy_hashing, file_name, run_shell, validate,
+    Artifact, ArtifactConfig, MINISIG_SUFFIX, Pattern, SHA256SUMS, canonical, copy_hashing,
+    file_name, validate,
 };
+use crate::shell::{ShellCommand, run_shell};
 use crate::{Error, Result};
 
 /// Runs the build commands in `worktree`, collects the selected files into

@@ -26,7 +26,6 @@
 mod build;
 mod checksums;
 mod pattern;
-mod shell;
 mod signing;
 
 use std::path::{Component, Path, PathBuf};
@@ -40,7 +39,6 @@ use pattern::Pattern;
 pub use build::build;
 pub(crate) use checksums::{copy_hashing, hash_file, hash_reader};
 pub use checksums::{sha256sums, write_sha256sums};
-pub(crate) use shell::{ShellCommand, run_shell};
 pub use signing::{sign, verify_signature};
 
 /// The name of the checksum file written beside the artifacts.

@@ -5,8 +5,9 @@ use serde::{Deserialize, Serialize};
 
 use super::PublishRelease;
 use crate::Result;
-use crate::artifacts::{self, ShellCommand};
+use crate::artifacts;
 use crate::bounded::Timeout;
+use crate::shell::{self, ShellCommand};
 
 /// Default time a command channel may take.
 pub const DEFAULT_COMMAND_TIMEOUT_SECONDS: Timeout = Timeout::constant(1800);
@@ -74,7 +75,7 @@ pub(super) fn publish(channel: &CommandChannel, release: &PublishRelease) -> Res
     if let Some(token) = &release.token {
         env.push(("TRAINYARD_TOKEN".to_owned(), token.clone()));
     }
-    let stdout = artifacts::run_shell(&ShellCommand {
+    let stdout = shell::run_shell(&ShellCommand {
         what: format!("the command of channel `{}`", channel.name),
         command: &channel.run,
         dir: &release.repo_root,

@@ -8,13 +8,14 @@
 use std::fs::File;
 use std::io::{Read, Seek, SeekFrom};
 use std::path::PathBuf;
-use std::process::{Command, ExitStatus, Stdio};
+use std::process::ExitStatus;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use super::CheckStatus;
 use crate::deadline::Deadline;
+use crate::shell::Shell;
 
 /// How many bytes of a command's output are kept: the last 64 KiB.
 pub const OUTPUT_LIMIT: u64 = 64 * 1024;
@@ -104,27 +105,15 @@ pub(super) fn run_one(spec: &Spec) -> Finished {
         Ok(files) => files,
         Err(e) => return fail(format!("cannot create a file for the output: {e}")),
     };
-    let mut command = Command::new("sh");
-    command
-        .arg("-c")
-        .arg(&spec.run)
-        .current_dir(&spec.dir)
-        .stdin(Stdio::null())
-        .stdout(stdout)
-        .stderr(stderr);
+    let mut shell = Shell::new(&spec.run, &spec.dir);
     for (key, value) in &spec.env {
-        match value {
-            Some(value) => command.env(key, value),
-            None => command.env_remove(key),
+        shell = match value {
+            Some(value) => shell.env(key, value),
+            None => shell.env_remove(key),
         };
     }
-    #[cfg(unix)]
-    {
-        use std::os::unix::process::CommandExt;
-        command.process_group(0);
-    }
-    let mut child = match command.spawn() {
-        Ok(child) => child,
+    let mut running = match shell.spawn_grouped(stdout, stderr, None) {
+        Ok(running) => running,
         Err(e) => {
             return fail(format!(
                 "cannot start `sh -c` in {}: {e}",
@@ -132,27 +121,7 @@ pub(super) fn run_one(spec: &Spec) -> Finished {
             ));
         }
     };
-    // The parent's copies of the file must not outlive the spawn.
-    drop(command);
-
-    let deadline = Deadline::starting(started, spec.timeout);
-    let mut pause = Duration::from_millis(2);
-    let waited: Result<Option<ExitStatus>, std::io::Error> = loop {
-        match child.try_wait() {
-            Ok(Some(status)) => break Ok(Some(status)),
-            Ok(None) => {}
-            Err(e) => break Err(e),
-        }
-        let now = Instant::now();
-        if deadline.passed(now) {
-            kill_group(child.id());
-            let _ = child.kill();
-            let _ = child.wait();
-            break Ok(None);
-        }
-        std::thread::sleep(pause.min(deadline.left(now)));
-        pause = (pause * 2).min(Duration::from_millis(50));
-    };
+    let waited = running.wait_until(Deadline::starting(started, spec.timeout));
     let duration_ms = elapsed_ms(started);
     let (output, omitted_bytes) = tail(&mut log);
     let base = Finished {
@@ -166,9 +135,7 @@ pub(super) fn run_one(spec: &Spec) -> Finished {
     };
     match waited {
         Err(e) => {
-            kill_group(child.id());
-            let _ = child.kill();
-            let _ = child.wait();
+            running.stop();
             Finished {
                 detail: format!("cannot wait for the command: {e}"),
                 ..base
@@ -226,23 +193,6 @@ fn output_file() -> std::io::Result<(File, File, File)> {
     let stdout = file.try_clone()?;
     let stderr = file.try_clone()?;
     Ok((file, stdout, stderr))
-}
-
-/// Kills the process group led by `pid`: the shell and what it started.
-fn kill_group(pid: u32) {
-    #[cfg(unix)]
-    {
-        let _ = Command::new("kill")
-            .arg("-KILL")
-            .arg("--")
-            .arg(format!("-{pid}"))
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status();
-    }
-    #[cfg(not(unix))]
-    let _ = pid;
 }
 
 #[cfg(unix)]

@@ -124,6 +124,20 @@ impl SigningKey {
     }
 }
 
+/// Makes an ed25519 key without a passphrase at `path` (its public half
+/// at `path.pub`), labelled `comment`: a sandbox's keys. Returns what
+/// ssh-keygen printed and its exit status, for the caller's message.
+///
+/// # Errors
+///
+/// When ssh-keygen cannot be started.
+pub(crate) fn generate_key(path: &Path, comment: &str) -> std::io::Result<std::process::Output> {
+    Command::new("ssh-keygen")
+        .args(["-q", "-t", "ed25519", "-N", "", "-C", comment, "-f"])
+        .arg(path)
+        .output()
+}
+
 /// The public half of a key file: the file itself when it is a public
 /// key, its `.pub` beside it, or what `ssh-keygen -y` derives.
 fn public_key_of(path: &Path) -> Result<PublicKey> {

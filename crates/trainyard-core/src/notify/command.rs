@@ -1,13 +1,12 @@
 //! The `command:` target: `sh -c` in the repository root with the JSON
 //! summary on its stdin, stopped (with what it started) after a timeout.
 
-use std::io::{Read, Seek, Write};
+use std::io::{Read, Seek};
 use std::path::Path;
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
 
 use super::{Limits, Notification, seconds};
 use crate::deadline::Deadline;
+use crate::shell::Shell;
 use crate::{Error, Result};
 
 /// Runs `command_line` with the notification on its stdin and in its
@@ -28,57 +27,29 @@ pub(super) fn run(
         file.try_clone()
             .map_err(|e| Error::environment(format!("cannot duplicate a file handle: {e}")))
     };
-    let mut command = Command::new("sh");
-    command
-        .arg("-c")
-        .arg(command_line)
-        .current_dir(root)
+    let mut running = Shell::new(command_line, root)
         .env("TRAINYARD_SYNC_ID", &notification.sync_id)
         .env("TRAINYARD_SYNC_STATUS", notification.status.as_str())
         .env("TRAINYARD_EXECUTION_ID", &notification.execution_id)
-        .stdin(Stdio::piped())
-        .stdout(duplicate(&output)?)
-        .stderr(duplicate(&output)?);
-    #[cfg(unix)]
-    {
-        use std::os::unix::process::CommandExt;
-        command.process_group(0);
-    }
-    let mut child = command.spawn().map_err(|e| {
-        Error::environment(format!("cannot start `sh -c` in {}: {e}", root.display()))
-    })?;
-    drop(command);
-    if let Some(mut stdin) = child.stdin.take() {
-        // A thread, so a command that does not read its stdin cannot block
-        // the wait below; a closed pipe is the command's business.
-        std::thread::spawn(move || {
-            let _ = stdin.write_all(&input);
-        });
-    }
-    let deadline = Deadline::after(limits.command_timeout);
-    let mut pause = Duration::from_millis(2);
-    let status = loop {
-        match child.try_wait() {
-            Ok(Some(status)) => break status,
-            Ok(None) => {}
-            Err(e) => {
-                stop(&mut child);
-                return Err(Error::environment(format!(
-                    "cannot wait for `{command_line}`: {e}"
-                )));
-            }
-        }
-        let now = Instant::now();
-        if deadline.passed(now) {
-            stop(&mut child);
+        .spawn_grouped(duplicate(&output)?, duplicate(&output)?, Some(input))
+        .map_err(|e| {
+            Error::environment(format!("cannot start `sh -c` in {}: {e}", root.display()))
+        })?;
+    let status = match running.wait_until(Deadline::after(limits.command_timeout)) {
+        Ok(Some(status)) => status,
+        Ok(None) => {
             return Err(Error::environment(format!(
                 "`{command_line}` did not finish within {} and was stopped{}",
                 seconds(limits.command_timeout),
                 tail(&mut output)
             )));
         }
-        std::thread::sleep(pause.min(deadline.left(now)));
-        pause = (pause * 2).min(Duration::from_millis(50));
+        Err(e) => {
+            running.stop();
+            return Err(Error::environment(format!(
+                "cannot wait for `{command_line}`: {e}"
+            )));
+        }
     };
     if status.success() {
         return Ok(format!("`{command_line}` exited 0"));
@@ -91,23 +62,6 @@ pub(super) fn run(
         "`{command_line}` {how}{}",
         tail(&mut output)
     )))
-}
-
-/// Kills a command and what it started (its process group).
-fn stop(child: &mut std::process::Child) {
-    #[cfg(unix)]
-    {
-        let _ = Command::new("kill")
-            .arg("-KILL")
-            .arg("--")
-            .arg(format!("-{}", child.id()))
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status();
-    }
-    let _ = child.kill();
-    let _ = child.wait();
 }
 
 /// The last lines of a command's output, as `: ...`, or nothing.

@@ -12,6 +12,7 @@ use crate::checklist::{self, ChecklistRequest};
 use crate::gate::{self, GateRequest, GateResult};
 use crate::git_cli::{self, Worktree};
 use crate::ledger::Ledger;
+use crate::shell::Shell;
 use crate::signoff;
 use crate::version::{self, Bump};
 use crate::workspace::Workspace;
@@ -487,10 +488,7 @@ impl Run<'_> {
     fn announce(&mut self, command: &str) -> Result<()> {
         let ws = self.ws;
         let tag = ws.tag_name(&self.state.version()?);
-        let status = std::process::Command::new("sh")
-            .arg("-c")
-            .arg(command)
-            .current_dir(&ws.root)
+        let status = Shell::new(command, &ws.root)
             .env("TRAINYARD_VERSION", &self.state.version)
             .env("TRAINYARD_TAG", &tag)
             .status();

@@ -136,18 +136,18 @@ fn merge_back(ws: &Workspace, state: &ReleaseState) -> Result<MergeBack> {
 /// The files a merge of `theirs` into `ours` would conflict in, when it
 /// would (`git merge-tree`, which writes no ref and touches no checkout).
 fn merge_conflicts(ws: &Workspace, ours: &str, theirs: &str) -> Result<Option<Vec<String>>> {
-    let output = std::process::Command::new("git")
-        .current_dir(&ws.home)
-        .args([
+    let output = git_cli::output(
+        &ws.home,
+        &[
             "merge-tree",
             "--write-tree",
             "--name-only",
             "--no-messages",
             ours,
             theirs,
-        ])
-        .output()
-        .map_err(|e| Error::environment(format!("cannot run git merge-tree: {e}")))?;
+        ],
+    )
+    .map_err(|e| Error::environment(format!("cannot run git merge-tree: {e}")))?;
     match output.status.code() {
         Some(0) => Ok(None),
         Some(1) => {

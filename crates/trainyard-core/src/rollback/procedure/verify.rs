@@ -7,6 +7,7 @@ use crate::Result;
 use crate::channels::ChannelConfig;
 use crate::git_cli;
 use crate::rollback::plan::{ChannelPlan, CodePlan, ConfigPlan, RollbackPlan, RollbackPlanBody};
+use crate::shell::Shell;
 use crate::states::rollback::{RollbackState, Verification};
 use crate::sync::engine;
 use crate::workspace::Workspace;
@@ -21,10 +22,7 @@ pub(super) fn run_commands(
     let mut notes = Vec::new();
     let mut ok = true;
     for command in commands {
-        let status = std::process::Command::new("sh")
-            .arg("-c")
-            .arg(command)
-            .current_dir(&ws.home)
+        let status = Shell::new(command, &ws.home)
             .envs(env.iter().copied())
             .status();
         match status {

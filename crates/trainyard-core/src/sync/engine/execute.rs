@@ -12,6 +12,7 @@ use super::logs::{notify_outcome, outcomes_dir, record_log};
 use super::plan::{Scanned, find_plan};
 use super::sides::{Side, filters_of, read_sides, save_base, scan, side_record, state_dir};
 use crate::evidence::EvidenceStore;
+use crate::shell::Shell;
 use crate::sync::config::{ConflictStrategy, LoadedSync};
 use crate::sync::endpoint::{self, Endpoint, WriteRequest};
 use crate::sync::model::{self, Change};
@@ -293,10 +294,7 @@ fn reads_as_planned(target_endpoint: &dyn Endpoint, target: &Side, changes: &[Ch
 fn failed_smoke_tests(commands: &[String], target_root: &Path) -> Vec<String> {
     let mut failures = Vec::new();
     for command in commands {
-        let ok = std::process::Command::new("sh")
-            .arg("-c")
-            .arg(command)
-            .current_dir(target_root)
+        let ok = Shell::new(command, target_root)
             .status()
             .is_ok_and(|s| s.success());
         if !ok {
