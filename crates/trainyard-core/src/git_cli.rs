@@ -17,6 +17,8 @@ pub fn run(root: &Path, args: &[&str]) -> Result<String> {
     run_with_env(root, args, &[])
 }
 
+// git_cli owns the runs of git.
+#[allow(clippy::disallowed_methods)]
 fn run_with_env(root: &Path, args: &[&str], env: &[(&str, &str)]) -> Result<String> {
     let output = Command::new("git")
         .current_dir(root)
@@ -34,6 +36,8 @@ fn run_with_env(root: &Path, args: &[&str], env: &[(&str, &str)]) -> Result<Stri
 /// # Errors
 ///
 /// When git cannot be started.
+// git_cli owns the runs of git.
+#[allow(clippy::disallowed_methods)]
 pub fn output(root: &Path, args: &[&str]) -> std::io::Result<std::process::Output> {
     Command::new("git").current_dir(root).args(args).output()
 }
@@ -58,6 +62,8 @@ fn stdout_of(root: &Path, args: &[&str], output: &std::process::Output) -> Resul
 /// # Errors
 ///
 /// As [`run`].
+// git_cli owns the runs of git.
+#[allow(clippy::disallowed_methods)]
 pub fn run_input(root: &Path, args: &[&str], env: &[(&str, &str)], input: &[u8]) -> Result<String> {
     use std::io::Write as _;
     let mut child = Command::new("git")

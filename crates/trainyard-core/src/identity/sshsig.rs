@@ -105,6 +105,8 @@ impl SigningKey {
         // ssh-keygen signs a file: a scratch copy in a private directory.
         #[allow(clippy::disallowed_methods)]
         std::fs::write(&file, message).map_err(|e| Error::io("cannot write", &file, e))?;
+        // sshsig owns the runs of ssh-keygen.
+        #[allow(clippy::disallowed_methods)]
         let output = Command::new("ssh-keygen")
             .args(["-Y", "sign", "-q", "-n", NAMESPACE, "-f"])
             .arg(&self.path)
@@ -131,6 +133,8 @@ impl SigningKey {
 /// # Errors
 ///
 /// When ssh-keygen cannot be started.
+// sshsig owns the runs of ssh-keygen.
+#[allow(clippy::disallowed_methods)]
 pub(crate) fn generate_key(path: &Path, comment: &str) -> std::io::Result<std::process::Output> {
     Command::new("ssh-keygen")
         .args(["-q", "-t", "ed25519", "-N", "", "-C", comment, "-f"])
@@ -151,6 +155,8 @@ fn public_key_of(path: &Path) -> Result<PublicKey> {
     {
         return Ok(key);
     }
+    // sshsig owns the runs of ssh-keygen.
+    #[allow(clippy::disallowed_methods)]
     let output = Command::new("ssh-keygen")
         .args(["-y", "-f"])
         .arg(path)
