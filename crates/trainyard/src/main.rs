@@ -5,6 +5,7 @@ mod cli;
 mod commands;
 mod github;
 mod printer;
+mod render;
 
 use std::process::ExitCode;
 

@@ -1,11 +1,13 @@
 //! `trainyard changelog`: Keep a Changelog sections from history.
 
-use trainyard_core::changelog::{self, ChangelogRequest, Scope};
+use serde::Serialize;
+use trainyard_core::changelog::{self, ChangelogReport, ChangelogRequest, Scope, WriteOutcome};
 use trainyard_core::version;
 
-use super::{CmdResult, Context, Exit};
+use super::{CliError, CmdResult, Context, Exit};
 use crate::cli::ChangelogArgs;
 use crate::printer::{paint, style};
+use crate::render::{HumanOut, Render};
 
 pub fn run(ctx: &Context<'_>, args: &ChangelogArgs) -> CmdResult {
     let ws = ctx.workspace()?;
@@ -13,21 +15,11 @@ pub fn run(ctx: &Context<'_>, args: &ChangelogArgs) -> CmdResult {
         let wanted = version::parse(text.strip_prefix('v').unwrap_or(text))?;
         let present = changelog::has_section(&ws, &wanted)?;
         let path = ws.config.changelog.path.display().to_string();
-        if ctx.printer.json() {
-            ctx.printer.write_json(&serde_json::json!({
-                "path": path, "version": wanted.to_string(), "present": present
-            }))?;
-        } else if present {
-            ctx.printer.status(&format!(
-                "{} {path} has a section for {wanted}\n",
-                paint(style::GOOD, "ok:")
-            ))?;
-        } else {
-            ctx.printer.status(&format!(
-                "{} {path} has no section for {wanted}\n",
-                paint(style::BAD, "missing:")
-            ))?;
-        }
+        ctx.printer.render(&SectionCheck {
+            path,
+            version: wanted.to_string(),
+            present,
+        })?;
         return Ok(if present {
             Exit::Success
         } else {
@@ -53,42 +45,93 @@ pub fn run(ctx: &Context<'_>, args: &ChangelogArgs) -> CmdResult {
         if !args.dry_run {
             changelog::apply_write(&outcome, &text)?;
         }
-        if ctx.printer.json() {
-            ctx.printer.write_json(&serde_json::json!({
-                "written": outcome.changed && !args.dry_run,
-                "outcome": outcome,
-            }))?;
-        } else {
-            ctx.printer.data(&outcome.diff)?;
-            let verb = match (outcome.changed, args.dry_run) {
-                (false, _) => paint(style::GOOD, "unchanged:"),
-                (true, true) => paint(style::WARN, "dry-run:"),
-                (true, false) => paint(style::GOOD, "updated:"),
-            };
-            ctx.printer.status(&format!(
-                "{verb} {} (sections: {})\n",
-                outcome.path.display(),
-                outcome.sections.join(", ")
-            ))?;
-        }
+        ctx.printer.render(&Written {
+            written: outcome.changed && !args.dry_run,
+            outcome: &outcome,
+            dry_run: args.dry_run,
+        })?;
         return Ok(if args.dry_run && outcome.changed {
             Exit::Failure
         } else {
             Exit::Success
         });
     }
-    if ctx.printer.json() {
-        ctx.printer.write_json(&report)?;
-    } else if args.all {
-        ctx.printer
-            .data(&changelog::render_document(&report.releases))?;
-    } else {
-        let text: String = report
-            .releases
-            .iter()
-            .map(changelog::render_release)
-            .collect();
-        ctx.printer.data(&text)?;
-    }
+    ctx.printer.render(&Sections {
+        report: &report,
+        whole_document: args.all,
+    })?;
     Ok(Exit::Success)
+}
+
+/// `changelog --check`: whether the changelog has a version's section.
+#[derive(Serialize)]
+struct SectionCheck {
+    path: String,
+    version: String,
+    present: bool,
+}
+
+impl Render for SectionCheck {
+    fn human(&self, out: &HumanOut<'_>) -> Result<(), CliError> {
+        let (path, version) = (&self.path, &self.version);
+        if self.present {
+            out.status(&format!(
+                "{} {path} has a section for {version}\n",
+                paint(style::GOOD, "ok:")
+            ))?;
+        } else {
+            out.status(&format!(
+                "{} {path} has no section for {version}\n",
+                paint(style::BAD, "missing:")
+            ))?;
+        }
+        Ok(())
+    }
+}
+
+/// `changelog --write`: the diff of the file, and what became of it.
+#[derive(Serialize)]
+struct Written<'a> {
+    written: bool,
+    outcome: &'a WriteOutcome,
+    #[serde(skip)]
+    dry_run: bool,
+}
+
+impl Render for Written<'_> {
+    fn human(&self, out: &HumanOut<'_>) -> Result<(), CliError> {
+        let outcome = self.outcome;
+        out.data(&outcome.diff)?;
+        let verb = match (outcome.changed, self.dry_run) {
+            (false, _) => paint(style::GOOD, "unchanged:"),
+            (true, true) => paint(style::WARN, "dry-run:"),
+            (true, false) => paint(style::GOOD, "updated:"),
+        };
+        Ok(out.status(&format!(
+            "{verb} {} (sections: {})\n",
+            outcome.path.display(),
+            outcome.sections.join(", ")
+        ))?)
+    }
+}
+
+/// `changelog`: the sections as Markdown, the whole document with `--all`.
+#[derive(Serialize)]
+#[serde(transparent)]
+struct Sections<'a> {
+    report: &'a ChangelogReport,
+    #[serde(skip)]
+    whole_document: bool,
+}
+
+impl Render for Sections<'_> {
+    fn human(&self, out: &HumanOut<'_>) -> Result<(), CliError> {
+        let releases = &self.report.releases;
+        let text = if self.whole_document {
+            changelog::render_document(releases)
+        } else {
+            releases.iter().map(changelog::render_release).collect()
+        };
+        Ok(out.data(&text)?)
+    }
 }

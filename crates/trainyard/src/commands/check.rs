@@ -1,10 +1,12 @@
 //! `trainyard check`: the pre-release checklist as the spec's table.
 
+use serde::Serialize;
 use trainyard_core::checklist::{self, ChecklistReport, Status};
 use trainyard_core::version;
 
-use super::{CmdResult, Context, Exit};
+use super::{CliError, CmdResult, Context, Exit};
 use crate::printer::{paint, style};
+use crate::render::{HumanOut, Render};
 
 pub fn run(ctx: &Context<'_>, version_arg: Option<&str>) -> CmdResult {
     let ws = ctx.workspace()?;
@@ -12,11 +14,7 @@ pub fn run(ctx: &Context<'_>, version_arg: Option<&str>) -> CmdResult {
         .map(|text| version::parse(text.strip_prefix('v').unwrap_or(text)))
         .transpose()?;
     let report = checklist::check(&ws, version)?;
-    if ctx.printer.json() {
-        ctx.printer.write_json(&report)?;
-    } else {
-        ctx.printer.data(&render(&report))?;
-    }
+    ctx.printer.render(&Checklist(&report))?;
     Ok(if report.passed {
         Exit::Success
     } else {
@@ -24,7 +22,18 @@ pub fn run(ctx: &Context<'_>, version_arg: Option<&str>) -> CmdResult {
     })
 }
 
-fn render(report: &ChecklistReport) -> String {
+/// The checklist as the spec's table, and the verdict.
+#[derive(Serialize)]
+#[serde(transparent)]
+struct Checklist<'a>(&'a ChecklistReport);
+
+impl Render for Checklist<'_> {
+    fn human(&self, out: &HumanOut<'_>) -> Result<(), CliError> {
+        Ok(out.data(&table(self.0))?)
+    }
+}
+
+fn table(report: &ChecklistReport) -> String {
     let mut out = format!(
         "Pre-release checklist for {} ({}) at {}\n\n",
         report.version,

@@ -1,8 +1,13 @@
 //! `trainyard evidence list|show|verify`.
 
-use super::{CmdResult, Context, Exit};
+use serde::Serialize;
+use trainyard_core::evidence::{Entry, EvidenceStore, Record};
+use trainyard_core::evidence_anchor::AnchoredVerify;
+
+use super::{CliError, CmdResult, Context, Exit};
 use crate::cli::EvidenceCommand;
 use crate::printer::{paint, style};
+use crate::render::{HumanOut, Render};
 
 pub fn run(ctx: &Context<'_>, command: &EvidenceCommand) -> CmdResult {
     let ws = ctx.workspace()?;
@@ -10,27 +15,10 @@ pub fn run(ctx: &Context<'_>, command: &EvidenceCommand) -> CmdResult {
     match command {
         EvidenceCommand::List { kind } => {
             let records = store.list(kind.as_deref())?;
-            if ctx.printer.json() {
-                ctx.printer.write_json(&records)?;
-            } else {
-                let mut out = String::new();
-                for r in &records {
-                    out.push_str(&format!(
-                        "{:>4}  {}  {:<16}  {}  {}\n",
-                        r.seq,
-                        r.recorded_at,
-                        r.kind,
-                        r.name,
-                        paint(style::DIM, &r.sha256[..12])
-                    ));
-                }
-                ctx.printer.data(&out)?;
-                ctx.printer.status(&format!(
-                    "{} document(s) in {}\n",
-                    records.len(),
-                    store.location()
-                ))?;
-            }
+            ctx.printer.render(&Listed {
+                records: &records,
+                store: store.as_ref(),
+            })?;
             Ok(Exit::Success)
         }
         EvidenceCommand::Show { kind, name } => {
@@ -45,18 +33,7 @@ pub fn run(ctx: &Context<'_>, command: &EvidenceCommand) -> CmdResult {
                 return Ok(Exit::Success);
             }
             let entry = store.show(kind, name)?;
-            if ctx.printer.json() {
-                ctx.printer.write_json(&entry)?;
-            } else {
-                ctx.printer.data(&entry.text)?;
-                if !entry.intact {
-                    ctx.printer.status(&format!(
-                        "{} {} no longer matches its recorded sha256\n",
-                        paint(style::BAD, "warning:"),
-                        entry.record.path
-                    ))?;
-                }
-            }
+            ctx.printer.render(&Shown(&entry))?;
             Ok(if entry.intact {
                 Exit::Success
             } else {
@@ -71,69 +48,119 @@ pub fn run(ctx: &Context<'_>, command: &EvidenceCommand) -> CmdResult {
                 store.as_ref(),
                 against.as_deref(),
             )?;
-            let (report, anchor) = (&checked.report, &checked.anchor);
-            if ctx.printer.json() {
-                ctx.printer.write_json(&checked)?;
-            } else {
-                let mut out = String::new();
-                for p in &report.problems {
-                    out.push_str(&format!(
-                        "{} {}: {}
-",
-                        paint(style::BAD, p.kind.as_str()),
-                        p.path,
-                        p.message
-                    ));
-                }
-                ctx.printer.data(&out)?;
-                let mut status = String::new();
-                if let Some(seq) = anchor.last_seq {
-                    let signed = if anchor.signed > 0 {
-                        format!(", {} signed", anchor.signed)
-                    } else {
-                        String::new()
-                    };
-                    status.push_str(&format!(
-                        "anchored: head seq {seq} in {}, {} head(s) checked{signed}
-",
-                        anchor.reference, anchor.heads
-                    ));
-                }
-                if let Some(remote) = &anchor.against {
-                    status.push_str(&format!(
-                        "against: {}'s anchor {} (head seq {})
-",
-                        remote.remote,
-                        &remote.commit[..remote.commit.len().min(12)],
-                        remote.last_seq.map_or("none".to_owned(), |s| s.to_string())
-                    ));
-                }
-                for note in &anchor.notes {
-                    status.push_str(&format!(
-                        "{} {note}
-",
-                        paint(style::DIM, "note:")
-                    ));
-                }
-                let verdict = if report.ok {
-                    paint(style::GOOD, "intact:")
-                } else {
-                    paint(style::BAD, "tampered:")
-                };
-                status.push_str(&format!(
-                    "{verdict} {} document(s), {} problem(s) in {}
-",
-                    report.documents,
-                    report.problems.len(),
-                    report.store
-                ));
-                ctx.printer.status(&status)?;
-            }
-            Ok(if report.ok {
+            ctx.printer.render(&Verified(&checked))?;
+            Ok(if checked.report.ok {
                 Exit::Success
             } else {
                 Exit::Failure
             })
         }
+    }
+}
+
+/// `evidence list`: one line per document, and how many.
+#[derive(Serialize)]
+#[serde(transparent)]
+struct Listed<'a> {
+    records: &'a [Record],
+    #[serde(skip)]
+    store: &'a dyn EvidenceStore,
+}
+
+impl Render for Listed<'_> {
+    fn human(&self, out: &HumanOut<'_>) -> Result<(), CliError> {
+        let mut text = String::new();
+        for r in self.records {
+            text.push_str(&format!(
+                "{:>4}  {}  {:<16}  {}  {}\n",
+                r.seq,
+                r.recorded_at,
+                r.kind,
+                r.name,
+                paint(style::DIM, &r.sha256[..12])
+            ));
+        }
+        out.data(&text)?;
+        Ok(out.status(&format!(
+            "{} document(s) in {}\n",
+            self.records.len(),
+            self.store.location()
+        ))?)
+    }
+}
+
+/// `evidence show`: a document's text, and a warning when it was edited.
+#[derive(Serialize)]
+#[serde(transparent)]
+struct Shown<'a>(&'a Entry);
+
+impl Render for Shown<'_> {
+    fn human(&self, out: &HumanOut<'_>) -> Result<(), CliError> {
+        let entry = self.0;
+        out.data(&entry.text)?;
+        if !entry.intact {
+            out.status(&format!(
+                "{} {} no longer matches its recorded sha256\n",
+                paint(style::BAD, "warning:"),
+                entry.record.path
+            ))?;
+        }
+        Ok(())
+    }
+}
+
+/// `evidence verify`: the problems found, the anchor checked, the verdict.
+#[derive(Serialize)]
+#[serde(transparent)]
+struct Verified<'a>(&'a AnchoredVerify);
+
+impl Render for Verified<'_> {
+    fn human(&self, out: &HumanOut<'_>) -> Result<(), CliError> {
+        let (report, anchor) = (&self.0.report, &self.0.anchor);
+        let mut text = String::new();
+        for problem in &report.problems {
+            text.push_str(&format!(
+                "{} {}: {}\n",
+                paint(style::BAD, problem.kind.as_str()),
+                problem.path,
+                problem.message
+            ));
+        }
+        out.data(&text)?;
+        let mut status = String::new();
+        if let Some(seq) = anchor.last_seq {
+            let signed = if anchor.signed > 0 {
+                format!(", {} signed", anchor.signed)
+            } else {
+                String::new()
+            };
+            status.push_str(&format!(
+                "anchored: head seq {seq} in {}, {} head(s) checked{signed}\n",
+                anchor.reference, anchor.heads
+            ));
+        }
+        if let Some(remote) = &anchor.against {
+            status.push_str(&format!(
+                "against: {}'s anchor {} (head seq {})\n",
+                remote.remote,
+                &remote.commit[..remote.commit.len().min(12)],
+                remote.last_seq.map_or("none".to_owned(), |s| s.to_string())
+            ));
+        }
+        for note in &anchor.notes {
+            status.push_str(&format!("{} {note}\n", paint(style::DIM, "note:")));
+        }
+        let verdict = if report.ok {
+            paint(style::GOOD, "intact:")
+        } else {
+            paint(style::BAD, "tampered:")
+        };
+        status.push_str(&format!(
+            "{verdict} {} document(s), {} problem(s) in {}\n",
+            report.documents,
+            report.problems.len(),
+            report.store
+        ));
+        Ok(out.status(&status)?)
     }
 }

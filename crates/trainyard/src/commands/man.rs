@@ -2,23 +2,31 @@
 //! line's own definition: the top-level page on stdout, or one page per
 //! command and subcommand written into a directory.
 
-use std::io::Write;
 use std::path::Path;
 
 use clap::CommandFactory;
 use serde::Serialize;
 use trainyard_core::fsutil;
 
-use super::{CmdResult, Context, Exit};
+use super::{CliError, CmdResult, Context, Exit};
 use crate::cli::Cli;
 use crate::printer::{paint, style};
+use crate::render::{HumanOut, Render, lossy_text};
 
-/// One rendered page.
+/// One rendered page; printed, the top-level page.
+#[derive(Serialize)]
 struct Page {
     /// `trainyard-sync-plan.1`.
     file: String,
     /// The roff source.
+    #[serde(serialize_with = "lossy_text")]
     roff: Vec<u8>,
+}
+
+impl Render for Page {
+    fn human(&self, out: &HumanOut<'_>) -> Result<(), CliError> {
+        Ok(out.raw_data(&self.roff)?)
+    }
 }
 
 pub fn run(ctx: &Context<'_>, dir: Option<&Path>) -> CmdResult {
@@ -44,17 +52,7 @@ fn render(command: clap::Command) -> std::io::Result<Page> {
 }
 
 fn top_level(ctx: &Context<'_>, command: clap::Command) -> CmdResult {
-    let page = render(command)?;
-    if ctx.printer.json() {
-        ctx.printer.write_json(&serde_json::json!({
-            "file": page.file,
-            "roff": String::from_utf8_lossy(&page.roff),
-        }))?;
-    } else {
-        let mut out = std::io::stdout().lock();
-        out.write_all(&page.roff)?;
-        out.flush()?;
-    }
+    ctx.printer.render(&render(command)?)?;
     Ok(Exit::Success)
 }
 
@@ -67,10 +65,28 @@ fn collect(command: &clap::Command, pages: &mut Vec<Page>) -> std::io::Result<()
     Ok(())
 }
 
+/// `man --dir`: the pages written.
 #[derive(Serialize)]
 struct Written {
     dir: String,
     written: Vec<String>,
+}
+
+impl Render for Written {
+    fn human(&self, out: &HumanOut<'_>) -> Result<(), CliError> {
+        let mut text = String::new();
+        for path in &self.written {
+            text.push_str(path);
+            text.push('\n');
+        }
+        out.data(&text)?;
+        Ok(out.status(&format!(
+            "{} {} man page(s) into {}\n",
+            paint(style::GOOD, "wrote"),
+            self.written.len(),
+            self.dir
+        ))?)
+    }
 }
 
 fn all_pages(ctx: &Context<'_>, command: clap::Command, dir: &Path) -> CmdResult {
@@ -83,24 +99,9 @@ fn all_pages(ctx: &Context<'_>, command: clap::Command, dir: &Path) -> CmdResult
         fsutil::write_atomic(&path, &page.roff)?;
         written.push(path.display().to_string());
     }
-    if ctx.printer.json() {
-        ctx.printer.write_json(&Written {
-            dir: dir.display().to_string(),
-            written,
-        })?;
-    } else {
-        let mut out = String::new();
-        for path in &written {
-            out.push_str(path);
-            out.push('\n');
-        }
-        ctx.printer.data(&out)?;
-        ctx.printer.status(&format!(
-            "{} {} man page(s) into {}\n",
-            paint(style::GOOD, "wrote"),
-            written.len(),
-            dir.display()
-        ))?;
-    }
+    ctx.printer.render(&Written {
+        dir: dir.display().to_string(),
+        written,
+    })?;
     Ok(Exit::Success)
 }

@@ -1,12 +1,15 @@
 //! `trainyard notes`: release notes in the spec's template and schema.
 
+use serde::Serialize;
 use trainyard_core::evidence::render_yaml;
-use trainyard_core::notes::{self, NotesRequest, Provenance};
+use trainyard_core::notes::{self, NotesReport, NotesRequest, Provenance};
 use trainyard_core::version;
+use trainyard_core::versioning::Workspace;
 
-use super::{CmdResult, Context, Exit};
+use super::{CliError, CmdResult, Context, Exit};
 use crate::cli::{NotesArgs, NotesFormat};
 use crate::printer::{paint, style};
+use crate::render::{HumanOut, Render};
 
 pub fn run(ctx: &Context<'_>, args: &NotesArgs) -> CmdResult {
     let ws = ctx.workspace()?;
@@ -24,11 +27,36 @@ pub fn run(ctx: &Context<'_>, args: &NotesArgs) -> CmdResult {
         },
     };
     let report = notes::generate(&ws, &request)?;
-    if ctx.printer.json() {
-        ctx.printer.write_json(&report)?;
+    ctx.printer.render(&Notes {
+        report: &report,
+        ws: &ws,
+        format: args.format,
+    })?;
+    Ok(if args.check && !report.problems.is_empty() {
+        Exit::Failure
     } else {
-        let text = match args.format {
-            NotesFormat::Markdown => notes::markdown(&ws, &report.notes)?,
+        Exit::Success
+    })
+}
+
+/// The notes in the format asked for on stdout, what they lack on stderr.
+/// `--json` is the whole report whatever `--format` says.
+#[derive(Serialize)]
+#[serde(transparent)]
+struct Notes<'a> {
+    report: &'a NotesReport,
+    /// For the Markdown template's settings.
+    #[serde(skip)]
+    ws: &'a Workspace,
+    #[serde(skip)]
+    format: NotesFormat,
+}
+
+impl Render for Notes<'_> {
+    fn human(&self, out: &HumanOut<'_>) -> Result<(), CliError> {
+        let report = self.report;
+        let text = match self.format {
+            NotesFormat::Markdown => notes::markdown(self.ws, &report.notes)?,
             NotesFormat::Yaml => render_yaml(&report.notes)?,
             NotesFormat::Json => {
                 let mut text = serde_json::to_string_pretty(&report.notes)
@@ -37,7 +65,7 @@ pub fn run(ctx: &Context<'_>, args: &NotesArgs) -> CmdResult {
                 text
             }
         };
-        ctx.printer.data(&text)?;
+        out.data(&text)?;
         let mut status = String::new();
         for problem in &report.problems {
             status.push_str(&format!(
@@ -47,11 +75,6 @@ pub fn run(ctx: &Context<'_>, args: &NotesArgs) -> CmdResult {
                 &problem.commit[..problem.commit.len().min(10)]
             ));
         }
-        ctx.printer.status(&status)?;
+        Ok(out.status(&status)?)
     }
-    Ok(if args.check && !report.problems.is_empty() {
-        Exit::Failure
-    } else {
-        Exit::Success
-    })
 }

@@ -1,13 +1,16 @@
 //! `trainyard release ...`: the release workflow.
 
+use serde::Serialize;
 use trainyard_core::Error;
 use trainyard_core::release::{self, Action, StepReport, StepRequest};
+use trainyard_core::states::release::ReleaseState;
 use trainyard_core::version::Bump;
 
-use super::{CmdResult, Context, Exit};
+use super::{CliError, CmdResult, Context, Exit};
 use crate::cli::ReleaseCommand;
 use crate::github;
 use crate::printer::{Block, paint, style};
+use crate::render::{HumanOut, Render};
 
 pub fn run(ctx: &Context<'_>, command: &ReleaseCommand) -> CmdResult {
     let ws = ctx.workspace()?;
@@ -63,7 +66,7 @@ pub fn run(ctx: &Context<'_>, command: &ReleaseCommand) -> CmdResult {
             ],
         );
     }
-    render(ctx, &report)?;
+    ctx.printer.render(&Step(&report))?;
     if report.applied
         && matches!(
             command,
@@ -82,39 +85,45 @@ pub fn run(ctx: &Context<'_>, command: &ReleaseCommand) -> CmdResult {
     )
 }
 
-fn render(ctx: &Context<'_>, report: &StepReport) -> std::io::Result<()> {
-    if ctx.printer.json() {
-        return ctx.printer.write_json(report);
+/// A release step: its actions on stdout, its messages and verdict on
+/// stderr.
+#[derive(Serialize)]
+#[serde(transparent)]
+struct Step<'a>(&'a StepReport);
+
+impl Render for Step<'_> {
+    fn human(&self, out: &HumanOut<'_>) -> Result<(), CliError> {
+        let report = self.0;
+        let mut text = String::new();
+        for action in &report.actions {
+            text.push_str(&format!("{}\n", describe(action)));
+        }
+        out.data(&text)?;
+        let mut block = Block::default();
+        for message in &report.messages {
+            block.row(
+                if report.passed { "note" } else { "failed" },
+                message.clone(),
+            );
+        }
+        let verdict = match (report.applied, report.passed) {
+            (false, _) => format!("{} nothing changed", paint(style::WARN, "dry-run:")),
+            (true, true) => format!(
+                "{} release {} is {}",
+                paint(style::GOOD, "done:"),
+                report.version,
+                report.state.step.as_str()
+            ),
+            (true, false) => format!(
+                "{} release {} is {}",
+                paint(style::BAD, "blocked:"),
+                report.version,
+                report.state.step.as_str()
+            ),
+        };
+        block.row(&report.step, verdict);
+        Ok(out.status(&block.render())?)
     }
-    let mut out = String::new();
-    for action in &report.actions {
-        out.push_str(&format!("{}\n", describe(action)));
-    }
-    ctx.printer.data(&out)?;
-    let mut block = Block::default();
-    for message in &report.messages {
-        block.row(
-            if report.passed { "note" } else { "failed" },
-            message.clone(),
-        );
-    }
-    let verdict = match (report.applied, report.passed) {
-        (false, _) => format!("{} nothing changed", paint(style::WARN, "dry-run:")),
-        (true, true) => format!(
-            "{} release {} is {}",
-            paint(style::GOOD, "done:"),
-            report.version,
-            report.state.step.as_str()
-        ),
-        (true, false) => format!(
-            "{} release {} is {}",
-            paint(style::BAD, "blocked:"),
-            report.version,
-            report.state.step.as_str()
-        ),
-    };
-    block.row(&report.step, verdict);
-    ctx.printer.status(&block.render())
 }
 
 fn describe(action: &Action) -> String {
@@ -167,38 +176,46 @@ fn describe(action: &Action) -> String {
 
 fn status(ctx: &Context<'_>, ws: &trainyard_core::workspace::Workspace) -> CmdResult {
     let states = release::all(ws)?;
-    if ctx.printer.json() {
-        ctx.printer.write_json(&states)?;
-        return Ok(Exit::Success);
-    }
-    let mut out = String::new();
-    for state in &states {
-        let rc = state
-            .rcs
-            .last()
-            .map(|r| r.tag.clone())
-            .unwrap_or_else(|| "-".into());
-        let channels: Vec<&String> = state.publication.channels.keys().collect();
-        out.push_str(&format!(
-            "{:<10} {:<6} {:<10} last rc {:<16} published to {}\n",
-            state.version,
-            state.kind,
-            state.step.as_str(),
-            rc,
-            if channels.is_empty() {
-                "-".to_owned()
-            } else {
-                channels
-                    .iter()
-                    .map(|c| c.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            }
-        ));
-    }
-    if states.is_empty() {
-        out.push_str("no release started: run `trainyard release start patch|minor|major`\n");
-    }
-    ctx.printer.data(&out)?;
+    ctx.printer.render(&Releases(&states))?;
     Ok(Exit::Success)
+}
+
+/// `release status`: every release, one line each.
+#[derive(Serialize)]
+#[serde(transparent)]
+struct Releases<'a>(&'a [ReleaseState]);
+
+impl Render for Releases<'_> {
+    fn human(&self, out: &HumanOut<'_>) -> Result<(), CliError> {
+        let states = self.0;
+        let mut text = String::new();
+        for state in states {
+            let rc = state
+                .rcs
+                .last()
+                .map(|r| r.tag.clone())
+                .unwrap_or_else(|| "-".into());
+            let channels: Vec<&String> = state.publication.channels.keys().collect();
+            text.push_str(&format!(
+                "{:<10} {:<6} {:<10} last rc {:<16} published to {}\n",
+                state.version,
+                state.kind,
+                state.step.as_str(),
+                rc,
+                if channels.is_empty() {
+                    "-".to_owned()
+                } else {
+                    channels
+                        .iter()
+                        .map(|c| c.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                }
+            ));
+        }
+        if states.is_empty() {
+            text.push_str("no release started: run `trainyard release start patch|minor|major`\n");
+        }
+        Ok(out.data(&text)?)
+    }
 }

@@ -1,17 +1,20 @@
 //! `trainyard rollback ...`: assess, plan, approve, start, resume,
 //! signoff, document, rehearse, status.
 
+use serde::Serialize;
 use trainyard_core::Error;
-use trainyard_core::rollback::decision::{Impact, Severity};
+use trainyard_core::rollback::decision::{Assessment, Impact, Severity};
 use trainyard_core::rollback::plan::{self, CodePlan, PlanRequest};
 use trainyard_core::rollback::procedure::{
-    self, DocumentRequest, RollbackReport, StartRequest, Status,
+    self, DocumentRequest, PlanApproval, RollbackReport, RollbackState, StartRequest, Status,
 };
+use trainyard_core::rollback::rehearse::RehearsalReport;
 use trainyard_core::rollback::{self, Kind, rehearse};
 
-use super::{CmdResult, Context, Exit};
+use super::{CliError, CmdResult, Context, Exit};
 use crate::cli::{ImpactArg, RollbackCommand, RollbackKindArg, SeverityArg};
 use crate::printer::{Block, Printer, paint, style};
+use crate::render::{HumanOut, Render};
 
 fn severity(arg: SeverityArg) -> Severity {
     match arg {
@@ -49,24 +52,7 @@ pub fn run(ctx: &Context<'_>, command: &RollbackCommand) -> CmdResult {
             impact: i,
         } => {
             let assessment = rollback::assess(&ws, severity(*s), impact(*i))?;
-            if p.json() {
-                p.write_json(&assessment)?;
-            } else {
-                let mut block = Block::default();
-                block.row("rollback", assessment.action.as_str());
-                block.row(
-                    "approval",
-                    if assessment.post_hoc {
-                        format!("{} (the rollback may run first)", assessment.approval)
-                    } else {
-                        assessment.approval.clone()
-                    },
-                );
-                for reason in &assessment.because {
-                    block.row("because", reason.clone());
-                }
-                p.data(&block.render())?;
-            }
+            p.render(&Assessed(&assessment))?;
             Ok(Exit::Success)
         }
         RollbackCommand::Plan {
@@ -84,24 +70,7 @@ pub fn run(ctx: &Context<'_>, command: &RollbackCommand) -> CmdResult {
                     components: components.clone(),
                 },
             )?;
-            if p.json() {
-                p.write_json(&report)?;
-            } else {
-                p.data(&render_plan(&report))?;
-                let mut block = Block::default();
-                block.row(
-                    "plan",
-                    format!("{} ({})", report.plan.plan_id, report.plan_ref),
-                );
-                block.row(
-                    "next",
-                    format!(
-                        "trainyard rollback start {} --issue ID --severity S --impact I --description TEXT",
-                        report.plan.short_id()
-                    ),
-                );
-                p.status(&block.render())?;
-            }
+            p.render(&Planned(&report))?;
             Ok(if report.plan.is_empty() {
                 Exit::Success
             } else {
@@ -110,26 +79,8 @@ pub fn run(ctx: &Context<'_>, command: &RollbackCommand) -> CmdResult {
         }
         RollbackCommand::Approve(decision) => {
             let approval = procedure::approve(&ws, &decision.request())?;
-            if p.json() {
-                p.write_json(&approval)?;
-            } else {
-                p.data(&format!(
-                    "{} rollback plan {} by {}{}\n",
-                    if approval.approved {
-                        paint(style::GOOD, "approved:")
-                    } else {
-                        paint(style::BAD, "rejected:")
-                    },
-                    &approval.plan_id[..16],
-                    approval.approved_by,
-                    approval
-                        .role
-                        .as_ref()
-                        .map(|r| format!(" as {r}"))
-                        .unwrap_or_default()
-                ))?;
-                super::unverified_notice(ctx, &ws)?;
-            }
+            p.render(&Decided(&approval))?;
+            super::unverified_notice(ctx, &ws)?;
             Ok(Exit::Success)
         }
         RollbackCommand::Start {
@@ -203,28 +154,7 @@ pub fn run(ctx: &Context<'_>, command: &RollbackCommand) -> CmdResult {
         }
         RollbackCommand::Rehearse { version, to } => {
             let report = rehearse::rehearse(&ws, version, to.as_deref())?;
-            if p.json() {
-                p.write_json(&report)?;
-            } else {
-                let mut block = Block::default();
-                block.row(
-                    "rehearsed",
-                    format!("rollback of {} to {}", report.from, report.to),
-                );
-                for detail in &report.details {
-                    block.row("", detail.clone());
-                }
-                block.row(
-                    "result",
-                    if report.passed {
-                        paint(style::GOOD, "pass")
-                    } else {
-                        paint(style::BAD, "fail")
-                    },
-                );
-                block.row("evidence", report.evidence.clone());
-                p.data(&block.render())?;
-            }
+            p.render(&Rehearsed(&report))?;
             Ok(if report.passed {
                 Exit::Success
             } else {
@@ -243,29 +173,7 @@ pub fn run(ctx: &Context<'_>, command: &RollbackCommand) -> CmdResult {
             }
             None => {
                 let all = procedure::all(&ws)?;
-                if p.json() {
-                    p.write_json(&all)?;
-                } else {
-                    let mut out = String::new();
-                    for s in &all {
-                        let at = s
-                            .steps
-                            .iter()
-                            .find(|step| step.status != Status::Done)
-                            .map_or("complete".to_owned(), |step| {
-                                format!("{} {}", step.name, status_name(step.status))
-                            });
-                        out.push_str(&format!(
-                            "{:<36} {:<9} {} -> {}  {}\n",
-                            s.rollback_id,
-                            s.kind.as_str(),
-                            s.rolled_back_from,
-                            s.rolled_back_to,
-                            at
-                        ));
-                    }
-                    p.data(&out)?;
-                }
+                p.render(&Rollbacks(&all))?;
                 Ok(Exit::Success)
             }
         },
@@ -360,10 +268,160 @@ fn render_plan(report: &plan::PlanReport) -> String {
     out
 }
 
+/// The exit of a command that prints a rollback's progress: 1 unless it
+/// succeeded.
 fn show(p: &Printer, report: &RollbackReport) -> CmdResult {
-    if p.json() {
-        p.write_json(report)?;
+    p.render(&Progress(report))?;
+    Ok(if report.succeeded() {
+        Exit::Success
     } else {
+        Exit::Failure
+    })
+}
+
+/// `rollback assess`: the action and approval the decision matrix gives.
+#[derive(Serialize)]
+#[serde(transparent)]
+struct Assessed<'a>(&'a Assessment);
+
+impl Render for Assessed<'_> {
+    fn human(&self, out: &HumanOut<'_>) -> Result<(), CliError> {
+        let assessment = self.0;
+        let mut block = Block::default();
+        block.row("rollback", assessment.action.as_str());
+        block.row(
+            "approval",
+            if assessment.post_hoc {
+                format!("{} (the rollback may run first)", assessment.approval)
+            } else {
+                assessment.approval.clone()
+            },
+        );
+        for reason in &assessment.because {
+            block.row("because", reason.clone());
+        }
+        Ok(out.data(&block.render())?)
+    }
+}
+
+/// `rollback plan`: the plan's actions on stdout, its id and the next
+/// command on stderr.
+#[derive(Serialize)]
+#[serde(transparent)]
+struct Planned<'a>(&'a plan::PlanReport);
+
+impl Render for Planned<'_> {
+    fn human(&self, out: &HumanOut<'_>) -> Result<(), CliError> {
+        let report = self.0;
+        out.data(&render_plan(report))?;
+        let mut block = Block::default();
+        block.row(
+            "plan",
+            format!("{} ({})", report.plan.plan_id, report.plan_ref),
+        );
+        block.row(
+            "next",
+            format!(
+                "trainyard rollback start {} --issue ID --severity S --impact I --description TEXT",
+                report.plan.short_id()
+            ),
+        );
+        Ok(out.status(&block.render())?)
+    }
+}
+
+/// `rollback approve`: the decision recorded on a plan.
+#[derive(Serialize)]
+#[serde(transparent)]
+struct Decided<'a>(&'a PlanApproval);
+
+impl Render for Decided<'_> {
+    fn human(&self, out: &HumanOut<'_>) -> Result<(), CliError> {
+        let approval = self.0;
+        Ok(out.data(&format!(
+            "{} rollback plan {} by {}{}\n",
+            if approval.approved {
+                paint(style::GOOD, "approved:")
+            } else {
+                paint(style::BAD, "rejected:")
+            },
+            &approval.plan_id[..16],
+            approval.approved_by,
+            approval
+                .role
+                .as_ref()
+                .map(|r| format!(" as {r}"))
+                .unwrap_or_default()
+        ))?)
+    }
+}
+
+/// `rollback rehearse`: the rehearsal's result and its evidence.
+#[derive(Serialize)]
+#[serde(transparent)]
+struct Rehearsed<'a>(&'a RehearsalReport);
+
+impl Render for Rehearsed<'_> {
+    fn human(&self, out: &HumanOut<'_>) -> Result<(), CliError> {
+        let report = self.0;
+        let mut block = Block::default();
+        block.row(
+            "rehearsed",
+            format!("rollback of {} to {}", report.from, report.to),
+        );
+        for detail in &report.details {
+            block.row("", detail.clone());
+        }
+        block.row(
+            "result",
+            if report.passed {
+                paint(style::GOOD, "pass")
+            } else {
+                paint(style::BAD, "fail")
+            },
+        );
+        block.row("evidence", report.evidence.clone());
+        Ok(out.data(&block.render())?)
+    }
+}
+
+/// `rollback status` without an id: every rollback, one line each.
+#[derive(Serialize)]
+#[serde(transparent)]
+struct Rollbacks<'a>(&'a [RollbackState]);
+
+impl Render for Rollbacks<'_> {
+    fn human(&self, out: &HumanOut<'_>) -> Result<(), CliError> {
+        let mut text = String::new();
+        for s in self.0 {
+            let at = s
+                .steps
+                .iter()
+                .find(|step| step.status != Status::Done)
+                .map_or("complete".to_owned(), |step| {
+                    format!("{} {}", step.name, status_name(step.status))
+                });
+            text.push_str(&format!(
+                "{:<36} {:<9} {} -> {}  {}\n",
+                s.rollback_id,
+                s.kind.as_str(),
+                s.rolled_back_from,
+                s.rolled_back_to,
+                at
+            ));
+        }
+        Ok(out.data(&text)?)
+    }
+}
+
+/// A rollback's progress: its steps, actions and checklist.
+#[derive(Serialize)]
+#[serde(transparent)]
+struct Progress<'a>(&'a RollbackReport);
+
+impl Render for Progress<'_> {
+    fn human(&self, out: &HumanOut<'_>) -> Result<(), CliError> {
+        let report = self.0;
         let s = &report.state;
         let mut block = Block::default();
         block.row(
@@ -417,11 +475,6 @@ fn show(p: &Printer, report: &RollbackReport) -> CmdResult {
         if let Some(waiting) = &report.waiting_for {
             block.row("waiting", paint(style::WARN, waiting));
         }
-        p.data(&block.render())?;
+        Ok(out.data(&block.render())?)
     }
-    Ok(if report.succeeded() {
-        Exit::Success
-    } else {
-        Exit::Failure
-    })
 }

@@ -1,11 +1,13 @@
 //! `trainyard signoff`: record an approval.
 
-use trainyard_core::signoff::{self, Item, SignoffRequest};
+use serde::Serialize;
+use trainyard_core::signoff::{self, Item, Signoff, SignoffRequest};
 use trainyard_core::version;
 
-use super::{CmdResult, Context, Exit};
+use super::{CliError, CmdResult, Context, Exit};
 use crate::cli::SignoffArgs;
 use crate::printer::{paint, style};
+use crate::render::{HumanOut, Render};
 
 pub fn run(ctx: &Context<'_>, args: &SignoffArgs) -> CmdResult {
     let ws = ctx.workspace()?;
@@ -19,14 +21,24 @@ pub fn run(ctx: &Context<'_>, args: &SignoffArgs) -> CmdResult {
     };
     let _lock = ws.lock()?;
     let recorded = signoff::record(&ws, &request)?;
-    if ctx.printer.json() {
-        ctx.printer.write_json(&recorded)?;
-    } else {
+    ctx.printer.render(&Signed(&recorded))?;
+    super::unverified_notice(ctx, &ws)?;
+    Ok(Exit::Success)
+}
+
+/// The sign-off recorded.
+#[derive(Serialize)]
+#[serde(transparent)]
+struct Signed<'a>(&'a Signoff);
+
+impl Render for Signed<'_> {
+    fn human(&self, out: &HumanOut<'_>) -> Result<(), CliError> {
+        let recorded = self.0;
         let layer = recorded
             .layer
             .map(|l| format!(" layer {l}"))
             .unwrap_or_default();
-        ctx.printer.status(&format!(
+        Ok(out.status(&format!(
             "{} {} {}{layer} by {} on {}{}\n",
             paint(style::GOOD, "signed:"),
             recorded.version,
@@ -38,8 +50,6 @@ pub fn run(ctx: &Context<'_>, args: &SignoffArgs) -> CmdResult {
                 .as_ref()
                 .map(|s| format!(", with key {}", s.key))
                 .unwrap_or_default()
-        ))?;
-        super::unverified_notice(ctx, &ws)?;
+        ))?)
     }
-    Ok(Exit::Success)
 }

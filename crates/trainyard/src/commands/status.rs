@@ -1,20 +1,29 @@
 //! `trainyard status`: where this repository stands in its release cycle.
 
+use serde::Serialize;
 use trainyard_core::status::{self, StatusReport};
 use trainyard_core::versioning::NextReport;
 
-use super::{CmdResult, Context, Exit};
+use super::{CliError, CmdResult, Context, Exit};
 use crate::printer::{Block, paint, style};
+use crate::render::{HumanOut, Render};
 
 pub fn run(ctx: &Context<'_>) -> CmdResult {
     let ws = ctx.workspace()?;
     let report = status::status(&ws)?;
-    if ctx.printer.json() {
-        ctx.printer.write_json(&report)?;
-    } else {
-        ctx.printer.data(&render(&report))?;
-    }
+    ctx.printer.render(&Standing(&report))?;
     Ok(Exit::Success)
+}
+
+/// Where the repository stands, as one aligned block.
+#[derive(Serialize)]
+#[serde(transparent)]
+struct Standing<'a>(&'a StatusReport);
+
+impl Render for Standing<'_> {
+    fn human(&self, out: &HumanOut<'_>) -> Result<(), CliError> {
+        Ok(out.data(&render(self.0))?)
+    }
 }
 
 fn render(report: &StatusReport) -> String {

@@ -4,16 +4,21 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
+use jiff::Timestamp;
+use serde::Serialize;
 use trainyard_core::deadline::Deadline;
-use trainyard_core::sync::config::Trigger;
+use trainyard_core::sync::config::{SyncConfig, Trigger};
 use trainyard_core::sync::engine::{self, ApproveRequest};
+use trainyard_core::sync::lock::LockInfo;
+use trainyard_core::sync::record::{Approval, SyncLog};
 use trainyard_core::sync::schedule;
 use trainyard_core::versioning::Workspace;
 
-use super::{CmdResult, Context, Exit};
+use super::{CliError, CmdResult, Context, Exit};
 use crate::cli::SyncCommand;
 use crate::github;
 use crate::printer::{Block, paint, style};
+use crate::render::{HumanOut, Render};
 
 pub fn run(ctx: &Context<'_>, command: &SyncCommand) -> CmdResult {
     let ws = ctx.workspace()?;
@@ -21,54 +26,13 @@ pub fn run(ctx: &Context<'_>, command: &SyncCommand) -> CmdResult {
     match command {
         SyncCommand::List => {
             let syncs = engine::load_all(&ws)?;
-            if p.json() {
-                let list: Vec<_> = syncs.iter().map(|s| &s.config).collect();
-                p.write_json(&list)?;
-            } else {
-                let mut out = String::new();
-                for s in &syncs {
-                    let c = &s.config;
-                    out.push_str(&format!(
-                        "{:<20} {:<10} {} {} -> {} {}\n",
-                        c.sync_id,
-                        format!("{:?}", c.kind).to_lowercase(),
-                        c.source.kind.as_str(),
-                        c.source.location,
-                        c.target.kind.as_str(),
-                        c.target.location
-                    ));
-                }
-                p.data(&out)?;
-            }
+            p.render(&SyncList(syncs.iter().map(|s| &s.config).collect()))?;
             Ok(Exit::Success)
         }
         SyncCommand::Validate { id } => {
             let results = engine::validate(&ws, id.as_deref())?;
             let ok = results.iter().all(|r| r.problems.is_empty());
-            if p.json() {
-                p.write_json(&results)?;
-            } else {
-                let mut out = String::new();
-                for r in &results {
-                    if r.problems.is_empty() {
-                        out.push_str(&format!(
-                            "{} {} ({})\n",
-                            paint(style::GOOD, "valid:"),
-                            r.sync_id,
-                            r.file
-                        ));
-                    }
-                    for problem in &r.problems {
-                        out.push_str(&format!(
-                            "{} {} ({}): {problem}\n",
-                            paint(style::BAD, "invalid:"),
-                            r.sync_id,
-                            r.file
-                        ));
-                    }
-                }
-                p.data(&out)?;
-            }
+            p.render(&Validations(&results))?;
             Ok(if ok { Exit::Success } else { Exit::Failure })
         }
         SyncCommand::Plan { id, exact } => {
@@ -82,50 +46,10 @@ pub fn run(ctx: &Context<'_>, command: &SyncCommand) -> CmdResult {
                     ("changes", plan.result.total_changes.to_string()),
                 ],
             );
-            if p.json() {
-                p.write_json(&engine::PlanJson::new(&ws, &report))?;
-            } else {
-                // The diff as recorded: written as it is read back, however
-                // large.
-                engine::write_diff(&ws, &report.plan, &mut p.data_writer())?;
-                let mut block = Block::default();
-                block.row(
-                    "plan",
-                    format!("{} ({})", report.plan.plan_id, report.plan_ref),
-                );
-                block.row("changes", plan.diff_summary.clone());
-                for conflict in &report.conflicts {
-                    block.row(
-                        "conflict",
-                        format!(
-                            "{}: {}{}",
-                            conflict.path,
-                            conflict.resolution.as_str(),
-                            conflict
-                                .detail
-                                .as_ref()
-                                .map(|d| format!(" ({d})"))
-                                .unwrap_or_default()
-                        ),
-                    );
-                }
-                if plan.exceeds_max_delete {
-                    block.row(
-                        "max_delete",
-                        paint(
-                            style::WARN,
-                            "exceeded: the approval must pass --override-max-delete",
-                        ),
-                    );
-                }
-                if plan.result.total_changes > 0 {
-                    block.row(
-                        "next",
-                        format!("trainyard sync approve {}", report.plan.short_id()),
-                    );
-                }
-                p.status(&block.render())?;
-            }
+            p.render(&Planned {
+                ws: &ws,
+                report: &report,
+            })?;
             Ok(if plan.result.total_changes == 0 {
                 Exit::Success
             } else {
@@ -144,28 +68,8 @@ pub fn run(ctx: &Context<'_>, command: &SyncCommand) -> CmdResult {
                     ..decision.request()
                 },
             )?;
-            if p.json() {
-                p.write_json(&approval)?;
-            } else {
-                let verb = if approval.approved {
-                    paint(style::GOOD, "approved:")
-                } else {
-                    paint(style::BAD, "rejected:")
-                };
-                p.status(&format!(
-                    "{verb} plan {} of {} by {} ({} changes){}\n",
-                    &approval.plan_id[..16],
-                    approval.sync_id,
-                    approval.approved_by,
-                    approval.result.total_changes,
-                    approval
-                        .signature
-                        .as_ref()
-                        .map(|s| format!(", signed with key {}", s.key))
-                        .unwrap_or_default()
-                ))?;
-                super::unverified_notice(ctx, &ws)?;
-            }
+            p.render(&Decided(&approval))?;
+            super::unverified_notice(ctx, &ws)?;
             Ok(Exit::Success)
         }
         SyncCommand::Apply { plan_id } => {
@@ -175,7 +79,7 @@ pub fn run(ctx: &Context<'_>, command: &SyncCommand) -> CmdResult {
                 &format!("sync apply {}", report.log.sync_id),
                 &[("changes", applied_changes(&report).to_string())],
             );
-            render_apply(ctx, &report)?;
+            p.render(&Applied(&report))?;
             if !report
                 .log
                 .approval
@@ -197,36 +101,14 @@ pub fn run(ctx: &Context<'_>, command: &SyncCommand) -> CmdResult {
                 &[("changes", changes.to_string())],
             );
             match &applied {
-                Some(report) => render_apply(ctx, report)?,
-                None if p.json() => p.write_json(&plan)?,
-                None => p.status(&format!(
-                    "{} sync {id} has no changes\n",
-                    paint(style::GOOD, "in sync:")
-                ))?,
+                Some(report) => p.render(&Applied(report))?,
+                None => p.render(&InSync { id, plan: &plan })?,
             }
             Ok(applied.as_ref().map_or(Exit::Success, verified))
         }
         SyncCommand::Log { id } => {
             let logs = engine::history(&ws, id.as_deref())?;
-            if p.json() {
-                let list: Vec<_> = logs.iter().map(|(l, _)| l).collect();
-                p.write_json(&list)?;
-            } else {
-                let mut out = String::new();
-                for (log, path) in &logs {
-                    out.push_str(&format!(
-                        "{}  {:<16} {:<8} +{} ~{} -{}  {}\n",
-                        log.executed_at,
-                        log.sync_id,
-                        log.execution.status.as_str(),
-                        log.execution.changes_applied.added,
-                        log.execution.changes_applied.modified,
-                        log.execution.changes_applied.deleted,
-                        path
-                    ));
-                }
-                p.data(&out)?;
-            }
+            p.render(&History(&logs))?;
             Ok(Exit::Success)
         }
         SyncCommand::Recover { id } => {
@@ -234,116 +116,337 @@ pub fn run(ctx: &Context<'_>, command: &SyncCommand) -> CmdResult {
             let recovery = engine::recover(&ws, id)?;
             // Then the logs its applies still owe, the recovered ones aside.
             let logged = engine::settle_logs(&ws, id)?;
-            if p.json() {
-                #[derive(serde::Serialize)]
-                struct Recovered<'a> {
-                    #[serde(flatten)]
-                    recovery: &'a engine::Recovery,
-                    logged: &'a [engine::SettledLog],
-                }
-                p.write_json(&Recovered {
-                    recovery: &recovery,
-                    logged: &logged,
-                })?;
-            } else {
-                use trainyard_core::sync::apply::RecoveryAction;
-                let mut block = Block::default();
-                if let Some(gone) = &recovery.cleared_lock {
-                    block.row(
-                        "lock",
-                        format!(
-                            "cleared lock {} of {} (process {}, no longer running) since {}",
-                            gone.id, gone.owner, gone.pid, gone.acquired_at
-                        ),
-                    );
-                }
-                for applied in &recovery.applies {
-                    let outcome = &applied.outcome;
-                    let what = match outcome.action {
-                        RecoveryAction::RolledBack => format!(
-                            "rolled back: the target is as it was before the apply ({} temporary file(s) removed)",
-                            outcome.temps_removed
-                        ),
-                        RecoveryAction::RolledForward => format!(
-                            "rolled forward: the target holds the plan ({} renamed, {} deleted now)",
-                            outcome.renamed, outcome.deleted
-                        ),
-                        RecoveryAction::AlreadyCommitted => {
-                            "the apply had finished; nothing to do".into()
-                        }
-                        RecoveryAction::AlreadyAborted => {
-                            "the apply had been undone; nothing to do".into()
-                        }
-                        RecoveryAction::NothingToRecover => "no interrupted apply".into(),
-                    };
-                    if let Some(apply_id) = &outcome.apply_id {
-                        block.row("apply", format!("{apply_id} (sync {})", applied.sync_id));
-                    }
-                    block.row("recovered", what);
-                    if let Some(log_ref) = &applied.log_ref {
-                        block.row("log", log_ref.clone());
-                    }
-                }
-                if recovery.applies.is_empty() {
-                    block.row(
-                        "recovered",
-                        recovery
-                            .note
-                            .clone()
-                            .unwrap_or_else(|| "no interrupted apply".into()),
-                    );
-                }
-                for settled in &logged {
-                    block.row(
-                        "logged",
-                        format!(
-                            "{} ({}), owed by apply {}",
-                            settled.log_ref, settled.status, settled.execution_id
-                        ),
-                    );
-                }
-                p.status(&block.render())?;
-            }
+            p.render(&Recovered {
+                recovery: &recovery,
+                logged: &logged,
+            })?;
             Ok(Exit::Success)
         }
         SyncCommand::Unlock { id, lock_id } => {
             let broken = engine::unlock(&ws, id, lock_id)?;
-            if p.json() {
-                p.write_json(&broken)?;
-            } else {
-                p.status(&format!(
-                    "{} lock {lock_id} of sync target {} (held by {}, process {}, no longer running, since {})\n",
-                    paint(style::GOOD, "broke"),
-                    broken.target,
-                    broken.owner,
-                    broken.pid,
-                    broken.acquired_at
-                ))?;
-            }
+            p.render(&BrokenLock {
+                lock_id,
+                broken: &broken,
+            })?;
             Ok(Exit::Success)
         }
         SyncCommand::Due { at, on_release } => {
             let at = at.unwrap_or(ws.now);
             let due = schedule::due(&ws, at, on_release.as_deref())?;
-            if p.json() {
-                p.write_json(&due)?;
-            } else if due.is_empty() {
-                p.status(&format!("no sync is due at {at}\n"))?;
-            } else {
-                let mut out = String::new();
-                for d in &due {
-                    let trigger = match d.trigger {
-                        Trigger::Manual => "manual",
-                        Trigger::OnRelease => "on_release",
-                        Trigger::Cron => "cron",
-                    };
-                    out.push_str(&format!("{:<20} {trigger:<10} {}\n", d.sync_id, d.why));
-                }
-                p.data(&out)?;
-            }
+            p.render(&DueSyncs { at, due: &due })?;
             Ok(Exit::Success)
         }
         SyncCommand::Daemon { interval, once } => daemon(ctx, ws, *interval, *once),
+    }
+}
+
+/// `sync list`: the configured syncs, one line each.
+#[derive(Serialize)]
+#[serde(transparent)]
+struct SyncList<'a>(Vec<&'a SyncConfig>);
+
+impl Render for SyncList<'_> {
+    fn human(&self, out: &HumanOut<'_>) -> Result<(), CliError> {
+        let mut text = String::new();
+        for c in &self.0 {
+            text.push_str(&format!(
+                "{:<20} {:<10} {} {} -> {} {}\n",
+                c.sync_id,
+                format!("{:?}", c.kind).to_lowercase(),
+                c.source.kind.as_str(),
+                c.source.location,
+                c.target.kind.as_str(),
+                c.target.location
+            ));
+        }
+        Ok(out.data(&text)?)
+    }
+}
+
+/// `sync validate`: each sync configuration, valid or with its problems.
+#[derive(Serialize)]
+#[serde(transparent)]
+struct Validations<'a>(&'a [engine::Validation]);
+
+impl Render for Validations<'_> {
+    fn human(&self, out: &HumanOut<'_>) -> Result<(), CliError> {
+        let mut text = String::new();
+        for r in self.0 {
+            if r.problems.is_empty() {
+                text.push_str(&format!(
+                    "{} {} ({})\n",
+                    paint(style::GOOD, "valid:"),
+                    r.sync_id,
+                    r.file
+                ));
+            }
+            for problem in &r.problems {
+                text.push_str(&format!(
+                    "{} {} ({}): {problem}\n",
+                    paint(style::BAD, "invalid:"),
+                    r.sync_id,
+                    r.file
+                ));
+            }
+        }
+        Ok(out.data(&text)?)
+    }
+}
+
+/// `sync plan`: the recorded diff on stdout, the plan's summary on stderr.
+struct Planned<'a> {
+    /// Where the diff is read back from.
+    ws: &'a Workspace,
+    report: &'a engine::PlanReport,
+}
+
+impl Serialize for Planned<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        engine::PlanJson::new(self.ws, self.report).serialize(serializer)
+    }
+}
+
+impl Render for Planned<'_> {
+    fn human(&self, out: &HumanOut<'_>) -> Result<(), CliError> {
+        let report = self.report;
+        let plan = &report.plan.plan;
+        // The diff as recorded: written as it is read back, however
+        // large.
+        engine::write_diff(self.ws, &report.plan, &mut out.data_writer())?;
+        let mut block = Block::default();
+        block.row(
+            "plan",
+            format!("{} ({})", report.plan.plan_id, report.plan_ref),
+        );
+        block.row("changes", plan.diff_summary.clone());
+        for conflict in &report.conflicts {
+            block.row(
+                "conflict",
+                format!(
+                    "{}: {}{}",
+                    conflict.path,
+                    conflict.resolution.as_str(),
+                    conflict
+                        .detail
+                        .as_ref()
+                        .map(|d| format!(" ({d})"))
+                        .unwrap_or_default()
+                ),
+            );
+        }
+        if plan.exceeds_max_delete {
+            block.row(
+                "max_delete",
+                paint(
+                    style::WARN,
+                    "exceeded: the approval must pass --override-max-delete",
+                ),
+            );
+        }
+        if plan.result.total_changes > 0 {
+            block.row(
+                "next",
+                format!("trainyard sync approve {}", report.plan.short_id()),
+            );
+        }
+        Ok(out.status(&block.render())?)
+    }
+}
+
+/// `sync approve`: the decision recorded on a plan.
+#[derive(Serialize)]
+#[serde(transparent)]
+struct Decided<'a>(&'a Approval);
+
+impl Render for Decided<'_> {
+    fn human(&self, out: &HumanOut<'_>) -> Result<(), CliError> {
+        let approval = self.0;
+        let verb = if approval.approved {
+            paint(style::GOOD, "approved:")
+        } else {
+            paint(style::BAD, "rejected:")
+        };
+        Ok(out.status(&format!(
+            "{verb} plan {} of {} by {} ({} changes){}\n",
+            &approval.plan_id[..16],
+            approval.sync_id,
+            approval.approved_by,
+            approval.result.total_changes,
+            approval
+                .signature
+                .as_ref()
+                .map(|s| format!(", signed with key {}", s.key))
+                .unwrap_or_default()
+        ))?)
+    }
+}
+
+/// `sync run` when there was nothing to apply: the plan that found no
+/// changes.
+#[derive(Serialize)]
+#[serde(transparent)]
+struct InSync<'a> {
+    #[serde(skip)]
+    id: &'a str,
+    plan: &'a engine::PlanReport,
+}
+
+impl Render for InSync<'_> {
+    fn human(&self, out: &HumanOut<'_>) -> Result<(), CliError> {
+        Ok(out.status(&format!(
+            "{} sync {} has no changes\n",
+            paint(style::GOOD, "in sync:"),
+            self.id
+        ))?)
+    }
+}
+
+/// `sync log`: the recorded applies, one line each with its log's path.
+struct History<'a>(&'a [(SyncLog, String)]);
+
+impl Serialize for History<'_> {
+    // The logs alone: where each is stored is for people.
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_seq(self.0.iter().map(|(log, _)| log))
+    }
+}
+
+impl Render for History<'_> {
+    fn human(&self, out: &HumanOut<'_>) -> Result<(), CliError> {
+        let mut text = String::new();
+        for (log, path) in self.0 {
+            text.push_str(&format!(
+                "{}  {:<16} {:<8} +{} ~{} -{}  {}\n",
+                log.executed_at,
+                log.sync_id,
+                log.execution.status.as_str(),
+                log.execution.changes_applied.added,
+                log.execution.changes_applied.modified,
+                log.execution.changes_applied.deleted,
+                path
+            ));
+        }
+        Ok(out.data(&text)?)
+    }
+}
+
+/// `sync recover`: what an interrupted apply became, and the logs settled
+/// after it.
+#[derive(Serialize)]
+struct Recovered<'a> {
+    #[serde(flatten)]
+    recovery: &'a engine::Recovery,
+    logged: &'a [engine::SettledLog],
+}
+
+impl Render for Recovered<'_> {
+    fn human(&self, out: &HumanOut<'_>) -> Result<(), CliError> {
+        use trainyard_core::sync::apply::RecoveryAction;
+        let recovery = self.recovery;
+        let mut block = Block::default();
+        if let Some(gone) = &recovery.cleared_lock {
+            block.row(
+                "lock",
+                format!(
+                    "cleared lock {} of {} (process {}, no longer running) since {}",
+                    gone.id, gone.owner, gone.pid, gone.acquired_at
+                ),
+            );
+        }
+        for applied in &recovery.applies {
+            let outcome = &applied.outcome;
+            let what = match outcome.action {
+                RecoveryAction::RolledBack => format!(
+                    "rolled back: the target is as it was before the apply ({} temporary file(s) removed)",
+                    outcome.temps_removed
+                ),
+                RecoveryAction::RolledForward => format!(
+                    "rolled forward: the target holds the plan ({} renamed, {} deleted now)",
+                    outcome.renamed, outcome.deleted
+                ),
+                RecoveryAction::AlreadyCommitted => "the apply had finished; nothing to do".into(),
+                RecoveryAction::AlreadyAborted => "the apply had been undone; nothing to do".into(),
+                RecoveryAction::NothingToRecover => "no interrupted apply".into(),
+            };
+            if let Some(apply_id) = &outcome.apply_id {
+                block.row("apply", format!("{apply_id} (sync {})", applied.sync_id));
+            }
+            block.row("recovered", what);
+            if let Some(log_ref) = &applied.log_ref {
+                block.row("log", log_ref.clone());
+            }
+        }
+        if recovery.applies.is_empty() {
+            block.row(
+                "recovered",
+                recovery
+                    .note
+                    .clone()
+                    .unwrap_or_else(|| "no interrupted apply".into()),
+            );
+        }
+        for settled in self.logged {
+            block.row(
+                "logged",
+                format!(
+                    "{} ({}), owed by apply {}",
+                    settled.log_ref, settled.status, settled.execution_id
+                ),
+            );
+        }
+        Ok(out.status(&block.render())?)
+    }
+}
+
+/// `sync unlock`: the stale lock broken.
+#[derive(Serialize)]
+#[serde(transparent)]
+struct BrokenLock<'a> {
+    #[serde(skip)]
+    lock_id: &'a str,
+    broken: &'a LockInfo,
+}
+
+impl Render for BrokenLock<'_> {
+    fn human(&self, out: &HumanOut<'_>) -> Result<(), CliError> {
+        let broken = self.broken;
+        Ok(out.status(&format!(
+            "{} lock {} of sync target {} (held by {}, process {}, no longer running, since {})\n",
+            paint(style::GOOD, "broke"),
+            self.lock_id,
+            broken.target,
+            broken.owner,
+            broken.pid,
+            broken.acquired_at
+        ))?)
+    }
+}
+
+/// `sync due`: the syncs due at a time, and why.
+#[derive(Serialize)]
+#[serde(transparent)]
+struct DueSyncs<'a> {
+    #[serde(skip)]
+    at: Timestamp,
+    due: &'a [schedule::Due],
+}
+
+impl Render for DueSyncs<'_> {
+    fn human(&self, out: &HumanOut<'_>) -> Result<(), CliError> {
+        if self.due.is_empty() {
+            out.status(&format!("no sync is due at {}\n", self.at))?;
+            return Ok(());
+        }
+        let mut text = String::new();
+        for d in self.due {
+            let trigger = match d.trigger {
+                Trigger::Manual => "manual",
+                Trigger::OnRelease => "on_release",
+                Trigger::Cron => "cron",
+            };
+            text.push_str(&format!("{:<20} {trigger:<10} {}\n", d.sync_id, d.why));
+        }
+        Ok(out.data(&text)?)
     }
 }
 
@@ -431,47 +534,53 @@ fn verified(report: &engine::ApplyReport) -> Exit {
     }
 }
 
-fn render_apply(ctx: &Context<'_>, report: &engine::ApplyReport) -> std::io::Result<()> {
-    if ctx.printer.json() {
-        return ctx.printer.write_json(report);
-    }
-    let log = &report.log;
-    let mut block = Block::default();
-    block.row(
-        "applied",
-        format!(
-            "+{} ~{} -{} to {}",
-            log.execution.changes_applied.added,
-            log.execution.changes_applied.modified,
-            log.execution.changes_applied.deleted,
-            log.sync_id
-        ),
-    );
-    if let Some(by) = &log.approval.approved_by {
-        block.row("approved", by.clone());
-    }
-    block.row(
-        "verified",
-        format!(
-            "integrity {}, smoke tests {}",
-            log.verification.integrity_verified, log.verification.smoke_tests_passed
-        ),
-    );
-    block.row("log", report.log_ref.clone());
-    for delivery in &report.notifications {
+/// `sync apply`, and `sync run` when it applied: what changed, who
+/// approved it, what was verified and who was told.
+#[derive(Serialize)]
+#[serde(transparent)]
+struct Applied<'a>(&'a engine::ApplyReport);
+
+impl Render for Applied<'_> {
+    fn human(&self, out: &HumanOut<'_>) -> Result<(), CliError> {
+        let report = self.0;
+        let log = &report.log;
+        let mut block = Block::default();
         block.row(
-            "notified",
-            if delivery.ok {
-                format!("{}: {}", delivery.target, delivery.message)
-            } else {
-                format!(
-                    "{} {}: {}",
-                    paint(style::WARN, "failed"),
-                    delivery.target,
-                    delivery.message
-                )
-            },
+            "applied",
+            format!(
+                "+{} ~{} -{} to {}",
+                log.execution.changes_applied.added,
+                log.execution.changes_applied.modified,
+                log.execution.changes_applied.deleted,
+                log.sync_id
+            ),
         );
+        if let Some(by) = &log.approval.approved_by {
+            block.row("approved", by.clone());
+        }
+        block.row(
+            "verified",
+            format!(
+                "integrity {}, smoke tests {}",
+                log.verification.integrity_verified, log.verification.smoke_tests_passed
+            ),
+        );
+        block.row("log", report.log_ref.clone());
+        for delivery in &report.notifications {
+            block.row(
+                "notified",
+                if delivery.ok {
+                    format!("{}: {}", delivery.target, delivery.message)
+                } else {
+                    format!(
+                        "{} {}: {}",
+                        paint(style::WARN, "failed"),
+                        delivery.target,
+                        delivery.message
+                    )
+                },
+            );
+        }
+        Ok(out.status(&block.render())?)
     }
-    ctx.printer.status(&block.render())
 }

@@ -6,13 +6,16 @@ use std::io::BufRead;
 use serde::Serialize;
 use trainyard_core::Error;
 use trainyard_core::version::{self, Bump, Channel};
-use trainyard_core::versioning::{self, BumpRequest, BumpTarget, NextRequest};
+use trainyard_core::versioning::{
+    self, BumpRequest, BumpTarget, HistoryReport, NextReport, NextRequest,
+};
 
 use super::status::{next_summary, render_deciding};
 use super::{CliError, CmdResult, Context, Exit};
 use crate::cli::{BumpArgs, HistoryArgs, NextArgs, VersionCommand};
 use crate::github;
 use crate::printer::{Block, paint, style};
+use crate::render::{HumanOut, Render};
 
 pub fn run(ctx: &Context<'_>, command: &VersionCommand) -> CmdResult {
     match command {
@@ -44,46 +47,53 @@ fn next(ctx: &Context<'_>, args: &NextArgs) -> CmdResult {
         outputs.push(("version", next.to_string()));
     }
     github::publish(ctx.printer, "version next", &outputs);
-    if ctx.printer.json() {
-        ctx.printer.write_json(&report)?;
-        return Ok(Exit::Success);
-    }
-    // The version alone on stdout, for `$(trainyard version next)`; the
-    // reasons on stderr.
-    if let Some(next) = &report.next {
-        ctx.printer.data(&format!("{next}\n"))?;
-    }
-    let mut block = Block::default();
-    let since = report
-        .latest_tag
-        .as_deref()
-        .unwrap_or("the start of history");
-    block.row(
-        "next",
-        format!(
-            "{} from {} commit(s) since {since}",
-            next_summary(&report),
-            report.commits.len()
-        ),
-    );
-    render_deciding(&mut block, &report);
-    if report.urgent {
-        block.row(
-            "urgent",
-            paint(style::WARN, "a security fix is among the changes"),
-        );
-    }
-    if report.nonconforming > 0 {
-        block.row(
-            "note",
-            format!("{} commit(s) are not conventional", report.nonconforming),
-        );
-    }
-    for note in &report.notes {
-        block.row("note", note.clone());
-    }
-    ctx.printer.status(&block.render())?;
+    ctx.printer.render(&Next(&report))?;
     Ok(Exit::Success)
+}
+
+/// `version next`: the version alone on stdout, for
+/// `$(trainyard version next)`; the reasons on stderr.
+#[derive(Serialize)]
+#[serde(transparent)]
+struct Next<'a>(&'a NextReport);
+
+impl Render for Next<'_> {
+    fn human(&self, out: &HumanOut<'_>) -> Result<(), CliError> {
+        let report = self.0;
+        if let Some(next) = &report.next {
+            out.data(&format!("{next}\n"))?;
+        }
+        let mut block = Block::default();
+        let since = report
+            .latest_tag
+            .as_deref()
+            .unwrap_or("the start of history");
+        block.row(
+            "next",
+            format!(
+                "{} from {} commit(s) since {since}",
+                next_summary(report),
+                report.commits.len()
+            ),
+        );
+        render_deciding(&mut block, report);
+        if report.urgent {
+            block.row(
+                "urgent",
+                paint(style::WARN, "a security fix is among the changes"),
+            );
+        }
+        if report.nonconforming > 0 {
+            block.row(
+                "note",
+                format!("{} commit(s) are not conventional", report.nonconforming),
+            );
+        }
+        for note in &report.notes {
+            block.row("note", note.clone());
+        }
+        Ok(out.status(&block.render())?)
+    }
 }
 
 fn bump(ctx: &Context<'_>, args: &BumpArgs) -> CmdResult {
@@ -119,21 +129,12 @@ fn bump(ctx: &Context<'_>, args: &BumpArgs) -> CmdResult {
             "version bump --dry-run",
             &[("version", report.version.to_string())],
         );
-        if ctx.printer.json() {
-            ctx.printer.write_json(&BumpOutput {
-                applied: false,
-                report: &report,
-                evidence: None,
-            })?;
-        } else {
-            ctx.printer.data(&diff)?;
-            ctx.printer.status(&format!(
-                "{} would write {} into {} file(s); dry run, nothing changed\n",
-                paint(style::WARN, "dry-run:"),
-                report.version,
-                report.plan.edits.len()
-            ))?;
-        }
+        ctx.printer.render(&BumpOutput {
+            applied: false,
+            report: &report,
+            evidence: None,
+            diff: &diff,
+        })?;
         // Like `diff`: 1 when changes are pending.
         return Ok(if report.plan.is_empty() {
             Exit::Success
@@ -147,24 +148,17 @@ fn bump(ctx: &Context<'_>, args: &BumpArgs) -> CmdResult {
         "version bump",
         &[("version", report.version.to_string())],
     );
-    if ctx.printer.json() {
-        ctx.printer.write_json(&BumpOutput {
-            applied: true,
-            report: &report,
-            evidence: applied.evidence,
-        })?;
-    } else {
-        ctx.printer.data(&diff)?;
-        ctx.printer.status(&format!(
-            "{} {} in {} file(s)\n",
-            paint(style::GOOD, "bumped:"),
-            report.version,
-            report.plan.edits.len()
-        ))?;
-    }
+    ctx.printer.render(&BumpOutput {
+        applied: true,
+        report: &report,
+        evidence: applied.evidence,
+        diff: &diff,
+    })?;
     Ok(Exit::Success)
 }
 
+/// `version bump`: the diff of the files on stdout, what was (or would
+/// be) written on stderr.
 #[derive(Serialize)]
 struct BumpOutput<'a> {
     applied: bool,
@@ -172,14 +166,52 @@ struct BumpOutput<'a> {
     report: &'a versioning::BumpReport,
     #[serde(skip_serializing_if = "Option::is_none")]
     evidence: Option<String>,
+    #[serde(skip)]
+    diff: &'a str,
+}
+
+impl Render for BumpOutput<'_> {
+    fn human(&self, out: &HumanOut<'_>) -> Result<(), CliError> {
+        let report = self.report;
+        out.data(self.diff)?;
+        if self.applied {
+            out.status(&format!(
+                "{} {} in {} file(s)\n",
+                paint(style::GOOD, "bumped:"),
+                report.version,
+                report.plan.edits.len()
+            ))?;
+        } else {
+            out.status(&format!(
+                "{} would write {} into {} file(s); dry run, nothing changed\n",
+                paint(style::WARN, "dry-run:"),
+                report.version,
+                report.plan.edits.len()
+            ))?;
+        }
+        Ok(())
+    }
 }
 
 fn history(ctx: &Context<'_>, args: &HistoryArgs) -> CmdResult {
     let ws = ctx.workspace()?;
     let report = versioning::history(&ws, args.rev.as_deref())?;
-    if ctx.printer.json() {
-        ctx.printer.write_json(&report)?;
+    ctx.printer.render(&Releases(&report))?;
+    Ok(if args.check && report.mismatches > 0 {
+        Exit::Failure
     } else {
+        Exit::Success
+    })
+}
+
+/// `version history`: each release's bump checked against its commits.
+#[derive(Serialize)]
+#[serde(transparent)]
+struct Releases<'a>(&'a HistoryReport);
+
+impl Render for Releases<'_> {
+    fn human(&self, out: &HumanOut<'_>) -> Result<(), CliError> {
+        let report = self.0;
         let width = report
             .releases
             .iter()
@@ -187,7 +219,7 @@ fn history(ctx: &Context<'_>, args: &HistoryArgs) -> CmdResult {
             .max()
             .unwrap_or(3)
             .max(3);
-        let mut out = format!(
+        let mut text = format!(
             "{}\n",
             paint(
                 style::LABEL,
@@ -204,25 +236,20 @@ fn history(ctx: &Context<'_>, args: &HistoryArgs) -> CmdResult {
                 paint(style::BAD, format!("expected {}", release.expected))
             };
             let urgent = if release.urgent { "  security" } else { "" };
-            out.push_str(&format!(
+            text.push_str(&format!(
                 "{:<width$}  {:<7}  {:>7}  {check}{urgent}\n",
                 release.tag, release.bump, release.commits
             ));
         }
-        ctx.printer.data(&out)?;
-        ctx.printer.status(&format!(
+        out.data(&text)?;
+        Ok(out.status(&format!(
             "{} releases, {} commits classified, {} unreleased, {} mismatch(es)\n",
             report.releases.len(),
             report.commits,
             report.unreleased,
             report.mismatches
-        ))?;
+        ))?)
     }
-    Ok(if args.check && report.mismatches > 0 {
-        Exit::Failure
-    } else {
-        Exit::Success
-    })
 }
 
 #[derive(Serialize)]
@@ -245,27 +272,34 @@ fn validate(ctx: &Context<'_>, versions: &[String]) -> CmdResult {
             }
         })
         .collect();
-    if ctx.printer.json() {
-        ctx.printer.write_json(&results)?;
+    ctx.printer.render(&Validities(&results))?;
+    Ok(if results.iter().all(|r| r.valid) {
+        Exit::Success
     } else {
-        let mut out = String::new();
-        for r in &results {
+        Exit::Failure
+    })
+}
+
+/// `version validate`: each version, valid or why not.
+#[derive(Serialize)]
+#[serde(transparent)]
+struct Validities<'a>(&'a [Validity]);
+
+impl Render for Validities<'_> {
+    fn human(&self, out: &HumanOut<'_>) -> Result<(), CliError> {
+        let mut text = String::new();
+        for r in self.0 {
             match &r.reason {
-                None => out.push_str(&format!("{}: {}\n", r.version, paint(style::GOOD, "valid"))),
-                Some(reason) => out.push_str(&format!(
+                None => text.push_str(&format!("{}: {}\n", r.version, paint(style::GOOD, "valid"))),
+                Some(reason) => text.push_str(&format!(
                     "{}: {} {reason}\n",
                     r.version,
                     paint(style::BAD, "invalid:")
                 )),
             }
         }
-        ctx.printer.data(&out)?;
+        Ok(out.data(&text)?)
     }
-    Ok(if results.iter().all(|r| r.valid) {
-        Exit::Success
-    } else {
-        Exit::Failure
-    })
 }
 
 fn compare(ctx: &Context<'_>, a: &str, b: &str) -> CmdResult {
@@ -275,13 +309,22 @@ fn compare(ctx: &Context<'_>, a: &str, b: &str) -> CmdResult {
         Ordering::Equal => "=",
         Ordering::Greater => ">",
     };
-    if ctx.printer.json() {
-        ctx.printer
-            .write_json(&serde_json::json!({ "a": a, "b": b, "order": sign }))?;
-    } else {
-        ctx.printer.data(&format!("{sign}\n"))?;
-    }
+    ctx.printer.render(&Comparison { a, b, order: sign })?;
     Ok(Exit::Success)
+}
+
+/// `version compare`: `<`, `=` or `>`.
+#[derive(Serialize)]
+struct Comparison<'a> {
+    a: &'a str,
+    b: &'a str,
+    order: &'static str,
+}
+
+impl Render for Comparison<'_> {
+    fn human(&self, out: &HumanOut<'_>) -> Result<(), CliError> {
+        Ok(out.data(&format!("{}\n", self.order))?)
+    }
 }
 
 fn sort(ctx: &Context<'_>) -> CmdResult {
@@ -302,19 +345,31 @@ fn sort(ctx: &Context<'_>) -> CmdResult {
     // Stable: versions of equal precedence keep their input order.
     valid.sort_by(|a, b| version::cmp_precedence(&a.0, &b.0));
     let sorted: Vec<&str> = valid.iter().map(|(_, t)| t.as_str()).collect();
-    if ctx.printer.json() {
-        ctx.printer
-            .write_json(&serde_json::json!({ "sorted": sorted, "invalid": invalid }))?;
-    } else {
-        let mut out = String::new();
-        for text in &sorted {
-            out.push_str(text);
-            out.push('\n');
-        }
-        ctx.printer.data(&out)?;
-    }
+    ctx.printer.render(&Sorted {
+        sorted,
+        invalid: &invalid,
+    })?;
     if invalid.is_empty() {
         return Ok(Exit::Success);
     }
     Err(CliError::Core(Error::input(invalid.join("\n       "))))
+}
+
+/// `version sort`: the valid versions in precedence order, one a line;
+/// the invalid ones are the command's error.
+#[derive(Serialize)]
+struct Sorted<'a> {
+    sorted: Vec<&'a str>,
+    invalid: &'a [String],
+}
+
+impl Render for Sorted<'_> {
+    fn human(&self, out: &HumanOut<'_>) -> Result<(), CliError> {
+        let mut text = String::new();
+        for version in &self.sorted {
+            text.push_str(version);
+            text.push('\n');
+        }
+        Ok(out.data(&text)?)
+    }
 }
