@@ -3,6 +3,7 @@
 
 mod cli;
 mod commands;
+mod error;
 mod github;
 mod printer;
 mod render;
@@ -11,7 +12,8 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
-use crate::commands::{CliError, Exit};
+use crate::commands::Exit;
+use crate::error::CliError;
 use crate::printer::{Printer, paint, style};
 
 fn main() -> ExitCode {

@@ -6,9 +6,6 @@ use std::io::{self, Write};
 use anstyle::{AnsiColor, Style};
 use serde::Serialize;
 
-use crate::commands::CliError;
-use crate::render::{HumanOut, Render};
-
 /// Styles used in human output.
 pub mod style {
     use super::*;
@@ -47,16 +44,6 @@ impl Printer {
         // `From` keeps an I/O error's kind, so a closed pipe stays one.
         serde_json::to_writer_pretty(&mut out, value).map_err(io::Error::from)?;
         writeln!(out)
-    }
-
-    /// Prints a report: its JSON document with `--json`, its human form
-    /// otherwise.
-    pub fn render<R: Render + ?Sized>(&self, report: &R) -> Result<(), CliError> {
-        if self.json {
-            Ok(self.write_json(report)?)
-        } else {
-            report.human(&HumanOut::new(self))
-        }
     }
 
     /// Writes data (possibly styled) to stdout.

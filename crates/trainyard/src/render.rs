@@ -5,7 +5,7 @@ use std::io::{self, Write};
 
 use serde::{Serialize, Serializer};
 
-use crate::commands::CliError;
+use crate::error::CliError;
 use crate::printer::Printer;
 
 /// A report a command prints, through [`Printer::render`].
@@ -60,4 +60,16 @@ pub fn lossy_text<S: Serializer>(
     serializer: S,
 ) -> Result<S::Ok, S::Error> {
     serializer.serialize_str(&String::from_utf8_lossy(bytes.as_ref()))
+}
+
+impl Printer {
+    /// Prints a report: its JSON document with `--json`, its human form
+    /// otherwise.
+    pub fn render<R: Render + ?Sized>(&self, report: &R) -> Result<(), CliError> {
+        if self.json() {
+            Ok(self.write_json(report)?)
+        } else {
+            report.human(&HumanOut::new(self))
+        }
+    }
 }

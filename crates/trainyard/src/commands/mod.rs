@@ -21,8 +21,8 @@ mod version;
 
 use std::path::{Path, PathBuf};
 
+use trainyard_core::Error;
 use trainyard_core::versioning::Workspace;
-use trainyard_core::{Error, ErrorKind};
 
 use crate::cli::{Cli, Command};
 use crate::printer::Printer;
@@ -36,40 +36,7 @@ pub enum Exit {
     Failure,
 }
 
-/// Why a command did not run to completion.
-#[derive(Debug, thiserror::Error)]
-pub enum CliError {
-    /// An error from the core.
-    #[error(transparent)]
-    Core(#[from] Error),
-    /// Writing output failed (a broken pipe exits quietly).
-    #[error("cannot write output: {0}")]
-    Io(#[from] std::io::Error),
-}
-
-impl CliError {
-    /// The documented exit code: 2 for input, 3 for the environment, 4 for
-    /// internal errors.
-    pub fn exit_code(&self) -> u8 {
-        match self {
-            CliError::Core(e) => match e.kind() {
-                ErrorKind::Input => 2,
-                ErrorKind::Environment => 3,
-                ErrorKind::Internal => 4,
-            },
-            CliError::Io(_) => 3,
-        }
-    }
-
-    /// The error's kind as written in `--json` output.
-    pub fn kind_name(&self) -> &'static str {
-        match self.exit_code() {
-            2 => "input",
-            3 => "environment",
-            _ => "internal",
-        }
-    }
-}
+pub use crate::error::CliError;
 
 /// The result of a command.
 pub type CmdResult = Result<Exit, CliError>;
