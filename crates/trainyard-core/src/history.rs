@@ -241,6 +241,40 @@ impl Repo {
         Ok(scan)
     }
 
+    /// The tag prefix this repository's release tags use, read from the
+    /// tags: every tag that is some prefix before a version (`v1.2.0`,
+    /// `1.2.0`, `release-1.2.0`) counts, and the prefix of the highest
+    /// version wins (so a project that dropped the `v` years ago is read
+    /// as it tags today). `None` when no tag names a version.
+    ///
+    /// # Errors
+    ///
+    /// Returns an [`Error::Environment`] when the references cannot be read.
+    pub fn tag_prefix_in_use(&self) -> Result<Option<String>> {
+        let scan = self.version_tags("")?;
+        let mut best: Option<(Version, String)> = scan
+            .versions
+            .into_iter()
+            .map(|tag| (tag.version, String::new()))
+            .max_by(|a, b| a.0.cmp_precedence(&b.0));
+        for ignored in scan.ignored {
+            let Some(digit) = ignored.name.find(|c: char| c.is_ascii_digit()) else {
+                continue;
+            };
+            let (prefix, rest) = ignored.name.split_at(digit);
+            let Ok(version) = version::parse(rest) else {
+                continue;
+            };
+            if best
+                .as_ref()
+                .is_none_or(|(top, _)| version.cmp_precedence(top).is_gt())
+            {
+                best = Some((version, prefix.to_owned()));
+            }
+        }
+        Ok(best.map(|(_, prefix)| prefix))
+    }
+
     /// Walks the commits reachable from `tip` but not from any of `hidden`,
     /// newest first.
     ///

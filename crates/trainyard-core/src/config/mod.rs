@@ -318,15 +318,28 @@ impl Config {
 
 /// The commented configuration `trainyard init` writes, listing the
 /// manifests found at the repository root.
-pub fn init_template(manifests: &[ManifestSpec]) -> String {
+pub fn init_template(manifests: &[ManifestSpec], tag_prefix: &str) -> String {
     let mut out = String::from(
         "# trainyard configuration. Every key is optional: the defaults are the\n\
          # release spec's values. `trainyard config schema` prints the JSON Schema.\n\
          \n\
          versioning:\n\
-         \x20 # Release tags are `<tag_prefix><version>`, e.g. v1.2.0. May be \"\".\n\
-         \x20 tag_prefix: v\n\
-         \x20 # The first release when the repository has no release tag yet.\n\
+         \x20 # Release tags are `<tag_prefix><version>`, e.g. v1.2.0. May be \"\".\n",
+    );
+    // A plain word is written as it is; anything else (the empty prefix,
+    // YAML's special characters) quoted.
+    let plain = tag_prefix.starts_with(|c: char| c.is_ascii_alphanumeric())
+        && tag_prefix
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_./@".contains(c));
+    let written = if plain {
+        tag_prefix.to_owned()
+    } else {
+        serde_json::to_string(tag_prefix).unwrap_or_else(|_| "v".into())
+    };
+    out.push_str(&format!("  tag_prefix: {written}\n"));
+    out.push_str(
+        "  # The first release when the repository has no release tag yet.\n\
          \x20 initial_version: 0.1.0\n\
          \x20 # Commit type (and scope) to bump, first match wins; breaking changes\n\
          \x20 # always bump major. Unmatched: feat -> minor, everything else -> patch.\n\
@@ -472,7 +485,7 @@ mod tests {
 
     #[test]
     fn the_template_parses() {
-        let text = init_template(&[]);
+        let text = init_template(&[], "v");
         parse(&text, Path::new("trainyard.yaml")).expect("template is valid");
     }
 

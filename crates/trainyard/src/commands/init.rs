@@ -19,7 +19,12 @@ pub fn run(ctx: &Context<'_>, args: &InitArgs) -> CmdResult {
         .into());
     }
     let manifests = manifest::detect(&root)?;
-    let text = config::init_template(&manifests);
+    // The prefix the release tags already use, `v` for a repository with
+    // none yet.
+    let tag_prefix = Repo::discover(&ctx.cwd)?
+        .tag_prefix_in_use()?
+        .unwrap_or_else(|| "v".to_owned());
+    let text = config::init_template(&manifests, &tag_prefix);
     if ctx.printer.json() {
         ctx.printer.write_json(&serde_json::json!({
             "path": path,

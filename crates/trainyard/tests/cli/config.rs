@@ -128,6 +128,39 @@ fn a_missing_explicit_config_is_an_error_a_missing_default_is_not() {
 }
 
 #[test]
+fn init_takes_the_tag_prefix_the_release_tags_use() {
+    // A project that dropped the `v` some releases ago, as renovate did:
+    // its newest tags decide, and the next version follows them.
+    let repo = TestRepo::new();
+    repo.write("README", "x\n");
+    repo.commit("feat: first");
+    repo.tag("v1.0.0");
+    repo.write("a", "a\n");
+    repo.commit("feat: second");
+    repo.tag("v1.1.0");
+    repo.write("b", "b\n");
+    repo.commit("feat: third");
+    repo.tag("2.0.0");
+    repo.write("c", "c\n");
+    repo.commit("fix: fourth");
+    let run = repo.run(&["init"]);
+    assert_eq!(run.code(), 0, "{}", run.transcript());
+    let text = std::fs::read_to_string(repo.path().join("trainyard.yaml")).expect("written");
+    assert!(text.contains("  tag_prefix: \"\"\n"), "{text}");
+    let next = repo.run(&["version", "next"]);
+    assert_eq!(next.code(), 0, "{}", next.transcript());
+    assert!(next.stdout().starts_with("2.0.1"), "{}", next.transcript());
+    // Tags with a `v` only: the prefix stays `v`.
+    let repo = TestRepo::new();
+    repo.write("README", "x\n");
+    repo.commit("feat: first");
+    repo.tag("v0.3.0");
+    assert_eq!(repo.run(&["init"]).code(), 0);
+    let text = std::fs::read_to_string(repo.path().join("trainyard.yaml")).expect("written");
+    assert!(text.contains("  tag_prefix: v\n"), "{text}");
+}
+
+#[test]
 fn init_writes_a_commented_config_listing_the_manifests() {
     let repo = TestRepo::new();
     repo.write(
