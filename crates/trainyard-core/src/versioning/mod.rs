@@ -193,7 +193,8 @@ pub fn next(ws: &Workspace, request: &NextRequest) -> Result<NextReport> {
         Some(l) => next.cmp_precedence(l).is_gt(),
         None => !commits.is_empty(),
     };
-    let mut notes = tag_notes(&tags.ignored);
+    let mut notes = prefix_notes(&ws.config.versioning.tag_prefix, &tags);
+    notes.extend(tag_notes(&tags.ignored));
     if latest.is_none() && release_needed {
         notes.push(format!(
             "no release tag yet: the first release is {}",
@@ -348,6 +349,36 @@ pub fn first_release(ws: &Workspace) -> Result<FirstRelease> {
             version: initial,
         },
     })
+}
+
+/// A note when tags under another prefix name a higher version than every
+/// tag with the configured one: the prefix is likely the wrong one (a
+/// project that dropped its `v` keeps counting from its last `v` tag).
+fn prefix_notes(prefix: &str, tags: &TagScan) -> Vec<String> {
+    let highest = tags
+        .versions
+        .iter()
+        .map(|t| &t.version)
+        .max_by(|a, b| a.cmp_precedence(b));
+    let higher = tags
+        .ignored
+        .iter()
+        .filter_map(|t| {
+            let digit = t.name.find(|c: char| c.is_ascii_digit())?;
+            let (other, rest) = t.name.split_at(digit);
+            let version = version::parse(rest).ok()?;
+            highest
+                .is_none_or(|h| version.cmp_precedence(h).is_gt())
+                .then(|| (version, other.to_owned(), t.name.clone()))
+        })
+        .max_by(|a, b| a.0.cmp_precedence(&b.0));
+    match higher {
+        Some((_, other, name)) if other != prefix => vec![format!(
+            "tag `{name}` names a higher version than any tag with the prefix `{prefix}`: set versioning.tag_prefix to {} if it is a release",
+            serde_json::to_string(&other).unwrap_or_default()
+        )],
+        _ => Vec::new(),
+    }
 }
 
 fn tag_notes(ignored: &[IgnoredTag]) -> Vec<String> {

@@ -143,6 +143,15 @@ fn init_takes_the_tag_prefix_the_release_tags_use() {
     repo.tag("2.0.0");
     repo.write("c", "c\n");
     repo.commit("fix: fourth");
+    // Without a configuration the prefix is `v`, and the next version
+    // says why it looks wrong.
+    let before = repo.run(&["--json", "version", "next"]).json();
+    assert!(
+        before["notes"].as_array().expect("notes").iter().any(|n| n
+            .as_str()
+            .is_some_and(|n| n.contains("set versioning.tag_prefix to \"\""))),
+        "{before}"
+    );
     let run = repo.run(&["init"]);
     assert_eq!(run.code(), 0, "{}", run.transcript());
     let text = std::fs::read_to_string(repo.path().join("trainyard.yaml")).expect("written");
