@@ -18,6 +18,7 @@
 //! file, and any file with a regular expression naming the version.
 
 mod cargo;
+mod glob;
 mod npm;
 mod plain;
 mod pyproject;
@@ -37,7 +38,9 @@ use crate::{Error, Result};
 /// One manifest to read or bump, as named in `versioning.manifests` of the
 /// configuration.
 ///
-/// Paths are relative to the repository root. In YAML:
+/// Paths are relative to the repository root; a glob pattern
+/// (`packages/*/package.json`) names every file it matches, outside
+/// `.git`, `node_modules` and `target`. In YAML:
 ///
 /// ```yaml
 /// versioning:
@@ -45,6 +48,8 @@ use crate::{Error, Result};
 ///     - kind: cargo            # path defaults to Cargo.toml
 ///     - kind: npm
 ///       path: web/package.json
+///     - kind: npm              # every package, one version
+///       path: "packages/*/package.json"
 ///     - kind: pyproject        # path defaults to pyproject.toml
 ///     - kind: version_file     # path defaults to VERSION
 ///     - kind: regex
@@ -173,6 +178,12 @@ impl ManifestSpec {
         }
         Ok(())
     }
+}
+
+/// Validates every spec before any pattern is expanded, so a bad path is
+/// refused before the tree is read.
+fn validate_all(specs: &[ManifestSpec]) -> Result<()> {
+    specs.iter().try_for_each(ManifestSpec::validate)
 }
 
 /// The kind of a manifest, as reported.
@@ -383,8 +394,8 @@ pub fn detect(root: &Path) -> Result<Vec<ManifestSpec>> {
 pub fn read_versions(root: &Path, specs: &[ManifestSpec]) -> Result<Vec<ManifestVersion>> {
     let mut files = Files::new(root);
     let mut out: Vec<ManifestVersion> = Vec::new();
-    for spec in specs {
-        spec.validate()?;
+    validate_all(specs)?;
+    for spec in &glob::expand(root, specs)? {
         let path = relative_path(spec.path())?;
         let found = match spec {
             ManifestSpec::Cargo { .. } => cargo::read(&mut files, &path)?,
@@ -424,8 +435,8 @@ pub fn plan_bump(
     let mut files = Files::new(root);
     let mut notes = Vec::new();
     let new = new_version.to_string();
-    for spec in specs {
-        spec.validate()?;
+    validate_all(specs)?;
+    for spec in &glob::expand(root, specs)? {
         let path = relative_path(spec.path())?;
         match spec {
             ManifestSpec::Cargo { .. } => cargo::plan(&mut files, &path, new_version, &mut notes)?,

@@ -345,3 +345,59 @@ fn an_untagged_workspace_starts_from_its_highest_version_and_never_goes_back() {
         lower.stderr()
     );
 }
+
+#[test]
+fn one_bump_writes_every_package_a_glob_names() {
+    // vuejs/core's shape: one version for the root and every package.
+    let repo = TestRepo::new();
+    let names = [
+        "compiler-core",
+        "reactivity",
+        "runtime-dom",
+        "shared",
+        "vue",
+    ];
+    repo.write(
+        "package.json",
+        "{\n  \"name\": \"root\",\n  \"version\": \"3.4.0\"\n}\n",
+    );
+    for name in names {
+        repo.write(
+            &format!("packages/{name}/package.json"),
+            &format!("{{\n  \"name\": \"@vue/{name}\",\n  \"version\": \"3.4.0\"\n}}\n"),
+        );
+    }
+    // Never reached into: a dependency's own manifest.
+    let vendored = "{\n  \"name\": \"dep\",\n  \"version\": \"9.9.9\"\n}\n";
+    repo.write("packages/vue/node_modules/dep/package.json", vendored);
+    repo.write(
+        "trainyard.yaml",
+        "versioning:\n  manifests:\n    - { kind: npm, path: package.json }\n    - { kind: npm, path: \"packages/*/package.json\" }\n",
+    );
+    repo.commit("chore: packages");
+    repo.tag("v3.4.0");
+    repo.write("packages/shared/src.ts", "export {}\n");
+    repo.commit("feat(shared): a helper");
+    let run = repo.run(&["version", "bump"]);
+    assert_eq!(run.code(), 0, "{}", run.transcript());
+    let read = |path: &str| std::fs::read_to_string(repo.path().join(path)).expect("read");
+    assert!(read("package.json").contains("\"version\": \"3.5.0\""));
+    for name in names {
+        let text = read(&format!("packages/{name}/package.json"));
+        assert!(text.contains("\"version\": \"3.5.0\""), "{name}: {text}");
+    }
+    assert_eq!(read("packages/vue/node_modules/dep/package.json"), vendored);
+    // A pattern that names nothing is an error that says so.
+    repo.write(
+        "trainyard.yaml",
+        "versioning:\n  manifests:\n    - { kind: npm, path: \"libs/*/package.json\" }\n",
+    );
+    let run = repo.run(&["version", "bump", "--dry-run", "--allow-dirty"]);
+    assert_eq!(run.code(), 2, "{}", run.transcript());
+    assert!(
+        run.stderr()
+            .contains("`libs/*/package.json` matches no file"),
+        "{}",
+        run.stderr()
+    );
+}
