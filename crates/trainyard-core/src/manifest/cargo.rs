@@ -47,6 +47,8 @@ enum PkgVersion {
 #[derive(Debug, Clone)]
 struct CargoToml {
     has_package: bool,
+    /// `package.name`, when it is a string.
+    name: Option<String>,
     version: PkgVersion,
     workspace: Option<WorkspaceSection>,
     path_deps: Vec<PathDep>,
@@ -116,8 +118,13 @@ fn parse(path: &Path, text: &str) -> Result<CargoToml> {
     if let Some(ws) = table(root, "workspace") {
         collect_path_deps(path, text, ws, "workspace.", &mut path_deps)?;
     }
+    let name = package
+        .and_then(|p| p.get("name"))
+        .and_then(Item::as_str)
+        .map(str::to_owned);
     Ok(CargoToml {
         has_package: package.is_some(),
+        name,
         version,
         workspace,
         path_deps,
@@ -588,7 +595,87 @@ pub(super) fn plan(
             files.set(&pkg.manifest, after)?;
         }
     }
+    let names: BTreeSet<&str> = project
+        .packages()
+        .filter(|pkg| bumped.contains(&pkg.dir))
+        .filter_map(|pkg| pkg.doc.name.as_deref())
+        .collect();
+    // The lock sits beside the workspace root: the nearest one above.
+    let lock = project
+        .root
+        .dir
+        .ancestors()
+        .map(|dir| dir.join("Cargo.lock"))
+        .find(|lock| files.exists(lock));
+    match lock {
+        Some(lock) => update_lock(files, &lock, &names, &new_text),
+        None => Ok(()),
+    }
+}
+
+/// Sets the version of the packages `names` in the `Cargo.lock` at `lock`:
+/// the `[[package]]` entries of that name without a
+/// `source` (the workspace's own, not a registry's or git's namesake).
+/// Only their `version = "..."` lines change.
+fn update_lock(
+    files: &mut Files<'_>,
+    lock: &Path,
+    names: &BTreeSet<&str>,
+    new: &str,
+) -> Result<()> {
+    if names.is_empty() {
+        return Ok(());
+    }
+    let text = files.text(lock)?;
+    let mut out = String::with_capacity(text.len());
+    for entry in split_entries(&text) {
+        let own = lock_value(entry, "name").is_some_and(|n| names.contains(n))
+            && lock_value(entry, "source").is_none();
+        if !own {
+            out.push_str(entry);
+            continue;
+        }
+        for line in entry.split_inclusive('\n') {
+            if lock_value(line, "version").is_some() {
+                let ending = if line.ends_with("\r\n") {
+                    "\r\n"
+                } else if line.ends_with('\n') {
+                    "\n"
+                } else {
+                    ""
+                };
+                out.push_str(&format!("version = \"{new}\"{ending}"));
+            } else {
+                out.push_str(line);
+            }
+        }
+    }
+    if out != text {
+        files.set(lock, out)?;
+    }
     Ok(())
+}
+
+/// `text` cut before each `[[package]]` line: the preamble, then one
+/// piece per entry.
+fn split_entries(text: &str) -> Vec<&str> {
+    let mut starts: Vec<usize> = text
+        .match_indices("[[package]]")
+        .map(|(i, _)| i)
+        .filter(|&i| i == 0 || text.as_bytes()[i - 1] == b'\n')
+        .collect();
+    starts.insert(0, 0);
+    starts.push(text.len());
+    starts.dedup();
+    starts.windows(2).map(|w| &text[w[0]..w[1]]).collect()
+}
+
+/// The string value of a top-level `key = "value"` line in `entry`.
+fn lock_value<'t>(entry: &'t str, key: &str) -> Option<&'t str> {
+    entry.lines().find_map(|line| {
+        let rest = line.strip_prefix(key)?.trim_start().strip_prefix('=')?;
+        rest.trim().strip_prefix('"')?.strip_suffix('"')
+    })
 }
 
 /// The requirement `req` rewritten to name `new`, keeping its operator

@@ -837,3 +837,31 @@ fn toml_dotted_keys_and_inline_tables_are_found() {
         before.replacen("version = \"0.1.0\" }", "version = \"0.2.0\" }", 1)
     );
 }
+
+#[test]
+fn cargo_lock_follows_the_members_and_leaves_namesakes_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    workspace(dir.path());
+    let lock = "# generated\nversion = 4\n\n[[package]]\nname = \"cli\"\nversion = \"0.3.1\"\ndependencies = [\n \"core-lib\",\n]\n\n[[package]]\nname = \"core-lib\"\nversion = \"0.3.1\"\n\n[[package]]\nname = \"core-lib\"\nversion = \"0.3.1\"\nsource = \"registry+https://github.com/rust-lang/crates.io-index\"\nchecksum = \"00\"\n\n[[package]]\nname = \"other\"\nversion = \"1.0.0\"\n";
+    write(dir.path(), "Cargo.lock", lock);
+    let plan = plan_bump(dir.path(), &[cargo("Cargo.toml")], &ver("0.4.0")).unwrap();
+    let edit = plan
+        .edits
+        .iter()
+        .find(|e| e.path == Path::new("Cargo.lock"))
+        .expect("the lock is edited");
+    let after = &edit.after;
+    // Every member the bump moves, and only those, at the new version.
+    let expected = lock
+        .replacen(
+            "name = \"cli\"\nversion = \"0.3.1\"",
+            "name = \"cli\"\nversion = \"0.4.0\"",
+            1,
+        )
+        .replacen(
+            "name = \"core-lib\"\nversion = \"0.3.1\"\n\n",
+            "name = \"core-lib\"\nversion = \"0.4.0\"\n\n",
+            1,
+        );
+    assert_eq!(after, &expected, "{after}");
+}

@@ -401,3 +401,59 @@ fn one_bump_writes_every_package_a_glob_names() {
         run.stderr()
     );
 }
+
+#[test]
+fn a_workspace_bump_keeps_cargo_lock_in_step() {
+    let repo = TestRepo::new();
+    repo.write(
+        "Cargo.toml",
+        "[workspace]\nmembers = [\"crates/*\"]\nresolver = \"2\"\n",
+    );
+    repo.write(
+        "crates/core/Cargo.toml",
+        "[package]\nname = \"demo-core\"\nversion = \"0.1.0\"\nedition = \"2021\"\n",
+    );
+    repo.write("crates/core/src/lib.rs", "");
+    repo.write(
+        "crates/cli/Cargo.toml",
+        "[package]\nname = \"demo-cli\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[dependencies]\ndemo-core = { path = \"../core\", version = \"0.1.0\" }\n",
+    );
+    repo.write("crates/cli/src/lib.rs", "");
+    repo.write(
+        "trainyard.yaml",
+        "versioning:\n  manifests:\n    - { kind: cargo }\n",
+    );
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let locked = |what: &str| {
+        let out = std::process::Command::new(&cargo)
+            .args([what, "--offline", "--quiet"])
+            .args(if what == "metadata" {
+                &["--locked", "--format-version", "1"][..]
+            } else {
+                &[][..]
+            })
+            .current_dir(repo.path())
+            .output()
+            .expect("cargo runs");
+        assert!(
+            out.status.success(),
+            "cargo {what}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    locked("generate-lockfile");
+    repo.commit("feat: a workspace");
+    repo.tag("v0.1.0");
+    repo.write("crates/core/src/lib.rs", "pub fn x() {}\n");
+    repo.commit("feat(core): x");
+    let run = repo.run(&["version", "bump"]);
+    assert_eq!(run.code(), 0, "{}", run.transcript());
+    let lock = std::fs::read_to_string(repo.path().join("Cargo.lock")).expect("lock");
+    assert!(
+        lock.contains("name = \"demo-core\"\nversion = \"0.2.0\"")
+            && lock.contains("name = \"demo-cli\"\nversion = \"0.2.0\""),
+        "{lock}"
+    );
+    // Cargo agrees: the lock needs no update.
+    locked("metadata");
+}
