@@ -42,6 +42,17 @@ pub struct IgnoredTag {
     pub reason: String,
 }
 
+impl IgnoredTag {
+    /// The tag read as some other prefix before a version (`release-1.2.0`
+    /// is `release-` and 1.2.0): everything up to its first digit, and the
+    /// rest when that is a version.
+    pub fn under_another_prefix(&self) -> Option<(&str, Version)> {
+        let digit = self.name.find(|c: char| c.is_ascii_digit())?;
+        let (prefix, rest) = self.name.split_at(digit);
+        Some((prefix, version::parse(rest).ok()?))
+    }
+}
+
 /// All tags of a repository, read as versions.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct TagScan {
@@ -257,14 +268,11 @@ impl Repo {
             .into_iter()
             .map(|tag| (tag.version, String::new()))
             .max_by(|a, b| a.0.cmp_precedence(&b.0));
-        for ignored in scan.ignored {
-            let Some(digit) = ignored.name.find(|c: char| c.is_ascii_digit()) else {
-                continue;
-            };
-            let (prefix, rest) = ignored.name.split_at(digit);
-            let Ok(version) = version::parse(rest) else {
-                continue;
-            };
+        for (prefix, version) in scan
+            .ignored
+            .iter()
+            .filter_map(IgnoredTag::under_another_prefix)
+        {
             if best
                 .as_ref()
                 .is_none_or(|(top, _)| version.cmp_precedence(top).is_gt())

@@ -364,9 +364,7 @@ fn prefix_notes(prefix: &str, tags: &TagScan) -> Vec<String> {
         .ignored
         .iter()
         .filter_map(|t| {
-            let digit = t.name.find(|c: char| c.is_ascii_digit())?;
-            let (other, rest) = t.name.split_at(digit);
-            let version = version::parse(rest).ok()?;
+            let (other, version) = t.under_another_prefix()?;
             highest
                 .is_none_or(|h| version.cmp_precedence(h).is_gt())
                 .then(|| (version, other.to_owned(), t.name.clone()))
