@@ -237,6 +237,20 @@ impl ChannelConfig {
             ChannelConfig::Directory(_) | ChannelConfig::GitRemote(_) => None,
         }
     }
+
+    /// The channel's credential resolved (relative to `home`), for
+    /// [`PublishRelease::token`].
+    ///
+    /// # Errors
+    ///
+    /// As [`crate::credentials::resolve`].
+    pub fn token(&self, home: &std::path::Path) -> Result<Option<String>> {
+        self.credentials()
+            .map(|reference| {
+                crate::credentials::resolve(reference, home).map(|s| s.expose().to_owned())
+            })
+            .transpose()
+    }
 }
 
 /// Checks channel entries without touching anything: names present and

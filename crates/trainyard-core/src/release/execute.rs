@@ -398,14 +398,7 @@ impl Run<'_> {
                     "channel {name} of the plan is no longer configured"
                 ))
             })?;
-        let token = match channel.credentials() {
-            Some(reference) => Some(
-                crate::credentials::resolve(reference, &ws.home)?
-                    .expose()
-                    .to_owned(),
-            ),
-            None => None,
-        };
+        let token = channel.token(&ws.home)?;
         let release = publish::release_for(
             ws,
             &self.state.version,

@@ -102,14 +102,7 @@ fn republish(ws: &Workspace, plan: &RollbackPlan, channel: &ChannelPlan) -> Resu
         .and_then(|a| a.path.parent())
         .map(Path::to_path_buf)
         .unwrap_or_default();
-    let token = match config.credentials() {
-        Some(reference) => Some(
-            crate::credentials::resolve(reference, &ws.home)?
-                .expose()
-                .to_owned(),
-        ),
-        None => None,
-    };
+    let token = config.token(&ws.home)?;
     let receipt = channels::publish(
         config,
         &channels::PublishRelease {
