@@ -699,6 +699,43 @@ fn world(f: &Fixture) -> (String, Files, Files) {
 }
 
 #[test]
+fn a_state_edited_past_its_approval_carries_nothing_out() {
+    let f = fixture("");
+    let repo = &f.repo;
+    let id = plan(repo, &["--to", "1.0.0"]);
+    let before = world(&f);
+    let waiting = start(repo, &id, "high", "widespread");
+    assert_eq!(waiting.code(), 1, "{}", waiting.transcript());
+    let rollback_id = waiting.json()["rollback_id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    // The state says the decision step is done, without the approval.
+    let path = repo
+        .path()
+        .join(format!(".trainyard/rollbacks/{rollback_id}.yaml"));
+    let text = std::fs::read_to_string(&path).expect("state");
+    let edited = text.replacen(
+        "name: decide\n  status: waiting",
+        "name: decide\n  status: done",
+        1,
+    );
+    assert_ne!(edited, text, "{text}");
+    std::fs::write(&path, edited).expect("edit");
+    let refused = repo.run(&["rollback", "resume", &rollback_id]);
+    assert_eq!(refused.code(), 2, "{}", refused.transcript());
+    assert!(
+        refused.stderr().contains("is not approved by Director"),
+        "{}",
+        refused.stderr()
+    );
+    let after = world(&f);
+    assert_eq!(before.0, after.0);
+    assert_unchanged(&before.1, &after.1);
+    assert_unchanged(&before.2, &after.2);
+}
+
+#[test]
 fn an_immediate_rollback_waits_for_the_approval_its_cell_requires() {
     let f = fixture("");
     let repo = &f.repo;
