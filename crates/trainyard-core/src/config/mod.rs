@@ -16,6 +16,7 @@ pub mod changelog;
 pub mod checklist;
 pub mod gates;
 pub mod notify;
+pub mod packages;
 pub mod release;
 pub mod rollback;
 pub mod versioning;
@@ -63,6 +64,17 @@ pub struct Config {
     /// Sync configuration files besides those in `.trainyard/syncs/`,
     /// relative to the repository root.
     pub syncs: Vec<PathBuf>,
+    /// The packages of a monorepo, each versioned, tagged and released on
+    /// its own (or with its group). None: the repository is one package.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub packages: Vec<packages::PackageConfig>,
+    /// Packages that version together: `fixed` (one version) or `linked`
+    /// (one bump).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub groups: Vec<packages::GroupConfig>,
+    /// Paths that belong to every package or to none, and what a
+    /// dependent's release is.
+    pub package_paths: packages::PackagePathsConfig,
 }
 
 /// `changelog:` settings.
@@ -300,6 +312,7 @@ impl Config {
         crate::artifacts::validate(&self.release.artifacts)
             .and_then(|()| crate::channels::validate(&self.release.channels))?;
         self.identity.validate()?;
+        packages::validate(&self.packages, &self.groups)?;
         if let Some(manifests) = &self.versioning.manifests {
             for (i, manifest) in manifests.iter().enumerate() {
                 manifest
