@@ -84,6 +84,9 @@ impl TagScan {
     }
 }
 
+/// A tree's entries: name, id, and whether the entry is a tree.
+pub type TreeEntries = Vec<(gix::bstr::BString, ObjectId, bool)>;
+
 /// Where HEAD points.
 #[derive(Debug, Clone, Serialize)]
 pub struct Head {
@@ -109,6 +112,8 @@ pub struct RawCommit {
     pub author_email: String,
     /// Committer time, seconds since the Unix epoch.
     pub time: i64,
+    /// Its tree.
+    pub tree: ObjectId,
 }
 
 impl RawCommit {
@@ -382,6 +387,7 @@ impl Repo {
                 author_name: author.name.to_string().trim().to_owned(),
                 author_email: author.email.to_string().trim().to_owned(),
                 time: time.seconds,
+                tree: decoded.tree(),
                 parents,
             });
         }
@@ -424,6 +430,89 @@ impl Repo {
         Ok(out)
     }
 
+    /// The tree of a commit.
+    ///
+    /// # Errors
+    ///
+    /// Returns an [`Error::Environment`] when the commit cannot be read.
+    pub fn tree_of(&self, commit: ObjectId) -> Result<ObjectId> {
+        let unreadable = |e: &dyn std::fmt::Display| {
+            Error::environment(format!("cannot read commit {commit}: {e}"))
+        };
+        let found = self.repo.find_commit(commit).map_err(|e| unreadable(&e))?;
+        Ok(found.tree_id().map_err(|e| unreadable(&e))?.detach())
+    }
+
+    /// The entries of the tree `id` (name, id, whether a tree), or none
+    /// when `id` is not a tree.
+    ///
+    /// # Errors
+    ///
+    /// Returns an [`Error::Environment`] when the object cannot be read.
+    pub fn tree_entries(&self, id: ObjectId) -> Result<TreeEntries> {
+        Ok(self.entries_if_tree(id)?.unwrap_or_default())
+    }
+
+    fn entries_if_tree(&self, id: ObjectId) -> Result<Option<TreeEntries>> {
+        let unreadable =
+            |e: &dyn std::fmt::Display| Error::environment(format!("cannot read tree {id}: {e}"));
+        let object = self.repo.find_object(id).map_err(|e| unreadable(&e))?;
+        if object.kind != gix::object::Kind::Tree {
+            return Ok(None);
+        }
+        let tree = object.into_tree();
+        let decoded = tree.decode().map_err(|e| unreadable(&e))?;
+        Ok(Some(
+            decoded
+                .entries
+                .iter()
+                .map(|e| (e.filename.to_owned(), e.oid.to_owned(), e.mode.is_tree()))
+                .collect(),
+        ))
+    }
+
+    /// The files that differ between two versions of the entry at
+    /// `prefix` (`None` where it does not exist), each as a path from the
+    /// root, pushed onto `out`.
+    ///
+    /// # Errors
+    ///
+    /// Returns an [`Error::Environment`] when a tree cannot be read.
+    pub fn changed_paths(
+        &self,
+        before: Option<ObjectId>,
+        after: Option<ObjectId>,
+        prefix: &Path,
+        out: &mut Vec<PathBuf>,
+    ) -> Result<()> {
+        if before == after {
+            return Ok(());
+        }
+        let read = |id: Option<ObjectId>| id.map(|id| self.entries_if_tree(id)).transpose();
+        let (old, new) = (read(before)?, read(after)?);
+        let old_is_file = before.is_some() && old.as_ref().is_some_and(Option::is_none);
+        let new_is_file = after.is_some() && new.as_ref().is_some_and(Option::is_none);
+        if old_is_file || new_is_file {
+            out.push(prefix.to_path_buf());
+        }
+        let old = old.flatten().unwrap_or_default();
+        let new = new.flatten().unwrap_or_default();
+        let mut names: Vec<&gix::bstr::BString> =
+            old.iter().chain(new.iter()).map(|(n, _, _)| n).collect();
+        names.sort();
+        names.dedup();
+        let find = |side: &[(gix::bstr::BString, ObjectId, bool)], name: &gix::bstr::BString| {
+            side.iter()
+                .find(|(n, _, _)| n == name)
+                .map(|(_, id, _)| *id)
+        };
+        for name in names {
+            let child = prefix.join(gix::bstr::ByteSlice::to_str_lossy(name.as_slice()).as_ref());
+            self.changed_paths(find(&old, name), find(&new, name), &child, out)?;
+        }
+        Ok(())
+    }
+
     fn read(&self, info: gix::revision::walk::Info<'_>) -> Result<RawCommit> {
         let commit = info
             .object()
@@ -440,6 +529,7 @@ impl Repo {
             author_name: author.name.to_string().trim().to_owned(),
             author_email: author.email.to_string().trim().to_owned(),
             time: time.seconds,
+            tree: commit.tree_id().map_err(|e| unreadable(&e))?.detach(),
         })
     }
 
@@ -463,6 +553,7 @@ impl Repo {
             author_name: author.name.to_string().trim().to_owned(),
             author_email: author.email.to_string().trim().to_owned(),
             time: time.seconds,
+            tree: decoded.tree(),
             parents,
         })
     }

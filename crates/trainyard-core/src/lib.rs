@@ -31,6 +31,7 @@ pub mod ledger;
 pub mod manifest;
 pub mod notes;
 pub mod notify;
+pub mod packages;
 pub mod parallel;
 pub mod plan;
 pub mod provenance;

@@ -149,6 +149,7 @@ pub fn range_of(
     let (commits, _) = walk_to_boundaries(repo, tag.id, lower)?;
     Ok(ReleaseRange {
         tag: tag.clone(),
+        tag_time: commits.iter().find(|c| c.id == tag.id).map(|c| c.time),
         prereleases: if include_prereleases {
             Vec::new()
         } else {
@@ -179,6 +180,8 @@ fn prereleases_of(
 pub struct ReleaseRange {
     /// The release's tag.
     pub tag: VersionTag,
+    /// The committer time of the tagged commit.
+    pub tag_time: Option<i64>,
     /// Pre-release tags of the same version on its commits.
     pub prereleases: Vec<VersionTag>,
     /// The commits this release contains and no earlier release does,
@@ -240,6 +243,7 @@ pub fn release_history(
         .iter()
         .map(|tag| ReleaseRange {
             tag: (*tag).clone(),
+            tag_time: Some(commits[index[&tag.id]].time),
             prereleases: if include_prereleases {
                 Vec::new()
             } else {

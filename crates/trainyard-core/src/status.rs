@@ -8,7 +8,7 @@ use serde::Serialize;
 use crate::Result;
 use crate::history::Head;
 use crate::manifest::{self, ManifestVersion};
-use crate::versioning::{NextReport, NextRequest, next};
+use crate::versioning::{NextReport, NextRequest};
 use crate::workspace::Workspace;
 
 /// `status`: where the repository stands in its release cycle.
@@ -40,7 +40,7 @@ pub struct StatusReport {
 /// As [`next`], and when a manifest is malformed.
 pub fn status(ws: &Workspace) -> Result<StatusReport> {
     let head = ws.repo.head()?;
-    let mut next = next(ws, &NextRequest::default())?;
+    let mut next = crate::packages::plan::next_of(ws, &NextRequest::default())?;
     if head.branch.is_none() {
         next.notes.push("HEAD is detached".into());
     }

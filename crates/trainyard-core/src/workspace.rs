@@ -8,6 +8,7 @@ use crate::config::{self, Config};
 use crate::evidence::{DirStore, EvidenceStore};
 use crate::history::Repo;
 use crate::manifest::{self, ManifestSpec};
+use crate::packages::{self, Unit};
 use crate::version::Version;
 
 /// A repository with its configuration: what every operation works on.
@@ -32,6 +33,9 @@ pub struct Workspace {
     pub(crate) clock_pinned: bool,
     /// Told when a run waits for another run's hold on the evidence store.
     pub(crate) store_wait_notice: Option<crate::evidence::WaitNotice>,
+    /// The package (or fixed group) this view is scoped to: its tags,
+    /// manifests, changelog and commits. `None` for the whole repository.
+    pub package: Option<Unit>,
 }
 
 impl Workspace {
@@ -55,6 +59,7 @@ impl Workspace {
             now: jiff::Timestamp::now(),
             clock_pinned: false,
             store_wait_notice: None,
+            package: None,
         })
     }
 
@@ -195,6 +200,7 @@ impl Workspace {
             now: self.now,
             clock_pinned: self.clock_pinned,
             store_wait_notice: self.store_wait_notice.clone(),
+            package: self.package.clone(),
         })
     }
 
@@ -208,6 +214,128 @@ impl Workspace {
     pub fn lock(&self) -> Result<crate::fsutil::RunLock> {
         let git_dir = Repo::discover(&self.home)?.git_dir();
         crate::fsutil::RunLock::acquire(&git_dir.join("trainyard.lock"))
+    }
+
+    /// The same repository scoped to one package or fixed group: its tag
+    /// prefix, manifests (found in its directories unless configured),
+    /// changelog and hand-written notes replace the repository's, and
+    /// only the commits that are its own count.
+    ///
+    /// # Errors
+    ///
+    /// Returns an [`Error::Input`](crate::Error::Input) when `name` is no
+    /// package or fixed group, and an error when a manifest found in a
+    /// package's directory is malformed.
+    pub fn for_package(&self, name: &str) -> Result<Workspace> {
+        let unit = packages::find(&self.config, name)?;
+        let mut config = self.config.clone();
+        config.versioning.tag_prefix = unit.tag_prefix.clone();
+        config.versioning.manifests = Some(packages::manifests_of(&self.root, &unit)?);
+        config.changelog.path = unit.changelog.clone();
+        // A view of a view starts from the repository's notes directory.
+        let notes = match &self.package {
+            Some(_) => self.config.notes.dir.parent().unwrap_or(Path::new("")),
+            None => self.config.notes.dir.as_path(),
+        };
+        config.notes.dir = notes.join(unit.file_name());
+        let mut view = self.view_at(&self.root)?;
+        view.config = config;
+        view.package = Some(unit);
+        Ok(view)
+    }
+
+    /// The commits of `commits` that count for this view: all of them for
+    /// the whole repository, a package's own for a package.
+    ///
+    /// # Errors
+    ///
+    /// Returns an error when a tree cannot be read or an ignored pattern
+    /// does not parse.
+    pub fn own_commits(
+        &self,
+        commits: Vec<crate::history::RawCommit>,
+    ) -> Result<Vec<crate::history::RawCommit>> {
+        match &self.package {
+            None => Ok(commits),
+            Some(unit) => packages::attribution::Attributor::new(
+                &self.repo,
+                &[unit],
+                &self.config.package_paths,
+            )?
+            .keep_own(commits),
+        }
+    }
+
+    /// In a linked package's view, the commits of `commits` that belong to
+    /// any member of its group: they decide its bump.
+    ///
+    /// # Errors
+    ///
+    /// As [`Workspace::own_commits`].
+    pub fn linked_commits(
+        &self,
+        commits: Vec<crate::history::RawCommit>,
+    ) -> Result<Vec<crate::history::RawCommit>> {
+        match &self.package {
+            Some(unit) if unit.is_linked() => packages::attribution::Attributor::new(
+                &self.repo,
+                &[&unit.as_linked()],
+                &self.config.package_paths,
+            )?
+            .keep_own(commits),
+            _ => self.own_commits(commits),
+        }
+    }
+
+    /// In a package's view, whether the tag `name` is another package's
+    /// release tag (a version after another unit's prefix), so not worth
+    /// a note.
+    pub fn is_other_units_tag(&self, name: &str) -> bool {
+        let Some(own) = &self.package else {
+            return false;
+        };
+        packages::units(&self.config)
+            .iter()
+            .filter(|u| u.name != own.name)
+            .any(|u| {
+                name.strip_prefix(u.tag_prefix.as_str())
+                    .is_some_and(|rest| crate::version::parse(rest).is_ok())
+            })
+    }
+
+    /// `history` with only the commits that count for this view, in every
+    /// release and in the unreleased part (one attribution pass for all).
+    ///
+    /// # Errors
+    ///
+    /// As [`Workspace::own_commits`].
+    pub fn own_history(
+        &self,
+        mut history: crate::releases::ReleaseHistory,
+    ) -> Result<crate::releases::ReleaseHistory> {
+        let Some(unit) = &self.package else {
+            return Ok(history);
+        };
+        let mut attributor = packages::attribution::Attributor::new(
+            &self.repo,
+            &[unit],
+            &self.config.package_paths,
+        )?;
+        for range in &mut history.releases {
+            range.commits = attributor.keep_own(std::mem::take(&mut range.commits))?;
+        }
+        history.unreleased = attributor.keep_own(std::mem::take(&mut history.unreleased))?;
+        Ok(history)
+    }
+
+    /// A name for this view's documents about `version`: the version, led
+    /// by the package's name in a package view (`core-1.2.0`), so that two
+    /// packages' documents of one version stay apart.
+    pub fn scoped_name(&self, version: &str) -> String {
+        match &self.package {
+            Some(unit) => format!("{}-{version}", unit.file_name()),
+            None => version.to_owned(),
+        }
     }
 
     pub(crate) fn policy(&self) -> BumpPolicy {

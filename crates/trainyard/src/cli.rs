@@ -31,6 +31,10 @@ pub struct GlobalArgs {
     /// Run as if started in DIR.
     #[arg(short = 'C', global = true, value_name = "DIR")]
     pub directory: Option<PathBuf>,
+    /// Work on one package (or fixed group) of a monorepo: its tags,
+    /// manifests, changelog, notes, releases and rollbacks.
+    #[arg(long, global = true, value_name = "NAME")]
+    pub package: Option<String>,
 }
 
 /// The commands.

@@ -178,11 +178,13 @@ pub fn generate(ws: &Workspace, request: &ChangelogRequest) -> Result<ChangelogR
     let releases = match &request.scope {
         Scope::Unreleased => {
             let state = releases::unreleased(&ws.repo, tip, &tags)?;
-            vec![unreleased_section(None, &state.commits)]
+            vec![unreleased_section(None, &ws.own_commits(state.commits)?)]
         }
         Scope::Version(v) => match tags.versions.iter().find(|t| t.version == *v) {
             Some(tag) => {
-                let range = releases::range_of(&ws.repo, tag, &tags, request.include_prereleases)?;
+                let mut range =
+                    releases::range_of(&ws.repo, tag, &tags, request.include_prereleases)?;
+                range.commits = ws.own_commits(range.commits)?;
                 vec![tagged_section(
                     &range,
                     previous_of(&tag.version),
@@ -193,12 +195,19 @@ pub fn generate(ws: &Workspace, request: &ChangelogRequest) -> Result<ChangelogR
             None => {
                 refuse_unknown(ws, v, &tags)?;
                 let state = releases::unreleased(&ws.repo, tip, &tags)?;
-                vec![unreleased_section(Some(v.clone()), &state.commits)]
+                vec![unreleased_section(
+                    Some(v.clone()),
+                    &ws.own_commits(state.commits)?,
+                )]
             }
         },
         Scope::All => {
-            let history =
-                releases::release_history(&ws.repo, tip, &tags, request.include_prereleases)?;
+            let history = ws.own_history(releases::release_history(
+                &ws.repo,
+                tip,
+                &tags,
+                request.include_prereleases,
+            )?)?;
             let previous: Vec<Option<String>> = std::iter::once(None)
                 .chain(history.releases.iter().map(|r| Some(r.tag.name.clone())))
                 .collect();
@@ -223,11 +232,7 @@ fn tagged_section(
     url: Option<&str>,
 ) -> Release {
     // The tag's own commit comes first in its range (newest first).
-    let date = range
-        .commits
-        .iter()
-        .find(|c| c.id == range.tag.id)
-        .and_then(|c| utc_date(c.time));
+    let date = range.tag_time.and_then(utc_date);
     build_release(
         SectionInput {
             version: Some(range.tag.version.clone()),

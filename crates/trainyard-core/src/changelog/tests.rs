@@ -11,6 +11,7 @@ fn raw(id: &str, message: &str) -> RawCommit {
         author_name: "A".into(),
         author_email: "a@example.org".into(),
         time: 0,
+        tree: gix::ObjectId::null(gix::hash::Kind::Sha1),
     }
 }
 

@@ -189,6 +189,7 @@ mod tests {
             author_name: "A".to_owned(),
             author_email: "a@example.com".to_owned(),
             time: 0,
+            tree: gix::ObjectId::null(gix::hash::Kind::Sha1),
         }
     }
 

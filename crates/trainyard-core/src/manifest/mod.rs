@@ -164,6 +164,21 @@ impl ManifestSpec {
         }
     }
 
+    /// The same spec for the file at the same place under `dir`.
+    pub fn moved_under(&self, dir: &Path) -> ManifestSpec {
+        let path = dir.join(self.path());
+        match self {
+            ManifestSpec::Cargo { .. } => ManifestSpec::Cargo { path },
+            ManifestSpec::Npm { .. } => ManifestSpec::Npm { path },
+            ManifestSpec::Pyproject { .. } => ManifestSpec::Pyproject { path },
+            ManifestSpec::VersionFile { .. } => ManifestSpec::VersionFile { path },
+            ManifestSpec::Regex(r) => ManifestSpec::Regex(RegexManifest {
+                path,
+                pattern: r.pattern.clone(),
+            }),
+        }
+    }
+
     /// Checks what can be checked without reading the file: the path is
     /// relative and stays inside the repository, and a regex pattern
     /// compiles and has the one group that holds the version.
@@ -622,4 +637,27 @@ pub(crate) fn normalize(path: &Path) -> Option<PathBuf> {
         }
     }
     Some(out)
+}
+
+// Interim: replaced by the readers of declared names and requirements.
+/// The package names the manifests declare.
+///
+/// # Errors
+///
+/// Never, for now.
+pub fn declared_names(_root: &Path, _specs: &[ManifestSpec]) -> Result<Vec<String>> {
+    Ok(Vec::new())
+}
+
+/// The requirements in `specs` on any of `names`.
+///
+/// # Errors
+///
+/// Never, for now.
+pub fn dependencies_on(
+    _root: &Path,
+    _specs: &[ManifestSpec],
+    _names: &[String],
+) -> Result<Vec<String>> {
+    Ok(Vec::new())
 }

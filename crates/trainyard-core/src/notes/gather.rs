@@ -54,10 +54,8 @@ pub fn generate(ws: &Workspace, request: &NotesRequest) -> Result<NotesReport> {
             Some(tag) => {
                 let range = releases::range_of(&ws.repo, tag, &tags, false)?;
                 let date = range
-                    .commits
-                    .iter()
-                    .find(|c| c.id == tag.id)
-                    .and_then(|c| crate::changelog::utc_date(c.time))
+                    .tag_time
+                    .and_then(crate::changelog::utc_date)
                     .unwrap_or_else(|| ws.today_utc());
                 (
                     v.clone(),
@@ -96,7 +94,7 @@ pub fn generate(ws: &Workspace, request: &NotesRequest) -> Result<NotesReport> {
         }
     };
     let release_type = release_type(previous.as_ref(), &version);
-    let commits = release_commits(ws, &commits);
+    let commits = release_commits(ws, &ws.own_commits(commits)?);
     let (handwritten, handwritten_path) = read_handwritten(ws, &version)?;
     let mut provenance = request.provenance.clone();
     provenance.commit.get_or_insert(commit);

@@ -257,7 +257,11 @@ impl ReleaseState {
 
 /// The directory holding release state files.
 pub fn state_dir(ws: &Workspace) -> PathBuf {
-    ws.home.join(&ws.config.evidence.dir).join("releases")
+    let all = ws.home.join(&ws.config.evidence.dir).join("releases");
+    match &ws.package {
+        Some(unit) => all.join(unit.file_name()),
+        None => all,
+    }
 }
 
 pub(crate) fn state_path(ws: &Workspace, version: &str) -> PathBuf {

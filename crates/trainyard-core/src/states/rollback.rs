@@ -238,7 +238,11 @@ impl RollbackState {
 
 /// The directory of rollback states.
 pub fn state_dir(ws: &Workspace) -> PathBuf {
-    ws.home.join(&ws.config.evidence.dir).join("rollbacks")
+    let all = ws.home.join(&ws.config.evidence.dir).join("rollbacks");
+    match &ws.package {
+        Some(unit) => all.join(unit.file_name()),
+        None => all,
+    }
 }
 
 fn state_path(ws: &Workspace, id: &str) -> PathBuf {

@@ -82,6 +82,9 @@ pub struct NextRequest {
     pub channel: Option<Channel>,
     /// Build metadata to append.
     pub build: Option<String>,
+    /// A bump the release gets at least, and why: a package's release
+    /// passed on by a dependency it uses.
+    pub at_least: Option<(Bump, String)>,
 }
 
 /// The release under way, as `version next` sees it.
@@ -133,6 +136,10 @@ pub struct NextReport {
     pub commits: Vec<CommitEntry>,
     /// How many of them are not Conventional Commits.
     pub nonconforming: usize,
+    /// What called for the release besides the package's own commits: a
+    /// dependency's release, a linked package's changes.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub because: Vec<String>,
     /// Things worth knowing: ignored tags, a shallow clone, the first
     /// release.
     pub notes: Vec<String>,
@@ -155,18 +162,51 @@ pub fn next(ws: &Workspace, request: &NextRequest) -> Result<NextReport> {
     let tip = ws.repo.resolve(rev)?;
     let tags = ws.repo.version_tags(&ws.config.versioning.tag_prefix)?;
     let ledger = Ledger::read_with(ws, &tags)?;
-    let state = releases::unreleased_with(&ws.repo, tip, &tags, &ledger.cut_points())?;
+    let mut state = releases::unreleased_with(&ws.repo, tip, &tags, &ledger.cut_points())?;
+    let walked = std::mem::take(&mut state.commits);
     let policy = ws.policy();
-    let commits: Vec<CommitEntry> = crate::parallel::map(&state.commits, |raw| {
-        CommitEntry::new(&raw.parse(), &policy)
-    });
+    let classify = |raws: &[crate::history::RawCommit]| -> Vec<CommitEntry> {
+        crate::parallel::map(raws, |raw| CommitEntry::new(&raw.parse(), &policy))
+    };
+    // A linked package's bump is decided by every member's commits; its
+    // own commits are what it reports.
+    let deciding_all = match ws.package.as_ref().filter(|u| u.is_linked()) {
+        Some(_) => Some(classify(&ws.linked_commits(walked.clone())?)),
+        None => None,
+    };
+    state.commits = ws.own_commits(walked)?;
+    let commits: Vec<CommitEntry> = classify(&state.commits);
+    let deciding_pool = deciding_all.as_ref().unwrap_or(&commits);
     let latest = state.current.as_ref().map(|t| &t.version);
-    let strongest = commits.iter().map(|c| c.bump).max().unwrap_or(Bump::None);
-    let bump = if latest.is_none() && !commits.is_empty() {
+    let strongest = deciding_pool
+        .iter()
+        .map(|c| c.bump)
+        .max()
+        .unwrap_or(Bump::None);
+    let mut because = Vec::new();
+    if deciding_all.is_some()
+        && strongest > commits.iter().map(|c| c.bump).max().unwrap_or(Bump::None)
+    {
+        because.push(format!(
+            "linked group `{}`: its members' changes call for {}",
+            ws.package
+                .as_ref()
+                .and_then(|u| u.linked_with.as_deref())
+                .unwrap_or_default(),
+            strongest.as_str()
+        ));
+    }
+    let mut bump = if latest.is_none() && !deciding_pool.is_empty() {
         strongest.max(Bump::Patch)
     } else {
         policy.effective(latest, strongest)
     };
+    if let Some((floor, why)) = &request.at_least
+        && *floor > bump
+    {
+        bump = *floor;
+        because.push(why.clone());
+    }
     let tagged = tags.all_versions();
     let initial = first_release(ws)?;
     let under_way = ledger.in_progress();
@@ -191,10 +231,22 @@ pub fn next(ws: &Workspace, request: &NextRequest) -> Result<NextReport> {
     }
     let release_needed = match latest {
         Some(l) => next.cmp_precedence(l).is_gt(),
-        None => !commits.is_empty(),
+        None => !deciding_pool.is_empty() || bump > Bump::None,
     };
-    let mut notes = prefix_notes(&ws.config.versioning.tag_prefix, &tags);
-    notes.extend(tag_notes(&tags.ignored));
+    let own_ignored: Vec<IgnoredTag> = tags
+        .ignored
+        .iter()
+        .filter(|t| !ws.is_other_units_tag(&t.name))
+        .cloned()
+        .collect();
+    let mut notes = prefix_notes(
+        &ws.config.versioning.tag_prefix,
+        &TagScan {
+            versions: tags.versions.clone(),
+            ignored: own_ignored.clone(),
+        },
+    );
+    notes.extend(tag_notes(&own_ignored));
     if latest.is_none() && release_needed {
         notes.push(format!(
             "no release tag yet: the first release is {}",
@@ -240,8 +292,12 @@ pub fn next(ws: &Workspace, request: &NextRequest) -> Result<NextReport> {
         })
         .map(|e| e.version.clone())
         .collect();
-    let strongest_nonzero = commits.iter().map(|c| c.bump).max().unwrap_or(Bump::None);
-    let deciding = commits
+    let strongest_nonzero = deciding_pool
+        .iter()
+        .map(|c| c.bump)
+        .max()
+        .unwrap_or(Bump::None);
+    let deciding = deciding_pool
         .iter()
         .filter(|c| strongest_nonzero != Bump::None && c.bump == strongest_nonzero)
         .cloned()
@@ -266,6 +322,7 @@ pub fn next(ws: &Workspace, request: &NextRequest) -> Result<NextReport> {
         deciding,
         nonconforming: commits.iter().filter(|c| c.nonconforming.is_some()).count(),
         commits,
+        because,
         notes,
     })
 }
@@ -444,7 +501,7 @@ pub struct HistoryReport {
 pub fn history(ws: &Workspace, rev: Option<&str>) -> Result<HistoryReport> {
     let tip = ws.repo.resolve(rev.unwrap_or("HEAD"))?;
     let tags: TagScan = ws.repo.version_tags(&ws.config.versioning.tag_prefix)?;
-    let history = releases::release_history(&ws.repo, tip, &tags, false)?;
+    let history = ws.own_history(releases::release_history(&ws.repo, tip, &tags, false)?)?;
     let policy = ws.policy();
     let classified = classify_ranges(&history.releases, &policy);
     let mut releases = Vec::with_capacity(history.releases.len());

@@ -12,6 +12,7 @@ mod gate;
 mod init;
 mod man;
 mod notes;
+mod packages;
 mod release;
 mod rollback;
 mod signoff;
@@ -48,6 +49,8 @@ pub struct Context<'a> {
     pub cwd: PathBuf,
     /// `--config`, if given.
     pub config: Option<PathBuf>,
+    /// `--package`, if given.
+    pub package: Option<String>,
     /// The output channel.
     pub printer: &'a Printer,
 }
@@ -58,6 +61,9 @@ impl Context<'_> {
     /// rehearsals.
     pub fn workspace(&self) -> Result<Workspace, Error> {
         let mut ws = Workspace::open(&self.cwd, self.config.as_deref())?;
+        if let Some(name) = &self.package {
+            ws = ws.for_package(name)?;
+        }
         if let Some(pinned) = std::env::var_os("TRAINYARD_NOW") {
             ws.pin_clock(parse_now(&pinned.to_string_lossy())?);
         }
@@ -119,6 +125,7 @@ pub fn run(cli: &Cli, printer: &Printer) -> CmdResult {
     let ctx = Context {
         cwd,
         config,
+        package: cli.global.package.clone(),
         printer,
     };
     match &cli.command {

@@ -10,6 +10,11 @@ use crate::render::{HumanOut, Render};
 
 pub fn run(ctx: &Context<'_>) -> CmdResult {
     let ws = ctx.workspace()?;
+    if ws.package.is_none() && !ws.config.packages.is_empty() {
+        let all = trainyard_core::packages::plan::next_all(&ws, &Default::default())?;
+        ctx.printer.render(&super::packages::Table(&all))?;
+        return Ok(Exit::Success);
+    }
     let report = status::status(&ws)?;
     ctx.printer.render(&Standing(&report))?;
     Ok(Exit::Success)
@@ -184,6 +189,9 @@ pub fn next_summary(next: &NextReport) -> String {
 /// The commits that decided the bump, a few of them.
 pub fn render_deciding(block: &mut Block, next: &NextReport) {
     const SHOWN: usize = 5;
+    for reason in &next.because {
+        block.row("because", reason.clone());
+    }
     for (i, commit) in next.deciding.iter().take(SHOWN).enumerate() {
         block.row(
             if i == 0 { "because" } else { "" },

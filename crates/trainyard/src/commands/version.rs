@@ -38,8 +38,14 @@ fn next(ctx: &Context<'_>, args: &NextArgs) -> CmdResult {
         rev: args.rev.clone(),
         channel: channel(args.pre.as_deref())?,
         build: args.build.clone(),
+        at_least: None,
     };
-    let report = versioning::next(&ws, &request)?;
+    if ws.package.is_none() && !ws.config.packages.is_empty() {
+        let all = trainyard_core::packages::plan::next_all(&ws, &request)?;
+        ctx.printer.render(&super::packages::Table(&all))?;
+        return Ok(Exit::Success);
+    }
+    let report = trainyard_core::packages::plan::next_of(&ws, &request)?;
     // Without a release to make there is no version to hand on: a job
     // that tags `$(trainyard version next)` must not tag an old one.
     let mut outputs = vec![("release_needed", report.release_needed.to_string())];
