@@ -13,6 +13,7 @@ use crate::manifest::ManifestSpec;
 use crate::{Error, Result};
 
 pub mod attribution;
+pub mod bump;
 pub mod dependencies;
 pub mod plan;
 

@@ -648,16 +648,36 @@ pub struct BumpEvidenceBody {
 ///
 /// As [`next`], and when a manifest is missing or malformed.
 pub fn plan_bump(ws: &Workspace, request: &BumpRequest) -> Result<BumpReport> {
-    let auto = next(
-        ws,
-        &NextRequest {
-            channel: match request.target {
-                BumpTarget::Pre(channel) => Some(channel),
-                _ => None,
-            },
-            ..NextRequest::default()
+    let auto = next(ws, &next_request_for(request))?;
+    plan_bump_after(ws, request, auto, |specs, version| {
+        manifest::plan_bump(&ws.root, specs, version)
+    })
+}
+
+/// The `version next` request a bump's version is chosen from.
+pub fn next_request_for(request: &BumpRequest) -> NextRequest {
+    NextRequest {
+        channel: match request.target {
+            BumpTarget::Pre(channel) => Some(channel),
+            _ => None,
         },
-    )?;
+        ..NextRequest::default()
+    }
+}
+
+/// As [`plan_bump`], from a `version next` answer already computed and
+/// with the edits planned by `plan_files` (a package's bump also rewrites
+/// its dependents' requirements).
+///
+/// # Errors
+///
+/// As [`plan_bump`].
+pub fn plan_bump_after(
+    ws: &Workspace,
+    request: &BumpRequest,
+    auto: NextReport,
+    plan_files: impl FnOnce(&[manifest::ManifestSpec], &Version) -> Result<BumpPlan>,
+) -> Result<BumpReport> {
     let version = match &request.target {
         BumpTarget::Auto | BumpTarget::Pre(_) => auto.next.clone().ok_or_else(|| {
             Error::input(format!(
@@ -690,16 +710,9 @@ pub fn plan_bump(ws: &Workspace, request: &BumpRequest) -> Result<BumpReport> {
         )));
     }
     refuse_backwards(ws, &specs, &version)?;
-    let plan = manifest::plan_bump(&ws.root, &specs, &version)?;
+    let plan = plan_files(&specs, &version)?;
     if !request.allow_dirty {
-        let dirty = crate::git_cli::uncommitted(&ws.root, &plan.paths())?;
-        if !dirty.is_empty() {
-            let names: Vec<String> = dirty.iter().map(|p| p.display().to_string()).collect();
-            return Err(Error::input(format!(
-                "uncommitted changes in {}: commit or stash them first, or pass --allow-dirty",
-                names.join(", ")
-            )));
-        }
+        refuse_dirty(ws, &plan)?;
     }
     Ok(BumpReport {
         current: auto.latest,
@@ -708,9 +721,30 @@ pub fn plan_bump(ws: &Workspace, request: &BumpRequest) -> Result<BumpReport> {
     })
 }
 
+/// Refuses a plan that would write over uncommitted changes.
+///
+/// # Errors
+///
+/// Returns an [`Error::Input`] naming the files with uncommitted changes.
+pub fn refuse_dirty(ws: &Workspace, plan: &BumpPlan) -> Result<()> {
+    let dirty = crate::git_cli::uncommitted(&ws.root, &plan.paths())?;
+    if dirty.is_empty() {
+        return Ok(());
+    }
+    let names: Vec<String> = dirty.iter().map(|p| p.display().to_string()).collect();
+    Err(Error::input(format!(
+        "uncommitted changes in {}: commit or stash them first, or pass --allow-dirty",
+        names.join(", ")
+    )))
+}
+
 /// Refuses to write `version` into a manifest that carries a higher one:
 /// a manifest's version never goes backwards.
-fn refuse_backwards(
+///
+/// # Errors
+///
+/// Returns an [`Error::Input`] naming the manifest.
+pub fn refuse_backwards(
     ws: &Workspace,
     specs: &[manifest::ManifestSpec],
     version: &Version,
@@ -752,16 +786,28 @@ pub struct AppliedBump {
 /// evidence store's errors.
 pub fn apply_bump(ws: &Workspace, report: &BumpReport) -> Result<AppliedBump> {
     let files = manifest::apply(&ws.root, &report.plan)?;
-    let evidence = if report.plan.is_empty() {
-        None
-    } else {
-        let name = format!("{}-{}", report.version, ws.stamp());
-        let written = ws.evidence_store().write_value_unique(
-            "version_bump",
-            &name,
-            &report.evidence(ws.now),
-        )?;
-        Some(written.record.path)
-    };
+    let evidence = record_bump(ws, report)?;
     Ok(AppliedBump { files, evidence })
+}
+
+/// Records the `version_bump` evidence of a bump that was written (none
+/// when its plan writes nothing), named after the version (and in a
+/// package's view, the package).
+///
+/// # Errors
+///
+/// The evidence store's errors.
+pub fn record_bump(ws: &Workspace, report: &BumpReport) -> Result<Option<String>> {
+    if report.plan.is_empty() {
+        return Ok(None);
+    }
+    let name = format!(
+        "{}-{}",
+        ws.scoped_name(&report.version.to_string()),
+        ws.stamp()
+    );
+    let written =
+        ws.evidence_store()
+            .write_value_unique("version_bump", &name, &report.evidence(ws.now))?;
+    Ok(Some(written.record.path))
 }

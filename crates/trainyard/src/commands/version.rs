@@ -120,13 +120,14 @@ fn bump(ctx: &Context<'_>, args: &BumpArgs) -> CmdResult {
     // Plan and apply under one lock, so a concurrent run cannot slip in
     // between; a dry run changes nothing and needs none.
     let _lock = if args.dry_run { None } else { Some(ws.lock()?) };
-    let report = versioning::plan_bump(
-        &ws,
-        &BumpRequest {
-            target,
-            allow_dirty: args.allow_dirty,
-        },
-    )?;
+    let request = BumpRequest {
+        target,
+        allow_dirty: args.allow_dirty,
+    };
+    if ws.package.is_none() && !ws.config.packages.is_empty() {
+        return bump_all(ctx, &ws, &request, args.dry_run);
+    }
+    let report = trainyard_core::packages::bump::plan_one(&ws, &request)?;
     let diff = report.plan.unified_diff();
     if args.dry_run {
         // What would be written is still worth a workflow's knowing.
@@ -161,6 +162,79 @@ fn bump(ctx: &Context<'_>, args: &BumpArgs) -> CmdResult {
         diff: &diff,
     })?;
     Ok(Exit::Success)
+}
+
+/// `version bump` in a monorepo without `--package`: every package due.
+fn bump_all(
+    ctx: &Context<'_>,
+    ws: &trainyard_core::workspace::Workspace,
+    request: &BumpRequest,
+    dry_run: bool,
+) -> CmdResult {
+    use trainyard_core::packages::bump;
+    let planned = bump::plan_all(ws, request)?;
+    let diff = planned.plan.unified_diff();
+    let evidence = if dry_run {
+        Vec::new()
+    } else {
+        bump::apply_all(ws, &planned)?
+    };
+    ctx.printer.render(&MonorepoBumpOutput {
+        applied: !dry_run,
+        report: &planned,
+        evidence,
+        diff: &diff,
+    })?;
+    Ok(if dry_run && !planned.plan.is_empty() {
+        Exit::Failure
+    } else {
+        Exit::Success
+    })
+}
+
+/// `version bump` of every due package: the diff on stdout, each
+/// package's version on stderr.
+#[derive(Serialize)]
+struct MonorepoBumpOutput<'a> {
+    applied: bool,
+    #[serde(flatten)]
+    report: &'a trainyard_core::packages::bump::MonorepoBump,
+    evidence: Vec<String>,
+    #[serde(skip)]
+    diff: &'a str,
+}
+
+impl Render for MonorepoBumpOutput<'_> {
+    fn human(&self, out: &HumanOut<'_>) -> Result<(), CliError> {
+        out.data(self.diff)?;
+        let mut text = String::new();
+        for p in &self.report.packages {
+            let from = p
+                .current
+                .as_ref()
+                .map_or_else(|| "unreleased".to_owned(), ToString::to_string);
+            text.push_str(&format!(
+                "  {}  {from} -> {} ({})\n",
+                p.package, p.version, p.tag
+            ));
+        }
+        let head = if self.applied {
+            paint(style::GOOD, "bumped:")
+        } else {
+            paint(style::WARN, "dry-run:")
+        };
+        out.status(&format!(
+            "{head} {} package(s) in {} file(s){}\n{text}",
+            self.report.packages.len(),
+            self.report.plan.edits.len(),
+            if self.applied {
+                ""
+            } else {
+                "; dry run, nothing changed"
+            }
+        ))?;
+        Ok(())
+    }
 }
 
 /// `version bump`: the diff of the files on stdout, what was (or would

@@ -16,6 +16,7 @@ mod generated_history;
 mod http_server;
 mod integration;
 mod lifecycle;
+mod monorepo;
 mod notes;
 mod release;
 mod rollback;
