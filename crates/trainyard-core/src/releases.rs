@@ -213,32 +213,9 @@ pub fn release_history(
     include_prereleases: bool,
 ) -> Result<ReleaseHistory> {
     let commits = repo.walk_all(tip)?;
-    let index: gix::hashtable::HashMap<ObjectId, usize> =
-        commits.iter().enumerate().map(|(i, c)| (c.id, i)).collect();
-    const UNASSIGNED: usize = usize::MAX;
-    let mut owner = vec![UNASSIGNED; commits.len()];
-    let releases: Vec<&VersionTag> = tags
-        .versions
-        .iter()
-        .filter(|t| include_prereleases || version::is_stable(&t.version))
-        .filter(|t| index.contains_key(&t.id))
-        .collect();
-    let mut stack = Vec::new();
-    for (n, tag) in releases.iter().enumerate() {
-        stack.push(index[&tag.id]);
-        while let Some(i) = stack.pop() {
-            if owner[i] != UNASSIGNED {
-                continue;
-            }
-            owner[i] = n;
-            stack.extend(
-                commits[i]
-                    .parents
-                    .iter()
-                    .filter_map(|p| index.get(p).copied()),
-            );
-        }
-    }
+    let index = index_of(&commits);
+    let releases = releases_in(&index, tags, include_prereleases);
+    let owner = owners(&commits, &index, &releases);
     let mut ranges: Vec<ReleaseRange> = releases
         .iter()
         .map(|tag| ReleaseRange {
@@ -254,7 +231,7 @@ pub fn release_history(
         .collect();
     let mut unreleased = Vec::new();
     for (commit, owner) in commits.into_iter().zip(owner) {
-        match ranges.get_mut(owner) {
+        match ranges.get_mut(owner.unwrap_or(usize::MAX)) {
             Some(range) => range.commits.push(commit),
             None => unreleased.push(commit),
         }
@@ -263,4 +240,50 @@ pub fn release_history(
         releases: ranges,
         unreleased,
     })
+}
+
+/// Each commit's position in `commits`.
+pub(crate) fn index_of(commits: &[RawCommit]) -> gix::hashtable::HashMap<ObjectId, usize> {
+    commits.iter().enumerate().map(|(i, c)| (c.id, i)).collect()
+}
+
+/// The release tags among `tags` whose commits are in the walk, lowest
+/// first.
+pub(crate) fn releases_in<'t>(
+    index: &gix::hashtable::HashMap<ObjectId, usize>,
+    tags: &'t TagScan,
+    include_prereleases: bool,
+) -> Vec<&'t VersionTag> {
+    tags.versions
+        .iter()
+        .filter(|t| include_prereleases || version::is_stable(&t.version))
+        .filter(|t| index.contains_key(&t.id))
+        .collect()
+}
+
+/// For each commit, the lowest release of `releases` (by position) that
+/// contains it, if any.
+pub(crate) fn owners(
+    commits: &[RawCommit],
+    index: &gix::hashtable::HashMap<ObjectId, usize>,
+    releases: &[&VersionTag],
+) -> Vec<Option<usize>> {
+    let mut owner = vec![None; commits.len()];
+    let mut stack = Vec::new();
+    for (n, tag) in releases.iter().enumerate() {
+        stack.push(index[&tag.id]);
+        while let Some(i) = stack.pop() {
+            if owner[i].is_some() {
+                continue;
+            }
+            owner[i] = Some(n);
+            stack.extend(
+                commits[i]
+                    .parents
+                    .iter()
+                    .filter_map(|p| index.get(p).copied()),
+            );
+        }
+    }
+    owner
 }

@@ -195,7 +195,12 @@ pub fn record(ws: &Workspace, request: &SignoffRequest) -> Result<Signoff> {
         .layer
         .map(|l| format!("-layer{l}"))
         .unwrap_or_default();
-    let name = format!("{version}-{}{layer}-{}", request.item.as_str(), ws.stamp());
+    let name = format!(
+        "{}-{}{layer}-{}",
+        ws.scoped_name(&version.to_string()),
+        request.item.as_str(),
+        ws.stamp()
+    );
     let store = ws.evidence_store();
     store.record_document(&name, &signoff)?;
     Ok(signoff)
@@ -250,7 +255,9 @@ pub fn list(ws: &Workspace, version: &Version) -> Result<Vec<Signoff>> {
         "",
         "a changed sign-off is never counted; restore the recorded document (`trainyard evidence verify` lists what changed), or sign off again once it is restored",
     )? {
-        if signoff.version == wanted {
+        // In a package's view, only that package's sign-offs count.
+        let own = ws.package.is_none() || record.name.starts_with(&format!("{}-", ws.scoped_name(&wanted)));
+        if signoff.version == wanted && own {
             if let Some(team) = &team {
                 check(ws, team, &signoff, &record.path)?;
             }

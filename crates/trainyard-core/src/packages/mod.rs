@@ -15,6 +15,7 @@ use crate::{Error, Result};
 pub mod attribution;
 pub mod bump;
 pub mod dependencies;
+pub mod history;
 pub mod plan;
 
 pub use attribution::PathScope;

@@ -169,7 +169,7 @@ pub(super) fn write_release_evidence(
     crate::fsutil::write_atomic(&notes_path, notes_markdown.as_bytes())?;
     let notes_record = store.write_value_unique(
         "release_notes",
-        &format!("{}-{stamp}", state.version),
+        &format!("{}-{stamp}", ws.scoped_name(&state.version)),
         &notes.notes,
     )?;
     let verification = store
@@ -216,8 +216,10 @@ pub(super) fn write_release_evidence(
             published_at: published_at.clone(),
         },
     };
-    let evidence_record =
-        store.record_document(&format!("{}-{stamp}", state.version), &evidence)?;
+    let evidence_record = store.record_document(
+        &format!("{}-{stamp}", ws.scoped_name(&state.version)),
+        &evidence,
+    )?;
     let repository = git_cli::run(&ws.root, &["config", "--get", "remote.origin.url"])
         .map(|s| s.trim().to_owned())
         .unwrap_or_else(|_| ws.home.display().to_string());
@@ -240,7 +242,7 @@ pub(super) fn write_release_evidence(
         .map_err(|e| Error::Internal(format!("cannot render the provenance statement: {e}")))?;
     let slsa_record = store.write(
         "slsa_provenance",
-        &format!("{}-{stamp}", state.version),
+        &format!("{}-{stamp}", ws.scoped_name(&state.version)),
         &statement_text,
     )?;
     Ok(vec![

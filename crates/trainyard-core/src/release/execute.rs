@@ -349,7 +349,7 @@ impl Run<'_> {
             failures: failures.clone(),
             validated_at: ws.now.to_string(),
         };
-        let name = format!("{}-{}", self.state.version, ws.stamp());
+        let name = format!("{}-{}", ws.scoped_name(&self.state.version), ws.stamp());
         ws.evidence_store().record_document(&name, &validation)?;
         self.state.validation = Some(validation);
         self.messages.extend(failures);

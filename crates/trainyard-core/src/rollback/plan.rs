@@ -294,7 +294,11 @@ pub fn plan(ws: &Workspace, request: &PlanRequest) -> Result<PlanReport> {
     };
     let plan = RollbackPlan::seal(body);
     let record = ws.evidence_store().record_document(
-        &format!("{}-{}", plan.plan.rolled_back_from, plan.short_id()),
+        &format!(
+            "{}-{}",
+            ws.scoped_name(&plan.plan.rolled_back_from),
+            plan.short_id()
+        ),
         &plan,
     )?;
     Ok(PlanReport {

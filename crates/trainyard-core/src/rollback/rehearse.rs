@@ -126,7 +126,7 @@ pub fn rehearse(ws: &Workspace, version: &str, to: Option<&str>) -> Result<Rehea
     };
     let record = ws.evidence_store().write_value_unique(
         REHEARSAL_KIND,
-        &format!("{from}-{}", ws.stamp()),
+        &format!("{}-{}", ws.scoped_name(&from.to_string()), ws.stamp()),
         &procedure::EvidenceDocument {
             rollback_evidence: evidence,
         },

@@ -504,53 +504,84 @@ pub fn history(ws: &Workspace, rev: Option<&str>) -> Result<HistoryReport> {
     let history = ws.own_history(releases::release_history(&ws.repo, tip, &tags, false)?)?;
     let policy = ws.policy();
     let classified = classify_ranges(&history.releases, &policy);
-    let mut releases = Vec::with_capacity(history.releases.len());
+    let ranges = history
+        .releases
+        .iter()
+        .zip(classified)
+        .map(|(range, summary)| (&range.tag, range.commits.len(), summary))
+        .collect::<Vec<_>>();
+    Ok(history_report(
+        tip.to_string(),
+        &policy,
+        &ranges,
+        history.unreleased.len(),
+    ))
+}
+
+/// The history report of releases (oldest first) with their commit
+/// counts and what their commits add up to.
+pub fn history_report(
+    revision: String,
+    policy: &BumpPolicy,
+    ranges: &[(&crate::history::VersionTag, usize, RangeSummary)],
+    unreleased: usize,
+) -> HistoryReport {
+    let mut releases = Vec::with_capacity(ranges.len());
     let mut previous: Option<&Version> = None;
     let mut previous_tag: Option<String> = None;
-    let mut total = history.unreleased.len();
-    for (range, summary) in history.releases.iter().zip(&classified) {
-        total += range.commits.len();
+    let mut total = unreleased;
+    for (tag, commits, summary) in ranges {
+        total += commits;
         let strongest = summary.strongest;
         let (bump, expected) = match previous {
-            None => (
-                "initial".to_owned(),
-                version::release_of(&range.tag.version),
-            ),
+            None => ("initial".to_owned(), version::release_of(&tag.version)),
             Some(prev) => {
                 let bump = policy.effective(Some(prev), strongest);
                 (bump.as_str().to_owned(), version::bumped(prev, bump))
             }
         };
         releases.push(ReleaseEntry {
-            tag: range.tag.name.clone(),
-            version: range.tag.version.clone(),
+            tag: tag.name.clone(),
+            version: tag.version.clone(),
             previous: previous_tag.clone(),
-            matches: version::release_of(&range.tag.version) == expected,
+            matches: version::release_of(&tag.version) == expected,
             bump,
             expected,
-            commits: range.commits.len(),
+            commits: *commits,
             nonconforming: summary.nonconforming,
             urgent: summary.urgent,
         });
-        previous = Some(&range.tag.version);
-        previous_tag = Some(range.tag.name.clone());
+        previous = Some(&tag.version);
+        previous_tag = Some(tag.name.clone());
     }
     let mismatches = releases.iter().filter(|r| !r.matches).count();
-    Ok(HistoryReport {
-        revision: tip.to_string(),
+    HistoryReport {
+        revision,
         releases,
         commits: total,
-        unreleased: history.unreleased.len(),
+        unreleased,
         mismatches,
-    })
+    }
 }
 
 /// What a release's commits add up to.
 #[derive(Debug, Clone, Copy, Default)]
-struct RangeSummary {
-    strongest: Bump,
-    nonconforming: usize,
-    urgent: bool,
+pub struct RangeSummary {
+    /// The strongest bump among them.
+    pub strongest: Bump,
+    /// How many are not Conventional Commits.
+    pub nonconforming: usize,
+    /// Whether one is a security fix.
+    pub urgent: bool,
+}
+
+impl RangeSummary {
+    /// Adds one commit.
+    pub fn add(&mut self, commit: &crate::commit::Commit, policy: &BumpPolicy) {
+        self.strongest = self.strongest.max(policy.classify(commit).bump);
+        self.nonconforming += usize::from(commit.conventional.is_none());
+        self.urgent |= commit.conventional.as_ref().is_some_and(|c| c.security);
+    }
 }
 
 /// Classifies the commits of every release, on all cores.
@@ -558,10 +589,7 @@ fn classify_ranges(ranges: &[releases::ReleaseRange], policy: &BumpPolicy) -> Ve
     crate::parallel::map(ranges, |range| {
         let mut summary = RangeSummary::default();
         for raw in &range.commits {
-            let commit = raw.parse();
-            summary.strongest = summary.strongest.max(policy.classify(&commit).bump);
-            summary.nonconforming += usize::from(commit.conventional.is_none());
-            summary.urgent |= commit.conventional.as_ref().is_some_and(|c| c.security);
+            summary.add(&raw.parse(), policy);
         }
         summary
     })

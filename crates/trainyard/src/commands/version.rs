@@ -275,6 +275,16 @@ impl Render for BumpOutput<'_> {
 
 fn history(ctx: &Context<'_>, args: &HistoryArgs) -> CmdResult {
     let ws = ctx.workspace()?;
+    if ws.package.is_none() && !ws.config.packages.is_empty() {
+        let all = trainyard_core::packages::history::history_all(&ws, args.rev.as_deref())?;
+        let mismatches: usize = all.packages.iter().map(|p| p.history.mismatches).sum();
+        ctx.printer.render(&PackageReleases(&all))?;
+        return Ok(if args.check && mismatches > 0 {
+            Exit::Failure
+        } else {
+            Exit::Success
+        });
+    }
     let report = versioning::history(&ws, args.rev.as_deref())?;
     ctx.printer.render(&Releases(&report))?;
     Ok(if args.check && report.mismatches > 0 {
@@ -329,6 +339,25 @@ impl Render for Releases<'_> {
             report.unreleased,
             report.mismatches
         ))?)
+    }
+}
+
+/// `version history` of every package: one section per package.
+#[derive(Serialize)]
+#[serde(transparent)]
+struct PackageReleases<'a>(&'a trainyard_core::packages::history::PackagesHistory);
+
+impl Render for PackageReleases<'_> {
+    fn human(&self, out: &HumanOut<'_>) -> Result<(), CliError> {
+        for (i, package) in self.0.packages.iter().enumerate() {
+            let separator = if i == 0 { "" } else { "\n" };
+            out.data(&format!(
+                "{separator}{}\n",
+                paint(style::LABEL, &package.package)
+            ))?;
+            Releases(&package.history).human(out)?;
+        }
+        Ok(())
     }
 }
 

@@ -190,7 +190,11 @@ pub fn approve(ws: &Workspace, request: &ApproveRequest) -> Result<PlanApproval>
         approval.signature = Some(team.sign_as(&key, approval.approved_by.clone(), &approval)?);
     }
     ws.evidence_store().record_document(
-        &format!("{}-{}", plan.plan.rolled_back_from, plan.short_id()),
+        &format!(
+            "{}-{}",
+            ws.scoped_name(&plan.plan.rolled_back_from),
+            plan.short_id()
+        ),
         &approval,
     )?;
     Ok(approval)
