@@ -258,13 +258,22 @@ pub fn plan(ws: &Workspace, request: &PlanRequest) -> Result<PlanReport> {
             "a partial rollback needs at least one --component",
         ));
     }
-    let component_paths = resolve_components(config, &request.components)?;
+    let mut component_paths = resolve_components(config, &request.components)?;
+    // A package's rollback restores its own paths only: the other
+    // packages' changes since then stay.
+    let mut code_kind = request.kind;
+    if let Some(unit) = &ws.package
+        && request.components.is_empty()
+    {
+        component_paths = unit.paths.iter().map(|p| p.display().to_string()).collect();
+        code_kind = Kind::Partial;
+    }
     let code = match request.kind {
         Kind::Config => None,
-        kind => Some(code_plan(
+        _ => Some(code_plan(
             ws,
             config,
-            kind,
+            code_kind,
             (&from_commit, &to_commit),
             &component_paths,
         )?),

@@ -137,14 +137,20 @@ fn restore_paths(
         args.extend(paths.iter().map(String::as_str));
         git_cli::run(dir, &args)?;
     }
-    Ok((
+    // A package's rollback names no component: its tags say what it is.
+    let subject = if body.components.is_empty() {
+        format!("revert: roll back {} to {}", body.from_tag, body.to_tag)
+    } else {
         format!(
             "revert({}): roll back {} from {} to {}",
             body.components.join(","),
             body.components.join(", "),
             body.rolled_back_from,
             body.rolled_back_to
-        ),
+        )
+    };
+    Ok((
+        subject,
         format!(
             "{} path(s) restored to {}",
             paths.len(),
