@@ -22,6 +22,7 @@ mod glob;
 mod npm;
 mod plain;
 mod pyproject;
+mod requirements;
 mod text;
 
 #[cfg(test)]
@@ -639,28 +640,7 @@ pub(crate) fn normalize(path: &Path) -> Option<PathBuf> {
     Some(out)
 }
 
-// Interim: replaced by the readers of declared names and requirements.
-/// The package names the manifests declare.
-///
-/// # Errors
-///
-/// Never, for now.
-pub fn declared_names(_root: &Path, _specs: &[ManifestSpec]) -> Result<Vec<String>> {
-    Ok(Vec::new())
-}
-
-/// The requirements in `specs` on any of `names`.
-///
-/// # Errors
-///
-/// Never, for now.
-pub fn dependencies_on(
-    _root: &Path,
-    _specs: &[ManifestSpec],
-    _names: &[String],
-) -> Result<Vec<String>> {
-    Ok(Vec::new())
-}
+pub use requirements::{declared_names, dependencies_on};
 
 /// A package's manifests and the version to write into them.
 #[derive(Debug, Clone)]
