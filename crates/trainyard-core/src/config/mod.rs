@@ -339,18 +339,7 @@ pub fn init_template(manifests: &[ManifestSpec], tag_prefix: &str) -> String {
          versioning:\n\
          \x20 # Release tags are `<tag_prefix><version>`, e.g. v1.2.0. May be \"\".\n",
     );
-    // A plain word is written as it is; anything else (the empty prefix,
-    // YAML's special characters) quoted.
-    let plain = tag_prefix.starts_with(|c: char| c.is_ascii_alphanumeric())
-        && tag_prefix
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "-_./@".contains(c));
-    let written = if plain {
-        tag_prefix.to_owned()
-    } else {
-        serde_json::to_string(tag_prefix).unwrap_or_else(|_| "v".into())
-    };
-    out.push_str(&format!("  tag_prefix: {written}\n"));
+    out.push_str(&format!("  tag_prefix: {}\n", yaml_scalar(tag_prefix)));
     out.push_str(
         "  # The first release when the repository has no release tag yet.\n\
          \x20 initial_version: 0.1.0\n\
@@ -423,6 +412,161 @@ pub fn init_template(manifests: &[ManifestSpec], tag_prefix: &str) -> String {
          \x20 # previous_working_day, or skip (minors only).\n\
          \x20 on_blocked: previous_working_day\n",
     );
+    out
+}
+
+/// A string as a YAML scalar: a plain word as it is; anything else (the
+/// empty string, YAML's special characters, what would read as a number,
+/// a boolean or null) quoted.
+fn yaml_scalar(text: &str) -> String {
+    let plain = text.starts_with(|c: char| c.is_ascii_alphanumeric())
+        && text
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_./@".contains(c))
+        && !matches!(
+            text.to_ascii_lowercase().as_str(),
+            "true" | "false" | "null" | "yes" | "no" | "on" | "off"
+        )
+        && text.parse::<f64>().is_err();
+    if plain {
+        text.to_owned()
+    } else {
+        // A JSON string is a YAML double-quoted scalar.
+        serde_json::to_string(text).unwrap_or_else(|_| format!("{text:?}"))
+    }
+}
+
+fn yaml_path(path: &Path) -> String {
+    yaml_scalar(&path.to_string_lossy())
+}
+
+/// A manifest as a one-line YAML mapping.
+fn yaml_manifest(manifest: &ManifestSpec) -> String {
+    match manifest {
+        ManifestSpec::Regex(r) => format!(
+            "{{ kind: regex, path: {}, pattern: {} }}",
+            yaml_path(&r.path),
+            serde_json::to_string(&r.pattern).unwrap_or_default()
+        ),
+        other => format!(
+            "{{ kind: {}, path: {} }}",
+            other.kind().as_str(),
+            yaml_path(other.path())
+        ),
+    }
+}
+
+/// A list of strings as a one-line YAML sequence.
+fn yaml_list<'a>(items: impl IntoIterator<Item = &'a str>) -> String {
+    let items: Vec<String> = items.into_iter().map(yaml_scalar).collect();
+    format!("[{}]", items.join(", "))
+}
+
+/// [`init_template`] followed by the packages and groups of a monorepo, as
+/// `trainyard init` proposes them: with none, exactly [`init_template`].
+/// [`parse`] reads the packages and groups back as given.
+pub fn init_template_with_packages(
+    manifests: &[ManifestSpec],
+    tag_prefix: &str,
+    packages: &[packages::PackageConfig],
+    groups: &[packages::GroupConfig],
+) -> String {
+    let mut out = init_template(manifests, tag_prefix);
+    if packages.is_empty() {
+        return out;
+    }
+    out.push_str(
+        "\n\
+         # The packages of this monorepo, as `trainyard init` found them: each is\n\
+         # versioned, tagged and released on its own (or with its group). A commit\n\
+         # belongs to a package when it changes a file under its path (or `paths`)\n\
+         # or names one of its `scopes`. Its changelog is <path>/CHANGELOG.md.\n\
+         packages:\n",
+    );
+    let in_fixed_group = |name: &str| {
+        groups
+            .iter()
+            .any(|g| g.kind == packages::GroupKind::Fixed && g.members.iter().any(|m| m == name))
+    };
+    for package in packages {
+        out.push_str(&format!("  - name: {}\n", yaml_scalar(&package.name)));
+        out.push_str(&format!("    path: {}\n", yaml_path(&package.path)));
+        if !package.paths.is_empty() {
+            let paths: Vec<String> = package
+                .paths
+                .iter()
+                .map(|p| p.to_string_lossy().into_owned())
+                .collect();
+            out.push_str(&format!(
+                "    paths: {}\n",
+                yaml_list(paths.iter().map(String::as_str))
+            ));
+        }
+        if let Some(manifests) = &package.manifests {
+            out.push_str("    manifests:\n");
+            for manifest in manifests {
+                out.push_str(&format!("      - {}\n", yaml_manifest(manifest)));
+            }
+        }
+        // A fixed group's members are tagged as the group is.
+        if !(in_fixed_group(&package.name)
+            && package.tag_format == packages::TagFormat::per_package())
+        {
+            out.push_str(&format!(
+                "    tag_format: {}\n",
+                yaml_scalar(package.tag_format.as_str())
+            ));
+        }
+        if let Some(changelog) = &package.changelog {
+            out.push_str(&format!("    changelog: {}\n", yaml_path(changelog)));
+        }
+        if !package.scopes.is_empty() {
+            out.push_str(&format!(
+                "    scopes: {}\n",
+                yaml_list(package.scopes.iter().map(String::as_str))
+            ));
+        }
+    }
+    if groups.is_empty() {
+        out.push_str(
+            "\n\
+             # Packages that version together: `fixed` (one version, one tag, one\n\
+             # changelog) or `linked` (released together with the strongest bump).\n\
+             groups: []\n\
+             #  - { name: core, kind: linked, members: [a, b] }\n",
+        );
+        return out;
+    }
+    out.push_str(
+        "\n\
+         # Packages that version together. A fixed group's members share one version,\n\
+         # one tag and one changelog (CHANGELOG.md at the root unless `changelog`).\n\
+         groups:\n",
+    );
+    for group in groups {
+        out.push_str(&format!("  - name: {}\n", yaml_scalar(&group.name)));
+        out.push_str(&format!("    kind: {}\n", group.kind.as_str()));
+        out.push_str("    members:\n");
+        for member in &group.members {
+            out.push_str(&format!("      - {}\n", yaml_scalar(member)));
+        }
+        if let Some(format) = &group.tag_format {
+            out.push_str(&format!(
+                "    tag_format: {}\n",
+                yaml_scalar(format.as_str())
+            ));
+        }
+        if let Some(changelog) = &group.changelog {
+            out.push_str(&format!("    changelog: {}\n", yaml_path(changelog)));
+        }
+        if !group.manifests.is_empty() {
+            out.push_str("    # Manifests besides the members' that carry the group's version.\n");
+            out.push_str("    manifests:\n");
+            for manifest in &group.manifests {
+                out.push_str(&format!("      - {}\n", yaml_manifest(manifest)));
+            }
+        }
+    }
     out
 }
 
@@ -500,6 +644,49 @@ mod tests {
     fn the_template_parses() {
         let text = init_template(&[], "v");
         parse(&text, Path::new("trainyard.yaml")).expect("template is valid");
+    }
+
+    #[test]
+    fn the_template_with_packages_parses_back_to_them() {
+        use packages::{GroupConfig, GroupKind, PackageConfig, TagFormat};
+        let package = |name: &str, path: &str| PackageConfig {
+            name: name.into(),
+            path: path.into(),
+            paths: vec!["shared/true".into()],
+            manifests: Some(vec![ManifestSpec::Npm {
+                path: format!("{path}/package.json").into(),
+            }]),
+            tag_format: TagFormat::parse("{name}@{version}").expect("format"),
+            changelog: Some("docs/CHANGES.md".into()),
+            scopes: vec!["null".into(), "1.0".into()],
+        };
+        let packages = vec![package("@x/core", "packages/core"), package("yes", "no")];
+        let text = init_template_with_packages(&[], "", &packages, &[]);
+        assert!(text.starts_with(&init_template(&[], "")), "{text}");
+        let config = parse(&text, Path::new("trainyard.yaml")).expect("valid");
+        assert_eq!(config.packages, packages, "{text}");
+        assert!(config.groups.is_empty());
+        let groups = vec![GroupConfig {
+            name: "all".into(),
+            kind: GroupKind::Fixed,
+            members: vec!["@x/core".into(), "yes".into()],
+            tag_format: Some(TagFormat::plain()),
+            changelog: None,
+            manifests: vec![ManifestSpec::Npm {
+                path: "package.json".into(),
+            }],
+        }];
+        let text = init_template_with_packages(&[], "v", &packages, &groups);
+        let config = parse(&text, Path::new("trainyard.yaml")).expect("valid");
+        assert_eq!(
+            (config.packages, config.groups),
+            (packages, groups),
+            "{text}"
+        );
+        assert_eq!(
+            init_template_with_packages(&[], "v", &[], &[]),
+            init_template(&[], "v")
+        );
     }
 
     #[test]
