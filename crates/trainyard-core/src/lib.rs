@@ -27,6 +27,7 @@ pub mod git_cli;
 pub mod history;
 pub mod http;
 pub mod identity;
+pub mod init;
 pub mod ledger;
 pub mod manifest;
 pub mod notes;
