@@ -67,27 +67,35 @@ fn strings(item: Option<&Item>) -> Vec<String> {
         .unwrap_or_default()
 }
 
-/// The members of the Cargo workspace whose root is `root/Cargo.toml`, and
-/// the root's own package name when it has one (left to the user: its
-/// manifest also carries the members' versions).
+/// What a Cargo workspace gives.
+#[derive(Default)]
+pub(super) struct CargoWorkspace {
+    /// Its member packages.
+    pub(super) packages: Vec<DetectedPackage>,
+    /// The root's own package, when it has one (left to the user: its
+    /// manifest also carries the members' versions).
+    pub(super) root_package: Option<String>,
+    /// The members whose version is the workspace's
+    /// (`version.workspace = true`).
+    pub(super) inherited: Vec<String>,
+}
+
+/// The members of the Cargo workspace whose root is `root/Cargo.toml`.
 ///
 /// # Errors
 ///
 /// Returns an [`Error::Input`] for a manifest that is not TOML or a
 /// pattern that does not parse, and an [`Error::Io`] for one that cannot
 /// be read.
-pub(super) fn cargo(
-    root: &Path,
-    dirs: &[PathBuf],
-) -> Result<(Vec<DetectedPackage>, Option<String>)> {
+pub(super) fn cargo(root: &Path, dirs: &[PathBuf]) -> Result<CargoWorkspace> {
     let manifest = Path::new("Cargo.toml");
     if !root.join(manifest).is_file() {
-        return Ok((Vec::new(), None));
+        return Ok(CargoWorkspace::default());
     }
     let text = read(root, manifest)?;
     let doc = toml(manifest, &text)?;
     let Some(workspace) = table(doc.as_table(), "workspace") else {
-        return Ok((Vec::new(), None));
+        return Ok(CargoWorkspace::default());
     };
     let shared_version = table(workspace, "package")
         .and_then(|p| p.get("version"))
@@ -104,6 +112,7 @@ pub(super) fn cargo(
         .collect();
     let patterns = Patterns::new("Cargo.toml", &members)?;
     let mut found = Vec::new();
+    let mut inherited = Vec::new();
     for dir in patterns.select(root, dirs) {
         if exclude.iter().any(|e| dir.starts_with(e)) {
             continue;
@@ -129,6 +138,7 @@ pub(super) fn cargo(
                     .and_then(Item::as_bool)
                     == Some(true) =>
             {
+                inherited.push(name.to_owned());
                 shared_version.clone()
             }
             _ => None,
@@ -141,7 +151,11 @@ pub(super) fn cargo(
             ManifestSpec::Cargo { path: rel },
         ));
     }
-    Ok((found, root_package))
+    Ok(CargoWorkspace {
+        packages: found,
+        root_package,
+        inherited,
+    })
 }
 
 /// `pnpm-workspace.yaml`: only its `packages:` list matters here.

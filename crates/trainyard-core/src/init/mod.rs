@@ -122,8 +122,12 @@ impl Detected {
 pub fn detect_packages(root: &Path, repo: &Repo) -> Result<Detected> {
     let mut notes = Vec::new();
     let dirs = scan::directories(root)?;
-    let (cargo, root_crate) = ecosystems::cargo(root, &dirs)?;
-    if let Some(name) = root_crate {
+    let ecosystems::CargoWorkspace {
+        packages: cargo,
+        root_package,
+        inherited,
+    } = ecosystems::cargo(root, &dirs)?;
+    if let Some(name) = root_package {
         notes.push(format!(
             "the root package `{name}` of the Cargo workspace is left out: its Cargo.toml also carries the members' versions; add it by hand with a manifest of its own"
         ));
@@ -161,6 +165,16 @@ pub fn detect_packages(root: &Path, repo: &Repo) -> Result<Detected> {
     if detected.tag_format.as_str().contains("{name}") {
         for package in &mut detected.packages {
             package.config.tag_format = detected.tag_format.clone();
+        }
+        if !inherited.is_empty() {
+            detected.notes.push(format!(
+                "{} take{} the workspace's version (version.workspace = true): to release on {} own, give {} a version of {} own",
+                inherited.join(", "),
+                if inherited.len() == 1 { "s" } else { "" },
+                if inherited.len() == 1 { "its" } else { "their" },
+                if inherited.len() == 1 { "it" } else { "them" },
+                if inherited.len() == 1 { "its" } else { "their" },
+            ));
         }
     } else {
         let (group, agree) = fixed_group(root, &detected)?;

@@ -122,6 +122,14 @@ fn a_cargo_workspace_gives_its_member_crates_tagged_as_they_are() {
         }])
     );
     assert_eq!(detected.packages[2].version, None);
+    assert!(
+        detected
+            .notes
+            .iter()
+            .any(|n| n.starts_with("c-tool takes the workspace's version")),
+        "{:?}",
+        detected.notes
+    );
     assert_eq!(detected.tag_format.as_str(), "{name}-v{version}");
     assert_eq!(detected.matching_tags, 3);
     assert!(detected.groups.is_empty());
