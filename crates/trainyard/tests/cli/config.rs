@@ -213,6 +213,58 @@ fn init_dry_run_writes_nothing() {
 }
 
 #[test]
+fn init_proposes_the_packages_of_a_cargo_workspace() {
+    let repo = TestRepo::new();
+    repo.write(
+        "Cargo.toml",
+        "[workspace]\nresolver = \"3\"\nmembers = [\"crates/*\"]\n\n[workspace.package]\nversion = \"0.2.0\"\n",
+    );
+    for (name, version) in [
+        ("a", "\"0.1.0\""),
+        ("b", "\"0.2.0\""),
+        ("c", "{ workspace = true }"),
+    ] {
+        repo.write(
+            &format!("crates/{name}/Cargo.toml"),
+            &format!("[package]\nname = \"{name}\"\nversion = {version}\nedition = \"2024\"\n"),
+        );
+        repo.write(&format!("crates/{name}/src/lib.rs"), "\n");
+    }
+    repo.commit("feat: first");
+    repo.tag("a-v0.1.0");
+    repo.tag("b-v0.2.0");
+    // The JSON report carries what was found.
+    let json = repo.run(&["--json", "init", "--dry-run"]).json();
+    let names: Vec<&str> = json["packages"]
+        .as_array()
+        .expect("packages")
+        .iter()
+        .map(|p| p["name"].as_str().expect("name"))
+        .collect();
+    assert_eq!(names, ["a", "b", "c"], "{json}");
+    assert_eq!(json["packages"][0]["source"], "cargo", "{json}");
+    assert_eq!(json["packages"][2]["version"], "0.2.0", "{json}");
+    assert_eq!(json["tag_format"], "{name}-v{version}", "{json}");
+    let run = repo.run(&["init"]);
+    assert_eq!(run.code(), 0, "{}", run.transcript());
+    let stderr = run.stderr();
+    assert!(stderr.contains("found 3 packages:"), "{stderr}");
+    assert!(stderr.contains("  a (crates/a, cargo 0.1.0)"), "{stderr}");
+    assert!(
+        stderr.contains("tags: {name}-v{version} (2 tags follow it)"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("note: c takes the workspace's version"),
+        "{stderr}"
+    );
+    let text = std::fs::read_to_string(repo.path().join("trainyard.yaml")).expect("written");
+    insta::assert_snapshot!(text);
+    let check = repo.run(&["config", "validate"]);
+    assert_eq!(check.code(), 0, "{}", check.transcript());
+}
+
+#[test]
 fn schema_is_json_schema_of_the_config() {
     let repo = TestRepo::new();
     let run = repo.run(&["config", "schema"]);
