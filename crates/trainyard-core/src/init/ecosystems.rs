@@ -15,6 +15,10 @@ use crate::{Error, Result};
 /// How deep below the root a Python project is looked for.
 const PYTHON_DEPTH: usize = 3;
 
+/// Directories whose Python projects are test data, not packages (a
+/// build tool's own tests carry many).
+const PYTHON_TEST_DIRS: &[&str] = &["test", "tests", "testdata", "fixtures"];
+
 /// A package found at `dir` with one manifest.
 fn package(
     source: Source,
@@ -251,7 +255,8 @@ pub(super) fn js(
 }
 
 /// The Python projects below the root (a `pyproject.toml` naming
-/// `[project].name` or `[tool.poetry].name`), a few levels deep at most.
+/// `[project].name` or `[tool.poetry].name`), a few levels deep at most
+/// and outside test directories.
 /// A file that does not parse is skipped, with a note: it may be a test
 /// fixture.
 ///
@@ -264,10 +269,12 @@ pub(super) fn python(
     notes: &mut Vec<String>,
 ) -> Result<Vec<DetectedPackage>> {
     let mut found = Vec::new();
-    for dir in dirs
-        .iter()
-        .filter(|d| d.components().count() <= PYTHON_DEPTH)
-    {
+    for dir in dirs.iter().filter(|d| {
+        d.components().count() <= PYTHON_DEPTH
+            && !d
+                .components()
+                .any(|c| PYTHON_TEST_DIRS.iter().any(|t| c.as_os_str() == *t))
+    }) {
         let rel = dir.join("pyproject.toml");
         if !root.join(&rel).is_file() {
             continue;

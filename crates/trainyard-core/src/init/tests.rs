@@ -364,6 +364,10 @@ fn python_projects_below_the_root_are_packages() {
                 "[project]\nname = \"vendored\"\n",
             ),
             ("a/b/c/d/pyproject.toml", "[project]\nname = \"too-deep\"\n"),
+            (
+                "tests/fixtures/pyproject.toml",
+                "[project]\nname = \"fixture\"\n",
+            ),
         ],
         &["alpha-v0.1.0"],
     );
@@ -416,8 +420,11 @@ fn a_repository_without_a_workspace_gives_nothing_and_todays_template() {
             ("Cargo.toml", &crate_toml("single", "1.0.0")),
             ("package.json", &package_json("single", "1.0.0")),
             ("pyproject.toml", "[project]\nname = \"single\"\n"),
-            // One nested Python project is no monorepo either.
+            // One nested Python project is no monorepo either, nor are
+            // test data.
             ("docs/pyproject.toml", "[project]\nname = \"docs\"\n"),
+            ("tests/data/a/pyproject.toml", "[project]\nname = \"a\"\n"),
+            ("tests/data/b/pyproject.toml", "[project]\nname = \"b\"\n"),
         ],
         &["v1.0.0"],
     );
