@@ -230,3 +230,6 @@ pub fn manifests_of(root: &std::path::Path, unit: &Unit) -> Result<Vec<ManifestS
     }
     Ok(out)
 }
+
+#[cfg(test)]
+mod tests;
