@@ -639,30 +639,3 @@ pub(crate) fn normalize(path: &Path) -> Option<PathBuf> {
     }
     Some(out)
 }
-
-pub use requirements::{declared_names, dependencies_on};
-
-/// A package's manifests and the version to write into them.
-#[derive(Debug, Clone)]
-pub struct PackageBump {
-    /// Its manifests.
-    pub specs: Vec<ManifestSpec>,
-    /// The version.
-    pub version: semver::Version,
-}
-
-/// Interim: each package's own manifests only.
-///
-/// # Errors
-///
-/// As [`plan_bump`].
-pub fn plan_package_bumps(
-    root: &Path,
-    bumps: &[PackageBump],
-    _others: &[ManifestSpec],
-) -> Result<BumpPlan> {
-    let first = bumps
-        .first()
-        .ok_or_else(|| Error::input("nothing to bump"))?;
-    plan_bump(root, &first.specs, &first.version)
-}
