@@ -19,6 +19,7 @@
 
 mod cargo;
 mod glob;
+mod json;
 mod npm;
 mod plain;
 mod pyproject;

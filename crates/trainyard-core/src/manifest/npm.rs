@@ -8,6 +8,7 @@
 use std::ops::Range;
 use std::path::Path;
 
+use super::json::{members, parse_checked, string_literal};
 use super::text::{Replacement, line_col, splice};
 use super::{Files, ManifestKind, ManifestVersion, display_path};
 use crate::{Error, Result};
@@ -65,7 +66,7 @@ pub(super) fn plan(files: &mut Files<'_>, path: &Path, new: &str) -> Result<()> 
         .into_iter()
         .map(|range| Replacement {
             range,
-            text: serde_json::Value::String(new.to_owned()).to_string(),
+            text: string_literal(new),
         })
         .collect();
     let after = splice(&text, reps)?;
@@ -76,17 +77,7 @@ pub(super) fn plan(files: &mut Files<'_>, path: &Path, new: &str) -> Result<()> 
 fn find(path: &Path, text: &str) -> Result<Found> {
     let body = text.strip_prefix(BOM).unwrap_or(text);
     let offset = text.len() - body.len();
-    let value: serde_json::Value = serde_json::from_str(body).map_err(|e| {
-        let full = e.to_string();
-        let suffix = format!(" at line {} column {}", e.line(), e.column());
-        let message = full.strip_suffix(&suffix).unwrap_or(&full);
-        Error::input(format!(
-            "{}: line {}, column {}: invalid JSON: {message}",
-            display_path(path),
-            e.line(),
-            e.column()
-        ))
-    })?;
+    let value = parse_checked(path, text)?;
     let Some(object) = value.as_object() else {
         return Err(Error::input(format!(
             "{}: the top level is not an object",
@@ -123,91 +114,11 @@ fn find(path: &Path, text: &str) -> Result<Found> {
 /// valid JSON object (quotes included). `None` when the text is not what
 /// `serde_json` accepted.
 fn scan_version_spans(text: &str) -> Option<Vec<Range<usize>>> {
-    let bytes = text.as_bytes();
-    let mut pos = skip_ws(bytes, 0);
-    if *bytes.get(pos)? != b'{' {
-        return None;
-    }
-    pos += 1;
-    let mut spans = Vec::new();
-    loop {
-        pos = skip_ws(bytes, pos);
-        match *bytes.get(pos)? {
-            b'}' => return Some(spans),
-            b',' => {
-                pos += 1;
-                continue;
-            }
-            b'"' => {}
-            _ => return None,
-        }
-        let key_start = pos;
-        pos = skip_string(bytes, pos)?;
-        let key: String = serde_json::from_str(text.get(key_start..pos)?).ok()?;
-        pos = skip_ws(bytes, pos);
-        if *bytes.get(pos)? != b':' {
-            return None;
-        }
-        pos = skip_ws(bytes, pos + 1);
-        let value_start = pos;
-        pos = skip_value(bytes, pos)?;
-        if key == "version" && bytes[value_start] == b'"' {
-            spans.push(value_start..pos);
-        }
-    }
-}
-
-fn skip_ws(bytes: &[u8], mut pos: usize) -> usize {
-    while matches!(bytes.get(pos), Some(b' ' | b'\t' | b'\n' | b'\r')) {
-        pos += 1;
-    }
-    pos
-}
-
-/// From the opening quote of a string to just past its closing quote.
-fn skip_string(bytes: &[u8], mut pos: usize) -> Option<usize> {
-    pos += 1;
-    loop {
-        match *bytes.get(pos)? {
-            b'\\' => pos += 2,
-            b'"' => return Some(pos + 1),
-            _ => pos += 1,
-        }
-    }
-}
-
-/// From the start of a value to just past its end.
-fn skip_value(bytes: &[u8], mut pos: usize) -> Option<usize> {
-    match *bytes.get(pos)? {
-        b'"' => skip_string(bytes, pos),
-        b'{' | b'[' => {
-            let mut depth = 0usize;
-            loop {
-                match *bytes.get(pos)? {
-                    b'"' => {
-                        pos = skip_string(bytes, pos)?;
-                        continue;
-                    }
-                    b'{' | b'[' => depth += 1,
-                    b'}' | b']' => {
-                        depth -= 1;
-                        if depth == 0 {
-                            return Some(pos + 1);
-                        }
-                    }
-                    _ => {}
-                }
-                pos += 1;
-            }
-        }
-        _ => {
-            while !matches!(
-                bytes.get(pos),
-                None | Some(b',' | b'}' | b']' | b' ' | b'\t' | b'\n' | b'\r')
-            ) {
-                pos += 1;
-            }
-            Some(pos)
-        }
-    }
+    Some(
+        members(text, 0)?
+            .into_iter()
+            .filter(|(key, span)| key == "version" && text.as_bytes()[span.start] == b'"')
+            .map(|(_, span)| span)
+            .collect(),
+    )
 }
