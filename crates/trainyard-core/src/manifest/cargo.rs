@@ -27,7 +27,7 @@ use super::text::{
 use super::{Files, ManifestKind, ManifestVersion, PlanNote, display_path, normalize};
 use crate::{Error, Result};
 
-const DEPENDENCY_TABLES: [&str; 5] = [
+pub(super) const DEPENDENCY_TABLES: [&str; 5] = [
     "dependencies",
     "dev-dependencies",
     "build-dependencies",
@@ -611,6 +611,30 @@ pub(super) fn plan(
         Some(lock) => update_lock(files, &lock, &names, &new_text),
         None => Ok(()),
     }
+}
+
+/// A manifest a Cargo spec covers: the spec's own, and a workspace's
+/// members.
+pub(super) struct Covered {
+    /// The manifest, relative to the repository root.
+    pub manifest: PathBuf,
+    /// Its `package.name`, when it is a package with a string name.
+    pub name: Option<String>,
+    /// Whether it is the spec's own manifest.
+    pub is_spec: bool,
+}
+
+/// The manifests `spec_path` covers, the spec's own first.
+pub(super) fn covered(files: &mut Files<'_>, spec_path: &Path) -> Result<Vec<Covered>> {
+    let project = load(files, spec_path)?;
+    Ok(project
+        .manifests()
+        .map(|pkg| Covered {
+            manifest: pkg.manifest.clone(),
+            name: pkg.doc.name.clone().filter(|_| pkg.doc.has_package),
+            is_spec: pkg.manifest == project.root.manifest,
+        })
+        .collect())
 }
 
 /// Sets the version of the packages `names` in the `Cargo.lock` at `lock`:

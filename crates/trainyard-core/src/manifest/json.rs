@@ -63,6 +63,21 @@ pub(super) fn members(text: &str, start: usize) -> Option<Vec<(String, Range<usi
     }
 }
 
+/// The span of the value at `keys` (object keys from the top level), the
+/// last one when a key is repeated; `None` when absent.
+pub(super) fn find(text: &str, keys: &[&str]) -> Option<Range<usize>> {
+    let body_start = text.len() - text.strip_prefix(BOM).unwrap_or(text).len();
+    let mut span = body_start..text.len();
+    for key in keys {
+        span = members(text, span.start)?
+            .into_iter()
+            .rev()
+            .find(|(k, _)| k == key)?
+            .1;
+    }
+    Some(span)
+}
+
 /// A JSON string literal holding `value`.
 pub(super) fn string_literal(value: &str) -> String {
     serde_json::Value::String(value.to_owned()).to_string()

@@ -13,18 +13,36 @@
 //!   writes nothing;
 //! - [`apply`] writes a plan, after checking that no file changed since.
 //!
+//! For a monorepo whose packages carry their own versions:
+//!
+//! - [`declared_names`] gives the package names manifests declare;
+//! - [`dependencies_on`] finds the requirements manifests hold on some of
+//!   those packages;
+//! - [`plan_package_bumps`] computes one plan that moves several packages
+//!   to their own versions, rewrites the requirements on them in every
+//!   other manifest and keeps `Cargo.lock`, `package-lock.json` and
+//!   `pnpm-lock.yaml` in step.
+//!
 //! Supported kinds ([`ManifestSpec`]): Cargo manifests and workspaces,
 //! `package.json`, `pyproject.toml` (PEP 621 and Poetry), a plain `VERSION`
 //! file, and any file with a regular expression naming the version.
 
+mod bumps;
 mod cargo;
+mod dependencies;
 mod glob;
 mod json;
 mod npm;
+mod npm_lock;
+mod pep440;
 mod plain;
+mod pnpm_lock;
 mod pyproject;
-mod requirements;
+mod requirement;
 mod text;
+
+pub use bumps::{PackageBump, plan_package_bumps};
+pub use dependencies::{InternalDependency, declared_names, dependencies_on};
 
 #[cfg(test)]
 mod tests;
@@ -451,23 +469,37 @@ pub fn plan_bump(
 ) -> Result<BumpPlan> {
     let mut files = Files::new(root);
     let mut notes = Vec::new();
-    let new = new_version.to_string();
     validate_all(specs)?;
-    for spec in &glob::expand(root, specs)? {
-        let path = relative_path(spec.path())?;
-        match spec {
-            ManifestSpec::Cargo { .. } => cargo::plan(&mut files, &path, new_version, &mut notes)?,
-            ManifestSpec::Npm { .. } => npm::plan(&mut files, &path, &new)?,
-            ManifestSpec::Pyproject { .. } => pyproject::plan(&mut files, &path, &new, &mut notes)?,
-            ManifestSpec::VersionFile { .. } => plain::plan_version_file(&mut files, &path, &new)?,
-            ManifestSpec::Regex(r) => plain::plan_regex(&mut files, &path, r, &new)?,
-        }
-    }
+    plan_into(&mut files, root, specs, new_version, &mut notes)?;
     Ok(BumpPlan {
-        version: new,
+        version: new_version.to_string(),
         edits: files.into_edits(),
         notes,
     })
+}
+
+/// Writes `new_version` into every manifest of `specs` (validated), in
+/// `files`: the work of [`plan_bump`], shared with
+/// [`plan_package_bumps`].
+fn plan_into(
+    files: &mut Files<'_>,
+    root: &Path,
+    specs: &[ManifestSpec],
+    new_version: &semver::Version,
+    notes: &mut Vec<PlanNote>,
+) -> Result<()> {
+    let new = new_version.to_string();
+    for spec in &glob::expand(root, specs)? {
+        let path = relative_path(spec.path())?;
+        match spec {
+            ManifestSpec::Cargo { .. } => cargo::plan(files, &path, new_version, notes)?,
+            ManifestSpec::Npm { .. } => npm::plan(files, &path, &new)?,
+            ManifestSpec::Pyproject { .. } => pyproject::plan(files, &path, &new, notes)?,
+            ManifestSpec::VersionFile { .. } => plain::plan_version_file(files, &path, &new)?,
+            ManifestSpec::Regex(r) => plain::plan_regex(files, &path, r, &new)?,
+        }
+    }
+    Ok(())
 }
 
 /// Writes a plan: every edit's `after`, each with
