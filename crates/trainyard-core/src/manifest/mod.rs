@@ -46,6 +46,8 @@ pub use dependencies::{InternalDependency, declared_names, dependencies_on};
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_deps;
 
 use std::collections::BTreeMap;
 use std::fmt;
