@@ -48,6 +48,8 @@ pub use dependencies::{InternalDependency, declared_names, dependencies_on};
 mod tests;
 #[cfg(test)]
 mod tests_deps;
+#[cfg(test)]
+mod tests_requirement;
 
 use std::collections::BTreeMap;
 use std::fmt;
