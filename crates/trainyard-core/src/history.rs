@@ -16,6 +16,7 @@ use crate::version::{self, Version};
 use crate::{Error, Result};
 
 /// An open repository.
+#[derive(Clone)]
 pub struct Repo {
     repo: gix::Repository,
 }
@@ -141,6 +142,19 @@ impl Repo {
         // Commits are looked up right after the walk yields them.
         repo.object_cache_size_if_unset(8 * 1024 * 1024);
         Ok(Repo { repo })
+    }
+
+    /// The same repository with caches sized for reading many trees: the
+    /// delta bases of a long history's trees are shared by thousands of
+    /// them, so a memory-capped cache of 64 MiB saves inflating each again.
+    pub fn for_tree_reads(&self) -> Repo {
+        let mut repo = self.repo.clone();
+        repo.objects.set_pack_cache(|| {
+            Box::new(gix::odb::pack::cache::lru::MemoryCappedHashmap::new(
+                64 * 1024 * 1024,
+            ))
+        });
+        Repo { repo }
     }
 
     /// The top of the working tree, or the git directory of a bare
@@ -441,6 +455,30 @@ impl Repo {
         };
         let found = self.repo.find_commit(commit).map_err(|e| unreadable(&e))?;
         Ok(found.tree_id().map_err(|e| unreadable(&e))?.detach())
+    }
+
+    /// Calls `each` with the name and id of every entry of the tree `id`,
+    /// without copying them; nothing when `id` is not a tree.
+    ///
+    /// # Errors
+    ///
+    /// Returns an [`Error::Environment`] when the object cannot be read.
+    pub fn each_entry(
+        &self,
+        id: ObjectId,
+        mut each: impl FnMut(&gix::bstr::BStr, &gix::oid),
+    ) -> Result<()> {
+        let unreadable =
+            |e: &dyn std::fmt::Display| Error::environment(format!("cannot read tree {id}: {e}"));
+        let object = self.repo.find_object(id).map_err(|e| unreadable(&e))?;
+        if object.kind != gix::object::Kind::Tree {
+            return Ok(());
+        }
+        for entry in gix::objs::TreeRefIter::from_bytes(&object.data, id.kind()) {
+            let entry = entry.map_err(|e| unreadable(&e))?;
+            each(entry.filename, entry.oid);
+        }
+        Ok(())
     }
 
     /// The entries of the tree `id` (name, id, whether a tree), or none

@@ -17,7 +17,7 @@ use globset::{GlobBuilder, GlobSet, GlobSetBuilder};
 
 use super::Unit;
 use crate::config::packages::PackagePathsConfig;
-use crate::history::{RawCommit, Repo, TreeEntries};
+use crate::history::{RawCommit, Repo};
 use crate::{Error, Result};
 
 /// The paths and scopes that make a commit one unit's.
@@ -36,8 +36,17 @@ pub struct Attributor<'r> {
     table: Vec<Vec<BString>>,
     scopes: Vec<PathScope>,
     ignored: Option<GlobSet>,
-    trees: TreeCache,
+    /// The table's paths as a tree of names: each node's children, by
+    /// entry name; node 0 is the root.
+    trie: Vec<Vec<(BString, usize)>>,
+    /// The trie node of each table path.
+    leaf: Vec<usize>,
     probes: HashMap<ObjectId, Rc<Vec<Option<ObjectId>>>>,
+    /// Commit trees already known, so a parent's is not read again.
+    commit_trees: HashMap<ObjectId, ObjectId>,
+    /// Whether any unit claims commits by scope (else messages are not
+    /// read at all).
+    by_scope: bool,
 }
 
 impl<'r> Attributor<'r> {
@@ -61,7 +70,7 @@ impl<'r> Attributor<'r> {
             }
         };
         let shared: Vec<usize> = paths.shared.iter().map(|p| index_of(p)).collect();
-        let scopes = units
+        let scopes: Vec<PathScope> = units
             .iter()
             .map(|unit| PathScope {
                 paths: unit
@@ -91,12 +100,35 @@ impl<'r> Attributor<'r> {
                     .map_err(|e| Error::input(format!("package_paths.ignored: {e}")))?,
             )
         };
+        let mut trie: Vec<Vec<(BString, usize)>> = vec![Vec::new()];
+        let leaf: Vec<usize> = table
+            .iter()
+            .map(|parts| {
+                let mut node = 0;
+                for part in parts {
+                    node = match trie[node].iter().find(|(n, _)| n == part) {
+                        Some((_, child)) => *child,
+                        None => {
+                            trie.push(Vec::new());
+                            let child = trie.len() - 1;
+                            trie[node].push((part.clone(), child));
+                            child
+                        }
+                    };
+                }
+                node
+            })
+            .collect();
+        let by_scope = scopes.iter().any(|s: &PathScope| !s.scopes.is_empty());
         Ok(Attributor {
             repo,
             table,
+            by_scope,
+            commit_trees: HashMap::new(),
             scopes,
             ignored,
-            trees: TreeCache::default(),
+            trie,
+            leaf,
             probes: HashMap::new(),
         })
     }
@@ -110,7 +142,13 @@ impl<'r> Attributor<'r> {
     pub fn units_of(&mut self, commit: &RawCommit) -> Result<Vec<bool>> {
         let mine = self.probe(commit.tree)?;
         let parent = match commit.parents.first() {
-            Some(p) => Some(self.probe(self.repo.tree_of(*p)?)?),
+            Some(p) => {
+                let tree = match self.commit_trees.get(p) {
+                    Some(tree) => *tree,
+                    None => self.repo.tree_of(*p)?,
+                };
+                Some(self.probe(tree)?)
+            }
             None => None,
         };
         let changed: Vec<bool> = (0..self.table.len())
@@ -126,11 +164,15 @@ impl<'r> Attributor<'r> {
                 }
             })
             .collect::<Result<_>>()?;
-        let scope = commit
-            .parse()
-            .conventional
-            .and_then(|c| c.scope)
-            .map(|s| s.to_ascii_lowercase());
+        let scope = if self.by_scope {
+            commit
+                .parse()
+                .conventional
+                .and_then(|c| c.scope)
+                .map(|s| s.to_ascii_lowercase())
+        } else {
+            None
+        };
         Ok(self
             .scopes
             .iter()
@@ -141,12 +183,20 @@ impl<'r> Attributor<'r> {
             .collect())
     }
 
+    /// Remembers the trees of `commits`, which are parents of others in
+    /// the same walk.
+    pub fn know_trees(&mut self, commits: &[RawCommit]) {
+        self.commit_trees
+            .extend(commits.iter().map(|c| (c.id, c.tree)));
+    }
+
     /// The commits of `commits` that belong to the first unit.
     ///
     /// # Errors
     ///
     /// As [`Attributor::units_of`].
     pub fn keep_own(&mut self, commits: Vec<RawCommit>) -> Result<Vec<RawCommit>> {
+        self.know_trees(&commits);
         let mut out = Vec::with_capacity(commits.len());
         for commit in commits {
             if self.units_of(&commit)?.first().copied().unwrap_or(false) {
@@ -157,20 +207,33 @@ impl<'r> Attributor<'r> {
     }
 
     /// The entry id at every table path in the tree `tree`, memoised: a
-    /// commit's tree is probed again as its child's parent.
+    /// commit's tree is probed again as its child's parent. Each tree on
+    /// the way is read once, whatever the number of paths under it; a
+    /// path below a missing entry (or below a file) has none.
     fn probe(&mut self, tree: ObjectId) -> Result<Rc<Vec<Option<ObjectId>>>> {
         if let Some(found) = self.probes.get(&tree) {
             return Ok(Rc::clone(found));
         }
-        let mut out = Vec::with_capacity(self.table.len());
-        for i in 0..self.table.len() {
-            let mut at = Some(tree);
-            for part in &self.table[i] {
-                let Some(id) = at else { break };
-                at = self.trees.entry(self.repo, id, part.as_bstr())?;
+        let mut reached: Vec<Option<ObjectId>> = vec![None; self.trie.len()];
+        reached[0] = Some(tree);
+        let mut stack = vec![(0usize, tree)];
+        let mut found = Vec::new();
+        while let Some((node, id)) = stack.pop() {
+            let children = &self.trie[node];
+            found.clear();
+            self.repo.each_entry(id, |name, oid| {
+                if let Some((_, child)) = children.iter().find(|(n, _)| n.as_bstr() == name) {
+                    found.push((*child, oid.to_owned()));
+                }
+            })?;
+            for &(child, oid) in &found {
+                reached[child] = Some(oid);
+                if !self.trie[child].is_empty() {
+                    stack.push((child, oid));
+                }
             }
-            out.push(at);
         }
+        let out: Vec<Option<ObjectId>> = self.leaf.iter().map(|&node| reached[node]).collect();
         if self.probes.len() > 16_384 {
             self.probes.clear();
         }
@@ -209,39 +272,4 @@ fn components(path: &Path) -> Vec<BString> {
             _ => None,
         })
         .collect()
-}
-
-/// Decoded trees by id: a tree's entries are looked up by name many times
-/// (once per package path under it, once per commit that shares it).
-#[derive(Default)]
-struct TreeCache {
-    trees: HashMap<ObjectId, Rc<TreeEntries>>,
-}
-
-impl TreeCache {
-    /// The id of the entry `name` in the tree `tree`; `None` when there is
-    /// no such entry, or the tree is not a tree (a file where a directory
-    /// was).
-    fn entry(
-        &mut self,
-        repo: &Repo,
-        tree: ObjectId,
-        name: &gix::bstr::BStr,
-    ) -> Result<Option<ObjectId>> {
-        let entries = match self.trees.get(&tree) {
-            Some(found) => Rc::clone(found),
-            None => {
-                let read = Rc::new(repo.tree_entries(tree)?);
-                if self.trees.len() > 16_384 {
-                    self.trees.clear();
-                }
-                self.trees.insert(tree, Rc::clone(&read));
-                read
-            }
-        };
-        Ok(entries
-            .iter()
-            .find(|(n, _, _)| n.as_bstr() == name)
-            .map(|(_, id, _)| *id))
-    }
 }

@@ -39,18 +39,29 @@ pub fn history_all(ws: &Workspace, rev: Option<&str>) -> Result<PackagesHistory>
     let policy = ws.policy();
     let parsed = crate::parallel::map(&commits, |raw| raw.parse());
     let units = super::units(&ws.config);
-    let refs: Vec<&super::Unit> = units.iter().collect();
-    let mut attributor = Attributor::new(&ws.repo, &refs, &ws.config.package_paths)?;
-    let belongs: Vec<Vec<bool>> = commits
-        .iter()
-        .map(|c| attributor.units_of(c))
-        .collect::<Result<_>>()?;
+    let belongs = attribute_all(ws, &units, &commits)?;
     let index = releases::index_of(&commits);
+    let views: Vec<Workspace> = units
+        .iter()
+        .map(|u| ws.for_package(&u.name))
+        .collect::<Result<_>>()?;
+    let edges = super::dependencies::edges(ws, &units, &views)?;
+    let scans: Vec<crate::history::TagScan> = units
+        .iter()
+        .map(|u| ws.repo.version_tags(&u.tag_prefix))
+        .collect::<Result<_>>()?;
+    let all_released: Vec<Vec<&crate::history::VersionTag>> = scans
+        .iter()
+        .map(|tags| releases::releases_in(&index, tags, false))
+        .collect();
+    let owners: Vec<Vec<Option<usize>>> = all_released
+        .iter()
+        .map(|r| releases::owners(&commits, &index, r))
+        .collect();
     let mut packages = Vec::with_capacity(units.len());
     for (u, unit) in units.iter().enumerate() {
-        let tags = ws.repo.version_tags(&unit.tag_prefix)?;
-        let released = releases::releases_in(&index, &tags, false);
-        let owner = releases::owners(&commits, &index, &released);
+        let released = &all_released[u];
+        let owner = &owners[u];
         let mut summaries = vec![(0usize, RangeSummary::default()); released.len()];
         let mut unreleased = 0;
         for (i, commit) in parsed.iter().enumerate() {
@@ -65,6 +76,32 @@ pub fn history_all(ws: &Workspace, rev: Option<&str>) -> Result<PackagesHistory>
                 None => unreleased += 1,
             }
         }
+        let floor = ws.config.package_paths.dependents_bump;
+        for &(_, d) in edges.iter().filter(|(v, _)| *v == u) {
+            let at = |tag: &crate::history::VersionTag| -> Option<usize> {
+                dependency_at(index[&tag.id()], &all_released[d], &owners[d], &index)
+            };
+            // The newest commit of the dependency at or below each commit
+            // (the walk lists a linear history newest first).
+            let mut newest_below = vec![None; commits.len()];
+            let mut seen = None;
+            for i in (0..commits.len()).rev() {
+                if belongs[i][d] {
+                    seen = Some(i);
+                }
+                newest_below[i] = seen;
+            }
+            for n in 1..released.len() {
+                let (now, before) = (at(released[n]), at(released[n - 1]));
+                // The dependency was released since, or has changes of its
+                // own that no release of it had by then.
+                let due = newest_below[index[&released[n].id()]]
+                    .is_some_and(|i| owners[d][i].is_none_or(|k| now.is_none_or(|at| k > at)));
+                if now != before || due {
+                    summaries[n].1.raised = summaries[n].1.raised.max(floor);
+                }
+            }
+        }
         let ranges: Vec<_> = released
             .iter()
             .zip(summaries)
@@ -76,4 +113,64 @@ pub fn history_all(ws: &Workspace, rev: Option<&str>) -> Result<PackagesHistory>
         });
     }
     Ok(PackagesHistory { packages })
+}
+
+/// For each commit, whether it belongs to each unit: the commits split in
+/// one contiguous run per core, each attributed with its own repository
+/// handle (a handle's caches are not shared between threads).
+fn attribute_all(
+    ws: &Workspace,
+    units: &[super::Unit],
+    commits: &[crate::history::RawCommit],
+) -> Result<Vec<Vec<bool>>> {
+    let refs: Vec<&super::Unit> = units.iter().collect();
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let chunk = commits.len().div_ceil(threads).max(1);
+    let paths = &ws.config.package_paths;
+    let parts: Vec<Result<Vec<Vec<bool>>>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = commits
+            .chunks(chunk)
+            .map(|part| {
+                let repo = ws.repo.for_tree_reads();
+                let refs = &refs;
+                scope.spawn(move || {
+                    let mut attributor = Attributor::new(&repo, refs, paths)?;
+                    attributor.know_trees(commits);
+                    part.iter().map(|c| attributor.units_of(c)).collect()
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| {
+                h.join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+            })
+            .collect()
+    });
+    let mut out = Vec::with_capacity(commits.len());
+    for part in parts {
+        out.extend(part?);
+    }
+    Ok(out)
+}
+
+/// The dependency's release in effect at the commit `at`: the one tagged
+/// on it, or else the one before the first release that contains it (on
+/// a history whose releases follow one another, the latest one
+/// reachable).
+fn dependency_at(
+    at: usize,
+    released: &[&crate::history::VersionTag],
+    owner: &[Option<usize>],
+    index: &gix::hashtable::HashMap<gix::ObjectId, usize>,
+) -> Option<usize> {
+    if let Some(k) = released.iter().rposition(|t| index[&t.id()] == at) {
+        return Some(k);
+    }
+    match owner[at] {
+        Some(0) => None,
+        Some(k) => Some(k - 1),
+        None => released.len().checked_sub(1),
+    }
 }

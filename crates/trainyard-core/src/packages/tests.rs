@@ -36,7 +36,7 @@ impl Mono {
     fn write(&self, path: &str, text: &str) -> &Self {
         let full = self.root().join(path);
         std::fs::create_dir_all(full.parent().expect("parent")).expect("dirs");
-        std::fs::write(full, text).expect("write");
+        crate::fsutil::write_atomic(&full, text.as_bytes()).expect("write");
         self
     }
 
@@ -243,8 +243,7 @@ fn configuration_errors_name_the_key() {
     ];
     for (text, wanted) in cases {
         let err = crate::config::parse(text, Path::new("trainyard.yaml"))
-            .err()
-            .expect("invalid")
+            .expect_err("invalid")
             .to_string();
         assert!(err.contains(wanted), "{text}: {err}");
         assert!(err.starts_with("trainyard.yaml:"), "{err}");

@@ -536,7 +536,7 @@ pub fn history_report(
         let (bump, expected) = match previous {
             None => ("initial".to_owned(), version::release_of(&tag.version)),
             Some(prev) => {
-                let bump = policy.effective(Some(prev), strongest);
+                let bump = policy.effective(Some(prev), strongest).max(summary.raised);
                 (bump.as_str().to_owned(), version::bumped(prev, bump))
             }
         };
@@ -573,6 +573,9 @@ pub struct RangeSummary {
     pub nonconforming: usize,
     /// Whether one is a security fix.
     pub urgent: bool,
+    /// A bump the release gets whatever its commits: what a dependency's
+    /// release passes on.
+    pub raised: Bump,
 }
 
 impl RangeSummary {
