@@ -32,21 +32,35 @@ fn other_manifests(ws: &Workspace, except: &[&str]) -> Result<Vec<ManifestSpec>>
 ///
 /// As [`versioning::plan_bump`].
 pub fn plan_one(ws: &Workspace, request: &BumpRequest) -> Result<BumpReport> {
-    let Some(unit) = &ws.package else {
+    if ws.package.is_none() {
         return versioning::plan_bump(ws, request);
-    };
+    }
     let auto = next_of(ws, &versioning::next_request_for(request))?;
-    let others = other_manifests(ws, &[unit.name.as_str()])?;
     versioning::plan_bump_after(ws, request, auto, |specs, version| {
-        manifest::plan_package_bumps(
-            &ws.root,
-            &[PackageBump {
-                specs: specs.to_vec(),
-                version: version.clone(),
-            }],
-            &others,
-        )
+        plan_files(ws, specs, version)
     })
+}
+
+/// The edits that write `version` into `specs`: in a package's view, its
+/// dependents' requirements on it and the lockfiles too.
+///
+/// # Errors
+///
+/// Returns an error when a manifest or lockfile is missing or malformed,
+/// or a requirement cannot be rewritten.
+pub fn plan_files(ws: &Workspace, specs: &[ManifestSpec], version: &Version) -> Result<BumpPlan> {
+    let Some(unit) = &ws.package else {
+        return manifest::plan_bump(&ws.root, specs, version);
+    };
+    let others = other_manifests(ws, &[unit.name.as_str()])?;
+    manifest::plan_package_bumps(
+        &ws.root,
+        &[PackageBump {
+            specs: specs.to_vec(),
+            version: version.clone(),
+        }],
+        &others,
+    )
 }
 
 /// One package's part of a monorepo bump.

@@ -3,9 +3,11 @@
 //! manifests declare.
 
 use super::Unit;
-use crate::Result;
+use std::path::Path;
+
 use crate::manifest;
 use crate::workspace::Workspace;
+use crate::{Error, Result};
 
 /// The dependency edges between `units`, as (dependent, dependency)
 /// indexes; `views` are the units' scoped workspaces, in the same order.
@@ -28,11 +30,44 @@ pub fn edges(ws: &Workspace, units: &[Unit], views: &[Workspace]) -> Result<Vec<
             if dependent == dependency || theirs.is_empty() {
                 continue;
             }
-            if !manifest::dependencies_on(&ws.root, own, theirs)?.is_empty() {
+            let requires = !manifest::dependencies_on(&ws.root, own, theirs)?.is_empty()
+                || cargo_dependencies(&ws.root, own)?
+                    .iter()
+                    .any(|name| theirs.contains(name));
+            if requires {
                 out.push((dependent, dependency));
             }
         }
     }
     let _ = units;
+    Ok(out)
+}
+
+/// Every crate a package's Cargo manifests depend on, with or without a
+/// version of their own: `a.workspace = true` and path-only dependencies
+/// carry no requirement to rewrite but still make a dependency.
+fn cargo_dependencies(root: &Path, specs: &[manifest::ManifestSpec]) -> Result<Vec<String>> {
+    let mut out = Vec::new();
+    for spec in specs
+        .iter()
+        .filter(|s| s.kind() == manifest::ManifestKind::Cargo)
+    {
+        let path = root.join(spec.path());
+        let Ok(text) = std::fs::read_to_string(&path) else {
+            continue;
+        };
+        let doc: toml_edit::DocumentMut = text
+            .parse()
+            .map_err(|e| Error::input(format!("{}: {e}", spec.path().display())))?;
+        for table in ["dependencies", "dev-dependencies", "build-dependencies"] {
+            let Some(deps) = doc.get(table).and_then(|t| t.as_table_like()) else {
+                continue;
+            };
+            for (key, item) in deps.iter() {
+                let name = item.get("package").and_then(|p| p.as_str()).unwrap_or(key);
+                out.push(name.to_owned());
+            }
+        }
+    }
     Ok(out)
 }

@@ -67,8 +67,12 @@ pub fn next_all(ws: &Workspace, request: &NextRequest) -> Result<PackagesNext> {
                 let Some(why) = passed_on(&views, &reports, &units, dependent, dependency)? else {
                     continue;
                 };
-                let current = &reports[dependent];
+                let current = &mut reports[dependent];
                 if current.release_needed && current.bump >= floor {
+                    // Due anyway: the dependency is still a reason.
+                    if !current.because.contains(&why) {
+                        current.because.push(why);
+                    }
                     continue;
                 }
                 let mut raised_request = request.clone();

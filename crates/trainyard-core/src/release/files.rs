@@ -37,7 +37,7 @@ fn compute(
     let manifests = if specs.is_empty() {
         None
     } else {
-        let plan = crate::manifest::plan_bump(root, &specs, written)?;
+        let plan = crate::packages::bump::plan_files(&view, &specs, written)?;
         files.extend(plan.paths().iter().map(|p| p.display().to_string()));
         Some(plan)
     };

@@ -77,6 +77,11 @@ pub enum CodePlan {
         paths: Vec<String>,
         /// The branch's commit when the earlier release was cut.
         base: String,
+        /// In a package's rollback, the files outside it whose
+        /// requirements on it (and lockfile entries) are written back to
+        /// the restored version: its dependents' manifests, the lockfiles.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        requirements: Vec<String>,
     },
     /// A deployment branch pointed back at the earlier release's commit.
     DeployBranch {
@@ -276,6 +281,7 @@ pub fn plan(ws: &Workspace, request: &PlanRequest) -> Result<PlanReport> {
             code_kind,
             (&from_commit, &to_commit),
             &component_paths,
+            &to,
         )?),
     };
     let channels = match request.kind {
@@ -395,6 +401,7 @@ fn code_plan(
     kind: Kind,
     (from_commit, to_commit): (&str, &str),
     component_paths: &[String],
+    to: &crate::version::Version,
 ) -> Result<CodePlan> {
     if let Some(branch) = &config.deploy_branch {
         let head = git_cli::commit_of(&ws.home, &format!("refs/heads/{branch}")).ok();
@@ -435,11 +442,16 @@ fn code_plan(
                 .iter()
                 .any(|c| path == c || path.starts_with(&format!("{c}/")))
         });
+        let requirements = match &ws.package {
+            Some(_) => package_requirements(ws, &head, &to_base, &changed, to)?,
+            None => Vec::new(),
+        };
         return Ok(CodePlan::Restore {
             branch,
             head,
             paths: changed,
             base: to_base,
+            requirements,
         });
     }
     let commits = lines(&git(
@@ -463,6 +475,50 @@ fn code_plan(
         base: to_base,
         keep,
     })
+}
+
+/// In a package's rollback, the files outside `restored` that writing
+/// the package back at `to` changes: its dependents' requirements on it
+/// and the lockfiles, as they read once `restored` is back at `base`.
+fn package_requirements(
+    ws: &Workspace,
+    head: &str,
+    base: &str,
+    restored: &[String],
+    to: &crate::version::Version,
+) -> Result<Vec<String>> {
+    let worktree = git_cli::Worktree::add(&ws.home, head)?;
+    let edits = requirement_edits(ws, worktree.path(), base, restored, to)?;
+    Ok(edits
+        .paths()
+        .iter()
+        .map(|p| p.display().to_string())
+        .collect())
+}
+
+/// Restores `restored` from `base` in the checkout `dir` and plans the
+/// requirement edits that follow (none for the restored files).
+pub(crate) fn requirement_edits(
+    ws: &Workspace,
+    dir: &Path,
+    base: &str,
+    restored: &[String],
+    to: &crate::version::Version,
+) -> Result<crate::manifest::BumpPlan> {
+    if !restored.is_empty() {
+        let mut args = vec!["restore", "--source", base, "--staged", "--worktree", "--"];
+        args.extend(restored.iter().map(String::as_str));
+        git_cli::run(dir, &args)?;
+    }
+    let view = ws.view_at(dir)?;
+    let specs = view.manifests()?;
+    let mut plan = crate::packages::bump::plan_files(&view, &specs, to)?;
+    plan.edits.retain(|e| {
+        !restored
+            .iter()
+            .any(|r| is_within(&e.path.display().to_string(), r))
+    });
+    Ok(plan)
 }
 
 /// trainyard's own files in the repository, relative to its root: the

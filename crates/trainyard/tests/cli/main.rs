@@ -17,6 +17,7 @@ mod http_server;
 mod integration;
 mod lifecycle;
 mod monorepo;
+mod monorepo_life;
 mod notes;
 mod release;
 mod rollback;

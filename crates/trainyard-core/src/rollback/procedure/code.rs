@@ -68,7 +68,12 @@ pub(super) fn roll_back_code(
                 CodePlan::Revert { commits, keep, .. } => {
                     revert_commits(dir, body, branch, head, commits, keep)?
                 }
-                CodePlan::Restore { paths, base, .. } => restore_paths(dir, body, paths, base)?,
+                CodePlan::Restore {
+                    paths,
+                    base,
+                    requirements,
+                    ..
+                } => restore_paths(ws, dir, body, (paths, requirements), base)?,
                 CodePlan::DeployBranch { .. } => unreachable!("handled above"),
             };
             let message = format!(
@@ -127,14 +132,41 @@ fn revert_commits(
 /// Restores `paths` to their content at `base` in the worktree `dir`
 /// (a partial rollback): the rollback commit's subject, and what it does.
 fn restore_paths(
+    ws: &Workspace,
     dir: &Path,
     body: &RollbackPlanBody,
-    paths: &[String],
+    (paths, requirements): (&[String], &[String]),
     base: &str,
 ) -> Result<(String, String)> {
-    if !paths.is_empty() {
-        let mut args = vec!["restore", "--source", base, "--staged", "--worktree", "--"];
-        args.extend(paths.iter().map(String::as_str));
+    let to = crate::version::parse(&body.rolled_back_to)?;
+    let edits = if requirements.is_empty() {
+        if !paths.is_empty() {
+            let mut args = vec!["restore", "--source", base, "--staged", "--worktree", "--"];
+            args.extend(paths.iter().map(String::as_str));
+            git_cli::run(dir, &args)?;
+        }
+        None
+    } else {
+        Some(crate::rollback::plan::requirement_edits(
+            ws, dir, base, paths, &to,
+        )?)
+    };
+    if let Some(edits) = edits {
+        let planned: Vec<String> = edits
+            .paths()
+            .iter()
+            .map(|p| p.display().to_string())
+            .collect();
+        if planned != requirements {
+            return Err(Error::input(format!(
+                "the requirements on the package changed since the rollback was planned (now {}, planned {}): plan the rollback again",
+                planned.join(", "),
+                requirements.join(", ")
+            )));
+        }
+        crate::manifest::apply(dir, &edits)?;
+        let mut args = vec!["add", "--"];
+        args.extend(requirements.iter().map(String::as_str));
         git_cli::run(dir, &args)?;
     }
     // A package's rollback names no component: its tags say what it is.

@@ -1,0 +1,250 @@
+//! A monorepo's life through the command line: one package of a Cargo
+//! workspace released (its dependents' requirements and the lockfile
+//! following), its dependents due, the release rolled back without
+//! touching the other packages, and released again; an npm workspace's
+//! bump with its lockfile; a fixed group of many packages bumped at once.
+
+use std::path::Path;
+use std::process::Command;
+
+use crate::support::{TestRepo, ok};
+
+const NOW: (&str, &str) = ("TRAINYARD_NOW", "2026-12-03T10:00:00Z");
+
+fn file(repo: &TestRepo, path: &str) -> String {
+    std::fs::read_to_string(repo.path().join(path)).expect(path)
+}
+
+fn run(repo: &TestRepo, args: &[&str]) -> crate::support::Run {
+    let run = repo.run_env(args, &[NOW]);
+    assert_eq!(run.code(), 0, "{args:?}: {}", run.stderr());
+    run
+}
+
+/// `cargo metadata --offline --locked` accepts the workspace: versions,
+/// requirements and the lockfile agree.
+fn cargo_accepts(dir: &Path) {
+    #[allow(clippy::disallowed_methods)]
+    let out = Command::new(env!("CARGO"))
+        .current_dir(dir)
+        .args(["metadata", "--offline", "--locked", "--format-version", "1"])
+        .output()
+        .expect("cargo runs");
+    assert!(
+        out.status.success(),
+        "cargo metadata: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// A Cargo workspace of four crates: b takes a through
+/// `workspace.dependencies`, c through a path dependency with a version,
+/// d stands alone.
+fn cargo_workspace(repo: &TestRepo) {
+    repo.write(
+        "Cargo.toml",
+        "[workspace]\nmembers = [\"crates/*\"]\nresolver = \"2\"\n\n[workspace.dependencies]\na = { path = \"crates/a\", version = \"0.1.0\" }\n",
+    );
+    let member = |name: &str, deps: &str| {
+        repo.write(
+            &format!("crates/{name}/Cargo.toml"),
+            &format!(
+                "[package]\nname = \"{name}\"\nversion = \"0.1.0\"\nedition = \"2021\"\n{deps}"
+            ),
+        );
+        repo.write(&format!("crates/{name}/src/lib.rs"), "");
+    };
+    member("a", "");
+    member("b", "\n[dependencies]\na.workspace = true\n");
+    member(
+        "c",
+        "\n[dependencies]\na = { path = \"../a\", version = \"0.1.0\" }\n",
+    );
+    member("d", "");
+    repo.write(
+        "trainyard.yaml",
+        "packages:\n  - name: a\n    path: crates/a\n  - name: b\n    path: crates/b\n  - name: c\n    path: crates/c\n  - name: d\n    path: crates/d\n\
+         checklist:\n  security_audit: \"true\"\n",
+    );
+    repo.write(".gitignore", ".trainyard/\ntarget/\n");
+    #[allow(clippy::disallowed_methods)]
+    let lock = Command::new(env!("CARGO"))
+        .current_dir(repo.path())
+        .args(["generate-lockfile", "--offline"])
+        .output()
+        .expect("cargo runs");
+    assert!(
+        lock.status.success(),
+        "{}",
+        String::from_utf8_lossy(&lock.stderr)
+    );
+    repo.commit("chore: start the workspace");
+    for name in ["a", "b", "c", "d"] {
+        repo.tag(&format!("{name}-v0.1.0"));
+    }
+}
+
+/// A package's release through every step, signed off as it needs.
+fn release(repo: &TestRepo, package: &str, version: &str) {
+    let with = |args: &[&str]| {
+        let mut all = vec!["--package", package];
+        all.extend(args);
+        run(repo, &all)
+    };
+    with(&["release", "start"]);
+    with(&["release", "rc"]);
+    for (item, layer, by) in [
+        ("review", Some("1"), "ada@example.org"),
+        ("review", Some("2"), "grace@example.org"),
+        ("RL-08", None, "ada@example.org"),
+    ] {
+        let mut args = vec!["signoff", version, "--item", item, "--by", by];
+        if let Some(layer) = layer {
+            args.extend(["--layer", layer]);
+        }
+        with(&args);
+    }
+    with(&["release", "validate"]);
+    with(&["release", "publish"]);
+    with(&["release", "post"]);
+}
+
+fn status(repo: &TestRepo) -> serde_json::Value {
+    run(repo, &["status", "--json"]).json()
+}
+
+fn entry<'a>(status: &'a serde_json::Value, package: &str) -> &'a serde_json::Value {
+    status["packages"]
+        .as_array()
+        .expect("packages")
+        .iter()
+        .find(|p| p["package"] == package)
+        .expect(package)
+}
+
+#[test]
+fn a_cargo_workspace_releases_one_package_rolls_it_back_and_releases_again() {
+    let repo = TestRepo::new();
+    cargo_workspace(&repo);
+    repo.write("crates/a/src/lib.rs", "pub fn more() {}\n");
+    repo.commit("feat(a): more of a");
+    let untouched = |repo: &TestRepo| {
+        (
+            file(repo, "crates/b/Cargo.toml"),
+            file(repo, "crates/d/Cargo.toml"),
+            file(repo, "crates/d/src/lib.rs"),
+        )
+    };
+    let before = untouched(&repo);
+
+    // The dry run says what the bump writes, and writes nothing.
+    let dry = repo.run_env(&["--package", "a", "version", "bump", "--dry-run"], &[NOW]);
+    assert_eq!(dry.code(), 1, "changes pending: {}", dry.stderr());
+    for path in [
+        "Cargo.toml",
+        "Cargo.lock",
+        "crates/a/Cargo.toml",
+        "crates/c/Cargo.toml",
+    ] {
+        assert!(
+            dry.stdout().contains(&format!("+++ b/{path}")),
+            "{path}: {}",
+            dry.stdout()
+        );
+    }
+    assert!(!dry.stdout().contains("crates/d/"), "{}", dry.stdout());
+
+    release(&repo, "a", "0.2.0");
+    assert!(file(&repo, "crates/a/Cargo.toml").contains("version = \"0.2.0\""));
+    assert!(file(&repo, "Cargo.toml").contains("a = { path = \"crates/a\", version = \"0.2.0\" }"));
+    assert!(file(&repo, "crates/c/Cargo.toml").contains("version = \"0.2.0\""));
+    assert!(file(&repo, "Cargo.lock").contains("name = \"a\"\nversion = \"0.2.0\""));
+    assert_eq!(
+        untouched(&repo),
+        before,
+        "b's and d's files are byte-identical"
+    );
+    cargo_accepts(&repo.path());
+    assert!(repo.git(&["tag", "-l", "a-v0.2.0"]).contains("a-v0.2.0"));
+
+    // Its dependents are due a release for it; the others are not.
+    let standing = status(&repo);
+    for dependent in ["b", "c"] {
+        let e = entry(&standing, dependent);
+        assert_eq!(e["next"], "0.1.1", "{dependent}: {e}");
+        assert_eq!(e["because"][0], "dependency a 0.1.0 → 0.2.0");
+    }
+    assert_eq!(entry(&standing, "a")["release_needed"], false);
+    assert_eq!(entry(&standing, "d")["release_needed"], false);
+
+    // The release is rolled back: a is back at 0.1.0 and its dependents'
+    // requirements with it; b and d are untouched.
+    // `rollback plan` exits 1: the plan changes something.
+    let planned = repo.run_env(
+        &[
+            "--package",
+            "a",
+            "rollback",
+            "plan",
+            "--to",
+            "0.1.0",
+            "--json",
+        ],
+        &[NOW],
+    );
+    assert_eq!(planned.code(), 1, "{}", planned.stderr());
+    let plan = planned.json();
+    let id = plan["plan_id"].as_str().expect("plan id")[..16].to_owned();
+    let rollback = repo.run_env(
+        &[
+            "--package",
+            "a",
+            "rollback",
+            "start",
+            &id,
+            "--issue",
+            "INC-1",
+            "--severity",
+            "critical",
+            "--impact",
+            "widespread",
+            "--description",
+            "a breaks c",
+        ],
+        &[NOW],
+    );
+    assert!(
+        rollback.code() == 0 || rollback.code() == 1,
+        "{}",
+        rollback.stderr()
+    );
+    assert!(file(&repo, "crates/a/Cargo.toml").contains("version = \"0.1.0\""));
+    assert!(file(&repo, "crates/c/Cargo.toml").contains("version = \"0.1.0\""));
+    assert!(file(&repo, "Cargo.lock").contains("name = \"a\"\nversion = \"0.1.0\""));
+    assert!(!file(&repo, "crates/a/src/lib.rs").contains("more"));
+    assert_eq!(
+        untouched(&repo),
+        before,
+        "b's and d's files are byte-identical"
+    );
+    cargo_accepts(&repo.path());
+
+    // Fixed, a is released again: past the withdrawn version.
+    repo.write(
+        "crates/a/src/lib.rs",
+        "pub fn more() {}\npub fn fixed() {}\n",
+    );
+    repo.commit("fix(a): more of a, fixed");
+    let next = run(&repo, &["--package", "a", "version", "next"]);
+    let version = next.stdout().trim().to_owned();
+    assert!(
+        version == "0.2.1" || version == "0.3.0",
+        "{version}: {}",
+        next.stderr()
+    );
+    release(&repo, "a", &version);
+    assert!(file(&repo, "crates/c/Cargo.toml").contains(&format!("version = \"{version}\"")));
+    cargo_accepts(&repo.path());
+    assert_eq!(untouched(&repo), before);
+    ok(&repo, &["evidence", "verify"]);
+}
