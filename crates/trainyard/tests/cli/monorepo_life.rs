@@ -248,3 +248,178 @@ fn a_cargo_workspace_releases_one_package_rolls_it_back_and_releases_again() {
     assert_eq!(untouched(&repo), before);
     ok(&repo, &["evidence", "verify"]);
 }
+
+/// An npm workspace: b takes a by a caret range, c by `workspace:^`; the
+/// lockfile is npm's shape (lockfileVersion 3).
+fn npm_workspace(repo: &TestRepo) {
+    repo.write(
+        "package.json",
+        "{\n  \"name\": \"root\",\n  \"private\": true,\n  \"workspaces\": [\"packages/*\"]\n}\n",
+    );
+    let member = |name: &str, deps: &str| {
+        repo.write(
+            &format!("packages/{name}/package.json"),
+            &format!("{{\n  \"name\": \"{name}\",\n  \"version\": \"0.1.0\"{deps}\n}}\n"),
+        );
+    };
+    member("a", "");
+    member("b", ",\n  \"dependencies\": {\n    \"a\": \"^0.1.0\"\n  }");
+    member(
+        "c",
+        ",\n  \"dependencies\": {\n    \"a\": \"workspace:^\"\n  }",
+    );
+    member("d", "");
+    repo.write(
+        "package-lock.json",
+        r#"{
+  "name": "root",
+  "lockfileVersion": 3,
+  "requires": true,
+  "packages": {
+    "": {
+      "name": "root",
+      "workspaces": [
+        "packages/*"
+      ]
+    },
+    "node_modules/a": {
+      "resolved": "packages/a",
+      "link": true
+    },
+    "node_modules/b": {
+      "resolved": "packages/b",
+      "link": true
+    },
+    "node_modules/d": {
+      "resolved": "packages/d",
+      "link": true
+    },
+    "packages/a": {
+      "version": "0.1.0"
+    },
+    "packages/b": {
+      "version": "0.1.0",
+      "dependencies": {
+        "a": "^0.1.0"
+      }
+    },
+    "packages/d": {
+      "version": "0.1.0"
+    }
+  }
+}
+"#,
+    );
+    repo.write(
+        "trainyard.yaml",
+        "packages:\n  - name: a\n    path: packages/a\n  - name: b\n    path: packages/b\n  - name: c\n    path: packages/c\n  - name: d\n    path: packages/d\n",
+    );
+    repo.commit("chore: start the workspace");
+    for name in ["a", "b", "c", "d"] {
+        repo.tag(&format!("{name}-v0.1.0"));
+    }
+}
+
+#[test]
+fn an_npm_workspace_bump_moves_the_package_its_dependents_and_the_lock() {
+    let repo = TestRepo::new();
+    npm_workspace(&repo);
+    repo.write("packages/a/index.js", "module.exports = 2;\n");
+    repo.commit("feat(a): two");
+    let untouched = (
+        file(&repo, "packages/c/package.json"),
+        file(&repo, "packages/d/package.json"),
+    );
+    let bump = run(&repo, &["--package", "a", "version", "bump", "--json"]).json();
+    assert_eq!(bump["version"], "0.2.0");
+    let read =
+        |path: &str| -> serde_json::Value { serde_json::from_str(&file(&repo, path)).expect(path) };
+    assert_eq!(read("packages/a/package.json")["version"], "0.2.0");
+    assert_eq!(
+        read("packages/b/package.json")["dependencies"]["a"],
+        "^0.2.0"
+    );
+    let lock = read("package-lock.json");
+    assert_eq!(lock["packages"]["packages/a"]["version"], "0.2.0");
+    assert_eq!(
+        lock["packages"]["packages/b"]["dependencies"]["a"],
+        "^0.2.0"
+    );
+    assert_eq!(lock["packages"]["packages/d"]["version"], "0.1.0");
+    assert_eq!(
+        (
+            file(&repo, "packages/c/package.json"),
+            file(&repo, "packages/d/package.json"),
+        ),
+        untouched,
+        "`workspace:^` and the untouched package stay byte-identical"
+    );
+    // The bump is recorded as the package's, and its files are the plan's.
+    let files: Vec<&str> = bump["plan"]["edits"]
+        .as_array()
+        .expect("edits")
+        .iter()
+        .map(|e| e["path"].as_str().expect("path"))
+        .collect();
+    assert_eq!(
+        files,
+        [
+            "package-lock.json",
+            "packages/a/package.json",
+            "packages/b/package.json"
+        ]
+    );
+    ok(&repo, &["evidence", "verify"]);
+}
+
+#[test]
+fn a_fixed_group_of_many_packages_is_bumped_to_one_version() {
+    let repo = TestRepo::new();
+    let names = [
+        "compiler-core",
+        "compiler-dom",
+        "compiler-sfc",
+        "compiler-ssr",
+        "reactivity",
+        "runtime-core",
+        "runtime-dom",
+        "runtime-test",
+        "server-renderer",
+        "shared",
+        "vue",
+        "vue-compat",
+    ];
+    let mut config = String::from("packages:\n");
+    for name in names {
+        repo.write(
+            &format!("packages/{name}/package.json"),
+            &format!("{{\n  \"name\": \"@vue/{name}\",\n  \"version\": \"3.4.0\"\n}}\n"),
+        );
+        config.push_str(&format!("  - name: {name}\n    path: packages/{name}\n"));
+    }
+    config.push_str(&format!(
+        "groups:\n  - name: core\n    kind: fixed\n    members: [{}]\n    tag_format: \"v{{version}}\"\n    manifests:\n      - {{ kind: npm, path: package.json }}\n",
+        names.join(", ")
+    ));
+    repo.write(
+        "package.json",
+        "{\n  \"name\": \"core\",\n  \"version\": \"3.4.0\",\n  \"private\": true\n}\n",
+    );
+    repo.write("trainyard.yaml", &config);
+    repo.commit("chore: v3.4.0");
+    repo.tag("v3.4.0");
+    repo.write("packages/reactivity/src/index.ts", "export {}\n");
+    repo.commit("fix(reactivity): a fix");
+    // A member names its group; the group releases as one.
+    let next = run(&repo, &["--package", "reactivity", "version", "next"]);
+    assert_eq!(next.stdout().trim(), "3.4.1");
+    run(&repo, &["--package", "core", "version", "bump"]);
+    for name in names {
+        let text = file(&repo, &format!("packages/{name}/package.json"));
+        assert!(text.contains("\"version\": \"3.4.1\""), "{name}: {text}");
+    }
+    assert!(file(&repo, "package.json").contains("\"version\": \"3.4.1\""));
+    let standing = status(&repo);
+    assert_eq!(standing["packages"].as_array().expect("packages").len(), 1);
+    assert_eq!(entry(&standing, "core")["next_tag"], "v3.4.1");
+}
