@@ -427,13 +427,36 @@ fn prefix_notes(prefix: &str, tags: &TagScan) -> Vec<String> {
                 .then(|| (version, other.to_owned(), t.name.clone()))
         })
         .max_by(|a, b| a.0.cmp_precedence(&b.0));
-    match higher {
+    let mut notes = match higher {
         Some((_, other, name)) if other != prefix => vec![format!(
             "tag `{name}` names a higher version than any tag with the prefix `{prefix}`: set versioning.tag_prefix to {} if it is a release",
             serde_json::to_string(&other).unwrap_or_default()
         )],
         _ => Vec::new(),
+    };
+    // The prefix most other tags share, when more tags share it.
+    let mut counts: Vec<(&str, usize)> = Vec::new();
+    for (other, _) in tags
+        .ignored
+        .iter()
+        .filter_map(IgnoredTag::under_another_prefix)
+    {
+        match counts.iter_mut().find(|(p, _)| *p == other) {
+            Some((_, n)) => *n += 1,
+            None => counts.push((other, 1)),
+        }
     }
+    if let Some((other, n)) = counts.into_iter().max_by_key(|(_, n)| *n)
+        && n > tags.versions.len()
+        && other != prefix
+    {
+        notes.push(format!(
+            "{n} tag(s) are `{other}<version>` and {} `{prefix}<version>`: set versioning.tag_prefix to {} if those are the releases",
+            tags.versions.len(),
+            serde_json::to_string(other).unwrap_or_default()
+        ));
+    }
+    notes
 }
 
 fn tag_notes(ignored: &[IgnoredTag]) -> Vec<String> {

@@ -10,7 +10,7 @@ use crate::printer::{paint, style};
 use crate::render::{HumanOut, Render};
 
 pub fn run(ctx: &Context<'_>, args: &ChangelogArgs) -> CmdResult {
-    let ws = ctx.workspace()?;
+    let ws = ctx.unit_workspace("changelog")?;
     if let Some(text) = &args.check {
         let wanted = version::parse(text.strip_prefix('v').unwrap_or(text))?;
         let present = changelog::has_section(&ws, &wanted)?;

@@ -9,7 +9,7 @@ use crate::printer::{paint, style};
 use crate::render::{HumanOut, Render};
 
 pub fn run(ctx: &Context<'_>, version_arg: Option<&str>) -> CmdResult {
-    let ws = ctx.workspace()?;
+    let ws = ctx.unit_workspace("check")?;
     let version = version_arg
         .map(|text| version::parse(text.strip_prefix('v').unwrap_or(text)))
         .transpose()?;

@@ -82,6 +82,23 @@ impl Context<'_> {
         Ok(ws)
     }
 
+    /// As [`Context::workspace`], for a command about one release line: in
+    /// a repository with packages, `--package` must name one.
+    pub fn unit_workspace(&self, command: &str) -> Result<Workspace, Error> {
+        let ws = self.workspace()?;
+        if ws.package.is_none() && !ws.config.packages.is_empty() {
+            let names: Vec<String> = trainyard_core::packages::units(&ws.config)
+                .into_iter()
+                .map(|u| u.name)
+                .collect();
+            return Err(Error::input(format!(
+                "`{command}` works on one package here: name it with --package NAME ({})",
+                names.join(", ")
+            )));
+        }
+        Ok(ws)
+    }
+
     /// `--config` resolved against the working directory.
     pub fn config_path(&self) -> Option<&Path> {
         self.config.as_deref()

@@ -12,7 +12,7 @@ use crate::printer::{paint, style};
 use crate::render::{HumanOut, Render};
 
 pub fn run(ctx: &Context<'_>, args: &NotesArgs) -> CmdResult {
-    let ws = ctx.workspace()?;
+    let ws = ctx.unit_workspace("notes")?;
     let version = args
         .version
         .as_deref()

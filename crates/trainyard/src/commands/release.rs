@@ -13,7 +13,7 @@ use crate::printer::{Block, paint, style};
 use crate::render::{HumanOut, Render};
 
 pub fn run(ctx: &Context<'_>, command: &ReleaseCommand) -> CmdResult {
-    let ws = ctx.workspace()?;
+    let ws = ctx.unit_workspace("release")?;
     let (request, dry_run) = match command {
         ReleaseCommand::Start {
             kind,

@@ -10,7 +10,7 @@ use crate::printer::{paint, style};
 use crate::render::{HumanOut, Render};
 
 pub fn run(ctx: &Context<'_>, args: &SignoffArgs) -> CmdResult {
-    let ws = ctx.workspace()?;
+    let ws = ctx.unit_workspace("signoff")?;
     let text = args.version.strip_prefix('v').unwrap_or(&args.version);
     let request = SignoffRequest {
         version: version::parse(text)?,

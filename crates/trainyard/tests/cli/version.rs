@@ -1,6 +1,6 @@
 //! `trainyard version ...` on real repositories.
 
-use crate::support::TestRepo;
+use crate::support::{TestRepo, ok};
 
 fn next_json(repo: &TestRepo, extra: &[&str]) -> serde_json::Value {
     let mut args = vec!["--json", "version", "next"];
@@ -456,4 +456,38 @@ fn a_workspace_bump_keeps_cargo_lock_in_step() {
     );
     // Cargo agrees: the lock needs no update.
     locked("metadata");
+}
+
+#[test]
+fn a_prefix_that_fewer_tags_follow_is_named_with_the_one_most_follow() {
+    let repo = TestRepo::new();
+    repo.write("README.md", "x\n");
+    repo.commit("feat: start");
+    repo.tag("v0.9.0");
+    for (n, tag) in ["1.0.0", "1.1.0", "1.2.0"].iter().enumerate() {
+        repo.write("README.md", &format!("x{n}\n"));
+        repo.commit("feat: more");
+        repo.tag(tag);
+    }
+    repo.write("README.md", "y\n");
+    repo.commit("fix: a fix");
+    let notes = ok(&repo, &["status", "--json"]).json()["notes"].clone();
+    let notes: Vec<&str> = notes
+        .as_array()
+        .expect("notes")
+        .iter()
+        .map(|n| n.as_str().expect("text"))
+        .collect();
+    assert!(
+        notes.iter().any(|n| n.starts_with(
+            "3 tag(s) are `<version>` and 1 `v<version>`: set versioning.tag_prefix to \"\""
+        )),
+        "{notes:?}"
+    );
+    assert!(
+        notes
+            .iter()
+            .any(|n| n.contains("tag `1.2.0` names a higher version")),
+        "{notes:?}"
+    );
 }

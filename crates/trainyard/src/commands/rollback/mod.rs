@@ -46,7 +46,7 @@ fn kind(arg: RollbackKindArg) -> Kind {
 }
 
 pub fn run(ctx: &Context<'_>, command: &RollbackCommand) -> CmdResult {
-    let ws = ctx.workspace()?;
+    let ws = ctx.unit_workspace("rollback")?;
     match command {
         RollbackCommand::Assess {
             severity: s,
