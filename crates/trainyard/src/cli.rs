@@ -33,7 +33,7 @@ pub struct GlobalArgs {
     pub directory: Option<PathBuf>,
     /// Work on one package (or fixed group) of a monorepo: its tags,
     /// manifests, changelog, notes, releases and rollbacks.
-    #[arg(long, global = true, value_name = "NAME")]
+    #[arg(long, global = true, value_name = "NAME", env = "TRAINYARD_PACKAGE")]
     pub package: Option<String>,
 }
 

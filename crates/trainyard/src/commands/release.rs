@@ -66,7 +66,11 @@ pub fn run(ctx: &Context<'_>, command: &ReleaseCommand) -> CmdResult {
             ],
         );
     }
-    ctx.printer.render(&Step(&report))?;
+    let what = match &ws.package {
+        Some(unit) => format!("{} {}", unit.name, report.version),
+        None => report.version.to_string(),
+    };
+    ctx.printer.render(&Step(&report, what))?;
     if report.applied
         && matches!(
             command,
@@ -89,7 +93,7 @@ pub fn run(ctx: &Context<'_>, command: &ReleaseCommand) -> CmdResult {
 /// stderr.
 #[derive(Serialize)]
 #[serde(transparent)]
-struct Step<'a>(&'a StepReport);
+struct Step<'a>(&'a StepReport, #[serde(skip)] String);
 
 impl Render for Step<'_> {
     fn human(&self, out: &HumanOut<'_>) -> Result<(), CliError> {
@@ -111,13 +115,13 @@ impl Render for Step<'_> {
             (true, true) => format!(
                 "{} release {} is {}",
                 paint(style::GOOD, "done:"),
-                report.version,
+                self.1,
                 report.state.step.as_str()
             ),
             (true, false) => format!(
                 "{} release {} is {}",
                 paint(style::BAD, "blocked:"),
-                report.version,
+                self.1,
                 report.state.step.as_str()
             ),
         };

@@ -29,6 +29,7 @@ fn isolate(cmd: &mut Command, home: &Path) {
         .env_remove("GIT_WORK_TREE")
         .env_remove("CLICOLOR_FORCE")
         .env_remove("TRAINYARD_SIGNING_KEY")
+        .env_remove("TRAINYARD_PACKAGE")
         // Tests that run inside GitHub Actions must not write the job's
         // own outputs.
         .env_remove("GITHUB_OUTPUT")
