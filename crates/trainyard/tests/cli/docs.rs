@@ -43,6 +43,7 @@ const PAGES: &[&str] = &[
     "evidence.md",
     "teams.md",
     "configuration.md",
+    "monorepos.md",
     "ci.md",
     "json.md",
 ];
@@ -247,8 +248,42 @@ fn fixture(name: &str) -> TestRepo {
         "sync" => sync(),
         "rollback" => rollback(),
         "config" => config(),
+        "monorepo" => monorepo(),
         other => panic!("no fixture named `{other}`"),
     }
+}
+
+/// A Cargo workspace of two crates, `core` and `cli` (which depends on
+/// `core`), each released once as 0.1.0; since then a feature in `core`
+/// and a fix in `cli`.
+fn monorepo() -> TestRepo {
+    let repo = TestRepo::new();
+    repo.write(
+        "Cargo.toml",
+        "[workspace]\nmembers = [\"crates/*\"]\nresolver = \"2\"\n",
+    );
+    repo.write(
+        "crates/core/Cargo.toml",
+        "[package]\nname = \"core\"\nversion = \"0.1.0\"\nedition = \"2021\"\n",
+    );
+    repo.write(
+        "crates/cli/Cargo.toml",
+        "[package]\nname = \"cli\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[dependencies]\ncore = { path = \"../core\", version = \"0.1.0\" }\n",
+    );
+    repo.write("crates/core/src/lib.rs", "");
+    repo.write("crates/cli/src/main.rs", "fn main() {}\n");
+    repo.write(
+        "trainyard.yaml",
+        "packages:\n  - name: core\n    path: crates/core\n  - name: cli\n    path: crates/cli\n",
+    );
+    repo.commit("chore: start the workspace");
+    repo.tag("core-v0.1.0");
+    repo.tag("cli-v0.1.0");
+    repo.write("crates/core/src/lib.rs", "pub fn parse() {}\n");
+    repo.commit("feat(core): a parser");
+    repo.write("crates/cli/src/main.rs", "fn main() { println!(); }\n");
+    repo.commit("fix(cli): print a newline");
+    repo
 }
 
 /// A repository with one commit and no configuration.
@@ -697,6 +732,11 @@ fn evidence_examples_run() {
 #[test]
 fn configuration_examples_run() {
     check_page("configuration.md");
+}
+
+#[test]
+fn monorepos_examples_run() {
+    check_page("monorepos.md");
 }
 
 #[test]
