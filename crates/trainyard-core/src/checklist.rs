@@ -147,7 +147,7 @@ pub fn run(ws: &Workspace, request: &ChecklistRequest) -> Result<ChecklistReport
 /// in progress, nothing to release and no version named), and the errors
 /// of [`run`].
 pub fn check(ws: &Workspace, version: Option<Version>) -> Result<ChecklistReport> {
-    let next = crate::packages::plan::next_of(ws, &crate::versioning::NextRequest::default())?;
+    let next = crate::monorepo::plan::next_of(ws, &crate::versioning::NextRequest::default())?;
     let in_progress = crate::states::release::in_progress(ws)?
         .filter(|s| version.as_ref().is_none_or(|v| s.version == v.to_string()));
     let kind_of = |v: &Version| match next.latest.as_ref() {

@@ -30,6 +30,7 @@ pub mod identity;
 pub mod init;
 pub mod ledger;
 pub mod manifest;
+pub mod monorepo;
 pub mod notes;
 pub mod notify;
 pub mod packages;

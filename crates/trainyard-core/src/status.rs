@@ -40,7 +40,7 @@ pub struct StatusReport {
 /// As [`next`], and when a manifest is malformed.
 pub fn status(ws: &Workspace) -> Result<StatusReport> {
     let head = ws.repo.head()?;
-    let mut next = crate::packages::plan::next_of(ws, &NextRequest::default())?;
+    let mut next = crate::monorepo::plan::next_of(ws, &NextRequest::default())?;
     if head.branch.is_none() {
         next.notes.push("HEAD is detached".into());
     }

@@ -1,7 +1,8 @@
 //! The packages of a monorepo as trainyard releases them: each package on
 //! its own, or a fixed group as one. A release unit has its own paths, tags,
-//! manifests and changelog; [`Workspace::for_package`](crate::workspace::Workspace::for_package)
-//! gives every operation a view of the repository scoped to one.
+//! manifests and changelog; `Workspace::for_package` gives every
+//! operation a view of the repository scoped to one, and the `monorepo`
+//! module decides every package's version together.
 
 use std::path::PathBuf;
 
@@ -13,10 +14,6 @@ use crate::manifest::ManifestSpec;
 use crate::{Error, Result};
 
 pub mod attribution;
-pub mod bump;
-pub mod dependencies;
-pub mod history;
-pub mod plan;
 
 pub use attribution::PathScope;
 
@@ -230,6 +227,3 @@ pub fn manifests_of(root: &std::path::Path, unit: &Unit) -> Result<Vec<ManifestS
     }
     Ok(out)
 }
-
-#[cfg(test)]
-mod tests;

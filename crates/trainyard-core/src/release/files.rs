@@ -37,7 +37,7 @@ fn compute(
     let manifests = if specs.is_empty() {
         None
     } else {
-        let plan = crate::packages::bump::plan_files(&view, &specs, written)?;
+        let plan = crate::monorepo::bump::plan_files(&view, &specs, written)?;
         files.extend(plan.paths().iter().map(|p| p.display().to_string()));
         Some(plan)
     };

@@ -22,7 +22,7 @@ pub(super) fn plan(ws: &Workspace, kind: Option<Bump>, force: bool) -> Result<St
             step.next_command()
         )));
     }
-    let next = crate::packages::plan::next_of(ws, &NextRequest::default())?;
+    let next = crate::monorepo::plan::next_of(ws, &NextRequest::default())?;
     let computed = next.bump;
     let kind = match kind {
         Some(kind) => kind,

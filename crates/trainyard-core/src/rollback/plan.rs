@@ -512,7 +512,7 @@ pub(crate) fn requirement_edits(
     }
     let view = ws.view_at(dir)?;
     let specs = view.manifests()?;
-    let mut plan = crate::packages::bump::plan_files(&view, &specs, to)?;
+    let mut plan = crate::monorepo::bump::plan_files(&view, &specs, to)?;
     plan.edits.retain(|e| {
         !restored
             .iter()

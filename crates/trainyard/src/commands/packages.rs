@@ -1,7 +1,7 @@
 //! How a monorepo's packages are shown together: one row per package.
 
 use serde::Serialize;
-use trainyard_core::packages::plan::PackagesNext;
+use trainyard_core::monorepo::plan::PackagesNext;
 
 use super::CliError;
 use crate::printer::{paint, style};

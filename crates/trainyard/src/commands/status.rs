@@ -11,7 +11,7 @@ use crate::render::{HumanOut, Render};
 pub fn run(ctx: &Context<'_>) -> CmdResult {
     let ws = ctx.workspace()?;
     if ws.package.is_none() && !ws.config.packages.is_empty() {
-        let all = trainyard_core::packages::plan::next_all(&ws, &Default::default())?;
+        let all = trainyard_core::monorepo::plan::next_all(&ws, &Default::default())?;
         ctx.printer.render(&super::packages::Table(&all))?;
         return Ok(Exit::Success);
     }

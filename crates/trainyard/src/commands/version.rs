@@ -41,11 +41,11 @@ fn next(ctx: &Context<'_>, args: &NextArgs) -> CmdResult {
         at_least: None,
     };
     if ws.package.is_none() && !ws.config.packages.is_empty() {
-        let all = trainyard_core::packages::plan::next_all(&ws, &request)?;
+        let all = trainyard_core::monorepo::plan::next_all(&ws, &request)?;
         ctx.printer.render(&super::packages::Table(&all))?;
         return Ok(Exit::Success);
     }
-    let report = trainyard_core::packages::plan::next_of(&ws, &request)?;
+    let report = trainyard_core::monorepo::plan::next_of(&ws, &request)?;
     // Without a release to make there is no version to hand on: a job
     // that tags `$(trainyard version next)` must not tag an old one.
     let mut outputs = vec![("release_needed", report.release_needed.to_string())];
@@ -127,7 +127,7 @@ fn bump(ctx: &Context<'_>, args: &BumpArgs) -> CmdResult {
     if ws.package.is_none() && !ws.config.packages.is_empty() {
         return bump_all(ctx, &ws, &request, args.dry_run);
     }
-    let report = trainyard_core::packages::bump::plan_one(&ws, &request)?;
+    let report = trainyard_core::monorepo::bump::plan_one(&ws, &request)?;
     let diff = report.plan.unified_diff();
     if args.dry_run {
         // What would be written is still worth a workflow's knowing.
@@ -171,7 +171,7 @@ fn bump_all(
     request: &BumpRequest,
     dry_run: bool,
 ) -> CmdResult {
-    use trainyard_core::packages::bump;
+    use trainyard_core::monorepo::bump;
     let planned = bump::plan_all(ws, request)?;
     let diff = planned.plan.unified_diff();
     let evidence = if dry_run {
@@ -198,7 +198,7 @@ fn bump_all(
 struct MonorepoBumpOutput<'a> {
     applied: bool,
     #[serde(flatten)]
-    report: &'a trainyard_core::packages::bump::MonorepoBump,
+    report: &'a trainyard_core::monorepo::bump::MonorepoBump,
     evidence: Vec<String>,
     #[serde(skip)]
     diff: &'a str,
@@ -276,7 +276,7 @@ impl Render for BumpOutput<'_> {
 fn history(ctx: &Context<'_>, args: &HistoryArgs) -> CmdResult {
     let ws = ctx.workspace()?;
     if ws.package.is_none() && !ws.config.packages.is_empty() {
-        let all = trainyard_core::packages::history::history_all(&ws, args.rev.as_deref())?;
+        let all = trainyard_core::monorepo::history::history_all(&ws, args.rev.as_deref())?;
         let mismatches: usize = all.packages.iter().map(|p| p.history.mismatches).sum();
         ctx.printer.render(&PackageReleases(&all))?;
         return Ok(if args.check && mismatches > 0 {
@@ -345,7 +345,7 @@ impl Render for Releases<'_> {
 /// `version history` of every package: one section per package.
 #[derive(Serialize)]
 #[serde(transparent)]
-struct PackageReleases<'a>(&'a trainyard_core::packages::history::PackagesHistory);
+struct PackageReleases<'a>(&'a trainyard_core::monorepo::history::PackagesHistory);
 
 impl Render for PackageReleases<'_> {
     fn human(&self, out: &HumanOut<'_>) -> Result<(), CliError> {

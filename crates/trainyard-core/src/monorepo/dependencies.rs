@@ -2,7 +2,7 @@
 //! depends on another when one of its manifests requires a name another's
 //! manifests declare.
 
-use super::Unit;
+use crate::packages::Unit;
 use std::path::Path;
 
 use crate::manifest;

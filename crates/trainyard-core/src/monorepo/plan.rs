@@ -3,8 +3,8 @@
 
 use serde::Serialize;
 
-use super::{Unit, UnitKind};
 use crate::Result;
+use crate::packages::{Unit, UnitKind};
 use crate::version::Bump;
 use crate::versioning::{self, NextReport, NextRequest};
 use crate::workspace::Workspace;
@@ -48,7 +48,7 @@ impl PackagesNext {
 ///
 /// As [`versioning::next`], and when a manifest cannot be read.
 pub fn next_all(ws: &Workspace, request: &NextRequest) -> Result<PackagesNext> {
-    let units = super::units(&ws.config);
+    let units = crate::packages::units(&ws.config);
     let views: Vec<Workspace> = units
         .iter()
         .map(|u| ws.for_package(&u.name))

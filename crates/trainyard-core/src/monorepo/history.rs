@@ -4,8 +4,8 @@
 
 use serde::Serialize;
 
-use super::attribution::Attributor;
 use crate::Result;
+use crate::packages::attribution::Attributor;
 use crate::releases;
 use crate::versioning::{self, HistoryReport, RangeSummary};
 use crate::workspace::Workspace;
@@ -38,7 +38,7 @@ pub fn history_all(ws: &Workspace, rev: Option<&str>) -> Result<PackagesHistory>
     let commits = ws.repo.walk_all(tip)?;
     let policy = ws.policy();
     let parsed = crate::parallel::map(&commits, |raw| raw.parse());
-    let units = super::units(&ws.config);
+    let units = crate::packages::units(&ws.config);
     let belongs = attribute_all(ws, &units, &commits)?;
     let index = releases::index_of(&commits);
     let views: Vec<Workspace> = units
@@ -120,10 +120,10 @@ pub fn history_all(ws: &Workspace, rev: Option<&str>) -> Result<PackagesHistory>
 /// handle (a handle's caches are not shared between threads).
 fn attribute_all(
     ws: &Workspace,
-    units: &[super::Unit],
+    units: &[crate::packages::Unit],
     commits: &[crate::history::RawCommit],
 ) -> Result<Vec<Vec<bool>>> {
-    let refs: Vec<&super::Unit> = units.iter().collect();
+    let refs: Vec<&crate::packages::Unit> = units.iter().collect();
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
     let chunk = commits.len().div_ceil(threads).max(1);
     let paths = &ws.config.package_paths;

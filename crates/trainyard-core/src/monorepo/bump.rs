@@ -15,11 +15,11 @@ use crate::{Error, Result};
 /// requirements on a bumped package may be, the root's included.
 fn other_manifests(ws: &Workspace, except: &[&str]) -> Result<Vec<ManifestSpec>> {
     let mut out = manifest::detect(&ws.root)?;
-    for unit in super::units(&ws.config) {
+    for unit in crate::packages::units(&ws.config) {
         if except.contains(&unit.name.as_str()) {
             continue;
         }
-        out.extend(super::manifests_of(&ws.root, &unit)?);
+        out.extend(crate::packages::manifests_of(&ws.root, &unit)?);
     }
     Ok(out)
 }
