@@ -90,16 +90,20 @@ pub fn next_all(ws: &Workspace, request: &NextRequest) -> Result<PackagesNext> {
             .iter()
             .zip(reports)
             .enumerate()
-            .map(|(i, (unit, next))| UnitNext {
-                package: unit.name.clone(),
-                kind: unit.kind,
-                members: unit.members.clone(),
-                depends_on: edges
-                    .iter()
-                    .filter(|(from, _)| *from == i)
-                    .map(|(_, to)| units[*to].name.clone())
-                    .collect(),
-                next,
+            .map(|(i, (unit, mut next))| {
+                // The entry names its package once.
+                next.package = None;
+                UnitNext {
+                    package: unit.name.clone(),
+                    kind: unit.kind,
+                    members: unit.members.clone(),
+                    depends_on: edges
+                        .iter()
+                        .filter(|(from, _)| *from == i)
+                        .map(|(_, to)| units[*to].name.clone())
+                        .collect(),
+                    next,
+                }
             })
             .collect(),
     })
@@ -117,7 +121,11 @@ pub fn next_of(ws: &Workspace, request: &NextRequest) -> Result<NextReport> {
     };
     let all = next_all(ws, request)?;
     match all.get(&unit.name) {
-        Some(found) => Ok(found.next.clone()),
+        Some(found) => {
+            let mut next = found.next.clone();
+            next.package = Some(unit.name.clone());
+            Ok(next)
+        }
         None => versioning::next(ws, request),
     }
 }

@@ -102,6 +102,9 @@ pub struct InProgress {
 /// The next version and the commits that decided it.
 #[derive(Debug, Clone, Serialize)]
 pub struct NextReport {
+    /// The package (or fixed group) it is about, in a monorepo.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub package: Option<String>,
     /// The commit the computation started from.
     pub revision: String,
     /// The release in effect: the highest release reachable from the
@@ -306,6 +309,7 @@ pub fn next(ws: &Workspace, request: &NextRequest) -> Result<NextReport> {
         .cloned()
         .collect();
     Ok(NextReport {
+        package: ws.package.as_ref().map(|u| u.name.clone()),
         revision: tip.to_string(),
         current,
         current_tag,

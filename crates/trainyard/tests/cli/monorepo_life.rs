@@ -312,8 +312,10 @@ fn npm_workspace(repo: &TestRepo) {
     );
     repo.write(
         "trainyard.yaml",
-        "packages:\n  - name: a\n    path: packages/a\n  - name: b\n    path: packages/b\n  - name: c\n    path: packages/c\n  - name: d\n    path: packages/d\n",
+        "packages:\n  - name: a\n    path: packages/a\n  - name: b\n    path: packages/b\n  - name: c\n    path: packages/c\n  - name: d\n    path: packages/d\n\
+         checklist:\n  security_audit: \"true\"\n",
     );
+    repo.write(".gitignore", ".trainyard/\n");
     repo.commit("chore: start the workspace");
     for name in ["a", "b", "c", "d"] {
         repo.tag(&format!("{name}-v0.1.0"));
@@ -422,4 +424,51 @@ fn a_fixed_group_of_many_packages_is_bumped_to_one_version() {
     let standing = status(&repo);
     assert_eq!(standing["packages"].as_array().expect("packages").len(), 1);
     assert_eq!(entry(&standing, "core")["next_tag"], "v3.4.1");
+}
+
+#[test]
+fn an_npm_workspace_releases_one_package_and_its_dependents_follow() {
+    let repo = TestRepo::new();
+    npm_workspace(&repo);
+    repo.write("packages/a/index.js", "module.exports = 2;\n");
+    repo.commit("feat(a): two");
+    let untouched = (
+        file(&repo, "packages/c/package.json"),
+        file(&repo, "packages/d/package.json"),
+    );
+    release(&repo, "a", "0.2.0");
+    assert!(repo.git(&["tag", "-l", "a-v0.2.0"]).contains("a-v0.2.0"));
+    let read =
+        |path: &str| -> serde_json::Value { serde_json::from_str(&file(&repo, path)).expect(path) };
+    assert_eq!(read("packages/a/package.json")["version"], "0.2.0");
+    assert_eq!(
+        read("packages/b/package.json")["dependencies"]["a"],
+        "^0.2.0"
+    );
+    let lock = read("package-lock.json");
+    assert_eq!(lock["packages"]["packages/a"]["version"], "0.2.0");
+    assert_eq!(
+        lock["packages"]["packages/b"]["dependencies"]["a"],
+        "^0.2.0"
+    );
+    assert_eq!(
+        (
+            file(&repo, "packages/c/package.json"),
+            file(&repo, "packages/d/package.json"),
+        ),
+        untouched
+    );
+    assert!(file(&repo, "packages/a/CHANGELOG.md").contains("## [0.2.0]"));
+    let standing = status(&repo);
+    for dependent in ["b", "c"] {
+        assert_eq!(
+            entry(&standing, dependent)["because"][0],
+            "dependency a 0.1.0 → 0.2.0",
+            "{dependent}"
+        );
+    }
+    assert_eq!(entry(&standing, "d")["release_needed"], false);
+    let next = run(&repo, &["--package", "b", "version", "next", "--json"]).json();
+    assert_eq!(next["package"], "b");
+    assert_eq!(next["next"], "0.1.1");
 }
