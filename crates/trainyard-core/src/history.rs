@@ -71,6 +71,42 @@ impl VersionTag {
 }
 
 impl TagScan {
+    /// The tags of `refs` named `{prefix}{version}`, the others with the
+    /// reason.
+    pub fn of(refs: &[(String, ObjectId)], prefix: &str) -> TagScan {
+        let mut scan = TagScan::default();
+        for (name, target) in refs {
+            let Some(text) = name.strip_prefix(prefix) else {
+                scan.ignored.push(IgnoredTag {
+                    reason: format!("does not start with the tag prefix `{prefix}`"),
+                    name: name.clone(),
+                });
+                continue;
+            };
+            match version::parse(text) {
+                Ok(version) => scan.versions.push(VersionTag {
+                    commit: target.to_string(),
+                    id: *target,
+                    name: name.clone(),
+                    version,
+                }),
+                Err(_) => scan.ignored.push(IgnoredTag {
+                    reason: format!(
+                        "not a version: {}",
+                        version::invalid_reason(text).unwrap_or_default()
+                    ),
+                    name: name.clone(),
+                }),
+            }
+        }
+        scan.versions.sort_by(|a, b| {
+            a.version
+                .cmp_precedence(&b.version)
+                .then_with(|| a.name.cmp(&b.name))
+        });
+        scan
+    }
+
     /// The highest stable release that sorts before `version`.
     pub fn previous_release(&self, version: &Version) -> Option<&VersionTag> {
         self.versions
@@ -149,6 +185,8 @@ impl Repo {
     /// them, so a memory-capped cache of 64 MiB saves inflating each again.
     pub fn for_tree_reads(&self) -> Repo {
         let mut repo = self.repo.clone();
+        // Each tree is read once: keeping copies of them costs more than it saves.
+        repo.object_cache_size(None);
         repo.objects.set_pack_cache(|| {
             Box::new(gix::odb::pack::cache::lru::MemoryCappedHashmap::new(
                 64 * 1024 * 1024,
@@ -224,51 +262,34 @@ impl Repo {
     ///
     /// Returns an [`Error::Environment`] when the references cannot be read.
     pub fn version_tags(&self, prefix: &str) -> Result<TagScan> {
+        Ok(TagScan::of(&self.tag_refs()?, prefix))
+    }
+
+    /// Every tag's name and the commit it points to (annotated tags
+    /// peeled), to read as versions under several prefixes at once.
+    ///
+    /// # Errors
+    ///
+    /// Returns an [`Error::Environment`] when the references cannot be read.
+    pub fn tag_refs(&self) -> Result<Vec<(String, ObjectId)>> {
         let env = |e: &dyn std::fmt::Display| {
             Error::environment(format!("cannot read the repository's tags: {e}"))
         };
         let platform = self.repo.references().map_err(|e| env(&e))?;
         let tags = platform.tags().map_err(|e| env(&e))?;
         let tags = tags.peeled().map_err(|e| env(&e))?;
-        let mut scan = TagScan::default();
+        let mut out = Vec::new();
         for reference in tags {
             let reference = reference.map_err(|e| env(&e))?.detach();
             let name = reference.name.shorten().to_string();
-            let Some(target) = reference
+            if let Some(target) = reference
                 .peeled
                 .or_else(|| reference.target.try_id().map(|id| id.to_owned()))
-            else {
-                continue;
-            };
-            let Some(text) = name.strip_prefix(prefix) else {
-                scan.ignored.push(IgnoredTag {
-                    reason: format!("does not start with the tag prefix `{prefix}`"),
-                    name,
-                });
-                continue;
-            };
-            match version::parse(text) {
-                Ok(version) => scan.versions.push(VersionTag {
-                    commit: target.to_string(),
-                    id: target,
-                    name,
-                    version,
-                }),
-                Err(_) => scan.ignored.push(IgnoredTag {
-                    reason: format!(
-                        "not a version: {}",
-                        version::invalid_reason(text).unwrap_or_default()
-                    ),
-                    name,
-                }),
+            {
+                out.push((name, target));
             }
         }
-        scan.versions.sort_by(|a, b| {
-            a.version
-                .cmp_precedence(&b.version)
-                .then_with(|| a.name.cmp(&b.name))
-        });
-        Ok(scan)
+        Ok(out)
     }
 
     /// The tag prefix this repository's release tags use, read from the

@@ -238,10 +238,17 @@ impl Workspace {
             None => self.config.notes.dir.as_path(),
         };
         config.notes.dir = notes.join(unit.file_name());
-        let mut view = self.view_at(&self.root)?;
-        view.config = config;
-        view.package = Some(unit);
-        Ok(view)
+        Ok(Workspace {
+            repo: self.repo.clone(),
+            root: self.root.clone(),
+            home: self.home.clone(),
+            config,
+            config_path: self.config_path.clone(),
+            now: self.now,
+            clock_pinned: self.clock_pinned,
+            store_wait_notice: self.store_wait_notice.clone(),
+            package: Some(unit),
+        })
     }
 
     /// The commits of `commits` that count for this view: all of them for

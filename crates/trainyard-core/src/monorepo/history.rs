@@ -46,10 +46,11 @@ pub fn history_all(ws: &Workspace, rev: Option<&str>) -> Result<PackagesHistory>
         .map(|u| ws.for_package(&u.name))
         .collect::<Result<_>>()?;
     let edges = super::dependencies::edges(ws, &units, &views)?;
+    let refs = ws.repo.tag_refs()?;
     let scans: Vec<crate::history::TagScan> = units
         .iter()
-        .map(|u| ws.repo.version_tags(&u.tag_prefix))
-        .collect::<Result<_>>()?;
+        .map(|u| crate::history::TagScan::of(&refs, &u.tag_prefix))
+        .collect();
     let all_released: Vec<Vec<&crate::history::VersionTag>> = scans
         .iter()
         .map(|tags| releases::releases_in(&index, tags, false))
