@@ -29,8 +29,18 @@ found=$("$cli" -C "$corpus" version history --check --json \
   | python3 -c 'import json,sys; d=json.load(sys.stdin); print(sum(len(p["releases"]) for p in d["packages"]))')
 echo "releases: generator $releases, trainyard $found (version history --check passed)"
 [ "$releases" = "$found" ]
+# The same history as `git repack -adf` stores it: fast-import deltas each
+# tree on the one before it, repack on the one after it; trainyard reads
+# trees in the order their delta chains run, so both layouts are timed.
+repacked=$corpus-repacked
+if [ ! -d "$repacked" ]; then
+  cp -r "$corpus" "$repacked"
+  git -C "$repacked" repack -adf -q
+fi
 paths=$(cd "$corpus" && ls -d packages/* | tr '\n' ' ')
 hyperfine --warmup 1 --runs 5 \
   -n 'git log --format=%H%x00%B' "git -C $corpus log --format=%H%x00%B > /dev/null" \
   -n "git log --format=%H -- <$packages package paths>" "git -C $corpus log --format=%H -- $paths > /dev/null" \
-  -n "trainyard version history ($packages packages)" "$cli -C $corpus version history --json > /dev/null"
+  -n "trainyard version history ($packages packages)" "$cli -C $corpus version history --json > /dev/null" \
+  -n 'git log --format=%H%x00%B (repacked)' "git -C $repacked log --format=%H%x00%B > /dev/null" \
+  -n "trainyard version history ($packages packages, repacked)" "$cli -C $repacked version history --json > /dev/null"

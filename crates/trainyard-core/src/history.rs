@@ -180,19 +180,29 @@ impl Repo {
         Ok(Repo { repo })
     }
 
-    /// The same repository with caches sized for reading many trees: the
-    /// delta bases of a long history's trees are shared by thousands of
-    /// them, so a memory-capped cache of 64 MiB saves inflating each again.
+    /// The same repository for reading a long history's trees once each:
+    /// no object cache, and a small cache of the last objects read, which
+    /// are the delta bases of the next ones when the trees are read in the
+    /// order their delta chains run (see [`Repo::delta_depth`]).
     pub fn for_tree_reads(&self) -> Repo {
         let mut repo = self.repo.clone();
-        // Each tree is read once: keeping copies of them costs more than it saves.
         repo.object_cache_size(None);
         repo.objects.set_pack_cache(|| {
-            Box::new(gix::odb::pack::cache::lru::MemoryCappedHashmap::new(
-                64 * 1024 * 1024,
-            ))
+            Box::new(gix::odb::pack::cache::lru::StaticLinkedList::<64>::default())
         });
         Repo { repo }
+    }
+
+    /// How many deltas make the object `id` in its pack (0 for an object
+    /// stored whole, loose or unreadable). A pack made by `git repack`
+    /// stores newer trees whole and older ones as deltas on them; one made
+    /// by `git fast-import` the other way round.
+    pub fn delta_depth(&self, id: ObjectId) -> u32 {
+        self.repo
+            .find_header(id)
+            .ok()
+            .and_then(|header| header.num_deltas())
+            .unwrap_or(0)
     }
 
     /// The top of the working tree, or the git directory of a bare
@@ -388,6 +398,20 @@ impl Repo {
     /// Returns an [`Error::Environment`] when a commit cannot be read (a
     /// shallow clone's boundary is not an error: the walk stops there).
     pub fn walk_all(&self, tip: ObjectId) -> Result<Vec<RawCommit>> {
+        self.walk_all_with(tip, |_| {})
+    }
+
+    /// As [`Repo::walk_all`], telling `each` of every commit as it is read,
+    /// so that work on the commits can start while the walk goes on.
+    ///
+    /// # Errors
+    ///
+    /// As [`Repo::walk_all`].
+    pub fn walk_all_with(
+        &self,
+        tip: ObjectId,
+        mut each: impl FnMut(&RawCommit),
+    ) -> Result<Vec<RawCommit>> {
         let shallow = self.repo.shallow_commits().ok().flatten();
         let is_boundary = |id: &ObjectId| {
             shallow
@@ -416,7 +440,7 @@ impl Repo {
                     stack.push(*parent);
                 }
             }
-            out.push(RawCommit {
+            let commit = RawCommit {
                 id,
                 message: String::from_utf8_lossy(decoded.message).into_owned(),
                 author_name: author.name.to_string().trim().to_owned(),
@@ -424,7 +448,9 @@ impl Repo {
                 time: time.seconds,
                 tree: decoded.tree(),
                 parents,
-            });
+            };
+            each(&commit);
+            out.push(commit);
         }
         Ok(out)
     }

@@ -24,17 +24,17 @@ pub fn edges(ws: &Workspace, units: &[Unit], views: &[Workspace]) -> Result<Vec<
         .iter()
         .map(|s| manifest::declared_names(&ws.root, s))
         .collect::<Result<_>>()?;
+    let everyone: Vec<String> = names.iter().flatten().cloned().collect();
     let mut out = Vec::new();
     for (dependent, own) in specs.iter().enumerate() {
+        // Each package's manifests are read once, for every other's names.
+        let mut required: Vec<String> = manifest::dependencies_on(&ws.root, own, &everyone)?
+            .into_iter()
+            .map(|d| d.name)
+            .collect();
+        required.extend(cargo_dependencies(&ws.root, own)?);
         for (dependency, theirs) in names.iter().enumerate() {
-            if dependent == dependency || theirs.is_empty() {
-                continue;
-            }
-            let requires = !manifest::dependencies_on(&ws.root, own, theirs)?.is_empty()
-                || cargo_dependencies(&ws.root, own)?
-                    .iter()
-                    .any(|name| theirs.contains(name));
-            if requires {
+            if dependent != dependency && theirs.iter().any(|n| required.contains(n)) {
                 out.push((dependent, dependency));
             }
         }

@@ -35,11 +35,10 @@ pub struct PackagesHistory {
 /// and an error when the history cannot be read.
 pub fn history_all(ws: &Workspace, rev: Option<&str>) -> Result<PackagesHistory> {
     let tip = ws.repo.resolve(rev.unwrap_or("HEAD"))?;
-    let commits = ws.repo.walk_all(tip)?;
+    let units = crate::packages::units(&ws.config);
+    let (commits, belongs) = walk_and_attribute(ws, &units, tip, 2048)?;
     let policy = ws.policy();
     let parsed = crate::parallel::map(&commits, |raw| raw.parse());
-    let units = crate::packages::units(&ws.config);
-    let belongs = attribute_all(ws, &units, &commits)?;
     let index = releases::index_of(&commits);
     let views: Vec<Workspace> = units
         .iter()
@@ -55,12 +54,14 @@ pub fn history_all(ws: &Workspace, rev: Option<&str>) -> Result<PackagesHistory>
         .iter()
         .map(|tags| releases::releases_in(&index, tags, false))
         .collect();
-    let owners: Vec<Vec<Option<usize>>> = all_released
-        .iter()
-        .map(|r| releases::owners(&commits, &index, r))
-        .collect();
-    let mut packages = Vec::with_capacity(units.len());
-    for (u, unit) in units.iter().enumerate() {
+    let owners: Vec<Vec<Option<usize>>> =
+        crate::parallel::map(&all_released, |r| releases::owners(&commits, &index, r));
+    let indexes: Vec<usize> = (0..units.len()).collect();
+    let floor = ws.config.package_paths.dependents_bump;
+    let tip = tip.to_string();
+    // Each package's releases are checked on their own, on all cores.
+    let packages = crate::parallel::map(&indexes, |&u| {
+        let unit = &units[u];
         let released = &all_released[u];
         let owner = &owners[u];
         let mut summaries = vec![(0usize, RangeSummary::default()); released.len()];
@@ -77,7 +78,6 @@ pub fn history_all(ws: &Workspace, rev: Option<&str>) -> Result<PackagesHistory>
                 None => unreleased += 1,
             }
         }
-        let floor = ws.config.package_paths.dependents_bump;
         for &(_, d) in edges.iter().filter(|(v, _)| *v == u) {
             let at = |tag: &crate::history::VersionTag| -> Option<usize> {
                 dependency_at(index[&tag.id()], &all_released[d], &owners[d], &index)
@@ -108,52 +108,116 @@ pub fn history_all(ws: &Workspace, rev: Option<&str>) -> Result<PackagesHistory>
             .zip(summaries)
             .map(|(tag, (count, summary))| (*tag, count, summary))
             .collect();
-        packages.push(UnitHistory {
+        UnitHistory {
             package: unit.name.clone(),
-            history: versioning::history_report(tip.to_string(), &policy, &ranges, unreleased),
-        });
-    }
+            history: versioning::history_report(tip.clone(), &policy, &ranges, unreleased),
+        }
+    });
     Ok(PackagesHistory { packages })
 }
 
-/// For each commit, whether it belongs to each unit: the commits split in
-/// one contiguous run per core, each attributed with its own repository
-/// handle (a handle's caches are not shared between threads).
-fn attribute_all(
+/// Walks the whole history from `tip` and says, for each commit, whether
+/// it belongs to each unit. The trees are read while the walk goes on: the
+/// walk hands batches of commits round to one reader per core, each with
+/// its own repository handle, `batch` commits at a time; the comparisons
+/// with parents come after.
+pub(super) fn walk_and_attribute(
     ws: &Workspace,
     units: &[crate::packages::Unit],
-    commits: &[crate::history::RawCommit],
-) -> Result<Vec<Vec<bool>>> {
+    tip: gix::ObjectId,
+    batch_size: usize,
+) -> Result<(Vec<crate::history::RawCommit>, Vec<Vec<bool>>)> {
+    type Probed = Vec<Option<gix::ObjectId>>;
     let refs: Vec<&crate::packages::Unit> = units.iter().collect();
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let chunk = commits.len().div_ceil(threads).max(1);
-    let paths = &ws.config.package_paths;
-    let parts: Vec<Result<Vec<Vec<bool>>>> = std::thread::scope(|scope| {
-        let handles: Vec<_> = commits
-            .chunks(chunk)
-            .map(|part| {
-                let repo = ws.repo.for_tree_reads();
-                let refs = &refs;
-                scope.spawn(move || {
-                    let mut attributor = Attributor::new(&repo, refs, paths)?;
-                    attributor.know_trees(commits);
-                    part.iter().map(|c| attributor.units_of(c)).collect()
-                })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| {
-                h.join()
-                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
-            })
-            .collect()
-    });
-    let mut out = Vec::with_capacity(commits.len());
-    for part in parts {
-        out.extend(part?);
-    }
-    Ok(out)
+    let attributor = Attributor::new(&ws.repo, &refs, &ws.config.package_paths)?;
+    let prober = attributor.prober();
+    let readers = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let (commits, probed) = std::thread::scope(|scope| -> Result<_> {
+        let mut senders = Vec::new();
+        let mut handles = Vec::new();
+        for _ in 0..readers {
+            let (send, receive) = std::sync::mpsc::channel::<Vec<(usize, gix::ObjectId)>>();
+            let repo = ws.repo.for_tree_reads();
+            let prober = &prober;
+            senders.push(send);
+            handles.push(scope.spawn(move || -> Result<Vec<(usize, Probed)>> {
+                let mut out = Vec::new();
+                for mut batch in receive {
+                    if chains_run_to_older(&repo, &batch) {
+                        batch.reverse();
+                    }
+                    for (i, tree) in batch {
+                        out.push((i, prober.probe(&repo, tree)?));
+                    }
+                }
+                Ok(out)
+            }));
+        }
+        let mut batch = Vec::with_capacity(batch_size);
+        let (mut seen, mut turn) = (0usize, 0usize);
+        let walked = ws.repo.walk_all_with(tip, |commit| {
+            batch.push((seen, commit.tree));
+            seen += 1;
+            if batch.len() >= batch_size {
+                // A reader that stopped on an error reports it when joined.
+                let _ = senders[turn % readers].send(std::mem::take(&mut batch));
+                turn += 1;
+            }
+        });
+        let _ = senders[turn % readers].send(batch);
+        drop(senders);
+        let mut probed: Vec<Probed> = vec![Vec::new(); seen];
+        for handle in handles {
+            let part = handle
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic))?;
+            for (i, found) in part {
+                probed[i] = found;
+            }
+        }
+        Ok((walked?, probed))
+    })?;
+    let index = releases::index_of(&commits);
+    let belongs = commits
+        .iter()
+        .enumerate()
+        .map(|(i, commit)| match commit.parents.first() {
+            None => attributor.decide(commit, &probed[i], None),
+            Some(p) => match index.get(p) {
+                Some(&j) => attributor.decide(commit, &probed[i], Some(&probed[j])),
+                // A parent outside the walk (past a shallow boundary).
+                None => {
+                    let theirs = prober.probe(&ws.repo, ws.repo.tree_of(*p)?)?;
+                    attributor.decide(commit, &probed[i], Some(&theirs))
+                }
+            },
+        })
+        .collect::<Result<_>>()?;
+    Ok((commits, belongs))
+}
+
+/// Whether the delta chains of the trees of `batch` (commits newest
+/// first) end in older trees: then they are read oldest first, so that each
+/// tree's delta base is the tree read just before it. A few neighbours
+/// vote: a tree one delta deeper than its parent's is based on it.
+pub(super) fn chains_run_to_older(
+    repo: &crate::history::Repo,
+    batch: &[(usize, gix::ObjectId)],
+) -> bool {
+    let depths: Vec<u32> = batch
+        .iter()
+        .take(9)
+        .map(|(_, tree)| repo.delta_depth(*tree))
+        .collect();
+    let votes: i32 = depths
+        .windows(2)
+        .map(|pair| match pair[0].cmp(&pair[1]) {
+            std::cmp::Ordering::Greater => 1,
+            std::cmp::Ordering::Less => -1,
+            std::cmp::Ordering::Equal => 0,
+        })
+        .sum();
+    votes > 0
 }
 
 /// The dependency's release in effect at the commit `at`: the one tagged

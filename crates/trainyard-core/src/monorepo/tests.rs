@@ -116,6 +116,93 @@ fn a_commit_belongs_to_the_packages_whose_paths_it_changes() {
     );
 }
 
+/// The walk that reads trees in batches on several threads, in the order
+/// the pack's delta chains run, says what reading one commit at a time
+/// says: for any batch size, with loose objects, with the pack
+/// `git fast-import` writes and with the one `git repack -adf` writes.
+#[test]
+fn attribution_in_batches_agrees_with_one_commit_at_a_time() {
+    let config =
+        format!("{TWO}  - name: c\n    path: crates/c\npackage_paths:\n  shared: [Cargo.lock]\n");
+    let m = Mono::new(&config);
+    for n in 0..60 {
+        let package = ["a", "b", "c"][n % 3];
+        m.write(
+            &format!("crates/{package}/src/f{}.rs", n % 7),
+            &format!("{n}"),
+        );
+        if n % 5 == 0 {
+            m.write("crates/b/src/shared.rs", &format!("{n}"));
+        }
+        if n % 11 == 0 {
+            m.write("Cargo.lock", &format!("{n}"));
+        }
+        m.commit(&format!("feat: change {n}"));
+    }
+    let expected = |ws: &Workspace| -> Vec<Vec<bool>> {
+        let units = crate::packages::units(&ws.config);
+        let refs: Vec<&crate::packages::Unit> = units.iter().collect();
+        let mut one = crate::packages::attribution::Attributor::new(
+            &ws.repo,
+            &refs,
+            &ws.config.package_paths,
+        )
+        .expect("attributor");
+        let tip = ws.repo.resolve("HEAD").expect("tip");
+        let commits = ws.repo.walk_all(tip).expect("walk");
+        commits
+            .iter()
+            .map(|c| one.units_of(c).expect("units"))
+            .collect()
+    };
+    // The same history as `git fast-import` packs it.
+    let imported = m.dir.path().join("imported");
+    std::fs::create_dir_all(&imported).expect("imported");
+    let stream = m.git(&["fast-export", "--all"]) + "\n";
+    git(&imported, m.dir.path(), &["init", "-q"]);
+    crate::test_git::git_with_input(
+        &imported,
+        m.dir.path(),
+        &["fast-import", "--quiet"],
+        stream.as_bytes(),
+    );
+    git(&imported, m.dir.path(), &["reset", "-q", "--hard", "main"]);
+    let layouts = [
+        ("fast-import", imported),
+        ("loose objects", m.root()),
+        ("git repack -adf", m.root()),
+    ];
+    for (layout, dir) in layouts {
+        if layout == "git repack -adf" {
+            m.git(&["repack", "-adf", "-q"]);
+        }
+        let ws = Workspace::open(&dir, None).expect("workspace");
+        let want = expected(&ws);
+        assert!(want.iter().any(|u| u.iter().filter(|b| **b).count() > 1));
+        let units = crate::packages::units(&ws.config);
+        let tip = ws.repo.resolve("HEAD").expect("tip");
+        let newest: Vec<(usize, gix::ObjectId)> = ws
+            .repo
+            .walk_all(tip)
+            .expect("walk")
+            .iter()
+            .enumerate()
+            .map(|(i, c)| (i, c.tree))
+            .take(20)
+            .collect();
+        assert_eq!(
+            super::history::chains_run_to_older(&ws.repo, &newest),
+            layout == "fast-import",
+            "{layout}: which way the delta chains run"
+        );
+        for batch in [1, 4, 9, 61, 2048] {
+            let (_, got) =
+                super::history::walk_and_attribute(&ws, &units, tip, batch).expect("walk");
+            assert_eq!(got, want, "batches of {batch}, {layout}");
+        }
+    }
+}
+
 #[test]
 fn a_scope_makes_a_commit_a_package_s_wherever_it_changes_files() {
     let m = Mono::new(

@@ -36,11 +36,7 @@ pub struct Attributor<'r> {
     table: Vec<Vec<BString>>,
     scopes: Vec<PathScope>,
     ignored: Option<GlobSet>,
-    /// The table's paths as a tree of names: each node's children, by
-    /// entry name; node 0 is the root.
-    trie: Vec<Vec<(BString, usize)>>,
-    /// The trie node of each table path.
-    leaf: Vec<usize>,
+    prober: Prober,
     probes: HashMap<ObjectId, Rc<Vec<Option<ObjectId>>>>,
     /// Commit trees already known, so a parent's is not read again.
     commit_trees: HashMap<ObjectId, ObjectId>,
@@ -127,8 +123,7 @@ impl<'r> Attributor<'r> {
             commit_trees: HashMap::new(),
             scopes,
             ignored,
-            trie,
-            leaf,
+            prober: Prober { trie, leaf },
             probes: HashMap::new(),
         })
     }
@@ -151,9 +146,25 @@ impl<'r> Attributor<'r> {
             }
             None => None,
         };
+        self.decide(commit, &mine, parent.as_deref().map(Vec::as_slice))
+    }
+
+    /// For each unit, whether `commit` belongs to it, given the entries
+    /// [`Prober::probe`] found at the table's paths in its tree (`mine`)
+    /// and in its first parent's (`None` for a root commit).
+    ///
+    /// # Errors
+    ///
+    /// Returns an [`Error::Environment`] when a tree cannot be read.
+    pub fn decide(
+        &self,
+        commit: &RawCommit,
+        mine: &[Option<ObjectId>],
+        parent: Option<&[Option<ObjectId>]>,
+    ) -> Result<Vec<bool>> {
         let changed: Vec<bool> = (0..self.table.len())
             .map(|i| {
-                let before = parent.as_ref().and_then(|p| p[i]);
+                let before = parent.and_then(|p| p[i]);
                 let after = mine[i];
                 if before == after {
                     return Ok(false);
@@ -183,6 +194,12 @@ impl<'r> Attributor<'r> {
             .collect())
     }
 
+    /// What reads the table's paths in a tree, to use on another thread
+    /// with another repository handle.
+    pub fn prober(&self) -> Prober {
+        self.prober.clone()
+    }
+
     /// Remembers the trees of `commits`, which are parents of others in
     /// the same walk.
     pub fn know_trees(&mut self, commits: &[RawCommit]) {
@@ -207,37 +224,15 @@ impl<'r> Attributor<'r> {
     }
 
     /// The entry id at every table path in the tree `tree`, memoised: a
-    /// commit's tree is probed again as its child's parent. Each tree on
-    /// the way is read once, whatever the number of paths under it; a
-    /// path below a missing entry (or below a file) has none.
+    /// commit's tree is probed again as its child's parent.
     fn probe(&mut self, tree: ObjectId) -> Result<Rc<Vec<Option<ObjectId>>>> {
         if let Some(found) = self.probes.get(&tree) {
             return Ok(Rc::clone(found));
         }
-        let mut reached: Vec<Option<ObjectId>> = vec![None; self.trie.len()];
-        reached[0] = Some(tree);
-        let mut stack = vec![(0usize, tree)];
-        let mut found = Vec::new();
-        while let Some((node, id)) = stack.pop() {
-            let children = &self.trie[node];
-            found.clear();
-            self.repo.each_entry(id, |name, oid| {
-                if let Some((_, child)) = children.iter().find(|(n, _)| n.as_bstr() == name) {
-                    found.push((*child, oid.to_owned()));
-                }
-            })?;
-            for &(child, oid) in &found {
-                reached[child] = Some(oid);
-                if !self.trie[child].is_empty() {
-                    stack.push((child, oid));
-                }
-            }
-        }
-        let out: Vec<Option<ObjectId>> = self.leaf.iter().map(|&node| reached[node]).collect();
+        let out = Rc::new(self.prober.probe(self.repo, tree)?);
         if self.probes.len() > 16_384 {
             self.probes.clear();
         }
-        let out = Rc::new(out);
         self.probes.insert(tree, Rc::clone(&out));
         Ok(out)
     }
@@ -272,4 +267,46 @@ fn components(path: &Path) -> Vec<BString> {
             _ => None,
         })
         .collect()
+}
+
+/// Reads the entry ids at a table of paths in a tree.
+#[derive(Debug, Clone)]
+pub struct Prober {
+    /// The table's paths as a tree of names: each node's children, by
+    /// entry name; node 0 is the root.
+    trie: Vec<Vec<(BString, usize)>>,
+    /// The trie node of each table path.
+    leaf: Vec<usize>,
+}
+
+impl Prober {
+    /// The entry id at every table path in the tree `tree`. Each tree on
+    /// the way is read once, whatever the number of paths under it; a
+    /// path below a missing entry (or below a file) has none.
+    ///
+    /// # Errors
+    ///
+    /// Returns an [`Error::Environment`] when a tree cannot be read.
+    pub fn probe(&self, repo: &Repo, tree: ObjectId) -> Result<Vec<Option<ObjectId>>> {
+        let mut reached: Vec<Option<ObjectId>> = vec![None; self.trie.len()];
+        reached[0] = Some(tree);
+        let mut stack = vec![(0usize, tree)];
+        let mut found = Vec::new();
+        while let Some((node, id)) = stack.pop() {
+            let children = &self.trie[node];
+            found.clear();
+            repo.each_entry(id, |name, oid| {
+                if let Some((_, child)) = children.iter().find(|(n, _)| n.as_bstr() == name) {
+                    found.push((*child, oid.to_owned()));
+                }
+            })?;
+            for &(child, oid) in &found {
+                reached[child] = Some(oid);
+                if !self.trie[child].is_empty() {
+                    stack.push((child, oid));
+                }
+            }
+        }
+        Ok(self.leaf.iter().map(|&node| reached[node]).collect())
+    }
 }
