@@ -422,8 +422,8 @@ fn rl06(ws: &Workspace, request: &ChecklistRequest, signoffs: &[signoff::Signoff
         return Ok((
             Status::Fail,
             format!(
-                "no security audit configured (checklist.security_audit) and no security sign-off: run `trainyard signoff {} --item RL-06`",
-                request.version
+                "no security audit configured (checklist.security_audit) and no security sign-off: run `{}`",
+                ws.command(&format!("signoff {} --item RL-06", request.version))
             ),
         ));
     };
@@ -543,8 +543,8 @@ fn rl08(ws: &Workspace, request: &ChecklistRequest, signoffs: &[signoff::Signoff
         None => Ok((
             Status::Fail,
             format!(
-                "the notes are not signed off: run `trainyard signoff {} --item RL-08`",
-                request.version
+                "the notes are not signed off: run `{}`",
+                ws.command(&format!("signoff {} --item RL-08", request.version))
             ),
         )),
     }

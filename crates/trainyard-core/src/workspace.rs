@@ -251,6 +251,24 @@ impl Workspace {
         })
     }
 
+    /// The command line that runs `args` on this view, to paste as it is:
+    /// `trainyard --package NAME <args>` for a package's view.
+    pub fn command(&self, args: &str) -> String {
+        match &self.package {
+            Some(unit) => format!("trainyard --package {} {args}", unit.name),
+            None => format!("trainyard {args}"),
+        }
+    }
+
+    /// How messages name this view's release `version`: `parser 0.2.0` for
+    /// a package's, `0.2.0` for the repository's.
+    pub fn release_name(&self, version: &impl std::fmt::Display) -> String {
+        match &self.package {
+            Some(unit) => format!("{} {version}", unit.name),
+            None => version.to_string(),
+        }
+    }
+
     /// The commits of `commits` that count for this view: all of them for
     /// the whole repository, a package's own for a package.
     ///

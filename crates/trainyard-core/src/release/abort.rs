@@ -37,8 +37,9 @@ pub(super) fn plan(ws: &Workspace) -> Result<StepPlan> {
         }
     } else {
         messages.push(format!(
-            "already published to {}: not undone; publish a fix or roll back with `trainyard rollback`",
-            published.join(", ")
+            "already published to {}: not undone; publish a fix or roll back with `{}`",
+            published.join(", "),
+            ws.command("rollback")
         ));
         messages
             .push("the tags and release branches stay, since published releases name them".into());

@@ -60,7 +60,7 @@ fn check_fresh(ws: &Workspace, plan: &StepPlan) -> Result<()> {
     let stale = || {
         Error::input(format!(
             "release {} changed since this `release {}` was planned: run it again",
-            plan.version,
+            ws.release_name(&plan.version),
             plan.step.as_str()
         ))
     };
@@ -322,9 +322,11 @@ impl Run<'_> {
             Ok(pair) => Some(pair),
             Err(why) => {
                 failures.push(format!(
-                    "two-layer review: {why} on the candidate {} ({}): run `trainyard signoff {version} --item review --layer 1|2`",
+                    "two-layer review: {why} on the candidate {} ({}): run `{}`",
                     last.tag,
-                    &last.commit[..10]
+                    &last.commit[..10],
+                    self.ws
+                        .command(&format!("signoff {version} --item review --layer 1|2"))
                 ));
                 None
             }
@@ -332,8 +334,9 @@ impl Run<'_> {
         if self.state.bump() == Bump::Major && signoff::has(&bound, signoff::Item::Major).is_none()
         {
             failures.push(format!(
-                "a major release needs a human sign-off besides G-REL on the candidate {}: run `trainyard signoff {version} --item major`",
-                last.tag
+                "a major release needs a human sign-off besides G-REL on the candidate {}: run `{}`",
+                last.tag,
+                self.ws.command(&format!("signoff {version} --item major"))
             ));
         }
         self.passed = failures.is_empty();
@@ -421,7 +424,8 @@ impl Run<'_> {
                 self.state.publication.last_error = Some(format!("{name}: {e}"));
                 save(ws, &self.state)?;
                 Err(Error::environment(format!(
-                    "publishing {tag} to channel {name} failed: {e}; the channels already published keep their receipts: re-run `trainyard release publish` to publish the rest"
+                    "publishing {tag} to channel {name} failed: {e}; the channels already published keep their receipts: re-run `{}` to publish the rest",
+                    ws.command("release publish")
                 )))
             }
         }
@@ -468,7 +472,8 @@ impl Run<'_> {
         if let Err(e) = merged {
             let _ = git_cli::run(&dir, &["merge", "--abort"]);
             return Err(Error::input(format!(
-                "merging {branch} into {into} failed: {e}; nothing was merged: merge it by hand, then run `trainyard release post` again"
+                "merging {branch} into {into} failed: {e}; nothing was merged: merge it by hand, then run `{}` again",
+                ws.command("release post")
             )));
         }
         self.messages.push(format!(

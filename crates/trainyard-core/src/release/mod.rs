@@ -185,26 +185,33 @@ pub fn plan(ws: &Workspace, request: &StepRequest) -> Result<StepPlan> {
 fn current(ws: &Workspace, step: &str) -> Result<ReleaseState> {
     in_progress(ws)?.ok_or_else(|| {
         Error::input(format!(
-            "no release in progress: run `trainyard release start` before `release {step}`"
+            "no release in progress: run `{}` before `release {step}`",
+            ws.command("release start")
         ))
     })
 }
 
-fn require(state: &ReleaseState, allowed: &[Step], step: &str, first: &str) -> Result<()> {
+fn require(
+    ws: &Workspace,
+    state: &ReleaseState,
+    allowed: &[Step],
+    step: &str,
+    first: &str,
+) -> Result<()> {
     if allowed.contains(&state.step) {
         return Ok(());
     }
     if allowed.iter().all(|a| *a < state.step) && state.step != Step::Aborted {
         return Err(Error::input(format!(
             "release {} is already {}: `release {step}` is done; the next step is `release {}`",
-            state.version,
+            ws.release_name(&state.version),
             state.step.as_str(),
             state.step.next_command()
         )));
     }
     Err(Error::input(format!(
         "release {} is {}: `release {step}` needs {first} first",
-        state.version,
+        ws.release_name(&state.version),
         state.step.as_str(),
     )))
 }

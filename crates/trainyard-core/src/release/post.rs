@@ -11,7 +11,7 @@ use crate::{Error, Result};
 
 pub(super) fn plan(ws: &Workspace) -> Result<StepPlan> {
     let state = current(ws, "post")?;
-    require(&state, &[Step::Published], "post", "`release publish`")?;
+    require(ws, &state, &[Step::Published], "post", "`release publish`")?;
     let mut actions = Vec::new();
     let mut messages = Vec::new();
     match merge_back(ws, &state)? {
@@ -83,8 +83,10 @@ fn merge_back(ws: &Workspace, state: &ReleaseState) -> Result<MergeBack> {
     let base_ref = format!("refs/heads/{base}");
     if !git_cli::ref_exists(home, &base_ref) {
         return Err(Error::input(format!(
-            "branch {base}, which release {} was started on, no longer exists: set it back, or merge {} by hand and run `trainyard release post` again",
-            state.version, last.branch
+            "branch {base}, which release {} was started on, no longer exists: set it back, or merge {} by hand and run `{}` again",
+            ws.release_name(&state.version),
+            last.branch,
+            ws.command("release post")
         )));
     }
     let branch_ref = format!("refs/heads/{}", last.branch);
@@ -100,8 +102,9 @@ fn merge_back(ws: &Workspace, state: &ReleaseState) -> Result<MergeBack> {
         )));
     }
     let continue_hint = format!(
-        "merge it by hand (`git checkout {base} && git merge {}`), resolve and commit, then run `trainyard release post` again",
-        last.branch
+        "merge it by hand (`git checkout {base} && git merge {}`), resolve and commit, then run `{}` again",
+        last.branch,
+        ws.command("release post")
     );
     if let Some(conflicts) = merge_conflicts(ws, &base_ref, &branch_ref)? {
         return Err(Error::input(format!(
@@ -116,10 +119,11 @@ fn merge_back(ws: &Workspace, state: &ReleaseState) -> Result<MergeBack> {
         let in_the_way = local_changes_in_the_way(ws, &base_ref, &branch_ref)?;
         if !in_the_way.is_empty() {
             return Err(Error::input(format!(
-                "local changes to {} in {} would be overwritten by merging {}: nothing was changed; commit, stash or remove them, then run `trainyard release post` again",
+                "local changes to {} in {} would be overwritten by merging {}: nothing was changed; commit, stash or remove them, then run `{}` again",
                 in_the_way.join(", "),
                 home.display(),
-                last.branch
+                last.branch,
+                ws.command("release post")
             )));
         }
     }

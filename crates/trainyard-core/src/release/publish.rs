@@ -39,6 +39,7 @@ pub(super) fn release_for(
 pub(super) fn plan(ws: &Workspace) -> Result<StepPlan> {
     let state = current(ws, "publish")?;
     require(
+        ws,
         &state,
         &[Step::Validated],
         "publish",
@@ -60,10 +61,11 @@ pub(super) fn plan(ws: &Workspace) -> Result<StepPlan> {
         let tip = git_cli::commit_of(&ws.home, &format!("refs/heads/{}", last.branch))?;
         if state.publication.tag.is_none() && at != tip {
             return Err(Error::input(format!(
-                "tag {tag} already exists at {} and was not made by this release (its branch {} is at {}): a released version is never reused; abort this release with `trainyard release abort`",
+                "tag {tag} already exists at {} and was not made by this release (its branch {} is at {}): a released version is never reused; abort this release with `{}`",
                 &at[..10],
                 last.branch,
-                &tip[..10]
+                &tip[..10],
+                ws.command("release abort")
             )));
         }
     } else {

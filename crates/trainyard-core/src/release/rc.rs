@@ -23,6 +23,7 @@ pub(crate) struct Candidate {
 pub(super) fn plan(ws: &Workspace, from: Option<&str>) -> Result<StepPlan> {
     let state = current(ws, "rc")?;
     require(
+        ws,
         &state,
         &[Step::Started, Step::Rc, Step::Validated],
         "rc",

@@ -16,10 +16,11 @@ pub(super) fn plan(ws: &Workspace, kind: Option<Bump>, force: bool) -> Result<St
     if let Some(existing) = ledger.in_progress() {
         let step = existing.release_step.unwrap_or(Step::Started);
         return Err(Error::input(format!(
-            "release {} is already in progress ({}): finish it with `trainyard release {}` or `trainyard release abort`",
-            existing.version,
+            "release {} is already in progress ({}): finish it with `{}` or `{}`",
+            ws.release_name(&existing.version),
             step.as_str(),
-            step.next_command()
+            ws.command(&format!("release {}", step.next_command())),
+            ws.command("release abort"),
         )));
     }
     let next = crate::monorepo::plan::next_of(ws, &NextRequest::default())?;
@@ -38,8 +39,9 @@ pub(super) fn plan(ws: &Workspace, kind: Option<Bump>, force: bool) -> Result<St
         }
         None if computed == Bump::None || !next.release_needed => {
             return Err(Error::input(format!(
-                "nothing to release: no commit since {} calls for a release; name the kind to release anyway (`trainyard release start patch|minor|major`)",
-                next.latest_tag.as_deref().unwrap_or("the start of history")
+                "nothing to release: no commit since {} calls for a release; name the kind to release anyway (`{}`)",
+                next.latest_tag.as_deref().unwrap_or("the start of history"),
+                ws.command("release start patch|minor|major")
             )));
         }
         None => computed,
@@ -53,8 +55,9 @@ pub(super) fn plan(ws: &Workspace, kind: Option<Bump>, force: bool) -> Result<St
             .unwrap_or_default();
         if !force {
             return Err(Error::input(format!(
-                "the unreleased commits call for a {computed} release{deciding}, not a {}: run `trainyard release start {computed}`, or add --force to release them as a {}",
+                "the unreleased commits call for a {computed} release{deciding}, not a {}: run `{}`, or add --force to release them as a {}",
                 checklist::kind_name(kind),
+                ws.command(&format!("release start {computed}")),
                 checklist::kind_name(kind)
             )));
         }

@@ -10,13 +10,17 @@ use crate::{Error, Result};
 pub(super) fn plan(ws: &Workspace) -> Result<StepPlan> {
     let state = current(ws, "validate")?;
     require(
+        ws,
         &state,
         &[Step::Rc, Step::Validated],
         "validate",
         "`release rc`",
     )?;
     let last = state.candidate().cloned().ok_or_else(|| {
-        Error::input("no release candidate cut: run `trainyard release rc` first")
+        Error::input(format!(
+            "no release candidate cut: run `{}` first",
+            ws.command("release rc")
+        ))
     })?;
     let gate = checklist::gate_for(state.bump()).to_owned();
     let actions = vec![

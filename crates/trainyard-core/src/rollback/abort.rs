@@ -46,7 +46,8 @@ pub fn abort(ws: &Workspace, id: &str) -> Result<RollbackReport> {
             e.within(
                 &format!("rollback {id}: cannot undo {action_id}: "),
                 &format!(
-                    "; what was undone before stays undone: mend it, then `trainyard rollback abort {id}` again"
+                    "; what was undone before stays undone: mend it, then `{}` again",
+                    ws.command(&format!("rollback abort {id}"))
                 ),
             )
         })?;

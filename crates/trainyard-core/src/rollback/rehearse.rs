@@ -61,7 +61,9 @@ pub fn rehearse(ws: &Workspace, version: &str, to: Option<&str>) -> Result<Rehea
             .and_then(|s| s.rcs.last().map(|rc| rc.commit.clone()))
             .ok_or_else(|| {
                 Error::input(format!(
-                    "{from} has no tag and no release candidate: cut one (`trainyard release rc`) to rehearse its rollback"
+                    "{} has no tag and no release candidate: cut one (`{}`) to rehearse its rollback",
+                    ws.release_name(&from),
+                    ws.command("release rc")
                 ))
             })?
     };

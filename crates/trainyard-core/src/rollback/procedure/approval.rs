@@ -278,11 +278,14 @@ impl<'p> Cleared<'p> {
         check_decision(ws, state)?;
         if state.approved_by.is_none() && !state.post_hoc {
             return Err(Error::input(format!(
-                "rollback plan {} is not approved by {}, and nothing is carried out before: `trainyard rollback approve {} --role \"{}\"`",
+                "rollback plan {} is not approved by {}, and nothing is carried out before: `{}`",
                 plan.short_id(),
                 state.approval,
-                plan.short_id(),
-                state.approval
+                ws.command(&format!(
+                    "rollback approve {} --role \"{}\"",
+                    plan.short_id(),
+                    state.approval
+                ))
             )));
         }
         Ok(Cleared { plan })

@@ -256,7 +256,8 @@ fn move_branch(ws: &Workspace, branch: &str, old: &str, new: &str) -> Result<()>
     if checked_out {
         git_cli::run(&ws.home, &["merge", "--ff-only", "--quiet", new]).map_err(|e| {
             Error::input(format!(
-                "cannot move the checked-out branch {branch}: {e}; commit or stash local changes, then `trainyard rollback resume`"
+                "cannot move the checked-out branch {branch}: {e}; commit or stash local changes, then `{}`",
+                ws.command("rollback resume")
             ))
         })?;
     } else {

@@ -187,8 +187,9 @@ pub fn document(ws: &Workspace, request: &DocumentRequest) -> Result<RollbackRep
     }
     if !state.is_complete() {
         return Err(Error::input(format!(
-            "rollback {} has not finished: `trainyard rollback resume {}` first",
-            state.rollback_id, state.rollback_id
+            "rollback {} has not finished: `{}` first",
+            state.rollback_id,
+            ws.command(&format!("rollback resume {}", state.rollback_id))
         )));
     }
     let _lock = ws.lock()?;

@@ -25,8 +25,8 @@ pub fn resume(ws: &Workspace, id: &str) -> Result<RollbackReport> {
     let mut state = load(ws, id)?;
     if state.is_aborted() {
         return Err(Error::input(format!(
-            "rollback {id} was aborted: plan a new one with `trainyard rollback plan --to {}`",
-            state.rolled_back_to
+            "rollback {id} was aborted: plan a new one with `{}`",
+            ws.command(&format!("rollback plan --to {}", state.rolled_back_to))
         )));
     }
     let (plan, _) = plan::find(ws, &state.plan_id)?;
@@ -100,9 +100,12 @@ fn run_step(
             (None, false) => {
                 let role = state.approval.clone();
                 let waiting_for = format!(
-                    "approval by {role} before any action: `trainyard rollback approve {} --by <who> --role \"{role}\"`, then `trainyard rollback resume {}`",
-                    plan.short_id(),
-                    state.rollback_id
+                    "approval by {role} before any action: `{}`, then `{}`",
+                    ws.command(&format!(
+                        "rollback approve {} --by <who> --role \"{role}\"",
+                        plan.short_id()
+                    )),
+                    ws.command(&format!("rollback resume {}", state.rollback_id))
                 );
                 wait_at(ws, state, "decide", waiting_for)
             }
@@ -115,9 +118,12 @@ fn run_step(
             None => {
                 let role = state.approval.clone();
                 let waiting_for = format!(
-                    "approval by {role}: `trainyard rollback approve {} --by <who> --role \"{role}\"`, then `trainyard rollback resume {}`",
-                    plan.short_id(),
-                    state.rollback_id
+                    "approval by {role}: `{}`, then `{}`",
+                    ws.command(&format!(
+                        "rollback approve {} --by <who> --role \"{role}\"",
+                        plan.short_id()
+                    )),
+                    ws.command(&format!("rollback resume {}", state.rollback_id))
                 );
                 wait_at(ws, state, "approve", waiting_for)
             }
@@ -176,9 +182,10 @@ fn verify_step(ws: &Workspace, plan: &RollbackPlan, state: &mut RollbackState) -
     step.at = Some(ws.now.to_string());
     step.notes = notes;
     save(ws, state)?;
-    Ok(StepRun::Stopped(
-        "a passing verification: mend what it found, then `trainyard rollback resume`".into(),
-    ))
+    Ok(StepRun::Stopped(format!(
+        "a passing verification: mend what it found, then `{}`",
+        ws.command(&format!("rollback resume {}", state.rollback_id))
+    )))
 }
 
 /// DOCUMENT or CLOSE: the procedure ends, its evidence written.

@@ -171,10 +171,10 @@ fn refuse_if_under_way(ws: &Workspace, plan: &RollbackPlan) -> Result<()> {
         .find(|s| s.plan_id == plan.plan_id && !s.is_aborted())
     {
         return Err(Error::input(format!(
-            "rollback plan {} is already being carried out as {}: run `trainyard rollback resume {}`",
+            "rollback plan {} is already being carried out as {}: run `{}`",
             plan.short_id(),
             existing.rollback_id,
-            existing.rollback_id
+            ws.command(&format!("rollback resume {}", existing.rollback_id))
         )));
     }
     Ok(())
@@ -284,7 +284,10 @@ fn record_decision(
             format!("decided {took} minutes after detection, beyond the {limit}-minute target")
         });
         if state.post_hoc {
-            notes.push("approval post-hoc: record it with `trainyard rollback approve`".into());
+            notes.push(format!(
+                "approval post-hoc: record it with `{}`",
+                ws.command("rollback approve")
+            ));
         }
         state.step_mut("decide").notes.extend(notes);
     } else {
