@@ -279,7 +279,35 @@ fn check_name(at: &str, name: &str, taken: &[&str]) -> Result<()> {
             "{at}.name: `{name}` is used twice: package and group names are unique"
         )));
     }
+    let file_name = package_file_name(name);
+    if let Some(other) = taken.iter().find(|t| package_file_name(t) == file_name) {
+        return Err(Error::input(format!(
+            "{at}.name: `{name}` and `{other}` would share the file name `{file_name}` of their documents: rename one"
+        )));
+    }
     Ok(())
+}
+
+/// A package's name as one file or evidence name: `@x/core` is `x-core`;
+/// characters a file name should not carry become `-`.
+pub(crate) fn package_file_name(name: &str) -> String {
+    let kept: String = name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | '+') {
+                c
+            } else {
+                '-'
+            }
+        })
+        .collect();
+    let trimmed = kept.trim_start_matches(|c: char| !c.is_ascii_alphanumeric());
+    let trimmed = trimmed.trim_end_matches('.');
+    if trimmed.is_empty() {
+        "package".to_owned()
+    } else {
+        trimmed.to_owned()
+    }
 }
 
 #[cfg(test)]
@@ -292,6 +320,14 @@ mod tests {
         let scoped = TagFormat::parse("{name}@{version}").unwrap();
         assert_eq!(scoped.prefix_for("@x/core"), "@x/core@");
         assert_eq!(TagFormat::plain().prefix_for("any"), "v");
+    }
+
+    #[test]
+    fn a_package_file_name_is_an_evidence_name() {
+        assert_eq!(package_file_name("@acme/lexer"), "acme-lexer");
+        assert_eq!(package_file_name("core"), "core");
+        assert_eq!(package_file_name("my pkg."), "my-pkg");
+        assert_eq!(package_file_name("@@"), "package");
     }
 
     #[test]

@@ -64,9 +64,9 @@ pub struct Unit {
 }
 
 impl Unit {
-    /// Its name as one file or directory name (`@x/core` is `@x-core`).
+    /// Its name as one file or directory name (`@x/core` is `x-core`).
     pub fn file_name(&self) -> String {
-        self.name.replace(['/', '\\'], "-")
+        crate::config::packages::package_file_name(&self.name)
     }
 
     /// Whether it is in a linked group.

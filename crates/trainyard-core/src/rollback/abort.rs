@@ -65,6 +65,7 @@ pub fn abort(ws: &Workspace, id: &str) -> Result<RollbackReport> {
     }
     save(ws, &state)?;
     Ok(report(
+        ws,
         &state,
         Some(format!(
             "nothing: rollback {id} is aborted and undone; {} is in place as before",

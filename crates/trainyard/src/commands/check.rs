@@ -14,7 +14,10 @@ pub fn run(ctx: &Context<'_>, version_arg: Option<&str>) -> CmdResult {
         .map(|text| version::parse(text.strip_prefix('v').unwrap_or(text)))
         .transpose()?;
     let report = checklist::check(&ws, version)?;
-    ctx.printer.render(&Checklist(&report))?;
+    ctx.printer.render(&Checklist {
+        report: &report,
+        release: ws.release_name(&report.version),
+    })?;
     Ok(if report.passed {
         Exit::Success
     } else {
@@ -24,19 +27,24 @@ pub fn run(ctx: &Context<'_>, version_arg: Option<&str>) -> CmdResult {
 
 /// The checklist as the spec's table, and the verdict.
 #[derive(Serialize)]
-#[serde(transparent)]
-struct Checklist<'a>(&'a ChecklistReport);
+struct Checklist<'a> {
+    #[serde(flatten)]
+    report: &'a ChecklistReport,
+    /// The release as messages name it (`core 1.2.0` in a package view).
+    #[serde(skip)]
+    release: String,
+}
 
 impl Render for Checklist<'_> {
     fn human(&self, out: &HumanOut<'_>) -> Result<(), CliError> {
-        Ok(out.data(&table(self.0))?)
+        Ok(out.data(&table(self.report, &self.release))?)
     }
 }
 
-fn table(report: &ChecklistReport) -> String {
+fn table(report: &ChecklistReport, release: &str) -> String {
     let mut out = format!(
         "Pre-release checklist for {} ({}) at {}\n\n",
-        report.version,
+        release,
         report.release_type,
         &report.commit[..report.commit.len().min(10)]
     );

@@ -70,7 +70,9 @@ pub fn run(ctx: &Context<'_>, args: &InitArgs) -> CmdResult {
             "{} {} (manifests: {})\n",
             paint(style::GOOD, "wrote"),
             path.display(),
-            if found.is_empty() {
+            if found.is_empty() && !detected.is_empty() {
+                "each package's own".into()
+            } else if found.is_empty() {
                 "none found".into()
             } else {
                 found.join(", ")

@@ -2,7 +2,9 @@
 //! workspace released (its dependents' requirements and the lockfile
 //! following), its dependents due, the release rolled back without
 //! touching the other packages, and released again; an npm workspace's
-//! bump with its lockfile; a fixed group of many packages bumped at once.
+//! bump with its lockfile; a fixed group of many packages bumped at once;
+//! a scoped npm package released, rolled back by the hints it prints and
+//! released again.
 
 use std::path::Path;
 use std::process::Command;
@@ -471,4 +473,142 @@ fn an_npm_workspace_releases_one_package_and_its_dependents_follow() {
     let next = run(&repo, &["--package", "b", "version", "next", "--json"]).json();
     assert_eq!(next["package"], "b");
     assert_eq!(next["next"], "0.1.1");
+}
+
+/// A workspace of scoped npm packages tagged `@acme/lexer@1.0.0`, as
+/// changesets and lerna tag them.
+fn scoped_npm_workspace(repo: &TestRepo) {
+    repo.write(
+        "package.json",
+        "{\n  \"name\": \"root\",\n  \"private\": true,\n  \"workspaces\": [\"packages/*\"]\n}\n",
+    );
+    repo.write(
+        "packages/lexer/package.json",
+        "{\n  \"name\": \"@acme/lexer\",\n  \"version\": \"1.0.0\"\n}\n",
+    );
+    repo.write(
+        "packages/cli/package.json",
+        "{\n  \"name\": \"@acme/cli\",\n  \"version\": \"1.0.0\",\n  \"dependencies\": { \"@acme/lexer\": \"^1.0.0\" }\n}\n",
+    );
+    repo.write("packages/lexer/index.js", "module.exports = 1;\n");
+    repo.write(
+        "trainyard.yaml",
+        "packages:\n  - { name: \"@acme/cli\", path: packages/cli, tag_format: \"{name}@{version}\" }\n  \
+         - { name: \"@acme/lexer\", path: packages/lexer, tag_format: \"{name}@{version}\" }\n\
+         checklist:\n  security_audit: \"true\"\n",
+    );
+    repo.write(".gitignore", ".trainyard/\n");
+    repo.commit("chore: start the workspace");
+    repo.tag("@acme/cli@1.0.0");
+    repo.tag("@acme/lexer@1.0.0");
+}
+
+#[test]
+fn a_scoped_npm_package_releases_rolls_back_by_its_hints_and_releases_again() {
+    let repo = TestRepo::new();
+    scoped_npm_workspace(&repo);
+    repo.write("packages/lexer/index.js", "module.exports = 2;\n");
+    repo.commit("feat(lexer): tokens with spans");
+    release(&repo, "@acme/lexer", "1.1.0");
+    assert!(
+        repo.git(&["tag", "-l", "@acme/lexer@1.1.0"])
+            .contains("1.1.0")
+    );
+    let cli = |repo: &TestRepo| -> serde_json::Value {
+        serde_json::from_str(&file(repo, "packages/cli/package.json")).expect("cli manifest")
+    };
+    assert_eq!(cli(&repo)["dependencies"]["@acme/lexer"], "^1.1.0");
+
+    // The plan names the dependent's manifest it rewrites, and the
+    // command that carries it out names the package.
+    let planned = repo.run_env(
+        &[
+            "--package",
+            "@acme/lexer",
+            "rollback",
+            "plan",
+            "--to",
+            "1.0.0",
+        ],
+        &[NOW],
+    );
+    assert_eq!(planned.code(), 1, "{}", planned.stderr());
+    assert!(
+        planned
+            .stdout()
+            .contains("rewrite packages/cli/package.json (requirements back to 1.0.0)"),
+        "{}",
+        planned.stdout()
+    );
+    let next = planned
+        .stderr()
+        .lines()
+        .find_map(|l| l.strip_prefix("next  "))
+        .expect("a next command")
+        .to_owned();
+    assert!(
+        next.starts_with("trainyard --package @acme/lexer rollback start "),
+        "{next}"
+    );
+    let id = next.split_whitespace().nth(5).expect("plan id").to_owned();
+    let started = repo.run_env(
+        &[
+            "--package",
+            "@acme/lexer",
+            "rollback",
+            "start",
+            &id,
+            "--issue",
+            "INC-7",
+            "--severity",
+            "critical",
+            "--impact",
+            "widespread",
+            "--description",
+            "spans off by one",
+            "--json",
+        ],
+        &[NOW],
+    );
+    assert!(
+        started.code() == 0 || started.code() == 1,
+        "{}",
+        started.stderr()
+    );
+    let report = started.json();
+    let rollback_id = report["rollback_id"].as_str().expect("id");
+    assert!(
+        rollback_id.starts_with("rb-acme-lexer-1.1.0-"),
+        "{rollback_id}"
+    );
+    assert_eq!(cli(&repo)["dependencies"]["@acme/lexer"], "^1.0.0");
+
+    // Every pending sign-off's hint is a command that works as written.
+    let hints: Vec<String> = report["checklist"]
+        .as_array()
+        .expect("checklist")
+        .iter()
+        .filter_map(|row| row["detail"].as_str())
+        .filter_map(|d| d.strip_prefix("`trainyard ")?.strip_suffix('`'))
+        .filter(|c| c.contains(" signoff "))
+        .map(str::to_owned)
+        .collect();
+    assert!(!hints.is_empty(), "{report}");
+    for hint in hints {
+        let mut args: Vec<&str> = hint.split_whitespace().collect();
+        args.extend(["--by", "ada@example.org"]);
+        ok(&repo, &args);
+    }
+
+    // Fixed, it is released past the withdrawn version.
+    repo.write("packages/lexer/index.js", "module.exports = 3;\n");
+    repo.commit("fix(lexer): span ends are exclusive");
+    let version = run(&repo, &["--package", "@acme/lexer", "version", "next"])
+        .stdout()
+        .trim()
+        .to_owned();
+    assert_eq!(version, "1.1.1");
+    release(&repo, "@acme/lexer", &version);
+    assert_eq!(cli(&repo)["dependencies"]["@acme/lexer"], "^1.1.1");
+    ok(&repo, &["evidence", "verify"]);
 }

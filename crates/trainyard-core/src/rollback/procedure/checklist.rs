@@ -102,7 +102,7 @@ pub struct ChecklistRow {
 /// not signed off by people.
 pub fn signoff(ws: &Workspace, id: &str, key: &str, by: Option<&str>) -> Result<RollbackReport> {
     let mut state = load(ws, id)?;
-    let manual: Vec<ChecklistRow> = checklist(&state)
+    let manual: Vec<ChecklistRow> = checklist(ws, &state)
         .into_iter()
         .filter(|r| r.check == CheckedBy::Manual)
         .collect();
@@ -130,17 +130,17 @@ pub fn signoff(ws: &Workspace, id: &str, key: &str, by: Option<&str>) -> Result<
         v.issue_resolved = true;
     }
     save(ws, &state)?;
-    Ok(report(&state, None))
+    Ok(report(ws, &state, None))
 }
 
 /// The spec's rollback checklist for `state`: automatic rows checked from
 /// the state, manual rows from sign-offs.
-pub fn checklist(state: &RollbackState) -> Vec<ChecklistRow> {
+pub fn checklist(ws: &Workspace, state: &RollbackState) -> Vec<ChecklistRow> {
     let mut rows = before_rows(state);
     rows.extend(during_rows(state));
-    rows.extend(after_rows(state));
-    rows.extend(signed_rows(state));
-    rows.push(issue_resolved_row(state));
+    rows.extend(after_rows(ws, state));
+    rows.extend(signed_rows(ws, state));
+    rows.push(issue_resolved_row(ws, state));
     // A stable sort: within a phase, rows keep the order above.
     rows.sort_by_key(|r| r.phase);
     rows
@@ -171,6 +171,7 @@ fn auto_row(
 /// A row people sign off: passed when the tool did it (`auto_pass`) or
 /// someone signed it off, `n/a` where it does not apply.
 fn manual_row(
+    ws: &Workspace,
     state: &RollbackState,
     phase: Phase,
     key: &str,
@@ -188,8 +189,11 @@ fn manual_row(
         (
             RowStatus::Pending,
             format!(
-                "`trainyard rollback signoff {} --item {key}`",
-                state.rollback_id
+                "`{}`",
+                ws.command(&format!(
+                    "rollback signoff {} --item {key}",
+                    state.rollback_id
+                ))
             ),
         )
     };
@@ -301,7 +305,7 @@ fn during_rows(state: &RollbackState) -> Vec<ChecklistRow> {
 }
 
 /// The automatic rows after the rollback, but for the original issue's.
-fn after_rows(state: &RollbackState) -> Vec<ChecklistRow> {
+fn after_rows(ws: &Workspace, state: &RollbackState) -> Vec<ChecklistRow> {
     let verification = state.verification.as_ref();
     vec![
         auto_row(
@@ -327,19 +331,24 @@ fn after_rows(state: &RollbackState) -> Vec<ChecklistRow> {
             "root-cause",
             "Root cause documented",
             state.follow_up.root_cause.as_ref().map(|_| true),
-            state
-                .follow_up
-                .root_cause
-                .clone()
-                .unwrap_or_else(|| "`trainyard rollback document`".into()),
+            state.follow_up.root_cause.clone().unwrap_or_else(|| {
+                format!(
+                    "`{}`",
+                    ws.command(&format!(
+                        "rollback document {} --root-cause TEXT",
+                        state.rollback_id
+                    ))
+                )
+            }),
         ),
     ]
 }
 
 /// The rows people sign off (the notify commands pass some of them).
-fn signed_rows(state: &RollbackState) -> Vec<ChecklistRow> {
+fn signed_rows(ws: &Workspace, state: &RollbackState) -> Vec<ChecklistRow> {
     vec![
         manual_row(
+            ws,
             state,
             Phase::Pre,
             "stakeholders-notified",
@@ -348,6 +357,7 @@ fn signed_rows(state: &RollbackState) -> Vec<ChecklistRow> {
             false,
         ),
         manual_row(
+            ws,
             state,
             Phase::Pre,
             "window-scheduled",
@@ -356,6 +366,7 @@ fn signed_rows(state: &RollbackState) -> Vec<ChecklistRow> {
             state.procedure == "RB-IMM",
         ),
         manual_row(
+            ws,
             state,
             Phase::Post,
             "no-new-issues",
@@ -364,6 +375,7 @@ fn signed_rows(state: &RollbackState) -> Vec<ChecklistRow> {
             false,
         ),
         manual_row(
+            ws,
             state,
             Phase::Post,
             "stakeholders-updated",
@@ -376,9 +388,10 @@ fn signed_rows(state: &RollbackState) -> Vec<ChecklistRow> {
 
 /// Whether the original issue is gone: checked by the rollback's check
 /// command when it has one, signed off by a person otherwise.
-fn issue_resolved_row(state: &RollbackState) -> ChecklistRow {
+fn issue_resolved_row(ws: &Workspace, state: &RollbackState) -> ChecklistRow {
     if state.check.is_none() {
         manual_row(
+            ws,
             state,
             Phase::Post,
             "issue-resolved",

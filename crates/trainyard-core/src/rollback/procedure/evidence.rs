@@ -205,5 +205,5 @@ pub fn document(ws: &Workspace, request: &DocumentRequest) -> Result<RollbackRep
     let path = write_evidence(ws, &state)?;
     state.evidence.push(path);
     save(ws, &state)?;
-    Ok(report(&state, None))
+    Ok(report(ws, &state, None))
 }

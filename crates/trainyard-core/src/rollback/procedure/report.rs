@@ -5,6 +5,7 @@ use serde::Serialize;
 
 use super::checklist::{ChecklistRow, checklist};
 use crate::states::rollback::RollbackState;
+use crate::workspace::Workspace;
 
 /// What a `rollback start` or `resume` did.
 #[derive(Debug, Clone, Serialize)]
@@ -33,11 +34,12 @@ impl RollbackReport {
 
 /// The report of `state`, with its checklist as it stands.
 pub(in crate::rollback) fn report(
+    ws: &Workspace,
     state: &RollbackState,
     waiting_for: Option<String>,
 ) -> RollbackReport {
     RollbackReport {
-        checklist: checklist(state),
+        checklist: checklist(ws, state),
         state: state.clone(),
         waiting_for,
     }

@@ -57,7 +57,7 @@ pub(super) fn advance(
         }
         let result = match run_step(ws, plan, state, &name)? {
             StepRun::Ran(result) => result,
-            StepRun::Stopped(waiting_for) => return Ok(report(state, Some(waiting_for))),
+            StepRun::Stopped(waiting_for) => return Ok(report(ws, state, Some(waiting_for))),
         };
         if let Err(error) = result {
             let step = state.step_mut(&name);
@@ -68,7 +68,7 @@ pub(super) fn advance(
             return Err(error);
         }
     }
-    Ok(report(state, None))
+    Ok(report(ws, state, None))
 }
 
 /// What running one step came to.

@@ -84,7 +84,7 @@ pub fn preview(ws: &Workspace, request: &StartRequest) -> Result<RollbackReport>
             state.approval
         ),
     };
-    Ok(report(&state, Some(waiting)))
+    Ok(report(ws, &state, Some(waiting)))
 }
 
 /// The rollback's first state: the matrix's decision on the trigger,
@@ -113,7 +113,7 @@ fn begin(
     let (by, decision_signature) = decided_by(ws, plan, request, assessment.action)?;
     let rollback_id = format!(
         "rb-{}-{}",
-        plan.plan.rolled_back_from.replace('+', "_"),
+        ws.scoped_name(&plan.plan.rolled_back_from.replace('+', "_")),
         ws.stamp()
     );
     let procedure = if immediate { "RB-IMM" } else { "RB-PLN" };

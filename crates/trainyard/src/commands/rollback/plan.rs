@@ -10,7 +10,14 @@ use crate::render::{HumanOut, Render};
 
 pub(super) fn run(ctx: &Context<'_>, ws: &Workspace, request: &PlanRequest) -> CmdResult {
     let report = plan::plan(ws, request)?;
-    ctx.printer.render(&Planned(&report))?;
+    let next = ws.command(&format!(
+        "rollback start {} --issue ID --severity S --impact I --description TEXT",
+        report.plan.short_id()
+    ));
+    ctx.printer.render(&Planned {
+        report: &report,
+        next,
+    })?;
     Ok(if report.plan.is_empty() {
         Exit::Success
     } else {
@@ -21,25 +28,24 @@ pub(super) fn run(ctx: &Context<'_>, ws: &Workspace, request: &PlanRequest) -> C
 /// `rollback plan`: the plan's actions on stdout, its id and the next
 /// command on stderr.
 #[derive(Serialize)]
-#[serde(transparent)]
-struct Planned<'a>(&'a plan::PlanReport);
+struct Planned<'a> {
+    #[serde(flatten)]
+    report: &'a plan::PlanReport,
+    /// The command that carries the plan out.
+    #[serde(skip)]
+    next: String,
+}
 
 impl Render for Planned<'_> {
     fn human(&self, out: &HumanOut<'_>) -> Result<(), CliError> {
-        let report = self.0;
+        let report = self.report;
         out.data(&render_plan(report))?;
         let mut block = Block::default();
         block.row(
             "plan",
             format!("{} ({})", report.plan.plan_id, report.plan_ref),
         );
-        block.row(
-            "next",
-            format!(
-                "trainyard rollback start {} --issue ID --severity S --impact I --description TEXT",
-                report.plan.short_id()
-            ),
-        );
+        block.row("next", self.next.clone());
         Ok(out.status(&block.render())?)
     }
 }
@@ -66,7 +72,12 @@ fn render_plan(report: &plan::PlanReport) -> String {
                 out.push_str(&format!("  revert {} {}\n", &c.commit[..12], c.subject));
             }
         }
-        Some(CodePlan::Restore { branch, paths, .. }) => {
+        Some(CodePlan::Restore {
+            branch,
+            paths,
+            requirements,
+            ..
+        }) => {
             out.push_str(&format!(
                 "branch {branch}: one commit restoring {} path(s) to {}\n",
                 paths.len(),
@@ -74,6 +85,12 @@ fn render_plan(report: &plan::PlanReport) -> String {
             ));
             for path in paths {
                 out.push_str(&format!("  restore {path}\n"));
+            }
+            for path in requirements {
+                out.push_str(&format!(
+                    "  rewrite {path} (requirements back to {})\n",
+                    body.rolled_back_to
+                ));
             }
         }
         Some(CodePlan::DeployBranch {

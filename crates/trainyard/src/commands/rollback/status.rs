@@ -14,7 +14,7 @@ pub(super) fn run(ctx: &Context<'_>, ws: &Workspace, id: Option<&str>) -> CmdRes
         Some(id) => {
             let state = procedure::load(ws, id)?;
             let report = RollbackReport {
-                checklist: procedure::checklist(&state),
+                checklist: procedure::checklist(ws, &state),
                 state,
                 waiting_for: None,
             };
