@@ -260,6 +260,15 @@ impl Workspace {
         }
     }
 
+    /// The directories of this view's packages, relative to the root:
+    /// a package's (a fixed group's members'); none for the repository.
+    pub fn package_dirs(&self) -> Vec<PathBuf> {
+        self.package
+            .as_ref()
+            .map(|unit| unit.dirs.clone())
+            .unwrap_or_default()
+    }
+
     /// How messages name this view's release `version`: `parser 0.2.0` for
     /// a package's, `0.2.0` for the repository's.
     pub fn release_name(&self, version: &impl std::fmt::Display) -> String {

@@ -30,8 +30,10 @@
 
 mod command;
 mod directory;
+mod forge_release;
 mod git_remote;
 mod http;
+mod registry;
 
 use std::fmt;
 use std::path::PathBuf;
@@ -44,8 +46,10 @@ use crate::{Error, Result};
 
 pub use command::{CommandChannel, DEFAULT_COMMAND_TIMEOUT_SECONDS};
 pub use directory::DirectoryChannel;
+pub use forge_release::{ForgeReleaseChannel, OnRollback, ReleaseForge};
 pub use git_remote::GitRemoteChannel;
 pub use http::HttpChannel;
+pub use registry::{CratesChannel, NpmChannel, PypiChannel};
 
 /// One `release.channels` entry, tagged by `type`.
 ///
@@ -84,6 +88,18 @@ pub enum ChannelConfig {
     Http(HttpChannel),
     /// Run a command of the user's.
     Command(CommandChannel),
+    /// A GitHub release.
+    Github(ForgeReleaseChannel),
+    /// A GitLab release.
+    Gitlab(ForgeReleaseChannel),
+    /// A Gitea or Forgejo release.
+    Gitea(ForgeReleaseChannel),
+    /// Crates published with `cargo publish`.
+    Crates(CratesChannel),
+    /// Packages published with `npm publish`.
+    Npm(NpmChannel),
+    /// Distributions uploaded to PyPI or another package index.
+    Pypi(PypiChannel),
 }
 
 fn is_false(value: &bool) -> bool {
@@ -105,6 +121,19 @@ struct RawChannel {
     credentials: Option<String>,
     overwrite: Option<bool>,
     timeout_seconds: Option<Timeout>,
+    api_url: Option<String>,
+    repository: Option<String>,
+    draft: Option<bool>,
+    make_latest: Option<bool>,
+    on_rollback: Option<OnRollback>,
+    registry: Option<String>,
+    index: Option<String>,
+    packages: Option<Vec<String>>,
+    access: Option<String>,
+    dist_tag: Option<String>,
+    upload_url: Option<String>,
+    index_url: Option<String>,
+    dist: Option<PathBuf>,
 }
 
 impl TryFrom<RawChannel> for ChannelConfig {
@@ -121,12 +150,44 @@ impl TryFrom<RawChannel> for ChannelConfig {
             ("credentials", raw.credentials.is_some()),
             ("overwrite", raw.overwrite.is_some()),
             ("timeout_seconds", raw.timeout_seconds.is_some()),
+            ("api_url", raw.api_url.is_some()),
+            ("repository", raw.repository.is_some()),
+            ("draft", raw.draft.is_some()),
+            ("make_latest", raw.make_latest.is_some()),
+            ("on_rollback", raw.on_rollback.is_some()),
+            ("registry", raw.registry.is_some()),
+            ("index", raw.index.is_some()),
+            ("packages", raw.packages.is_some()),
+            ("access", raw.access.is_some()),
+            ("dist_tag", raw.dist_tag.is_some()),
+            ("upload_url", raw.upload_url.is_some()),
+            ("index_url", raw.index_url.is_some()),
+            ("dist", raw.dist.is_some()),
         ];
         let allowed: &[&str] = match kind {
             ChannelKind::Directory => &["path", "overwrite"],
             ChannelKind::GitRemote => &["remote", "push_branch"],
             ChannelKind::Http => &["url", "credentials", "overwrite"],
             ChannelKind::Command => &["run", "credentials", "timeout_seconds"],
+            ChannelKind::Github => &[
+                "api_url",
+                "repository",
+                "credentials",
+                "draft",
+                "make_latest",
+                "on_rollback",
+            ],
+            ChannelKind::Gitlab => &["api_url", "repository", "credentials", "on_rollback"],
+            ChannelKind::Gitea => &[
+                "api_url",
+                "repository",
+                "credentials",
+                "draft",
+                "on_rollback",
+            ],
+            ChannelKind::Crates => &["registry", "index", "credentials", "packages"],
+            ChannelKind::Npm => &["registry", "credentials", "packages", "access", "dist_tag"],
+            ChannelKind::Pypi => &["upload_url", "index_url", "credentials", "dist"],
         };
         if let Some((key, _)) = given
             .iter()
@@ -171,6 +232,53 @@ impl TryFrom<RawChannel> for ChannelConfig {
                     .unwrap_or(DEFAULT_COMMAND_TIMEOUT_SECONDS),
                 name: raw.name,
             }),
+            ChannelKind::Github | ChannelKind::Gitlab | ChannelKind::Gitea => {
+                let forge = match kind {
+                    ChannelKind::Github => ReleaseForge::Github,
+                    ChannelKind::Gitlab => ReleaseForge::Gitlab,
+                    _ => ReleaseForge::Gitea,
+                };
+                if forge == ReleaseForge::Gitea && raw.api_url.is_none() {
+                    return Err(needs("api_url"));
+                }
+                let channel = ForgeReleaseChannel {
+                    name: raw.name,
+                    forge,
+                    api_url: raw.api_url,
+                    repository: raw.repository,
+                    credentials: raw.credentials,
+                    draft: raw.draft.unwrap_or(false),
+                    make_latest: raw.make_latest,
+                    on_rollback: raw.on_rollback.unwrap_or_default(),
+                };
+                match forge {
+                    ReleaseForge::Github => ChannelConfig::Github(channel),
+                    ReleaseForge::Gitlab => ChannelConfig::Gitlab(channel),
+                    ReleaseForge::Gitea => ChannelConfig::Gitea(channel),
+                }
+            }
+            ChannelKind::Crates => ChannelConfig::Crates(CratesChannel {
+                name: raw.name,
+                registry: raw.registry,
+                index: raw.index,
+                credentials: raw.credentials,
+                packages: raw.packages.unwrap_or_default(),
+            }),
+            ChannelKind::Npm => ChannelConfig::Npm(NpmChannel {
+                name: raw.name,
+                registry: raw.registry,
+                credentials: raw.credentials,
+                packages: raw.packages.unwrap_or_default(),
+                access: raw.access,
+                dist_tag: raw.dist_tag,
+            }),
+            ChannelKind::Pypi => ChannelConfig::Pypi(PypiChannel {
+                name: raw.name,
+                upload_url: raw.upload_url,
+                index_url: raw.index_url,
+                credentials: raw.credentials,
+                dist: raw.dist,
+            }),
         })
     }
 }
@@ -187,6 +295,18 @@ pub enum ChannelKind {
     Http,
     /// [`CommandChannel`].
     Command,
+    /// [`ForgeReleaseChannel`] on GitHub.
+    Github,
+    /// [`ForgeReleaseChannel`] on GitLab.
+    Gitlab,
+    /// [`ForgeReleaseChannel`] on Gitea or Forgejo.
+    Gitea,
+    /// [`CratesChannel`].
+    Crates,
+    /// [`NpmChannel`].
+    Npm,
+    /// [`PypiChannel`].
+    Pypi,
 }
 
 impl ChannelKind {
@@ -197,6 +317,12 @@ impl ChannelKind {
             ChannelKind::GitRemote => "git_remote",
             ChannelKind::Http => "http",
             ChannelKind::Command => "command",
+            ChannelKind::Github => "github",
+            ChannelKind::Gitlab => "gitlab",
+            ChannelKind::Gitea => "gitea",
+            ChannelKind::Crates => "crates",
+            ChannelKind::Npm => "npm",
+            ChannelKind::Pypi => "pypi",
         }
     }
 }
@@ -215,6 +341,12 @@ impl ChannelConfig {
             ChannelConfig::GitRemote(c) => &c.name,
             ChannelConfig::Http(c) => &c.name,
             ChannelConfig::Command(c) => &c.name,
+            ChannelConfig::Github(c) | ChannelConfig::Gitlab(c) | ChannelConfig::Gitea(c) => {
+                &c.name
+            }
+            ChannelConfig::Crates(c) => &c.name,
+            ChannelConfig::Npm(c) => &c.name,
+            ChannelConfig::Pypi(c) => &c.name,
         }
     }
 
@@ -225,6 +357,12 @@ impl ChannelConfig {
             ChannelConfig::GitRemote(_) => ChannelKind::GitRemote,
             ChannelConfig::Http(_) => ChannelKind::Http,
             ChannelConfig::Command(_) => ChannelKind::Command,
+            ChannelConfig::Github(_) => ChannelKind::Github,
+            ChannelConfig::Gitlab(_) => ChannelKind::Gitlab,
+            ChannelConfig::Gitea(_) => ChannelKind::Gitea,
+            ChannelConfig::Crates(_) => ChannelKind::Crates,
+            ChannelConfig::Npm(_) => ChannelKind::Npm,
+            ChannelConfig::Pypi(_) => ChannelKind::Pypi,
         }
     }
 
@@ -234,6 +372,12 @@ impl ChannelConfig {
         match self {
             ChannelConfig::Http(c) => c.credentials.as_deref(),
             ChannelConfig::Command(c) => c.credentials.as_deref(),
+            ChannelConfig::Github(c) | ChannelConfig::Gitlab(c) | ChannelConfig::Gitea(c) => {
+                c.credentials.as_deref()
+            }
+            ChannelConfig::Crates(c) => c.credentials.as_deref(),
+            ChannelConfig::Npm(c) => c.credentials.as_deref(),
+            ChannelConfig::Pypi(c) => c.credentials.as_deref(),
             ChannelConfig::Directory(_) | ChannelConfig::GitRemote(_) => None,
         }
     }
@@ -307,6 +451,12 @@ pub fn validate(channels: &[ChannelConfig]) -> Result<()> {
                     return Err(empty("run"));
                 }
             }
+            ChannelConfig::Github(_)
+            | ChannelConfig::Gitlab(_)
+            | ChannelConfig::Gitea(_)
+            | ChannelConfig::Crates(_)
+            | ChannelConfig::Npm(_)
+            | ChannelConfig::Pypi(_) => {}
         }
     }
     Ok(())
@@ -332,6 +482,61 @@ pub struct PublishRelease {
     pub token: Option<String>,
     /// The time recorded in the receipt.
     pub published_at: jiff::Timestamp,
+    /// The release's name on a forge, e.g. `v1.2.0` or `core v1.2.0`.
+    pub title: String,
+    /// The rendered release notes (markdown), the forge release's body.
+    pub notes: String,
+    /// Whether the version is a pre-release (`1.2.0-rc.1`).
+    pub prerelease: bool,
+    /// In a monorepo, the released package's directories relative to
+    /// `repo_root` (a fixed group's members'); empty for the whole
+    /// repository.
+    pub package_dirs: Vec<PathBuf>,
+}
+
+/// A rolled-back release to withdraw from a channel.
+#[derive(Clone)]
+pub struct WithdrawRelease {
+    /// The rolled-back version.
+    pub version: String,
+    /// Its tag.
+    pub tag: String,
+    /// The version rolled back to, back in its place (the latest again).
+    pub restored_version: String,
+    /// Its tag.
+    pub restored_tag: String,
+    /// The repository root.
+    pub repo_root: PathBuf,
+    /// The channel's resolved credential, if it has one.
+    pub token: Option<String>,
+    /// As [`PublishRelease::package_dirs`].
+    pub package_dirs: Vec<PathBuf>,
+    /// Why, for a deprecation message (e.g. `rolled back: INC-7`).
+    pub reason: String,
+}
+
+impl fmt::Debug for WithdrawRelease {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("WithdrawRelease")
+            .field("version", &self.version)
+            .field("tag", &self.tag)
+            .field("restored_tag", &self.restored_tag)
+            .field("repo_root", &self.repo_root)
+            .field("token", &self.token.as_ref().map(|_| "<redacted>"))
+            .field("package_dirs", &self.package_dirs)
+            .field("reason", &self.reason)
+            .finish()
+    }
+}
+
+/// What withdrawing a release from a channel does: the steps the tool
+/// takes, and what only a person can do.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Withdrawal {
+    /// One line a step the tool takes (`demote release v1.3.0 …`).
+    pub automatic: Vec<String>,
+    /// One line a step left to a person.
+    pub manual: Vec<String>,
 }
 
 impl fmt::Debug for PublishRelease {
@@ -380,6 +585,12 @@ pub fn publish(channel: &ChannelConfig, release: &PublishRelease) -> Result<Chan
         ChannelConfig::GitRemote(c) => git_remote::publish(c, release)?,
         ChannelConfig::Http(c) => http::publish(c, release)?,
         ChannelConfig::Command(c) => command::publish(c, release)?,
+        ChannelConfig::Github(c) | ChannelConfig::Gitlab(c) | ChannelConfig::Gitea(c) => {
+            forge_release::publish(c, release)?
+        }
+        ChannelConfig::Crates(c) => registry::crates_publish(c, release)?,
+        ChannelConfig::Npm(c) => registry::npm_publish(c, release)?,
+        ChannelConfig::Pypi(c) => registry::pypi_publish(c, release)?,
     };
     Ok(ChannelReceipt {
         channel: channel.name().to_owned(),
@@ -398,6 +609,53 @@ pub fn plan(channel: &ChannelConfig, release: &PublishRelease) -> Vec<String> {
         ChannelConfig::GitRemote(c) => git_remote::plan(c, release),
         ChannelConfig::Http(c) => http::plan(c, release),
         ChannelConfig::Command(c) => command::plan(c, release),
+        ChannelConfig::Github(c) | ChannelConfig::Gitlab(c) | ChannelConfig::Gitea(c) => {
+            forge_release::plan(c, release)
+        }
+        ChannelConfig::Crates(c) => registry::crates_plan(c, release),
+        ChannelConfig::Npm(c) => registry::npm_plan(c, release),
+        ChannelConfig::Pypi(c) => registry::pypi_plan(c, release),
+    }
+}
+
+/// What [`withdraw`] would do with `channel`, touching nothing; `None`
+/// for the kinds whose rollback is planned elsewhere (directory, git
+/// remote, http, command).
+pub fn withdraw_plan(channel: &ChannelConfig, release: &WithdrawRelease) -> Option<Withdrawal> {
+    Some(match channel {
+        ChannelConfig::Github(c) | ChannelConfig::Gitlab(c) | ChannelConfig::Gitea(c) => {
+            forge_release::withdraw_plan(c, release)
+        }
+        ChannelConfig::Crates(c) => registry::crates_withdraw_plan(c, release),
+        ChannelConfig::Npm(c) => registry::npm_withdraw_plan(c, release),
+        ChannelConfig::Pypi(c) => registry::pypi_withdraw_plan(c, release),
+        ChannelConfig::Directory(_)
+        | ChannelConfig::GitRemote(_)
+        | ChannelConfig::Http(_)
+        | ChannelConfig::Command(_) => return None,
+    })
+}
+
+/// Withdraws a rolled-back release from `channel`, as [`withdraw_plan`]
+/// said: idempotent, so a resumed rollback runs it again safely. One line
+/// a step taken.
+///
+/// # Errors
+///
+/// Returns an [`Error::Environment`] when the forge, registry or command
+/// fails, an [`Error::Input`] for a refused token.
+pub fn withdraw(channel: &ChannelConfig, release: &WithdrawRelease) -> Result<Vec<String>> {
+    match channel {
+        ChannelConfig::Github(c) | ChannelConfig::Gitlab(c) | ChannelConfig::Gitea(c) => {
+            forge_release::withdraw(c, release)
+        }
+        ChannelConfig::Crates(c) => registry::crates_withdraw(c, release),
+        ChannelConfig::Npm(c) => registry::npm_withdraw(c, release),
+        ChannelConfig::Pypi(c) => registry::pypi_withdraw(c, release),
+        ChannelConfig::Directory(_)
+        | ChannelConfig::GitRemote(_)
+        | ChannelConfig::Http(_)
+        | ChannelConfig::Command(_) => Ok(Vec::new()),
     }
 }
 

@@ -42,6 +42,10 @@ fn release(root: &Path, dist: &Path) -> PublishRelease {
         artifacts: artifacts_in(dist),
         token: None,
         published_at: timestamp(),
+        title: "v1.2.0".to_owned(),
+        notes: "## 1.2.0\n".to_owned(),
+        prerelease: false,
+        package_dirs: Vec::new(),
     }
 }
 

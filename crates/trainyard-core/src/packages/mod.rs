@@ -61,6 +61,9 @@ pub struct Unit {
     /// The members' directories, for manifests found there.
     #[serde(skip)]
     pub(crate) member_dirs: Vec<PathBuf>,
+    /// Every member's directory: where its registry packages are.
+    #[serde(skip)]
+    pub dirs: Vec<PathBuf>,
 }
 
 impl Unit {
@@ -121,6 +124,7 @@ pub fn units(config: &Config) -> Vec<Unit> {
             linked_scopes: Vec::new(),
             manifests: p.manifests.clone(),
             member_dirs: vec![p.path.clone()],
+            dirs: vec![p.path.clone()],
         })
         .collect();
     for group in config.groups.iter().filter(|g| g.kind == GroupKind::Linked) {
@@ -171,6 +175,7 @@ pub fn units(config: &Config) -> Vec<Unit> {
             linked_scopes: Vec::new(),
             manifests: (configured || !group.manifests.is_empty()).then_some(manifests),
             member_dirs,
+            dirs: members.iter().map(|p| p.path.clone()).collect(),
         });
     }
     out

@@ -402,12 +402,14 @@ impl Run<'_> {
                 ))
             })?;
         let token = channel.token(&ws.home)?;
+        let notes = publish::notes_markdown(ws, &self.state.version)?;
         let release = publish::release_for(
             ws,
             &self.state.version,
             &tag,
             &self.state.publication.artifacts,
             token,
+            notes,
         );
         match channels::publish(channel, &release) {
             Ok(receipt) => {

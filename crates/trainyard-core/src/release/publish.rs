@@ -17,13 +17,14 @@ pub(super) fn artifacts_dir(ws: &Workspace, version: &str) -> PathBuf {
     state_dir(ws).join(version).join("artifacts")
 }
 
-/// The release handed to a channel.
+/// The release handed to a channel, its notes (`notes`) rendered.
 pub(super) fn release_for(
     ws: &Workspace,
     version: &str,
     tag: &str,
     artifacts: &[Artifact],
     token: Option<String>,
+    notes: String,
 ) -> channels::PublishRelease {
     channels::PublishRelease {
         version: version.to_owned(),
@@ -33,7 +34,29 @@ pub(super) fn release_for(
         artifacts: artifacts.to_vec(),
         token,
         published_at: ws.now,
+        title: tag.to_owned(),
+        notes,
+        prerelease: crate::version::parse(version).is_ok_and(|v| !v.pre.is_empty()),
+        package_dirs: ws.package_dirs(),
     }
+}
+
+/// The release notes of `version` as a forge release's body: the notes
+/// as `notes` renders them.
+///
+/// # Errors
+///
+/// As [`crate::notes::generate`] and [`crate::notes::markdown`].
+pub(super) fn notes_markdown(ws: &Workspace, version: &str) -> Result<String> {
+    let version = crate::version::parse(version)?;
+    let notes = crate::notes::generate(
+        ws,
+        &crate::notes::NotesRequest {
+            version: Some(version),
+            provenance: crate::notes::Provenance::default(),
+        },
+    )?;
+    crate::notes::markdown(ws, &notes.notes)
 }
 
 pub(super) fn plan(ws: &Workspace) -> Result<StepPlan> {
@@ -115,7 +138,14 @@ pub(super) fn plan(ws: &Workspace) -> Result<StepPlan> {
         actions.push(Action::Publish {
             steps: channels::plan(
                 channel,
-                &release_for(ws, &state.version, &tag, &state.publication.artifacts, None),
+                &release_for(
+                    ws,
+                    &state.version,
+                    &tag,
+                    &state.publication.artifacts,
+                    None,
+                    String::new(),
+                ),
             ),
             channel: name,
         });

@@ -131,6 +131,11 @@ pub struct ChannelPlan {
     /// The earlier release's artifacts, published again where missing
     /// (digests checked).
     pub republish: Vec<RestoredArtifact>,
+    /// What the tool does to the rolled-back release on a forge or
+    /// registry (demote the release, yank the crate, deprecate the npm
+    /// version), one line a step.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub actions: Vec<String>,
     /// What the tool cannot do here, for a person to do.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub manual: Vec<String>,
@@ -214,7 +219,7 @@ impl RollbackPlan {
                 .plan
                 .channels
                 .iter()
-                .all(|c| c.withdraw.is_none() && c.republish.is_empty())
+                .all(|c| c.withdraw.is_none() && c.republish.is_empty() && c.actions.is_empty())
             && self
                 .plan
                 .configs
@@ -612,6 +617,7 @@ fn channel_plans(ws: &Workspace, from: &str, to: &str) -> Result<Vec<ChannelPlan
                     kind,
                     withdraw: dir.exists().then_some(dir),
                     republish,
+                    actions: Vec::new(),
                     manual: Vec::new(),
                 }
             }
@@ -620,6 +626,7 @@ fn channel_plans(ws: &Workspace, from: &str, to: &str) -> Result<Vec<ChannelPlan
                 kind,
                 withdraw: None,
                 republish: Vec::new(),
+                actions: Vec::new(),
                 manual: vec![format!(
                     "the tag of {from} stays on the remote: a published tag is never moved or deleted"
                 )],
@@ -631,12 +638,58 @@ fn channel_plans(ws: &Workspace, from: &str, to: &str) -> Result<Vec<ChannelPlan
                 manual: vec![format!(
                     "withdraw {from} from this channel by hand: it offers no way to remove a release"
                 )],
+                actions: Vec::new(),
                 republish,
             },
+            ChannelConfig::Github(_)
+            | ChannelConfig::Gitlab(_)
+            | ChannelConfig::Gitea(_)
+            | ChannelConfig::Crates(_)
+            | ChannelConfig::Npm(_)
+            | ChannelConfig::Pypi(_) => {
+                let withdrawal = crate::channels::withdraw_plan(
+                    channel,
+                    &withdraw_release(ws, from, to, None, String::new())?,
+                )
+                .unwrap_or_default();
+                ChannelPlan {
+                    channel: name,
+                    kind,
+                    withdraw: None,
+                    republish: Vec::new(),
+                    actions: withdrawal.automatic,
+                    manual: withdrawal.manual,
+                }
+            }
         };
         plans.push(plan);
     }
     Ok(plans)
+}
+
+/// The rolled-back release `from` as a channel withdraws it, `to` in its
+/// place.
+///
+/// # Errors
+///
+/// Returns an [`Error::Input`] for a version that does not parse.
+pub(crate) fn withdraw_release(
+    ws: &Workspace,
+    from: &str,
+    to: &str,
+    token: Option<String>,
+    reason: String,
+) -> Result<crate::channels::WithdrawRelease> {
+    Ok(crate::channels::WithdrawRelease {
+        version: from.to_owned(),
+        tag: ws.tag_name(&crate::version::parse(from)?),
+        restored_version: to.to_owned(),
+        restored_tag: ws.tag_name(&crate::version::parse(to)?),
+        repo_root: ws.home.clone(),
+        token,
+        package_dirs: ws.package_dirs(),
+        reason,
+    })
 }
 
 /// A checkout of the earlier release, for reading config sync sources.

@@ -42,6 +42,24 @@ pub(super) fn roll_back_channel(
     if !channel.republish.is_empty() {
         notes.extend(republish(ws, plan, channel)?);
     }
+    if !channel.actions.is_empty() {
+        let config = channel_config(ws, &channel.channel)?;
+        let release = crate::rollback::plan::withdraw_release(
+            ws,
+            &plan.plan.rolled_back_from,
+            &plan.plan.rolled_back_to,
+            config.token(&ws.home)?,
+            format!(
+                "rolled back to {} ({}): {}",
+                plan.plan.rolled_back_to, state.trigger.issue_id, state.trigger.description
+            ),
+        )?;
+        notes.extend(
+            channels::withdraw(config, &release)?
+                .into_iter()
+                .map(|line| format!("{}: {line}", channel.channel)),
+        );
+    }
     notes.extend(
         channel
             .manual
@@ -113,6 +131,10 @@ fn republish(ws: &Workspace, plan: &RollbackPlan, channel: &ChannelPlan) -> Resu
             artifacts,
             token,
             published_at: ws.now,
+            title: plan.plan.to_tag.clone(),
+            notes: String::new(),
+            prerelease: false,
+            package_dirs: ws.package_dirs(),
         },
     )?;
     Ok(receipt
