@@ -39,6 +39,7 @@ pub mod plan;
 pub mod provenance;
 pub mod release;
 pub mod releases;
+pub mod remote_url;
 pub mod rollback;
 mod shell;
 pub mod signoff;
