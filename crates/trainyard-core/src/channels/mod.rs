@@ -327,6 +327,24 @@ impl ChannelKind {
     }
 }
 
+impl ChannelKind {
+    /// A release on a forge: `github`, `gitlab`, `gitea`.
+    pub fn is_forge_release(self) -> bool {
+        matches!(
+            self,
+            ChannelKind::Github | ChannelKind::Gitlab | ChannelKind::Gitea
+        )
+    }
+
+    /// A package registry: `crates`, `npm`, `pypi`.
+    pub fn is_registry(self) -> bool {
+        matches!(
+            self,
+            ChannelKind::Crates | ChannelKind::Npm | ChannelKind::Pypi
+        )
+    }
+}
+
 impl fmt::Display for ChannelKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
@@ -567,6 +585,18 @@ pub struct ChannelReceipt {
     /// What went where, one line each, e.g.
     /// `app.tar.gz -> /srv/releases/1.2.0/app.tar.gz (already there)`.
     pub items: Vec<String>,
+}
+
+impl ChannelReceipt {
+    /// The web addresses its items name (a forge release's page first).
+    pub fn urls(&self) -> Vec<&str> {
+        self.items
+            .iter()
+            .flat_map(|item| item.split_whitespace())
+            .map(|word| word.trim_end_matches([',', ';', ')']))
+            .filter(|word| word.starts_with("https://") || word.starts_with("http://"))
+            .collect()
+    }
 }
 
 /// Publishes `release` to `channel`. Identical content already there is a

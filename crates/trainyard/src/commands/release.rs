@@ -57,12 +57,24 @@ pub fn run(ctx: &Context<'_>, command: &ReleaseCommand) -> CmdResult {
         // Released only when the tag and every channel are done; a dry
         // run or a blocked publication says false.
         let released = report.applied && report.passed;
+        let receipts = report.state.publication.channels.values();
+        let release_url = receipts
+            .clone()
+            .filter(|r| r.kind.is_forge_release())
+            .find_map(|r| r.urls().first().map(|u| (*u).to_owned()))
+            .unwrap_or_default();
+        let packages: Vec<String> = receipts
+            .filter(|r| r.kind.is_registry())
+            .flat_map(|r| r.items.iter().map(move |i| format!("{}: {i}", r.channel)))
+            .collect();
         github::publish(
             ctx.printer,
             "release publish",
             &[
                 ("version", report.version.clone()),
                 ("released", released.to_string()),
+                ("release_url", release_url),
+                ("packages", packages.join("; ")),
             ],
         );
     }
