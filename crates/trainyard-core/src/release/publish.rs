@@ -129,6 +129,18 @@ pub(super) fn plan(ws: &Workspace) -> Result<StepPlan> {
             "no channels configured (release.channels): {tag} stays in this repository; push it yourself, or add a channel"
         ));
     }
+    // A forge release's body is the notes; the plan says how long.
+    let notes = if ws
+        .config
+        .release
+        .channels
+        .iter()
+        .any(|c| c.kind().is_forge_release())
+    {
+        notes_markdown(ws, &state.version).unwrap_or_default()
+    } else {
+        String::new()
+    };
     for channel in &ws.config.release.channels {
         let name = channel.name().to_owned();
         if state.publication.channels.contains_key(&name) {
@@ -144,7 +156,7 @@ pub(super) fn plan(ws: &Workspace) -> Result<StepPlan> {
                     &tag,
                     &state.publication.artifacts,
                     None,
-                    String::new(),
+                    notes.clone(),
                 ),
             ),
             channel: name,

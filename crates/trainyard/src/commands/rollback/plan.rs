@@ -122,6 +122,9 @@ fn render_plan(report: &plan::PlanReport) -> String {
                 &artifact.sha256[..12]
             ));
         }
+        for action in &channel.actions {
+            out.push_str(&format!("channel {}: {action}\n", channel.channel));
+        }
         for manual in &channel.manual {
             out.push_str(&format!("channel {}: {manual}\n", channel.channel));
         }
