@@ -8,3 +8,6 @@
 pub mod http;
 
 pub use http::{Request, Response, Server};
+pub mod crates_registry;
+pub mod npm_registry;
+pub mod pypi;

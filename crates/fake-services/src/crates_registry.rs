@@ -1,0 +1,1 @@
+//! A cargo registry: a sparse index and the publish, yank and download API.

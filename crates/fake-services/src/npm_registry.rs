@@ -1,0 +1,1 @@
+//! An npm registry: packuments, publish, deprecate and tarballs.

@@ -1,0 +1,182 @@
+//! Tests of the registry channels against the fake registries, with the
+//! real `git`, `cargo` and `npm`.
+#![allow(clippy::disallowed_methods)]
+
+use std::path::{Path, PathBuf};
+
+use super::super::{
+    ChannelConfig, PublishRelease, WithdrawRelease, plan, publish, withdraw, withdraw_plan,
+};
+use super::*;
+use crate::test_git::git;
+
+fn release(root: &Path, version: &str) -> PublishRelease {
+    PublishRelease {
+        version: version.to_owned(),
+        tag: format!("v{version}"),
+        repo_root: root.to_path_buf(),
+        artifacts_dir: root.join("artifacts"),
+        artifacts: Vec::new(),
+        token: Some("s3cret-token".to_owned()),
+        published_at: "2026-04-20T10:00:00Z".parse().expect("timestamp"),
+        title: format!("v{version}"),
+        notes: String::new(),
+        prerelease: version.contains('-'),
+        package_dirs: Vec::new(),
+    }
+}
+
+fn withdrawal(root: &Path, version: &str) -> WithdrawRelease {
+    WithdrawRelease {
+        version: version.to_owned(),
+        tag: format!("v{version}"),
+        restored_version: "0.9.0".to_owned(),
+        restored_tag: "v0.9.0".to_owned(),
+        repo_root: root.to_path_buf(),
+        token: Some("s3cret-token".to_owned()),
+        package_dirs: Vec::new(),
+        reason: "rolled back: INC-7".to_owned(),
+    }
+}
+
+/// A repository with `files` committed and tagged `tags`, with a fixed
+/// identity and date.
+fn repo(home: &Path, dir: &Path, files: &[(&str, &str)], tags: &[&str]) {
+    git(dir, home, &["init", "--quiet"]);
+    for (path, content) in files {
+        let path = dir.join(path);
+        std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
+        std::fs::write(path, content).expect("write");
+    }
+    git(dir, home, &["add", "-A"]);
+    git(
+        dir,
+        home,
+        &[
+            "-c",
+            "core.hooksPath=/dev/null",
+            "commit",
+            "--quiet",
+            "--date",
+            "2026-04-20T10:00:00Z",
+            "-m",
+            "feat: one",
+        ],
+    );
+    for tag in tags {
+        git(dir, home, &["tag", tag]);
+    }
+}
+
+// ------------------------------------------------------------ pypi
+
+#[test]
+fn pypi_uploads_each_missing_distribution_once() {
+    let index = fake_services::pypi::FakePypi::start("s3cret-token");
+    let root = tempfile::tempdir().expect("tempdir");
+    let dist = root.path().join("dist");
+    std::fs::create_dir_all(&dist).expect("mkdir");
+    std::fs::write(dist.join("my_widget-1.2.0.tar.gz"), b"sdist bytes").expect("write");
+    std::fs::write(
+        dist.join("my_widget-1.2.0-py3-none-any.whl"),
+        b"wheel bytes",
+    )
+    .expect("write");
+    std::fs::write(dist.join("my_widget-1.1.0.tar.gz"), b"old").expect("write");
+    let channel = ChannelConfig::Pypi(PypiChannel {
+        name: "pypi".to_owned(),
+        upload_url: Some(index.upload_url()),
+        index_url: Some(index.index_url()),
+        credentials: Some("env:PYPI_TOKEN".to_owned()),
+        dist: None,
+    });
+    let rel = release(root.path(), "1.2.0");
+    let lines = plan(&channel, &rel);
+    assert_eq!(lines.len(), 2, "{lines:?}");
+    assert!(
+        lines[0].starts_with("upload my_widget-1.2.0-py3-none-any.whl (11 bytes, sha256 "),
+        "{lines:?}"
+    );
+    assert!(index.server.log().is_empty(), "plan touches nothing");
+
+    // Only the wheel is built at first.
+    let sdist = std::fs::read(dist.join("my_widget-1.2.0.tar.gz")).expect("read");
+    std::fs::remove_file(dist.join("my_widget-1.2.0.tar.gz")).expect("remove");
+    let first = publish(&channel, &rel).expect("publish the wheel");
+    assert_eq!(first.items.len(), 1, "{:?}", first.items);
+    assert!(
+        first.items[0].starts_with("my_widget-1.2.0-py3-none-any.whl 1.2.0 uploaded to "),
+        "{:?}",
+        first.items
+    );
+
+    // The sdist's upload fails on each of its three attempts.
+    std::fs::write(dist.join("my_widget-1.2.0.tar.gz"), &sdist).expect("write");
+    index.server.fail("POST", "/legacy/", 503, 3);
+    let err = publish(&channel, &rel).expect_err("503");
+    assert!(matches!(err, crate::Error::Environment(_)), "{err:?}");
+    let message = err.to_string();
+    assert!(
+        message.contains("channel `pypi`") && message.contains("my_widget-1.2.0.tar.gz"),
+        "{message}"
+    );
+    assert!(!message.contains("s3cret"), "{message}");
+    assert_eq!(index.uploads().len(), 1);
+
+    let posts = index.server.requests("POST").len();
+    let receipt = publish(&channel, &rel).expect("publish");
+    assert_eq!(
+        index.server.requests("POST").len(),
+        posts + 1,
+        "only the missing file"
+    );
+    assert_eq!(
+        receipt.items[0],
+        "my_widget-1.2.0-py3-none-any.whl 1.2.0 already published"
+    );
+    assert!(
+        receipt.items[1].starts_with("my_widget-1.2.0.tar.gz 1.2.0 uploaded"),
+        "{:?}",
+        receipt.items
+    );
+    let uploads = index.uploads();
+    assert_eq!(uploads.len(), 2);
+    assert_eq!(
+        (uploads[0].filetype.as_str(), uploads[0].pyversion.as_str()),
+        ("bdist_wheel", "py3")
+    );
+    assert_eq!(
+        (uploads[1].filetype.as_str(), uploads[1].pyversion.as_str()),
+        ("sdist", "source")
+    );
+    assert_eq!(uploads[1].project, "my-widget");
+    assert_eq!(uploads[1].content, sdist);
+
+    let posts = index.server.requests("POST").len();
+    let again = publish(&channel, &rel).expect("again");
+    assert!(
+        again
+            .items
+            .iter()
+            .all(|i| i.ends_with("1.2.0 already published")),
+        "{:?}",
+        again.items
+    );
+    assert_eq!(
+        index.server.requests("POST").len(),
+        posts,
+        "no second upload"
+    );
+
+    let wd = withdraw_plan(&channel, &withdrawal(root.path(), "1.2.0")).expect("planned");
+    assert!(wd.automatic.is_empty());
+    assert_eq!(
+        wd.manual,
+        vec!["yank my-widget 1.2.0 on the index's web page (its API offers no yank)".to_owned()]
+    );
+    assert!(
+        withdraw(&channel, &withdrawal(root.path(), "1.2.0"))
+            .expect("withdraw")
+            .is_empty()
+    );
+}
