@@ -3,7 +3,13 @@
 use serde::{Deserialize, Serialize};
 
 use super::super::{PublishRelease, WithdrawRelease, Withdrawal};
+use std::path::{Path, PathBuf};
+
+use super::{Tool, checkout, package_roots, run_tool, tool_var};
+use crate::http::Client;
 use crate::{Error, Result};
+
+const CRATES_IO_INDEX: &str = "https://index.crates.io/";
 
 /// `type: crates`: the crates of the release published with `cargo publish`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
@@ -26,21 +32,319 @@ pub struct CratesChannel {
     pub packages: Vec<String>,
 }
 
-/// What [`publish`] would do, one step a line, touching nothing.
-pub(in crate::channels) fn plan(channel: &CratesChannel, release: &PublishRelease) -> Vec<String> {
-    let _ = (channel, release);
-    Vec::new()
+// Publishing runs the user's `cargo publish -p NAME` with its
+// verification: it builds the packaged crate as the registry will serve
+// it, which is slower but catches a crate that only builds in the
+// workspace. The token goes in the environment
+// (`CARGO_REGISTRIES_<NAME>_TOKEN`, or `CARGO_REGISTRY_TOKEN` for
+// crates.io), never on the command line. An index given without a
+// registry name is defined for cargo as the registry `trainyard`.
+
+/// Where the channel publishes, for messages.
+fn target(channel: &CratesChannel) -> String {
+    match (&channel.registry, &channel.index) {
+        (Some(name), _) => format!("registry `{name}`"),
+        (None, Some(index)) => index.clone(),
+        (None, None) => CRATES_IO_INDEX.to_owned(),
+    }
 }
 
-/// Publishes what the registry does not have yet.
+/// What [`publish`] would do, one step a line, touching nothing.
+pub(in crate::channels) fn plan(channel: &CratesChannel, release: &PublishRelease) -> Vec<String> {
+    let to = target(channel);
+    if channel.packages.is_empty() {
+        return vec![format!(
+            "cargo publish each publishable workspace crate at {} (in dependency order) to {to} (skipped if already there)",
+            release.version
+        )];
+    }
+    channel
+        .packages
+        .iter()
+        .map(|name| {
+            format!(
+                "cargo publish {name} {} to {to} (skipped if already there)",
+                release.version
+            )
+        })
+        .collect()
+}
+
+/// The registry's sparse index URL, without `sparse+`, ending in `/`.
+fn index_url(channel: &CratesChannel, repo_root: &Path) -> Result<String> {
+    let index = match (&channel.index, &channel.registry) {
+        (Some(index), _) => index.clone(),
+        (None, Some(name)) => configured_index(name, repo_root).ok_or_else(|| {
+            Error::input(format!(
+                "channel `{}`: cargo's configuration has no `registries.{name}.index`; add it or give the channel `index`",
+                channel.name
+            ))
+        })?,
+        (None, None) => CRATES_IO_INDEX.to_owned(),
+    };
+    let url = if index == CRATES_IO_INDEX {
+        index
+    } else {
+        index
+            .strip_prefix("sparse+")
+            .map(str::to_owned)
+            .ok_or_else(|| {
+                Error::input(format!(
+                    "channel `{}`: index `{index}` is not a sparse index (sparse+https://…); only sparse indexes can be read",
+                    channel.name
+                ))
+            })?
+    };
+    Ok(format!("{}/", url.trim_end_matches('/')))
+}
+
+/// `CARGO_REGISTRIES_<NAME>_…`.
+fn registry_var(name: &str, what: &str) -> String {
+    format!(
+        "CARGO_REGISTRIES_{}_{what}",
+        name.to_ascii_uppercase().replace('-', "_")
+    )
+}
+
+/// `registries.NAME.index` from the environment or cargo's configuration
+/// files (the repository's `.cargo/config.toml` and up, then
+/// `CARGO_HOME`'s).
+fn configured_index(name: &str, repo_root: &Path) -> Option<String> {
+    if let Some(index) = tool_var(&registry_var(name, "INDEX")) {
+        return Some(index);
+    }
+    let mut files: Vec<PathBuf> = repo_root
+        .ancestors()
+        .flat_map(|d| [d.join(".cargo/config.toml"), d.join(".cargo/config")])
+        .collect();
+    let home = tool_var("CARGO_HOME")
+        .map(PathBuf::from)
+        .or_else(|| tool_var("HOME").map(|h| Path::new(&h).join(".cargo")));
+    if let Some(home) = home {
+        files.extend([home.join("config.toml"), home.join("config")]);
+    }
+    files.iter().find_map(|file| {
+        let text = std::fs::read_to_string(file).ok()?;
+        let doc = text.parse::<toml_edit::DocumentMut>().ok()?;
+        doc.get("registries")?
+            .get(name)?
+            .get("index")?
+            .as_str()
+            .map(str::to_owned)
+    })
+}
+
+/// cargo's registry arguments and environment, the token included.
+fn registry_args(
+    channel: &CratesChannel,
+    token: Option<&str>,
+) -> (Vec<String>, Vec<(String, String)>) {
+    let mut env = Vec::new();
+    let name = match (&channel.registry, &channel.index) {
+        (Some(name), _) => Some(name.clone()),
+        (None, Some(_)) => Some("trainyard".to_owned()),
+        (None, None) => None,
+    };
+    if let (Some(name), Some(index)) = (&name, &channel.index) {
+        env.push((registry_var(name, "INDEX"), index.clone()));
+    }
+    if let Some(token) = token {
+        let var = name.as_deref().map_or_else(
+            || "CARGO_REGISTRY_TOKEN".to_owned(),
+            |n| registry_var(n, "TOKEN"),
+        );
+        env.push((var, token.to_owned()));
+    }
+    let args = name.map_or_else(Vec::new, |n| vec!["--registry".to_owned(), n]);
+    (args, env)
+}
+
+/// A crate of the release.
+struct Crate {
+    name: String,
+    /// The workspace crates (among the release's) it depends on.
+    deps: Vec<String>,
+}
+
+/// The release's crates in dependency order, read with `cargo metadata`
+/// in the checkout.
+fn crates(
+    channel: &CratesChannel,
+    checkout: &Path,
+    version: &str,
+    package_dirs: &[PathBuf],
+) -> Result<Vec<Crate>> {
+    let out = run_tool(
+        &Tool {
+            what: format!("channel `{}`", channel.name),
+            program: "cargo",
+            args: ["metadata", "--format-version", "1", "--no-deps"]
+                .map(str::to_owned)
+                .to_vec(),
+            dir: checkout,
+            env: Vec::new(),
+        },
+        None,
+    )?;
+    let metadata: serde_json::Value = serde_json::from_str(&out).map_err(|e| {
+        Error::environment(format!(
+            "channel `{}`: cargo metadata is not JSON: {e}",
+            channel.name
+        ))
+    })?;
+    let base = std::fs::canonicalize(checkout).unwrap_or_else(|_| checkout.to_path_buf());
+    let roots = package_roots(&base, package_dirs);
+    let packages = metadata["packages"].as_array().cloned().unwrap_or_default();
+    let members: Vec<&str> = packages.iter().filter_map(|p| p["name"].as_str()).collect();
+    let mut chosen: Vec<Crate> = Vec::new();
+    for package in &packages {
+        let name = package["name"].as_str().unwrap_or_default();
+        let wanted = if channel.packages.is_empty() {
+            let manifest = PathBuf::from(package["manifest_path"].as_str().unwrap_or_default());
+            let manifest = std::fs::canonicalize(&manifest).unwrap_or(manifest);
+            let publishable = package["publish"].as_array().is_none_or(|r| !r.is_empty());
+            publishable
+                && package["version"] == version
+                && roots.iter().any(|r| manifest.starts_with(r))
+        } else {
+            channel.packages.iter().any(|p| p == name)
+        };
+        if !wanted {
+            continue;
+        }
+        let deps = package["dependencies"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|d| d["kind"].as_str() != Some("dev") && d["path"].is_string())
+            .filter_map(|d| d["name"].as_str().map(str::to_owned))
+            .collect();
+        chosen.push(Crate {
+            name: name.to_owned(),
+            deps,
+        });
+    }
+    if let Some(missing) = channel
+        .packages
+        .iter()
+        .find(|p| !members.contains(&p.as_str()))
+    {
+        return Err(Error::input(format!(
+            "channel `{}`: `{missing}` is not a crate of the workspace at {version}",
+            channel.name
+        )));
+    }
+    // Dependencies first, otherwise in the workspace's order.
+    let mut ordered: Vec<Crate> = Vec::with_capacity(chosen.len());
+    while !chosen.is_empty() {
+        let ready = chosen
+            .iter()
+            .position(|c| {
+                c.deps
+                    .iter()
+                    .all(|d| !chosen.iter().any(|o| &o.name == d) || *d == c.name)
+            })
+            .ok_or_else(|| {
+                Error::input(format!(
+                    "channel `{}`: the crates depend on each other in a cycle",
+                    channel.name
+                ))
+            })?;
+        ordered.push(chosen.remove(ready));
+    }
+    Ok(ordered)
+}
+
+/// A version as the sparse index lists it.
+enum Listed {
+    Absent,
+    Published,
+    Yanked,
+}
+
+fn listed(client: &Client, index: &str, name: &str, version: &str) -> Result<Listed> {
+    let lower = name.to_ascii_lowercase();
+    let prefix = match lower.len() {
+        1 => "1".to_owned(),
+        2 => "2".to_owned(),
+        3 => format!("3/{}", &lower[..1]),
+        _ => format!("{}/{}", &lower[..2], &lower[2..4]),
+    };
+    let url = format!("{index}{prefix}/{lower}");
+    let mut response = client.send("GET", &url, || client.agent.get(&url).call())?;
+    match response.status().as_u16() {
+        404 | 410 => return Ok(Listed::Absent),
+        200 => {}
+        _ => return Err(client.unexpected("GET", &url, &response)),
+    }
+    let text = response
+        .body_mut()
+        .with_config()
+        .limit(256 * 1024 * 1024)
+        .read_to_string()
+        .map_err(|e| Error::environment(format!("{}: GET {url}: {e}", client.label())))?;
+    for line in text.lines().filter(|l| !l.trim().is_empty()) {
+        let entry: serde_json::Value = serde_json::from_str(line).map_err(|e| {
+            Error::environment(format!(
+                "{}: GET {url}: a line is not JSON: {e}",
+                client.label()
+            ))
+        })?;
+        if entry["vers"] == version {
+            return Ok(if entry["yanked"] == true {
+                Listed::Yanked
+            } else {
+                Listed::Published
+            });
+        }
+    }
+    Ok(Listed::Absent)
+}
+
+/// Publishes, in dependency order, the crates the registry lacks.
 pub(in crate::channels) fn publish(
     channel: &CratesChannel,
     release: &PublishRelease,
 ) -> Result<Vec<String>> {
-    let _ = (channel, release);
-    Err(Error::Internal(
-        "the crates channel is not built yet".into(),
-    ))
+    let index = index_url(channel, &release.repo_root)?;
+    let tree = checkout(&channel.name, &release.repo_root, &release.tag)?;
+    let crates = crates(
+        channel,
+        tree.path(),
+        &release.version,
+        &release.package_dirs,
+    )?;
+    let client = Client::new(format!("channel `{}`", channel.name), &index, None);
+    let (registry, env) = registry_args(channel, release.token.as_deref());
+    let mut items = Vec::with_capacity(crates.len());
+    for krate in &crates {
+        let name = &krate.name;
+        if !matches!(
+            listed(&client, &index, name, &release.version)?,
+            Listed::Absent
+        ) {
+            items.push(format!("{name} {} already published", release.version));
+            continue;
+        }
+        let mut args = vec!["publish".to_owned(), "-p".to_owned(), name.clone()];
+        args.extend(registry.iter().cloned());
+        run_tool(
+            &Tool {
+                what: format!("channel `{}`: crate `{name}`", channel.name),
+                program: "cargo",
+                args,
+                dir: tree.path(),
+                env: env.clone(),
+            },
+            release.token.as_deref(),
+        )?;
+        items.push(format!(
+            "{name} {} published to {}",
+            release.version,
+            target(channel)
+        ));
+    }
+    Ok(items)
 }
 
 /// What [`withdraw`] would do.
@@ -48,17 +352,75 @@ pub(in crate::channels) fn withdraw_plan(
     channel: &CratesChannel,
     release: &WithdrawRelease,
 ) -> Withdrawal {
-    let _ = (channel, release);
-    Withdrawal::default()
+    let to = target(channel);
+    let automatic = if channel.packages.is_empty() {
+        vec![format!(
+            "yank each workspace crate at {} from {to} (skipped if already yanked)",
+            release.version
+        )]
+    } else {
+        channel
+            .packages
+            .iter()
+            .map(|name| format!("yank {name} {} from {to}", release.version))
+            .collect()
+    };
+    Withdrawal {
+        automatic,
+        manual: Vec::new(),
+    }
 }
 
-/// Withdraws a rolled-back version.
+/// Yanks the rolled-back version of each crate, dependents first.
 pub(in crate::channels) fn withdraw(
     channel: &CratesChannel,
     release: &WithdrawRelease,
 ) -> Result<Vec<String>> {
-    let _ = (channel, release);
-    Err(Error::Internal(
-        "the crates channel is not built yet".into(),
-    ))
+    let index = index_url(channel, &release.repo_root)?;
+    let tree = checkout(&channel.name, &release.repo_root, &release.tag)?;
+    let crates = crates(
+        channel,
+        tree.path(),
+        &release.version,
+        &release.package_dirs,
+    )?;
+    let client = Client::new(format!("channel `{}`", channel.name), &index, None);
+    let (registry, env) = registry_args(channel, release.token.as_deref());
+    let mut items = Vec::with_capacity(crates.len());
+    for krate in crates.iter().rev() {
+        let name = &krate.name;
+        match listed(&client, &index, name, &release.version)? {
+            Listed::Absent => {
+                items.push(format!(
+                    "{name} {} is not in the registry: nothing to yank",
+                    release.version
+                ));
+                continue;
+            }
+            Listed::Yanked => {
+                items.push(format!("{name} {} already yanked", release.version));
+                continue;
+            }
+            Listed::Published => {}
+        }
+        let mut args = vec![
+            "yank".to_owned(),
+            "--version".to_owned(),
+            release.version.clone(),
+            name.clone(),
+        ];
+        args.extend(registry.iter().cloned());
+        run_tool(
+            &Tool {
+                what: format!("channel `{}`: crate `{name}`", channel.name),
+                program: "cargo",
+                args,
+                dir: tree.path(),
+                env: env.clone(),
+            },
+            release.token.as_deref(),
+        )?;
+        items.push(format!("yanked {name} {}", release.version));
+    }
+    Ok(items)
 }

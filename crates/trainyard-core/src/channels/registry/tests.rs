@@ -180,3 +180,112 @@ fn pypi_uploads_each_missing_distribution_once() {
             .is_empty()
     );
 }
+
+// ------------------------------------------------------------ crates
+
+#[test]
+fn crates_publishes_in_dependency_order_once_and_yanks_once() {
+    let registry = fake_services::crates_registry::FakeCratesRegistry::start("s3cret-token");
+    let home = tempfile::tempdir().expect("tempdir");
+    let cargo_home = tempfile::tempdir().expect("tempdir");
+    let target = tempfile::tempdir().expect("tempdir");
+    let root = tempfile::tempdir().expect("tempdir");
+    std::fs::write(
+        cargo_home.path().join("config.toml"),
+        format!("[registries.fake]\nindex = \"{}\"\n", registry.index()),
+    )
+    .expect("write");
+    test_env::set(vec![
+        (
+            "CARGO_HOME".to_owned(),
+            cargo_home.path().display().to_string(),
+        ),
+        (
+            "CARGO_TARGET_DIR".to_owned(),
+            target.path().display().to_string(),
+        ),
+    ]);
+    let manifest = |name: &str, extra: &str| {
+        format!(
+            "[package]\nname = \"{name}\"\nversion = \"1.2.0\"\nedition = \"2021\"\ndescription = \"d\"\nlicense = \"MIT\"\n{extra}"
+        )
+    };
+    let app = manifest(
+        "app",
+        "\n[dependencies]\ncore = { path = \"../core\", version = \"1.2.0\", registry = \"fake\" }\n",
+    );
+    let core = manifest("core", "");
+    let tools = manifest("tools", "publish = false\n");
+    repo(
+        home.path(),
+        root.path(),
+        &[
+            (
+                "Cargo.toml",
+                "[workspace]\nmembers = [\"app\", \"core\", \"tools\"]\nresolver = \"2\"\n",
+            ),
+            (".gitignore", "target/\n"),
+            ("app/Cargo.toml", &app),
+            ("app/src/lib.rs", "pub fn app() -> u8 { core::one() }\n"),
+            ("core/Cargo.toml", &core),
+            ("core/src/lib.rs", "pub fn one() -> u8 { 1 }\n"),
+            ("tools/Cargo.toml", &tools),
+            ("tools/src/lib.rs", "\n"),
+        ],
+        &["v1.2.0"],
+    );
+    let channel = ChannelConfig::Crates(CratesChannel {
+        name: "crates".to_owned(),
+        registry: Some("fake".to_owned()),
+        index: None,
+        credentials: Some("env:CARGO_TOKEN".to_owned()),
+        packages: Vec::new(),
+    });
+    let rel = release(root.path(), "1.2.0");
+    assert_eq!(
+        plan(&channel, &rel),
+        vec!["cargo publish each publishable workspace crate at 1.2.0 (in dependency order) to registry `fake` (skipped if already there)".to_owned()]
+    );
+    assert!(registry.server.log().is_empty(), "plan touches nothing");
+
+    let receipt = publish(&channel, &rel).expect("publish");
+    assert_eq!(
+        receipt.items,
+        vec![
+            "core 1.2.0 published to registry `fake`",
+            "app 1.2.0 published to registry `fake`"
+        ]
+    );
+    assert_eq!(registry.server.requests("PUT /api/v1/crates/new").len(), 2);
+    assert_eq!(registry.versions("core"), vec![("1.2.0".to_owned(), false)]);
+    assert_eq!(registry.versions("app"), vec![("1.2.0".to_owned(), false)]);
+    assert!(registry.versions("tools").is_empty(), "publish = false");
+
+    let again = publish(&channel, &rel).expect("again");
+    assert_eq!(
+        again.items,
+        vec![
+            "core 1.2.0 already published",
+            "app 1.2.0 already published"
+        ]
+    );
+    assert_eq!(
+        registry.server.requests("PUT").len(),
+        2,
+        "no second publish"
+    );
+
+    let back = withdrawal(root.path(), "1.2.0");
+    let wd = withdraw_plan(&channel, &back).expect("planned");
+    assert_eq!(wd.automatic.len(), 1, "{wd:?}");
+    assert_eq!(
+        withdraw(&channel, &back).expect("yank"),
+        vec!["yanked app 1.2.0", "yanked core 1.2.0"]
+    );
+    assert_eq!(registry.versions("core"), vec![("1.2.0".to_owned(), true)]);
+    assert_eq!(
+        withdraw(&channel, &back).expect("yank again"),
+        vec!["app 1.2.0 already yanked", "core 1.2.0 already yanked"]
+    );
+    assert_eq!(registry.server.requests("DELETE").len(), 2);
+}
