@@ -289,3 +289,106 @@ fn crates_publishes_in_dependency_order_once_and_yanks_once() {
     );
     assert_eq!(registry.server.requests("DELETE").len(), 2);
 }
+
+// ------------------------------------------------------------ npm
+
+#[test]
+fn npm_publishes_once_with_the_dist_tag_and_deprecates_once() {
+    let registry = fake_services::npm_registry::FakeNpmRegistry::start("s3cret-token");
+    let home = tempfile::tempdir().expect("tempdir");
+    let cache = tempfile::tempdir().expect("tempdir");
+    let root = tempfile::tempdir().expect("tempdir");
+    test_env::set(vec![(
+        "npm_config_cache".to_owned(),
+        cache.path().display().to_string(),
+    )]);
+    let manifest = |version: &str| {
+        format!(
+            "{{\"name\": \"@acme/lexer\", \"version\": \"{version}\", \"main\": \"index.js\"}}\n"
+        )
+    };
+    repo(
+        home.path(),
+        root.path(),
+        &[
+            ("package.json", &manifest("1.2.0")),
+            ("index.js", "module.exports = 1;\n"),
+        ],
+        &["v1.2.0"],
+    );
+    let channel = ChannelConfig::Npm(NpmChannel {
+        name: "npm".to_owned(),
+        registry: Some(registry.url()),
+        credentials: Some("env:NPM_TOKEN".to_owned()),
+        packages: Vec::new(),
+        access: Some("public".to_owned()),
+        dist_tag: None,
+    });
+    let rel = release(root.path(), "1.2.0");
+    assert_eq!(plan(&channel, &rel).len(), 1);
+    assert!(registry.server.log().is_empty(), "plan touches nothing");
+
+    let receipt = publish(&channel, &rel).expect("publish");
+    assert_eq!(
+        receipt.items,
+        vec![format!(
+            "@acme/lexer 1.2.0 published to {} with dist-tag latest",
+            registry.url()
+        )]
+    );
+    assert_eq!(registry.versions("@acme/lexer"), vec!["1.2.0".to_owned()]);
+    assert_eq!(
+        registry.tarballs(),
+        vec!["@acme/lexer/lexer-1.2.0.tgz".to_owned()]
+    );
+    let puts = registry.server.requests("PUT").len();
+    assert_eq!(puts, 1);
+    let again = publish(&channel, &rel).expect("again");
+    assert_eq!(again.items, vec!["@acme/lexer 1.2.0 already published"]);
+    assert_eq!(
+        registry.server.requests("PUT").len(),
+        puts,
+        "no second publish"
+    );
+
+    // A pre-release goes out under `next`.
+    std::fs::write(root.path().join("package.json"), manifest("1.3.0-rc.1")).expect("write");
+    git(
+        root.path(),
+        home.path(),
+        &["commit", "--quiet", "-am", "chore: rc"],
+    );
+    git(root.path(), home.path(), &["tag", "v1.3.0-rc.1"]);
+    let rc = release(root.path(), "1.3.0-rc.1");
+    assert!(
+        plan(&channel, &rc)[0].contains("--tag next"),
+        "{:?}",
+        plan(&channel, &rc)
+    );
+    publish(&channel, &rc).expect("publish rc");
+    let tags = registry.dist_tags("@acme/lexer");
+    assert_eq!(tags.get("next").map(String::as_str), Some("1.3.0-rc.1"));
+    assert_eq!(tags.get("latest").map(String::as_str), Some("1.2.0"));
+
+    let back = withdrawal(root.path(), "1.2.0");
+    assert_eq!(
+        withdraw_plan(&channel, &back)
+            .expect("planned")
+            .automatic
+            .len(),
+        1
+    );
+    assert_eq!(
+        withdraw(&channel, &back).expect("deprecate"),
+        vec!["deprecated @acme/lexer 1.2.0: rolled back: INC-7"]
+    );
+    assert_eq!(
+        registry.deprecated("@acme/lexer", "1.2.0").as_deref(),
+        Some("rolled back: INC-7")
+    );
+    assert_eq!(registry.deprecated("@acme/lexer", "1.3.0-rc.1"), None);
+    assert_eq!(
+        withdraw(&channel, &back).expect("again"),
+        vec!["@acme/lexer 1.2.0 already deprecated"]
+    );
+}
