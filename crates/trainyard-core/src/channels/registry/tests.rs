@@ -2,7 +2,7 @@
 //! real `git`, `cargo` and `npm`.
 #![allow(clippy::disallowed_methods)]
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use super::super::{
     ChannelConfig, PublishRelease, WithdrawRelease, plan, publish, withdraw, withdraw_plan,
