@@ -665,10 +665,10 @@ fn a_bad_key_of_a_channel_is_reported_at_its_line_and_column() {
     c.yaml:4:20: [0].timeout_seconds: must be between 1 and 604800 (7 days), not 18446744073709551615
     c.yaml:4:20: [0].timeout_seconds: must be between 1 and 604800 (7 days), not 0
     c.yaml:4:14: [0].overwrite: invalid boolean
-    c.yaml:4:3: [0].colour: unknown field `colour`, expected one of type, name, path, remote, push_branch, url, run, credentials, overwrite, timeout_seconds
+    c.yaml:4:3: [0].colour: unknown field `colour`, expected one of type, name, path, remote, push_branch, url, run, credentials, overwrite, timeout_seconds, api_url, repository, draft, make_latest, on_rollback, registry, index, packages, access, dist_tag, upload_url, index_url, dist
     c.yaml:1:3: [0]: channel `m`: `push_branch` does not apply to a directory channel, expected one of type, name, path, overwrite
     c.yaml:1:3: [0]: channel `o`: a git_remote channel needs `remote`
-    c.yaml:1:9: [0].type: unknown variant `ftp`, expected one of directory, git_remote, http, command
+    c.yaml:1:9: [0].type: unknown variant `ftp`, expected one of directory, git_remote, http, command, github, gitlab, gitea, crates, npm, pypi
     c.yaml:2:3: [0]: missing field `type`
     ");
 }
