@@ -36,9 +36,24 @@ pub struct Workspace {
     /// The package (or fixed group) this view is scoped to: its tags,
     /// manifests, changelog and commits. `None` for the whole repository.
     pub package: Option<Unit>,
+    /// The `origin` remote, read once and shared by the views of this
+    /// workspace.
+    pub(crate) origin: OriginCache,
 }
 
+/// The `origin` remote of a workspace, read at most once.
+pub(crate) type OriginCache =
+    std::sync::Arc<std::sync::OnceLock<Option<crate::remote_url::RemoteUrl>>>;
+
 impl Workspace {
+    /// The `origin` remote, if it has a URL [`crate::remote_url::parse`]
+    /// reads; git is asked once per workspace.
+    pub fn origin(&self) -> Option<&crate::remote_url::RemoteUrl> {
+        self.origin
+            .get_or_init(|| crate::remote_url::origin(&self.root))
+            .as_ref()
+    }
+
     /// Opens the repository containing `cwd` and loads its configuration
     /// (`explicit` when given, else `trainyard.yaml` found upwards).
     ///
@@ -60,6 +75,7 @@ impl Workspace {
             clock_pinned: false,
             store_wait_notice: None,
             package: None,
+            origin: OriginCache::default(),
         })
     }
 
@@ -201,6 +217,7 @@ impl Workspace {
             clock_pinned: self.clock_pinned,
             store_wait_notice: self.store_wait_notice.clone(),
             package: self.package.clone(),
+            origin: self.origin.clone(),
         })
     }
 
@@ -248,6 +265,7 @@ impl Workspace {
             clock_pinned: self.clock_pinned,
             store_wait_notice: self.store_wait_notice.clone(),
             package: Some(unit),
+            origin: self.origin.clone(),
         })
     }
 

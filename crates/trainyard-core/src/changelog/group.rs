@@ -5,6 +5,7 @@ use std::collections::{HashMap, HashSet};
 
 use serde::Serialize;
 
+use super::Links;
 use crate::commit::Commit;
 use crate::config::changelog::{Group, GroupChoice, GroupRule};
 use crate::history::{RawCommit, VersionTag};
@@ -150,9 +151,12 @@ pub struct Release {
     /// Pre-release tags folded into this release.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub prereleases: Vec<String>,
-    /// The compare link, when a repository URL is configured.
+    /// The compare link, when there is a repository to link to.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub compare_url: Option<String>,
+    /// Where its commits and references link to.
+    #[serde(skip)]
+    pub links: Option<Links>,
     /// Grouped entries, in Keep a Changelog order; empty groups left out.
     pub groups: Vec<GroupSection>,
     /// Every commit of the release, newest first.
@@ -179,7 +183,7 @@ pub struct SectionInput<'a> {
 pub fn build_release(
     input: SectionInput<'_>,
     policy: &ChangelogPolicy,
-    repository_url: Option<&str>,
+    links: Option<&Links>,
 ) -> Release {
     let parsed: Vec<Commit> = input.commits.iter().map(RawCommit::parse).collect();
     let cancelled = revert_pairs(&parsed);
@@ -206,8 +210,7 @@ pub fn build_release(
         .collect();
     groups.sort_by_key(|g| g.group);
     let tag_name = input.tag.map(|t| t.name.clone());
-    let compare_url = repository_url
-        .map(|url| compare_link(url, input.previous_tag.as_deref(), tag_name.as_deref()));
+    let compare_url = links.map(|l| l.compare(input.previous_tag.as_deref(), tag_name.as_deref()));
     Release {
         version: input.version,
         tag: tag_name,
@@ -215,21 +218,9 @@ pub fn build_release(
         date: input.date,
         prereleases: input.prereleases,
         compare_url,
+        links: links.cloned(),
         groups,
         commits,
-    }
-}
-
-/// The link of a release's section: the changes from the previous
-/// release's tag to `tag` (to `HEAD` for changes not tagged yet), or the
-/// tag's own page for a first release.
-pub(super) fn compare_link(url: &str, previous_tag: Option<&str>, tag: Option<&str>) -> String {
-    let url = url.trim_end_matches('/');
-    let head = tag.unwrap_or("HEAD");
-    match previous_tag {
-        Some(previous) => format!("{url}/compare/{previous}...{head}"),
-        None if tag.is_some() => format!("{url}/releases/tag/{head}"),
-        None => format!("{url}/commits/HEAD"),
     }
 }
 

@@ -9,6 +9,7 @@
 
 pub mod file;
 mod group;
+mod links;
 mod render;
 mod write;
 
@@ -24,12 +25,12 @@ use crate::workspace::Workspace;
 use crate::{Error, Result};
 
 pub use crate::config::changelog::{Group, GroupChoice, GroupRule, Skip};
-use group::compare_link;
 pub(crate) use group::revert_pairs;
 pub use group::{
     ChangelogPolicy, CommitRecord, Entry, Exclusion, GroupSection, Release, SectionInput,
     build_release,
 };
+pub use links::Links;
 pub use render::{link_label, render_document, render_release};
 pub use write::{WriteOutcome, apply_write, has_section, plan_write};
 
@@ -131,7 +132,8 @@ pub fn generate(ws: &Workspace, request: &ChangelogRequest) -> Result<ChangelogR
     let tip = ws.repo.resolve("HEAD")?;
     let tags = ws.repo.version_tags(&ws.config.versioning.tag_prefix)?;
     let policy = ws.changelog_policy();
-    let url = ws.config.changelog.repository_url.as_deref();
+    let links = ws.links();
+    let url = links.as_ref();
     let folded = |t: &VersionTag| request.include_prereleases || version::is_stable(&t.version);
     let previous_of = |v: &Version| {
         tags.versions
@@ -166,12 +168,8 @@ pub fn generate(ws: &Workspace, request: &ChangelogRequest) -> Result<ChangelogR
             &policy,
             url,
         );
-        if let (Some(url), Some(tag)) = (url, &future_tag) {
-            release.compare_url = Some(compare_link(
-                url,
-                release.previous_tag.as_deref(),
-                Some(tag),
-            ));
+        if let (Some(links), Some(tag)) = (url, &future_tag) {
+            release.compare_url = Some(links.compare(release.previous_tag.as_deref(), Some(tag)));
         }
         release
     };
@@ -229,7 +227,7 @@ fn tagged_section(
     range: &releases::ReleaseRange,
     previous_tag: Option<String>,
     policy: &ChangelogPolicy,
-    url: Option<&str>,
+    url: Option<&Links>,
 ) -> Release {
     // The tag's own commit comes first in its range (newest first).
     let date = range.tag_time.and_then(utc_date);

@@ -3,7 +3,7 @@
 use std::fmt::Write as _;
 
 use super::file;
-use super::{Entry, Release};
+use super::{Entry, Links, Release};
 
 /// The markdown of one release section, ending with a blank line.
 pub fn render_release(release: &Release) -> String {
@@ -21,14 +21,22 @@ pub fn render_release(release: &Release) -> String {
     for section in &release.groups {
         let _ = writeln!(out, "### {}\n", section.group.title());
         for entry in &section.entries {
-            render_entry(&mut out, entry);
+            render_entry(&mut out, entry, release.links.as_ref());
         }
         out.push('\n');
     }
     out
 }
 
-fn render_entry(out: &mut String, entry: &Entry) {
+fn render_entry(out: &mut String, entry: &Entry, links: Option<&Links>) {
+    let linked = |text: String| match links {
+        Some(links) => links.link_references(&text).into_owned(),
+        None => text,
+    };
+    let reference = |number: u64| match links {
+        Some(links) => links.reference_markdown('#', number),
+        None => format!("#{number}"),
+    };
     out.push_str("- ");
     if entry.breaking.is_some() {
         out.push_str("**BREAKING** ");
@@ -36,30 +44,33 @@ fn render_entry(out: &mut String, entry: &Entry) {
     if let Some(scope) = &entry.scope {
         let _ = write!(out, "**{scope}:** ");
     }
-    out.push_str(&list_item_text(&entry.description, 2));
+    out.push_str(&linked(list_item_text(&entry.description, 2)));
     let mut refs: Vec<String> = Vec::new();
     if let Some(pr) = entry.pr_ref {
-        refs.push(format!("#{pr}"));
+        refs.push(reference(pr));
     }
     refs.extend(
         entry
             .issue_refs
             .iter()
             .filter(|n| Some(**n) != entry.pr_ref)
-            .map(|n| format!("fixes #{n}")),
+            .map(|n| format!("fixes {}", reference(*n))),
     );
     refs.extend(entry.cves.iter().cloned());
     if !refs.is_empty() {
         let _ = write!(out, " ({})", refs.join(", "));
     }
+    if let Some(links) = links {
+        let _ = write!(out, " ({})", links.commit_markdown(&entry.id));
+    }
     out.push('\n');
     if let Some(breaking) = &entry.breaking
         && breaking != &entry.description
     {
-        let _ = writeln!(out, "  - {}", list_item_text(breaking, 4));
+        let _ = writeln!(out, "  - {}", linked(list_item_text(breaking, 4)));
     }
     if let Some(deprecated) = &entry.deprecated {
-        let _ = writeln!(out, "  - {}", list_item_text(deprecated, 4));
+        let _ = writeln!(out, "  - {}", linked(list_item_text(deprecated, 4)));
     }
 }
 

@@ -45,23 +45,23 @@ fn groups_in_keep_a_changelog_order_with_reverts_cancelled() {
             commits: &commits,
         },
         &ChangelogPolicy::default(),
-        Some("https://example.org/o/r"),
+        Some(&Links::new("https://example.org/o/r", None)),
     );
     insta::assert_snapshot!(render_release(&release), @r"
     ## [2.0.0] - 2027-01-15
 
     ### Added
 
-    - **BREAKING** **api:** drop v1
+    - **BREAKING** **api:** drop v1 ([ddddddd](https://example.org/o/r/commit/dddddddddddddddddddddddddddddddddddddddd))
       - use /v2 instead
 
     ### Fixed
 
-    - **parser:** empty input (#12, fixes #9)
+    - **parser:** empty input (#12, fixes #9) ([bbbbbbb](https://example.org/o/r/commit/bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb))
 
     ### Security
 
-    - patch CVE-2026-0001 (CVE-2026-0001)
+    - patch CVE-2026-0001 (CVE-2026-0001) ([eeeeeee](https://example.org/o/r/commit/eeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee))
 
     ");
     let excluded: Vec<_> = release.commits.iter().map(|c| c.excluded).collect();

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use serde::Serialize;
 
 use super::file::{self, SectionKey, SectionUpdate};
-use super::{ChangelogReport, compare_link, render_release};
+use super::{ChangelogReport, render_release};
 use crate::version::Version;
 use crate::workspace::Workspace;
 use crate::{Error, Result};
@@ -58,12 +58,10 @@ pub fn plan_write(ws: &Workspace, report: &ChangelogReport) -> Result<(WriteOutc
         matches!(report.releases.as_slice(), [r] if r.version.is_some() && r.tag.is_none());
     if releasing_untagged {
         let tag = report.releases[0].version.as_ref().map(|v| ws.tag_name(v));
-        let url = ws
-            .config
-            .changelog
-            .repository_url
-            .as_deref()
-            .map(|u| compare_link(u, tag.as_deref(), None));
+        let url = report.releases[0]
+            .links
+            .as_ref()
+            .map(|l| l.compare(tag.as_deref(), None));
         updates.push(SectionUpdate {
             key: SectionKey::Unreleased,
             markdown: "## [Unreleased]\n\n".into(),

@@ -47,6 +47,23 @@ impl Group {
     }
 }
 
+/// The forge a repository is on, which decides the shapes of the links
+/// to its commits, pull or merge requests, issues and comparisons.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Forge {
+    /// GitHub (`/commit/SHA`, `/issues/N`, `/compare/A...B`).
+    Github,
+    /// GitLab (`/-/commit/SHA`, `/-/merge_requests/N` for `!N`,
+    /// `/-/issues/N` for `#N`, `/-/compare/A...B`).
+    Gitlab,
+    /// Gitea or Forgejo (`/commit/SHA`, `/issues/N`, `/compare/A...B`).
+    Gitea,
+    /// Bitbucket (`/commits/SHA`, `/pull-requests/N`,
+    /// `/branches/compare/B%0DA`).
+    Bitbucket,
+}
+
 /// Where a rule sends matching commits: a group, or nowhere.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(untagged)]

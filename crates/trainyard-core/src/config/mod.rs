@@ -83,10 +83,16 @@ pub struct Config {
 pub struct ChangelogConfig {
     /// The changelog file, relative to the repository root.
     pub path: PathBuf,
-    /// The repository's web address (e.g. `https://github.com/o/r`); when
-    /// set, sections get compare links.
+    /// The repository's web address (e.g. `https://github.com/o/r`) that
+    /// commits, pull requests, issues and sections link to; the `origin`
+    /// remote's when not set (links only when its host names a forge).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub repository_url: Option<String>,
+    /// The forge the repository is on (`github`, `gitlab`, `gitea`,
+    /// `bitbucket`), for the shapes of links; guessed from the host when
+    /// not set.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub forge: Option<changelog::Forge>,
     /// Rules from commit type (and scope) to a Keep a Changelog group, first
     /// match wins; `skip` leaves such commits out. Unmatched: feat -> added,
     /// fix -> fixed, perf/refactor/revert -> changed, deprecate ->
@@ -102,6 +108,7 @@ impl Default for ChangelogConfig {
         ChangelogConfig {
             path: PathBuf::from("CHANGELOG.md"),
             repository_url: None,
+            forge: None,
             groups: Vec::new(),
         }
     }
@@ -380,7 +387,7 @@ pub fn init_template(manifests: &[ManifestSpec], tag_prefix: &str) -> String {
          \n\
          changelog:\n\
          \x20 path: CHANGELOG.md\n\
-         \x20 # Set it to get compare links:\n\
+         \x20 # Links go to the origin remote's forge; set it to link elsewhere:\n\
          \x20 # repository_url: https://github.com/owner/repo\n\
          \x20 # Commit type (and scope) to Keep a Changelog group, first match wins:\n\
          \x20 # added, changed, deprecated, removed, fixed, security, or skip.\n\

@@ -196,14 +196,27 @@ fn read_handwritten(
 /// not render, and an [`Error::Io`] when it cannot be read.
 pub fn markdown(ws: &Workspace, notes: &ReleaseNotes) -> Result<String> {
     let prefix = &ws.config.versioning.tag_prefix;
+    let links = match ws.links() {
+        Some(links) => {
+            let tags = ws.repo.version_tags(prefix)?;
+            let previous_tag = tags
+                .previous_release(&notes.release_notes.version)
+                .map(|t| t.name.clone());
+            Some(super::NotesLinks {
+                links,
+                previous_tag,
+            })
+        }
+        None => None,
+    };
     match &ws.config.notes.template {
         Some(template) => {
             let path = ws.root.join(template);
             let source = std::fs::read_to_string(&path)
                 .map_err(|e| Error::io("cannot read template", &path, e))?;
             let name = template.display().to_string();
-            super::render_markdown(notes, prefix, Some((&name, &source)))
+            super::render_linked(notes, prefix, Some((&name, &source)), links.as_ref())
         }
-        None => super::render_markdown(notes, prefix, None),
+        None => super::render_linked(notes, prefix, None, links.as_ref()),
     }
 }

@@ -6,6 +6,7 @@ use minijinja::{AutoEscape, Environment, UndefinedBehavior};
 use serde::Serialize;
 
 use super::{Notes, ReleaseNotes};
+use crate::changelog::Links;
 use crate::{Error, Result};
 
 /// The built-in template: the spec's release notes template, with empty
@@ -27,28 +28,28 @@ pub const BUILTIN_TEMPLATE: &str = r#"{% set n = release_notes %}
 
 ## New Features
 {% for f in n.changes.features %}
-- **{{ f.title | indent(2) }}**{{ (": " ~ f.description) | indent(2) if f.description else "" }}{{ " (" ~ f.pr_ref ~ ")" if f.pr_ref else "" }}
+- **{{ f.title | link_refs | indent(2) }}**{{ (": " ~ (f.description | link_refs)) | indent(2) if f.description else "" }}{{ " (" ~ (f.pr_ref | ref_link) ~ ")" if f.pr_ref else "" }}
 {% endfor %}
 {% endif %}
 {% if n.changes.improvements %}
 
 ## Improvements
 {% for i in n.changes.improvements %}
-- **{{ i.title | indent(2) }}**{{ (": " ~ i.description) | indent(2) if i.description else "" }}
+- **{{ i.title | link_refs | indent(2) }}**{{ (": " ~ (i.description | link_refs)) | indent(2) if i.description else "" }}
 {% endfor %}
 {% endif %}
 {% if n.changes.bug_fixes %}
 
 ## Bug Fixes
 {% for b in n.changes.bug_fixes %}
-- **{{ b.issue_ref }}**: {{ b.description | indent(2) }}
+- **{{ b.issue_ref | ref_link }}**: {{ b.description | link_refs | indent(2) }}
 {% endfor %}
 {% endif %}
 {% if n.changes.breaking_changes %}
 
 ## Breaking Changes
 {% for c in n.changes.breaking_changes %}
-- **{{ c.title | indent(2) }}**{{ (": " ~ c.description) | indent(2) if c.description else "" }}
+- **{{ c.title | link_refs | indent(2) }}**{{ (": " ~ (c.description | link_refs)) | indent(2) if c.description else "" }}
 {% if c.migration and c.migration != c.description %}
   - Migration: {{ c.migration | indent(4) }}
 {% endif %}
@@ -93,7 +94,7 @@ pub const BUILTIN_TEMPLATE: &str = r#"{% set n = release_notes %}
 
 ## Provenance
 {% if p.commit %}
-- Commit: {{ p.commit | indent(2) }}
+- Commit: {{ p.commit | ref_link | indent(2) }}
 {% endif %}
 {% if p.build_id %}
 - Build: {{ p.build_id | indent(2) }}
@@ -101,6 +102,10 @@ pub const BUILTIN_TEMPLATE: &str = r#"{% set n = release_notes %}
 {% if p.signed_by %}
 - Signed: {{ p.signed_by | indent(2) }}
 {% endif %}
+{% endif %}
+{% if compare_url %}
+
+**Full Changelog**: {{ compare_url }}
 {% endif %}
 "#;
 
@@ -113,6 +118,37 @@ struct Context<'a> {
     release_notes: &'a Notes,
     tag: String,
     tag_prefix: &'a str,
+    repository_url: Option<&'a str>,
+    compare_url: Option<String>,
+}
+
+/// Where Markdown notes link to: the repository, and the tag of the
+/// release before, which the changes are compared against.
+#[derive(Debug, Clone)]
+pub struct NotesLinks {
+    /// The link shapes of the repository.
+    pub links: Links,
+    /// The previous release's tag, if any.
+    pub previous_tag: Option<String>,
+}
+
+/// A reference value linked to its page: `#N` or `!N` to the pull
+/// request, merge request or issue, an abbreviated or full commit id to
+/// the commit; anything else, or everything without links, unchanged.
+fn reference_link(links: Option<&Links>, text: &str) -> String {
+    let Some(links) = links else {
+        return text.to_owned();
+    };
+    let mut chars = text.chars();
+    if let Some(sigil @ ('#' | '!')) = chars.next()
+        && let Ok(number) = chars.as_str().parse::<u64>()
+    {
+        return links.reference_markdown(sigil, number);
+    }
+    if (7..=64).contains(&text.len()) && text.chars().all(|c| c.is_ascii_hexdigit()) {
+        return format!("[{text}]({})", links.commit(text));
+    }
+    text.to_owned()
 }
 
 /// Renders release notes as Markdown with the built-in template
@@ -133,6 +169,25 @@ pub fn render_markdown(
     tag_prefix: &str,
     template: Option<(&str, &str)>,
 ) -> Result<String> {
+    render_linked(notes, tag_prefix, template, None)
+}
+
+/// As [`render_markdown`], with links: templates also see
+/// `repository_url` and `compare_url` (the changes since the previous
+/// release's tag, or none), and the filters `link_refs` (a text's `#N`
+/// and `!N` references as links) and `ref_link` (a `#N` reference or a
+/// commit id as a link) link where `links` says, and change nothing
+/// without links.
+///
+/// # Errors
+///
+/// As [`render_markdown`].
+pub fn render_linked(
+    notes: &ReleaseNotes,
+    tag_prefix: &str,
+    template: Option<(&str, &str)>,
+    links: Option<&NotesLinks>,
+) -> Result<String> {
     let mut env = Environment::new();
     let mut syntax = SyntaxConfig::builder();
     syntax
@@ -145,6 +200,15 @@ pub fn render_markdown(
     env.set_syntax(syntax);
     env.set_undefined_behavior(UndefinedBehavior::SemiStrict);
     env.set_auto_escape_callback(|_| AutoEscape::None);
+    let shapes = links.map(|l| l.links.clone());
+    let text_links = shapes.clone();
+    env.add_filter("link_refs", move |text: String| match &text_links {
+        Some(links) => links.link_references(&text).into_owned(),
+        None => text,
+    });
+    env.add_filter("ref_link", move |text: String| {
+        reference_link(shapes.as_ref(), &text)
+    });
 
     let (name, source, builtin) = match template {
         Some((name, source)) => (name, source, false),
@@ -153,9 +217,12 @@ pub fn render_markdown(
     let fail = |e: minijinja::Error| template_error(&e, name, builtin);
     let compiled = env.template_from_named_str(name, source).map_err(fail)?;
     let release_notes = &notes.release_notes;
+    let tag = format!("{tag_prefix}{}", release_notes.version);
     let context = Context {
         release_notes,
-        tag: format!("{tag_prefix}{}", release_notes.version),
+        repository_url: links.map(|l| l.links.base()),
+        compare_url: links.map(|l| l.links.compare(l.previous_tag.as_deref(), Some(&tag))),
+        tag,
         tag_prefix,
     };
     compiled.render(Value::from(Serde(&context))).map_err(fail)

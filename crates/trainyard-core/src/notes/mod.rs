@@ -30,7 +30,9 @@
 //!
 //! [`render_markdown`] renders a minijinja template with `release_notes`
 //! (the document's content, as in the YAML), `tag` (the tag prefix and the
-//! version, e.g. `v1.2.0`) and `tag_prefix`. Blocks are trimmed
+//! version, e.g. `v1.2.0`) and `tag_prefix`; [`render_linked`] adds the
+//! repository's links (`repository_url`, `compare_url`, and the filters
+//! `link_refs` and `ref_link`). Blocks are trimmed
 //! (`trim_blocks` and `lstrip_blocks`), nothing is escaped, and printing an
 //! undefined value is an error.
 
@@ -50,7 +52,7 @@ pub use handwritten::{
     CommitPrefix, CveId, FeatureOverride, Handwritten, HandwrittenDeprecation, HandwrittenSecurity,
     Timeline, parse_handwritten,
 };
-pub use markdown::{BUILTIN_TEMPLATE, render_markdown};
+pub use markdown::{BUILTIN_TEMPLATE, NotesLinks, render_linked, render_markdown};
 
 use crate::commit::{Commit, Conventional};
 use crate::version::{Bump, Version};

@@ -217,6 +217,7 @@ fn scratch_workspace(
         clock_pinned: ws.clock_pinned,
         store_wait_notice: ws.store_wait_notice.clone(),
         package: ws.package.clone(),
+        origin: ws.origin.clone(),
     };
     for (sync_id, _) in plan::config_syncs(ws)? {
         let sync = crate::sync::engine::find(ws, &sync_id)?;
