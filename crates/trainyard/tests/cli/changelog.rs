@@ -323,3 +323,95 @@ fn release_rc_and_publish_link_the_release_tag() {
     crate::support::ok(&repo, &["release", "publish"]);
     check("widget-v1.1.0");
 }
+
+/// A repository without `changelog.repository_url` whose `origin` is on a
+/// forge: `#12` in `fix: ... (#12)`, `Fixes #9` and `!12` in the text.
+fn on_forge(origin: &str) -> TestRepo {
+    let repo = TestRepo::new();
+    repo.git(&["remote", "add", "origin", origin]);
+    repo.commit("feat: first release");
+    repo.tag("v1.0.0");
+    repo.commit("fix(parser): accept empty input (#12)\n\nFixes #9");
+    repo.commit("feat(cli): add --json, follow-up to !12");
+    repo.tag("v1.1.0");
+    repo.commit("feat: after the release (#13)");
+    repo
+}
+
+#[test]
+fn an_ssh_github_origin_links_commits_references_and_changes() {
+    let repo = on_forge("git@github.com:acme/widget.git");
+    let run = repo.run(&["changelog", "--all"]);
+    assert_eq!(run.code(), 0, "{}", run.transcript());
+    let out = run.stdout();
+    let url = "https://github.com/acme/widget";
+    let fix = repo.git(&["rev-parse", "v1.1.0~1"]);
+    assert!(
+        out.contains(&format!("[{}]({url}/commit/{fix})", &fix[..7])),
+        "{out}"
+    );
+    assert!(out.contains(&format!("[#12]({url}/issues/12)")), "{out}");
+    assert!(
+        out.contains(&format!("fixes [#9]({url}/issues/9)")),
+        "{out}"
+    );
+    // `!12` means nothing on GitHub.
+    assert!(out.contains("follow-up to !12 ("), "{out}");
+    assert!(
+        out.contains(&format!("[1.1.0]: {url}/compare/v1.0.0...v1.1.0")),
+        "{out}"
+    );
+    insta::assert_snapshot!(out);
+}
+
+#[test]
+fn a_gitlab_https_origin_links_merge_requests_and_issues() {
+    let repo = on_forge("https://gitlab.com/acme/group/widget.git");
+    let run = repo.run(&["changelog", "--all"]);
+    assert_eq!(run.code(), 0, "{}", run.transcript());
+    let out = run.stdout();
+    let url = "https://gitlab.com/acme/group/widget";
+    let feat = repo.git(&["rev-parse", "v1.1.0^{commit}"]);
+    assert!(
+        out.contains(&format!("[{}]({url}/-/commit/{feat})", &feat[..7])),
+        "{out}"
+    );
+    assert!(out.contains(&format!("[#12]({url}/-/issues/12)")), "{out}");
+    assert!(
+        out.contains(&format!("[!12]({url}/-/merge_requests/12)")),
+        "{out}"
+    );
+    assert!(
+        out.contains(&format!("[unreleased]: {url}/-/compare/v1.1.0...HEAD")),
+        "{out}"
+    );
+    insta::assert_snapshot!(out);
+}
+
+#[test]
+fn a_configured_url_wins_over_the_origin() {
+    let repo = on_forge("git@github.com:acme/widget.git");
+    repo.write(
+        "trainyard.yaml",
+        "changelog:\n  repository_url: https://gitlab.example.org/acme/widget\n  forge: gitlab\n",
+    );
+    let out = repo.run(&["changelog", "--all"]).stdout();
+    assert!(!out.contains("github.com"), "{out}");
+    assert!(
+        out.contains("[1.1.0]: https://gitlab.example.org/acme/widget/-/compare/v1.0.0...v1.1.0"),
+        "{out}"
+    );
+}
+
+#[test]
+fn an_origin_on_an_unknown_host_or_a_path_links_nothing() {
+    let plain = on_forge("/srv/git/widget.git");
+    let expected = {
+        let repo = on_forge("git@git.example.com:acme/widget.git");
+        repo.run(&["changelog", "--all"]).stdout()
+    };
+    let out = plain.run(&["changelog", "--all"]).stdout();
+    assert_eq!(out, expected);
+    assert!(!out.contains("/commit/"), "{out}");
+    assert!(!out.contains("[unreleased]:"), "{out}");
+}

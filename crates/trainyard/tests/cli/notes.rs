@@ -129,3 +129,33 @@ fn a_user_template_replaces_the_built_in_one() {
         broken.transcript()
     );
 }
+
+#[test]
+fn markdown_links_to_the_origin_forge() {
+    let repo = TestRepo::new();
+    repo.git(&["remote", "add", "origin", "git@github.com:acme/widget.git"]);
+    repo.commit("feat: first release");
+    repo.tag("v1.4.0");
+    repo.commit("feat(cli): add --json output (#14)");
+    let fix = repo.commit("fix(parser): accept empty input, see #3");
+    repo.commit("fix: tidy\n\nFixes #9");
+    let run = repo.run(&["notes", "--version", "1.5.0"]);
+    assert_eq!(run.code(), 0, "{}", run.transcript());
+    let out = run.stdout();
+    let url = "https://github.com/acme/widget";
+    assert!(out.contains(&format!("([#14]({url}/issues/14))")), "{out}");
+    assert!(
+        out.contains(&format!("**[#9]({url}/issues/9)**: tidy")),
+        "{out}"
+    );
+    assert!(out.contains(&format!("see [#3]({url}/issues/3)")), "{out}");
+    assert!(out.contains(&format!("/commit/{}", &fix[..10])), "{out}");
+    assert!(
+        out.contains(&format!(
+            "**Full Changelog**: {url}/compare/v1.4.0...v1.5.0"
+        )),
+        "{out}"
+    );
+    let head = repo.git(&["rev-parse", "HEAD"]);
+    insta::assert_snapshot!(out.replace(head.trim(), "[HEAD]"));
+}
