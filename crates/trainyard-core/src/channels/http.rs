@@ -63,7 +63,7 @@ pub(super) fn artifact_url(base: &str, version: &str, file: &str) -> String {
     )
 }
 
-fn encode_segment(segment: &str) -> String {
+pub(super) fn encode_segment(segment: &str) -> String {
     let mut out = String::with_capacity(segment.len());
     for b in segment.bytes() {
         if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {

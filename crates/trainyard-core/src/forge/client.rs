@@ -28,15 +28,15 @@ const MAX_REDIRECTS: usize = 5;
 const MAX_BODY: u64 = 64 * 1024 * 1024;
 
 /// Scheme, host and port: where the token may be sent.
-#[derive(Debug, PartialEq, Eq)]
-pub(super) struct Origin {
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Origin {
     scheme: String,
     host: String,
     port: u16,
 }
 
 impl Origin {
-    fn parse(url: &str) -> Option<Origin> {
+    pub(crate) fn parse(url: &str) -> Option<Origin> {
         let uri = ureq::http::Uri::from_str(url).ok()?;
         let scheme = uri.scheme_str()?.to_ascii_lowercase();
         let host = uri.host()?.to_ascii_lowercase();
@@ -49,7 +49,7 @@ impl Origin {
 
     /// The origin of the configured API, which must be https (or http on
     /// localhost).
-    pub(super) fn of_api(api: &str) -> Result<Origin> {
+    pub(crate) fn of_api(api: &str) -> Result<Origin> {
         let origin = Origin::parse(api).filter(|o| !o.host.is_empty()).ok_or_else(|| {
             Error::input(format!(
                 "checklist.forge.api_url `{api}` is not a URL (e.g. https://github.example.com/api/v3)"
@@ -64,7 +64,12 @@ impl Origin {
         }
     }
 
-    fn is_loopback(&self) -> bool {
+    /// `https` or `http`, lowercased.
+    pub(crate) fn scheme(&self) -> &str {
+        &self.scheme
+    }
+
+    pub(crate) fn is_loopback(&self) -> bool {
         let host = self.host.trim_start_matches('[').trim_end_matches(']');
         host == "localhost"
             || host
@@ -351,7 +356,7 @@ fn authority(origin: &Origin) -> String {
 
 /// The `message` (GitHub) or `message`/`error` (GitLab) of an error body,
 /// on one line and at most 200 characters.
-fn forge_message(body: &str) -> Option<String> {
+pub(crate) fn forge_message(body: &str) -> Option<String> {
     let value: serde_json::Value = serde_json::from_str(body).ok()?;
     let message = value.get("message").or_else(|| value.get("error"))?;
     let text = match message {
@@ -369,7 +374,7 @@ fn forge_message(body: &str) -> Option<String> {
 }
 
 /// The `rel="next"` URL of a `Link` header.
-pub(super) fn next_link(header: &str) -> Option<String> {
+pub(crate) fn next_link(header: &str) -> Option<String> {
     header.split(',').find_map(|part| {
         let (target, params) = part.split_once(';')?;
         let target = target.trim().strip_prefix('<')?.strip_suffix('>')?;

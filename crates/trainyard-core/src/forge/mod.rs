@@ -31,7 +31,7 @@ use crate::credentials;
 use crate::{Error, Result};
 
 mod branches;
-mod client;
+pub(crate) mod client;
 mod github;
 mod gitlab;
 
