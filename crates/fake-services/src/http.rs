@@ -146,8 +146,9 @@ impl Server {
             .collect()
     }
 
-    /// Answers the next `count` `method` requests whose path starts with
-    /// `path_prefix` with `status`, before the handler sees them.
+    /// Answers the next `count` `method` requests whose path (with its
+    /// query, `/upload?name=b.zip`) starts with `path_prefix` with
+    /// `status`, before the handler sees them.
     pub fn fail(&self, method: &str, path_prefix: &str, status: u16, count: usize) {
         self.shared.failures.lock().expect("failures").push((
             method.to_owned(),
@@ -167,13 +168,14 @@ fn serve(stream: TcpStream, shared: &Shared, base: &str) {
     } else {
         format!("{} {}?{}", request.method, request.path, request.query)
     };
-    shared.log.lock().expect("log").push(line);
+    shared.log.lock().expect("log").push(line.clone());
+    let target = line.split_once(' ').map_or("", |(_, t)| t);
     let injected = {
         let mut failures = shared.failures.lock().expect("failures");
         failures
             .iter_mut()
             .find(|(method, prefix, _, left)| {
-                *left > 0 && *method == request.method && request.path.starts_with(prefix.as_str())
+                *left > 0 && *method == request.method && target.starts_with(prefix.as_str())
             })
             .map(|(_, _, status, left)| {
                 *left -= 1;
@@ -278,4 +280,13 @@ fn reason(status: u16) -> &'static str {
         503 => "Service Unavailable",
         _ => "Status",
     }
+}
+
+/// Items `page` (from 1) of a list served `per_page` at a time, and
+/// whether a page follows.
+pub fn page_of<T: Clone>(items: &[T], page: usize, per_page: usize) -> (Vec<T>, bool) {
+    let start = page.saturating_sub(1) * per_page;
+    let end = (start + per_page).min(items.len());
+    let slice = items.get(start..end).map(<[T]>::to_vec).unwrap_or_default();
+    (slice, end < items.len())
 }

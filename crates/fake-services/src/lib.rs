@@ -5,6 +5,9 @@
 //!
 //! [`http`] is the HTTP/1.1 server they share; each service is a module.
 
+pub mod gitea;
+pub mod github;
+pub mod gitlab;
 pub mod http;
 
 pub use http::{Request, Response, Server};

@@ -296,7 +296,12 @@ impl<'a> Api<'a> {
         }
     }
 
-    pub(super) fn json(&self, method: &str, url: &str, answer: &Answer) -> Result<serde_json::Value> {
+    pub(super) fn json(
+        &self,
+        method: &str,
+        url: &str,
+        answer: &Answer,
+    ) -> Result<serde_json::Value> {
         if answer.body.trim().is_empty() {
             return Ok(serde_json::Value::Null);
         }
@@ -354,9 +359,7 @@ impl<'a> Api<'a> {
             .map(|m| format!(": {}", self.scrub(&m)))
             .unwrap_or_default();
         match status {
-            403 | 429
-                if status == 429 || answer.header("x-ratelimit-remaining") == Some("0") =>
-            {
+            403 | 429 if status == 429 || answer.header("x-ratelimit-remaining") == Some("0") => {
                 Error::environment(format!(
                     "{label}: {method} {url} hit the forge's rate limit (HTTP {status}); try again later"
                 ))

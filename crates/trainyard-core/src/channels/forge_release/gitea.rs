@@ -87,10 +87,7 @@ pub(super) fn upload(api: &Api<'_>, release: &Remote, artifact: &Artifact) -> Re
 fn multipart(name: &str, bytes: &[u8]) -> (Vec<u8>, String) {
     // The boundary must not occur in the file; the file's own hash makes
     // that as good as certain.
-    let boundary = format!(
-        "trainyard-{}",
-        &crate::evidence::sha256_hex(bytes)[..32]
-    );
+    let boundary = format!("trainyard-{}", &crate::evidence::sha256_hex(bytes)[..32]);
     let quoted = name.replace(['"', '\r', '\n'], "_");
     let mut body = format!(
         "--{boundary}\r\nContent-Disposition: form-data; name=\"attachment\"; filename=\"{quoted}\"\r\nContent-Type: application/octet-stream\r\n\r\n"

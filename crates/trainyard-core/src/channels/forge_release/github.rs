@@ -131,8 +131,7 @@ pub(super) fn restore_latest(api: &Api<'_>, tag: &str) -> Result<Vec<String>> {
     let Some(restored) = api.get_optional(&url)? else {
         return Ok(vec![format!("no release {tag} to make the latest")]);
     };
-    if restored["prerelease"].as_bool() == Some(true) || restored["draft"].as_bool() == Some(true)
-    {
+    if restored["prerelease"].as_bool() == Some(true) || restored["draft"].as_bool() == Some(true) {
         return Ok(vec![format!(
             "release {tag} left as it is: a draft or pre-release cannot be the latest"
         )]);

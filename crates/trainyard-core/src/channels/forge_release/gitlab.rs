@@ -35,7 +35,10 @@ fn remote(value: &Value) -> Remote {
 }
 
 pub(super) fn find(api: &Api<'_>, tag: &str) -> Result<Option<Remote>> {
-    Ok(api.get_optional(&release_url(api, tag))?.as_ref().map(remote))
+    Ok(api
+        .get_optional(&release_url(api, tag))?
+        .as_ref()
+        .map(remote))
 }
 
 pub(super) fn create(api: &Api<'_>, release: &PublishRelease) -> Result<Remote> {
@@ -66,7 +69,10 @@ pub(super) fn update(api: &Api<'_>, old: &Remote, release: &PublishRelease) -> R
 }
 
 pub(super) fn assets(api: &Api<'_>, release: &Remote) -> Result<Vec<Asset>> {
-    let url = format!("{}/assets/links?per_page=100", release_url(api, &release.id));
+    let url = format!(
+        "{}/assets/links?per_page=100",
+        release_url(api, &release.id)
+    );
     let packages = format!("{}/packages/generic/", project_url(api));
     Ok(api
         .pages(&url)?

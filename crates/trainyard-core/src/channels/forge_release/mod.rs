@@ -273,7 +273,10 @@ pub(super) fn publish(
             ),
             other => other,
         })?;
-        items.push(format!("{} uploaded ({} bytes)", artifact.name, artifact.size));
+        items.push(format!(
+            "{} uploaded ({} bytes)",
+            artifact.name, artifact.size
+        ));
     }
     Ok(items)
 }
