@@ -19,6 +19,7 @@ mod lifecycle;
 mod monorepo;
 mod monorepo_life;
 mod notes;
+mod publishing;
 mod release;
 mod rollback;
 mod schedule;
