@@ -26,3 +26,6 @@ pub mod schedule;
 pub mod snapshot;
 #[cfg(unix)]
 pub mod tree;
+
+#[cfg(all(test, unix))]
+mod test_child;

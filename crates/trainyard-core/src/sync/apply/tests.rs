@@ -4,6 +4,7 @@ use crate::ErrorKind;
 use crate::sync::model::Entry;
 use crate::sync::model::{ContentHash, EntryKind};
 use crate::sync::snapshot::{Snapshot, changes};
+use crate::sync::test_child;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap};
 use std::os::unix::ffi::OsStrExt;
@@ -459,37 +460,49 @@ fn apply_undoes_staging_on_an_injected_full_disk() {
     }
 }
 
-/// Unmounts on drop.
-struct Mount(PathBuf);
-
-impl Drop for Mount {
-    fn drop(&mut self) {
-        let _ = std::process::Command::new("umount").arg(&self.0).status();
-    }
+fn output_of(cmd: &mut std::process::Command) -> std::process::Output {
+    cmd.output().expect("run a command")
 }
 
-fn quiet(cmd: &mut std::process::Command) -> bool {
-    cmd.stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success())
-}
+const FULL_DISK_CHILD: &str = "sync::apply::tests::full_disk_child";
 
-/// A real ENOSPC on a 64 KiB tmpfs; skipped where `mount` is not
-/// allowed (not root).
+/// A real ENOSPC on a 64 KiB tmpfs, mounted by a child in a mount
+/// namespace of its own so that no mount outlives the test, even a
+/// killed one: as root a plain one, otherwise one with a user namespace
+/// mapping the caller to root (where the system allows it; if not, the
+/// test fails saying so).
 #[test]
 fn apply_undoes_staging_on_a_real_full_disk() {
+    let unshare = test_child::which("unshare")
+        .expect("a real full disk needs `unshare` (util-linux) for a private tmpfs");
+    let mut cmd = std::process::Command::new(unshare);
+    if test_child::euid() != 0 {
+        cmd.args(["--user", "--map-root-user"]);
+    }
+    cmd.args(["--mount", "--propagation", "private", "--"])
+        .arg(std::env::current_exe().expect("exe"))
+        .args(test_child::command(FULL_DISK_CHILD).get_args());
+    test_child::assert_passed(&output_of(&mut cmd), FULL_DISK_CHILD);
+}
+
+/// Child of [`apply_undoes_staging_on_a_real_full_disk`], in its own
+/// mount namespace.
+#[test]
+#[ignore = "run by apply_undoes_staging_on_a_real_full_disk in a mount namespace"]
+fn full_disk_child() {
     let f = fixture();
     let small = f.dir.path().join("small");
     std::fs::create_dir_all(&small).expect("mkdir");
-    if !quiet(
+    let mounted = output_of(
         std::process::Command::new("mount")
             .args(["-t", "tmpfs", "-o", "size=64k", "tmpfs"])
             .arg(&small),
-    ) {
-        return;
-    }
-    let _mount = Mount(small.clone());
+    );
+    assert!(
+        mounted.status.success(),
+        "cannot mount a 64 KiB tmpfs for a real full disk (run as root, or where user namespaces are allowed): {}",
+        String::from_utf8_lossy(&mounted.stderr)
+    );
     let target = small.join("target");
     write(&target, b"mod.txt", b"old");
     write(&target, b"keep.txt", b"same");
@@ -519,45 +532,47 @@ fn apply_undoes_staging_on_a_real_full_disk() {
     assert_eq!(journal_state(&f, "tmpfs"), JournalState::Aborted);
 }
 
-/// Makes a directory read-only for real, even for root: mode 0555,
-/// or, where that does not stop root, the immutable attribute. Undone
-/// on drop.
-struct ReadOnly(PathBuf, bool);
+/// Makes a directory read-only (mode 0555); panics where that does not
+/// stop writes, as for root. Writable again on drop.
+struct ReadOnly(PathBuf);
 
 impl ReadOnly {
-    fn new(dir: &Path) -> Option<Self> {
-        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o555)).ok()?;
+    fn new(dir: &Path) -> Self {
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o555)).expect("chmod");
         let probe = dir.join(".probe");
-        if std::fs::write(&probe, b"").is_err() {
-            return Some(ReadOnly(dir.to_path_buf(), false));
-        }
-        let _ = std::fs::remove_file(&probe);
-        if quiet(std::process::Command::new("chattr").arg("+i").arg(dir)) {
-            return Some(ReadOnly(dir.to_path_buf(), true));
-        }
-        let _ = std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o755));
-        None
+        assert!(
+            std::fs::write(&probe, b"").is_err(),
+            "{} is writable at mode 0555: these privileges ignore file modes",
+            dir.display()
+        );
+        ReadOnly(dir.to_path_buf())
     }
 }
 
 impl Drop for ReadOnly {
     fn drop(&mut self) {
-        if self.1 {
-            let _ = quiet(std::process::Command::new("chattr").arg("-i").arg(&self.0));
-        }
         let _ = std::fs::set_permissions(&self.0, std::fs::Permissions::from_mode(0o755));
     }
 }
 
+const READ_ONLY_CHILD: &str = "sync::apply::tests::read_only_directory_child";
+
+/// Root writes into read-only directories, so the case runs in a child
+/// without root's privileges.
 #[test]
 fn apply_into_a_read_only_directory_fails_with_nothing_half_applied() {
+    test_child::Unprivileged::new(READ_ONLY_CHILD).run(READ_ONLY_CHILD);
+}
+
+/// Child of [`apply_into_a_read_only_directory_fails_with_nothing_half_applied`].
+#[test]
+#[ignore = "run unprivileged by apply_into_a_read_only_directory_fails_with_nothing_half_applied"]
+fn read_only_directory_child() {
     let f = fixture();
     // gone/deep/x.txt is deleted: its directory is probed while staging.
     let changes = plan(&f);
     let before = tree(&f.target);
-    let Some(guard) = ReadOnly::new(&f.target.join("gone/deep")) else {
-        return;
-    };
+    let guard = ReadOnly::new(&f.target.join("gone/deep"));
     let err = apply(&request(&f, &changes, "ro-dir")).expect_err("read-only");
     drop(guard);
     assert_eq!(err.kind(), ErrorKind::Environment, "{err}");
@@ -568,9 +583,7 @@ fn apply_into_a_read_only_directory_fails_with_nothing_half_applied() {
     let f = fixture();
     let changes = plan(&f);
     let before = tree(&f.target);
-    let Some(guard) = ReadOnly::new(&f.target.join("bin")) else {
-        return;
-    };
+    let guard = ReadOnly::new(&f.target.join("bin"));
     let err = apply(&request(&f, &changes, "ro-add")).expect_err("read-only");
     drop(guard);
     assert!(err.to_string().contains("bin"), "{err}");
@@ -592,15 +605,16 @@ struct ChildSpec {
     changes: Vec<Change>,
 }
 
-/// Child mode of the crash tests: with [`CHILD_ENV`] naming a spec
-/// file, applies (or recovers) as it says; the crash point in
-/// `TRAINYARD_SYNC_CRASH_AFTER` aborts it midway. Without the
-/// variable (a normal test run) it does nothing.
+const CRASH_CHILD: &str = "sync::apply::tests::crash_child";
+
+/// Child of the crash tests: with [`CHILD_ENV`] naming a spec file,
+/// applies (or recovers) as it says; the crash point in
+/// `TRAINYARD_SYNC_CRASH_AFTER` kills it midway.
 #[test]
+#[ignore = "run by the crash tests, each time with a crash point"]
 fn crash_child() {
-    let Ok(spec) = std::env::var(CHILD_ENV) else {
-        return;
-    };
+    let spec = std::env::var(CHILD_ENV)
+        .unwrap_or_else(|_| panic!("run by the crash tests, with {CHILD_ENV} naming a spec"));
     let spec: ChildSpec =
         serde_json::from_slice(&std::fs::read(spec).expect("spec")).expect("parse spec");
     if spec.recover {
@@ -630,13 +644,7 @@ fn crash(f: &Fixture, changes: &[Change], id: &str, recover: bool, point: &str) 
         changes: changes.to_vec(),
     };
     std::fs::write(&spec_path, serde_json::to_vec(&spec).expect("json")).expect("spec");
-    let output = std::process::Command::new(std::env::current_exe().expect("exe"))
-        .args([
-            "--exact",
-            "sync::apply::tests::crash_child",
-            "--test-threads=1",
-            "--nocapture",
-        ])
+    let output = test_child::command(CRASH_CHILD)
         .env(CHILD_ENV, &spec_path)
         .env(journal::CRASH_AFTER_ENV, point)
         .output()
