@@ -380,54 +380,107 @@ fn shell_words_are_quoted_only_when_needed() {
 }
 
 const CHILD_ENV: &str = "TRAINYARD_LOCK_TEST_CHILD";
+const LOCK_CHILD: &str = "sync::lock::tests::lock_process_child";
 
-/// Child mode of [`lock_processes_race_and_exactly_one_wins`]: takes
-/// the lock in the directory the environment names and holds it a
-/// while; fails (exit status 101) when the lock is held. Without the
-/// environment variable it does nothing.
+/// How long an awaited event may take before a test gives up: generous,
+/// since the machine may be busy; only a hung test reaches it.
+const PATIENCE: Duration = Duration::from_secs(120);
+
+/// Waits until `check` holds, or panics after [`PATIENCE`] naming `what`.
+fn wait_until(what: &str, mut check: impl FnMut() -> bool) {
+    let start = std::time::Instant::now();
+    while !check() {
+        assert!(start.elapsed() < PATIENCE, "{what}: never happened");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// Child of [`lock_processes_race_and_exactly_one_wins`], in the directory
+/// [`CHILD_ENV`] names: takes the lock; the winner writes `held-<pid>`
+/// and holds it until `release` appears; a loser writes the refusal to
+/// `refused-<pid>`. Anything else fails the child.
 #[test]
+#[ignore = "run by lock_processes_race_and_exactly_one_wins, several at once"]
 fn lock_process_child() {
-    let Ok(dir) = std::env::var(CHILD_ENV) else {
-        return;
-    };
-    let lock = TargetLock::acquire(
-        &spot(Path::new(&dir), "prod"),
-        &request(&format!("pid-{}", std::process::id()), "prod", "p"),
+    let dir = PathBuf::from(
+        std::env::var_os(CHILD_ENV)
+            .unwrap_or_else(|| panic!("run by lock_processes_race_and_exactly_one_wins")),
+    );
+    let pid = std::process::id();
+    let taken = TargetLock::acquire(
+        &spot(&dir, "prod"),
+        &request(&format!("pid-{pid}"), "prod", "p"),
         HOUR,
         Timestamp::now(),
         expired(),
-    )
-    .expect("lock");
-    std::thread::sleep(Duration::from_millis(1500));
-    drop(lock);
+    );
+    match taken {
+        Ok(lock) => {
+            std::fs::write(dir.join(format!("held-{pid}")), b"").expect("signal held");
+            wait_until("told to release", || dir.join("release").exists());
+            drop(lock);
+        }
+        Err(err) => {
+            assert!(held_of(&err).running, "{err}");
+            std::fs::write(dir.join(format!("refused-{pid}")), err.to_string())
+                .expect("signal refused");
+        }
+    }
+}
+
+/// The names in `dir` that start with `prefix`.
+fn signals(dir: &Path, prefix: &str) -> Vec<String> {
+    std::fs::read_dir(dir)
+        .expect("list")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .filter(|name| name.starts_with(prefix))
+        .collect()
 }
 
 #[test]
 fn lock_processes_race_and_exactly_one_wins() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let exe = std::env::current_exe().expect("current exe");
-    let children: Vec<_> = (0..4)
+    let contenders = 4;
+    let mut children: Vec<_> = (0..contenders)
         .map(|_| {
-            std::process::Command::new(&exe)
-                .args([
-                    "--exact",
-                    "sync::lock::tests::lock_process_child",
-                    "--test-threads=1",
-                    "-q",
-                ])
+            crate::sync::test_child::command(LOCK_CHILD)
                 .env(CHILD_ENV, dir.path())
-                .stdout(std::process::Stdio::null())
-                .stderr(std::process::Stdio::null())
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
                 .spawn()
                 .expect("spawn")
         })
         .collect();
-    let statuses: Vec<_> = children
-        .into_iter()
-        .map(|mut c| c.wait().expect("wait"))
-        .collect();
-    let winners = statuses.iter().filter(|s| s.success()).count();
-    assert_eq!(winners, 1, "{statuses:?}");
+    // The winner holds the lock until told: every other contender can
+    // only be refused, however the processes are scheduled.
+    wait_until("every contender held or was refused", || {
+        let failed = children.iter_mut().any(|c| {
+            c.try_wait()
+                .expect("try_wait")
+                .is_some_and(|s| !s.success())
+        });
+        assert!(!failed, "a contender failed");
+        signals(dir.path(), "held-").len() + signals(dir.path(), "refused-").len() >= contenders
+    });
+    let held = signals(dir.path(), "held-");
+    assert_eq!(held.len(), 1, "winners: {held:?}");
+    let winner = &held[0]["held-".len()..];
+    let lock = read_lock(&spot(dir.path(), "prod"))
+        .expect("read")
+        .expect("the winner's lock");
+    assert_eq!(lock.owner, format!("pid-{winner}"));
+    for refused in signals(dir.path(), "refused-") {
+        let text = std::fs::read_to_string(dir.path().join(&refused)).expect("refusal");
+        assert!(
+            text.contains(&format!("is locked by pid-{winner}")),
+            "{text}"
+        );
+    }
+    std::fs::write(dir.path().join("release"), b"").expect("release");
+    for child in children.drain(..) {
+        let output = child.wait_with_output().expect("wait");
+        crate::sync::test_child::assert_passed(&output, LOCK_CHILD);
+    }
     assert!(
         read_lock(&spot(dir.path(), "prod"))
             .expect("read")
