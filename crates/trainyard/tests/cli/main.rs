@@ -26,6 +26,7 @@ mod schedule;
 mod status;
 mod sync;
 mod sync_locks;
+mod sync_recover;
 mod sync_stress;
 mod team;
 mod version;
