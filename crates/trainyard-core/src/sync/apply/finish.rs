@@ -176,14 +176,34 @@ pub(super) fn roll_forward(root: &Path, journal: &mut Journal) -> Result<Finishe
     }
 
     // Probes (intents without a staged file) that a crash left behind.
+    // One in a directory the plan replaced with an entry (a directory
+    // turned into a symlink or file) went with that directory; looking
+    // for it would meet the new symlink.
+    let staged_paths: HashSet<&SyncPath> = staged.iter().map(|(p, _, _)| *p).collect();
     for temp in journaled_temps(&events) {
-        if !staged_temps.contains(&temp) && remove_temp(root, &temp, &mut touched)? {
+        if staged_temps.contains(&temp) || in_replaced_dir(&temp, &staged_paths) {
+            continue;
+        }
+        if remove_temp(root, &temp, &mut touched)? {
             done.temps_removed += 1;
         }
     }
     sync_dirs(&touched)?;
     journal.record(&Event::Committed)?;
     Ok(done)
+}
+
+/// Whether a directory above `path` is itself a path the apply staged an
+/// entry for.
+fn in_replaced_dir(path: &SyncPath, staged: &HashSet<&SyncPath>) -> bool {
+    let mut dir = parent(path);
+    while !dir.0.is_empty() {
+        if staged.contains(&dir) {
+            return true;
+        }
+        dir = parent(&dir);
+    }
+    false
 }
 
 /// Removes the directories left empty above a deleted `path`, up to (not

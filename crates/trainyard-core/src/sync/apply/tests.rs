@@ -304,6 +304,37 @@ fn apply_replaces_a_read_only_file_in_a_writable_directory() {
     );
 }
 
+/// A fixture with empty trees, for cases of their own.
+fn empty_fixture() -> Fixture {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (source, target) = (dir.path().join("source"), dir.path().join("target"));
+    std::fs::create_dir_all(&source).expect("source");
+    std::fs::create_dir_all(&target).expect("target");
+    let journal = dir.path().join("journal");
+    Fixture {
+        dir,
+        source,
+        target,
+        journal,
+    }
+}
+
+/// The deletes under the directory are probed while staging; the probe's
+/// directory is a symlink once the apply has finished, and must not stop
+/// it.
+#[test]
+fn apply_turns_a_directory_into_a_symlink() {
+    let f = empty_fixture();
+    write(&f.target, b"d/a", b"");
+    write(&f.target, b"d/sub/b", b"b");
+    link(&f.source, b"d", b"elsewhere");
+    let changes = plan(&f);
+    apply(&request(&f, &changes, "dir-to-link")).expect("apply");
+    assert_eq!(scan(&f.target), scan(&f.source));
+    assert_eq!(stray_temps(&f.target), Vec::<String>::new());
+    assert_eq!(journal_state(&f, "dir-to-link"), JournalState::Committed);
+}
+
 #[test]
 fn apply_refuses_a_stale_source_and_leaves_the_target() {
     let f = fixture();
