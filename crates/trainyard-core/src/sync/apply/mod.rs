@@ -380,4 +380,6 @@ pub fn interrupted(journal_dir: &Path) -> Result<Option<String>> {
 }
 
 #[cfg(test)]
+mod prop_tests;
+#[cfg(test)]
 mod tests;

@@ -17,19 +17,19 @@ fn os(root: &Path, rel: &[u8]) -> PathBuf {
     SyncPath(rel.to_vec()).under(root)
 }
 
-fn write(root: &Path, rel: &[u8], content: &[u8]) {
+pub(super) fn write(root: &Path, rel: &[u8], content: &[u8]) {
     let path = os(root, rel);
     std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
     std::fs::write(&path, content).expect("write");
 }
 
-fn link(root: &Path, rel: &[u8], to: &[u8]) {
+pub(super) fn link(root: &Path, rel: &[u8], to: &[u8]) {
     let path = os(root, rel);
     std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
     std::os::unix::fs::symlink(std::ffi::OsStr::from_bytes(to), &path).expect("symlink");
 }
 
-fn chmod(root: &Path, rel: &[u8], mode: u32) {
+pub(super) fn chmod(root: &Path, rel: &[u8], mode: u32) {
     std::fs::set_permissions(os(root, rel), std::fs::Permissions::from_mode(mode)).expect("chmod");
 }
 
@@ -56,7 +56,7 @@ fn walk(root: &Path, rel: &[u8], out: &mut Vec<(Vec<u8>, std::fs::Metadata)>) {
 }
 
 /// The snapshot a planner would take (files and symlinks).
-fn scan(root: &Path) -> Snapshot {
+pub(super) fn scan(root: &Path) -> Snapshot {
     let mut items = Vec::new();
     walk(root, b"", &mut items);
     let mut snapshot = Vec::new();
@@ -91,7 +91,7 @@ fn scan(root: &Path) -> Snapshot {
 
 /// Everything in a tree: directories, files with their mode and
 /// content hash, symlinks with their text.
-fn tree(root: &Path) -> BTreeMap<Vec<u8>, String> {
+pub(super) fn tree(root: &Path) -> BTreeMap<Vec<u8>, String> {
     let mut items = Vec::new();
     walk(root, b"", &mut items);
     items
@@ -116,7 +116,7 @@ fn tree(root: &Path) -> BTreeMap<Vec<u8>, String> {
         .collect()
 }
 
-fn stray_temps(root: &Path) -> Vec<String> {
+pub(super) fn stray_temps(root: &Path) -> Vec<String> {
     tree(root)
         .into_keys()
         .filter(|rel| {
