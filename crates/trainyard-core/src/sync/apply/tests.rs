@@ -497,6 +497,9 @@ fn output_of(cmd: &mut std::process::Command) -> std::process::Output {
 
 const FULL_DISK_CHILD: &str = "sync::apply::tests::full_disk_child";
 
+/// Set for the full-disk child, whose mount must stay in its namespace.
+const NAMESPACED_ENV: &str = "TRAINYARD_SYNC_TEST_OWN_MOUNTS";
+
 /// A real ENOSPC on a 64 KiB tmpfs, mounted by a child in a mount
 /// namespace of its own so that no mount outlives the test, even a
 /// killed one: as root a plain one, otherwise one with a user namespace
@@ -512,7 +515,8 @@ fn apply_undoes_staging_on_a_real_full_disk() {
     }
     cmd.args(["--mount", "--propagation", "private", "--"])
         .arg(std::env::current_exe().expect("exe"))
-        .args(test_child::command(FULL_DISK_CHILD).get_args());
+        .args(test_child::command(FULL_DISK_CHILD).get_args())
+        .env(NAMESPACED_ENV, "1");
     test_child::assert_passed(&output_of(&mut cmd), FULL_DISK_CHILD);
 }
 
@@ -521,6 +525,10 @@ fn apply_undoes_staging_on_a_real_full_disk() {
 #[test]
 #[ignore = "run by apply_undoes_staging_on_a_real_full_disk in a mount namespace"]
 fn full_disk_child() {
+    assert!(
+        std::env::var_os(NAMESPACED_ENV).is_some(),
+        "run by apply_undoes_staging_on_a_real_full_disk, in a mount namespace of its own"
+    );
     let f = fixture();
     let small = f.dir.path().join("small");
     std::fs::create_dir_all(&small).expect("mkdir");
