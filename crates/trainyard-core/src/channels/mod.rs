@@ -510,6 +510,9 @@ pub struct PublishRelease {
     /// `repo_root` (a fixed group's members'); empty for the whole
     /// repository.
     pub package_dirs: Vec<PathBuf>,
+    /// Whether artifacts are still to be built before publishing: a plan
+    /// then names them as "the artifacts built" rather than by file.
+    pub artifacts_pending: bool,
 }
 
 /// A rolled-back release to withdraw from a channel.

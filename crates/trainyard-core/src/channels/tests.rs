@@ -46,6 +46,7 @@ fn release(root: &Path, dist: &Path) -> PublishRelease {
         notes: "## 1.2.0\n".to_owned(),
         prerelease: false,
         package_dirs: Vec::new(),
+        artifacts_pending: false,
     }
 }
 

@@ -38,6 +38,7 @@ pub(super) fn release_for(
         notes,
         prerelease: crate::version::parse(version).is_ok_and(|v| !v.pre.is_empty()),
         package_dirs: ws.package_dirs(),
+        artifacts_pending: artifacts.is_empty() && !ws.config.release.artifacts.is_empty(),
     }
 }
 

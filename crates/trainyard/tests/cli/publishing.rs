@@ -128,9 +128,8 @@ impl Fixture {
     /// A trainyard command with the services' tokens, cargo's home with
     /// the registry, and GitHub Actions' output file.
     fn run(&self, args: &[&str]) -> Run {
-        let rustup_home = std::env::var("RUSTUP_HOME").unwrap_or_else(|_| {
-            format!("{}/.rustup", std::env::var("HOME").expect("HOME"))
-        });
+        let rustup_home = std::env::var("RUSTUP_HOME")
+            .unwrap_or_else(|_| format!("{}/.rustup", std::env::var("HOME").expect("HOME")));
         let cargo_home = self.cargo_home.display().to_string();
         let target = self.repo.home().join("target").display().to_string();
         let outputs = self.outputs.display().to_string();
@@ -266,7 +265,9 @@ fn a_release_reaches_six_channels_once_resumes_a_failed_upload_and_is_withdrawn(
     let writes = s.writes();
     let again = f.ok(&["release", "publish"]);
     assert!(
-        again.stderr().contains("github: already published, skipped"),
+        again
+            .stderr()
+            .contains("github: already published, skipped"),
         "{}",
         again.stderr()
     );

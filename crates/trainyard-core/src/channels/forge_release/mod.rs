@@ -185,6 +185,11 @@ pub(super) fn plan(channel: &ForgeReleaseChannel, release: &PublishRelease) -> V
         ),
         _ => String::new(),
     };
+    if release.artifacts_pending {
+        lines.push(format!(
+            "upload each artifact built and SHA256SUMS (and its signature when signing){target}, each unless already there"
+        ));
+    }
     lines.extend(release.artifacts.iter().map(|a| {
         format!(
             "upload {} ({} bytes, sha256 {}){target} unless already there",

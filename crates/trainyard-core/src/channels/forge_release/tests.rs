@@ -150,6 +150,7 @@ fn release(dir: &Path) -> PublishRelease {
         notes: "## 1.2.0\n\n- a change\n".to_owned(),
         prerelease: false,
         package_dirs: Vec::new(),
+        artifacts_pending: false,
     }
 }
 

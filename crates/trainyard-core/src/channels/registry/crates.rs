@@ -49,17 +49,25 @@ fn target(channel: &CratesChannel) -> String {
     }
 }
 
-/// What [`publish`] would do, one step a line, touching nothing.
+/// What [`publish`] would do, one step a line, writing nothing and asking
+/// no registry: the crates are read from the working tree's manifests
+/// (the release's version is written into them only when it is tagged).
 pub(in crate::channels) fn plan(channel: &CratesChannel, release: &PublishRelease) -> Vec<String> {
     let to = target(channel);
-    if channel.packages.is_empty() {
-        return vec![format!(
-            "cargo publish each publishable workspace crate at {} (in dependency order) to {to} (skipped if already there)",
-            release.version
-        )];
-    }
-    channel
-        .packages
+    let names: Vec<String> = if channel.packages.is_empty() {
+        match crates(channel, &release.repo_root, None, &release.package_dirs) {
+            Ok(found) if !found.is_empty() => found.into_iter().map(|c| c.name).collect(),
+            _ => {
+                return vec![format!(
+                    "cargo publish each publishable workspace crate at {} (in dependency order) to {to} (skipped if already there)",
+                    release.version
+                )];
+            }
+        }
+    } else {
+        channel.packages.clone()
+    };
+    names
         .iter()
         .map(|name| {
             format!(
@@ -167,11 +175,12 @@ struct Crate {
 }
 
 /// The release's crates in dependency order, read with `cargo metadata`
-/// in the checkout.
+/// in the checkout: those at `version`, or at any version for a plan made
+/// before the version is written.
 fn crates(
     channel: &CratesChannel,
     checkout: &Path,
-    version: &str,
+    version: Option<&str>,
     package_dirs: &[PathBuf],
 ) -> Result<Vec<Crate>> {
     let out = run_tool(
@@ -204,7 +213,7 @@ fn crates(
             let manifest = std::fs::canonicalize(&manifest).unwrap_or(manifest);
             let publishable = package["publish"].as_array().is_none_or(|r| !r.is_empty());
             publishable
-                && package["version"] == version
+                && version.is_none_or(|v| package["version"] == v)
                 && roots.iter().any(|r| manifest.starts_with(r))
         } else {
             channel.packages.iter().any(|p| p == name)
@@ -230,8 +239,9 @@ fn crates(
         .find(|p| !members.contains(&p.as_str()))
     {
         return Err(Error::input(format!(
-            "channel `{}`: `{missing}` is not a crate of the workspace at {version}",
-            channel.name
+            "channel `{}`: `{missing}` is not a crate of the workspace at {}",
+            channel.name,
+            version.unwrap_or("any version")
         )));
     }
     // Dependencies first, otherwise in the workspace's order.
@@ -311,7 +321,7 @@ pub(in crate::channels) fn publish(
     let crates = crates(
         channel,
         tree.path(),
-        &release.version,
+        Some(&release.version),
         &release.package_dirs,
     )?;
     let client = Client::new(format!("channel `{}`", channel.name), &index, None);
@@ -353,16 +363,27 @@ pub(in crate::channels) fn withdraw_plan(
     release: &WithdrawRelease,
 ) -> Withdrawal {
     let to = target(channel);
-    let automatic = if channel.packages.is_empty() {
+    let names: Vec<String> = if channel.packages.is_empty() {
+        crates(channel, &release.repo_root, None, &release.package_dirs)
+            .map(|found| found.into_iter().rev().map(|c| c.name).collect())
+            .unwrap_or_default()
+    } else {
+        channel.packages.clone()
+    };
+    let automatic = if names.is_empty() {
         vec![format!(
             "yank each workspace crate at {} from {to} (skipped if already yanked)",
             release.version
         )]
     } else {
-        channel
-            .packages
+        names
             .iter()
-            .map(|name| format!("yank {name} {} from {to}", release.version))
+            .map(|name| {
+                format!(
+                    "yank {name} {} from {to} (skipped if already yanked)",
+                    release.version
+                )
+            })
             .collect()
     };
     Withdrawal {
@@ -381,7 +402,7 @@ pub(in crate::channels) fn withdraw(
     let crates = crates(
         channel,
         tree.path(),
-        &release.version,
+        Some(&release.version),
         &release.package_dirs,
     )?;
     let client = Client::new(format!("channel `{}`", channel.name), &index, None);

@@ -68,16 +68,12 @@ pub(in crate::channels) fn plan(channel: &NpmChannel, release: &PublishRelease) 
         .access
         .as_deref()
         .map_or_else(String::new, |a| format!(" --access {a}"));
-    let dirs: Vec<String> = if channel.packages.is_empty() && release.package_dirs.is_empty() {
-        vec!["the root package (or the workspace's packages)".to_owned()]
-    } else if channel.packages.is_empty() {
-        release
-            .package_dirs
-            .iter()
-            .map(|d| d.display().to_string())
-            .collect()
-    } else {
-        channel.packages.clone()
+    // Named from the working tree's manifests: the release's version is
+    // written into them only when it is tagged.
+    let dirs: Vec<String> = match packages(channel, &release.repo_root, None, &release.package_dirs)
+    {
+        Ok(found) if !found.is_empty() => found.into_iter().map(|p| p.name).collect(),
+        _ => vec!["the root package (or the workspace's packages)".to_owned()],
     };
     dirs.iter()
         .map(|d| {
@@ -112,11 +108,12 @@ fn manifest(channel: &str, dir: &Path) -> Result<serde_json::Value> {
     })
 }
 
-/// The packages to publish, read in the checkout.
+/// The packages to publish, read in the checkout: those at `version`, or
+/// at any version for a plan made before the version is written.
 fn packages(
     channel: &NpmChannel,
     tree: &Path,
-    version: &str,
+    version: Option<&str>,
     package_dirs: &[PathBuf],
 ) -> Result<Vec<Package>> {
     let explicit: Vec<PathBuf> = if channel.packages.is_empty() {
@@ -153,7 +150,7 @@ fn packages(
             let mut members = Vec::new();
             for dir in dirs {
                 let m = manifest(&channel.name, &dir)?;
-                if m["version"] == version && m["private"] != true {
+                if version.is_none_or(|v| m["version"] == v) && m["private"] != true {
                     members.push(dir);
                 }
             }
@@ -168,7 +165,9 @@ fn packages(
         .map(|dir| {
             let m = manifest(&channel.name, &dir)?;
             let name = m["name"].as_str().unwrap_or_default().to_owned();
-            if m["version"] != version {
+            if let Some(version) = version
+                && m["version"] != version
+            {
                 return Err(Error::input(format!(
                     "channel `{}`: package `{name}` in {} has version {}, the release is {version}",
                     channel.name,
@@ -224,7 +223,7 @@ pub(in crate::channels) fn publish(
     let packages = packages(
         channel,
         tree.path(),
-        &release.version,
+        Some(&release.version),
         &release.package_dirs,
     )?;
     let client = Client::new(
@@ -276,13 +275,22 @@ pub(in crate::channels) fn withdraw_plan(
     channel: &NpmChannel,
     release: &WithdrawRelease,
 ) -> Withdrawal {
+    let names: Vec<String> =
+        match packages(channel, &release.repo_root, None, &release.package_dirs) {
+            Ok(found) if !found.is_empty() => found.into_iter().map(|p| p.name).collect(),
+            _ => vec!["each package of the release".to_owned()],
+        };
     Withdrawal {
-        automatic: vec![format!(
-            "npm deprecate each package of the release at {} with \"{}\" on {} (skipped if already deprecated)",
-            release.version,
-            release.reason,
-            registry(channel)
-        )],
+        automatic: names
+            .iter()
+            .map(|name| {
+                format!(
+                    "npm deprecate {name}@{} on {} (skipped if already deprecated)",
+                    release.version,
+                    registry(channel)
+                )
+            })
+            .collect(),
         manual: Vec::new(),
     }
 }
@@ -297,7 +305,7 @@ pub(in crate::channels) fn withdraw(
     let packages = packages(
         channel,
         tree.path(),
-        &release.version,
+        Some(&release.version),
         &release.package_dirs,
     )?;
     let client = Client::new(

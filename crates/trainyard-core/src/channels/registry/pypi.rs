@@ -353,6 +353,7 @@ fn channel_project(channel: &PypiChannel, release: &WithdrawRelease) -> String {
         notes: String::new(),
         prerelease: false,
         package_dirs: release.package_dirs.clone(),
+        artifacts_pending: false,
     };
     dists(channel, &probe)
         .ok()

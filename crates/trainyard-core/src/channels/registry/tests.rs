@@ -23,6 +23,7 @@ fn release(root: &Path, version: &str) -> PublishRelease {
         notes: String::new(),
         prerelease: version.contains('-'),
         package_dirs: Vec::new(),
+        artifacts_pending: false,
     }
 }
 

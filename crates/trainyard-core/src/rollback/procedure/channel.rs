@@ -135,6 +135,7 @@ fn republish(ws: &Workspace, plan: &RollbackPlan, channel: &ChannelPlan) -> Resu
             notes: String::new(),
             prerelease: false,
             package_dirs: ws.package_dirs(),
+            artifacts_pending: false,
         },
     )?;
     Ok(receipt
