@@ -334,22 +334,41 @@ mod tests {
     #[test]
     fn gate_exec_kills_the_process_group_at_the_deadline() {
         let dir = tempfile::tempdir().expect("tempdir");
-        let marker = dir.path().join("survived");
-        // A grandchild in the background would outlive a plain kill of sh.
+        let pid_file = dir.path().join("pid");
+        // A grandchild in the background would outlive a plain kill of sh;
+        // it and sh wait far longer than any test, so only the kill at the
+        // deadline ends them. The deadline is the one under test; it only
+        // has to leave sh time to print and record the grandchild.
         let run = format!(
-            "echo started; (sleep 1; touch {}) & sleep 5",
-            marker.display()
+            "echo started; sleep 600 & echo $! > {}; wait",
+            pid_file.display()
         );
-        let done = run_one(&spec(&run, 300));
+        let done = run_one(&spec(&run, 2_000));
         assert_eq!(done.status, CheckStatus::TimedOut, "{done:?}");
         assert_eq!(done.exit_code, None);
         assert_eq!(done.output, "started\n");
         assert_eq!(
             done.detail,
-            "timed out after 300 ms; its process group was killed"
+            "timed out after 2 s; its process group was killed"
         );
-        std::thread::sleep(Duration::from_millis(1500));
-        assert!(!marker.exists(), "the background process was not killed");
+        let pid = std::fs::read_to_string(&pid_file).expect("the grandchild's pid");
+        let stat = PathBuf::from(format!("/proc/{}/stat", pid.trim()));
+        // Killed means gone, or a zombie waiting for init to reap it.
+        let gone = || {
+            std::fs::read_to_string(&stat).map_or(true, |s| {
+                s.rsplit_once(')')
+                    .is_some_and(|(_, rest)| rest.trim_start().starts_with('Z'))
+            })
+        };
+        let waited = Instant::now();
+        while !gone() {
+            assert!(
+                waited.elapsed() < Duration::from_secs(60),
+                "the background process {} was not killed",
+                pid.trim()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
     }
 
     #[test]

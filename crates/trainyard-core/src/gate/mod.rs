@@ -289,6 +289,19 @@ pub fn run(ws: &Workspace, request: &GateRequest) -> Result<GateResult> {
 /// not a checkout of the commit; an [`Error::Environment`] when git or the
 /// history cannot be read.
 pub fn run_with(ws: &Workspace, gates: &GatesConfig, request: &GateRequest) -> Result<GateResult> {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    run_on(ws, gates, request, cores)
+}
+
+/// [`run_with`], with at most `workers` parallel commands at once: the
+/// machine's cores, or a fixed number where the outcome must not depend
+/// on them.
+fn run_on(
+    ws: &Workspace,
+    gates: &GatesConfig,
+    request: &GateRequest,
+    workers: usize,
+) -> Result<GateResult> {
     let started = Instant::now();
     let (name, gate) = find(gates, &request.name)?;
     validate_gate_name(&name)?;
@@ -315,7 +328,7 @@ pub fn run_with(ws: &Workspace, gates: &GatesConfig, request: &GateRequest) -> R
         freeze_point: request.freeze_point.as_deref(),
     };
     let env = command_env(&name, &commit, request.version.as_ref());
-    let checks = run_checks(&gate.checks, &context, &workdir, &env)?;
+    let checks = run_checks(&gate.checks, &context, &workdir, &env, workers)?;
 
     let ran: Vec<&CheckOutcome> = checks
         .iter()
@@ -482,6 +495,7 @@ fn run_checks(
     context: &builtin::Context<'_>,
     workdir: &Path,
     env: &[(String, Option<String>)],
+    workers: usize,
 ) -> Result<Vec<CheckOutcome>> {
     let mut outcomes: Vec<Option<CheckOutcome>> = vec![None; checks.len()];
     for (i, check) in checks.iter().enumerate() {
@@ -529,7 +543,6 @@ fn run_checks(
     };
     let (parallel, sequential): (Vec<_>, Vec<_>) =
         commands.into_iter().partition(|(_, c)| c.parallel);
-    let workers = std::thread::available_parallelism().map_or(1, |n| n.get());
     let parallel_specs: Vec<exec::Spec> = parallel.iter().map(|(_, c)| spec(c)).collect();
     let finished = exec::run_many(&parallel_specs, workers);
     for ((i, command), done) in parallel.iter().zip(finished) {
