@@ -36,6 +36,20 @@ fn quick() -> Limits {
     }
 }
 
+/// Long enough that only a hung test waits it out.
+const HUNG: Duration = Duration::from_secs(120);
+
+/// Runs `f` on its own thread and returns what it returns; panics if it
+/// has not returned within [`HUNG`], instead of hanging the test run.
+fn finishes<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(f());
+    });
+    rx.recv_timeout(HUNG)
+        .expect("still running long after its timeout, or it panicked")
+}
+
 fn targets(list: &[&str]) -> Vec<String> {
     list.iter().map(|t| (*t).to_owned()).collect()
 }
@@ -178,7 +192,6 @@ fn a_webhook_receives_one_post_with_the_text_and_the_fields() {
 fn a_webhook_answering_500_is_tried_twice_and_fails() {
     let (port, server) = http_server(vec![500, 500]);
     let url = format!("http://127.0.0.1:{port}/hook/{TOKEN}");
-    let started = Instant::now();
     let deliveries = send_with(
         &quick(),
         &NotifyConfig::default(),
@@ -188,7 +201,6 @@ fn a_webhook_answering_500_is_tried_twice_and_fails() {
     );
     let (requests, listener) = server.join().expect("server");
     no_more_connections(&listener);
-    assert!(started.elapsed() < Duration::from_secs(5));
     assert_eq!(requests.len(), 2);
     let d = &deliveries[0];
     assert!(!d.ok);
@@ -252,26 +264,31 @@ fn a_dead_webhook_fails_within_the_timeout_with_the_default_limits() {
 fn a_silent_webhook_times_out() {
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
     let port = listener.local_addr().expect("addr").port();
+    let (done, told) = std::sync::mpsc::channel::<()>();
     let server = std::thread::spawn(move || {
-        // Accepts and reads, and never answers.
+        // Accepts and reads, and answers nothing until the delivery has
+        // ended: only its own timeout can end it. The listener stays open,
+        // so a retry connects and is not answered either.
         let (stream, _) = listener.accept().expect("accept");
         let _ = read_request(&stream);
-        std::thread::sleep(Duration::from_secs(2));
+        let _ = told.recv_timeout(HUNG);
+        drop(stream);
     });
-    let limits = Limits {
-        webhook_timeout: Duration::from_millis(400),
-        ..quick()
-    };
-    let started = Instant::now();
-    let url = format!("http://127.0.0.1:{port}/x/{TOKEN}");
-    let deliveries = send_with(
-        &limits,
-        &NotifyConfig::default(),
-        Path::new("."),
-        &[url],
-        &notification(Status::Success),
-    );
-    assert!(started.elapsed() < Duration::from_secs(2));
+    let deliveries = finishes(move || {
+        let limits = Limits {
+            webhook_timeout: Duration::from_millis(400),
+            ..quick()
+        };
+        let url = format!("http://127.0.0.1:{port}/x/{TOKEN}");
+        send_with(
+            &limits,
+            &NotifyConfig::default(),
+            Path::new("."),
+            &[url],
+            &notification(Status::Success),
+        )
+    });
+    let _ = done.send(());
     let d = &deliveries[0];
     assert!(!d.ok);
     assert_eq!(
@@ -360,23 +377,26 @@ fn a_command_gets_the_json_on_stdin_and_the_environment() {
 #[test]
 fn a_failing_or_hanging_command_is_a_failed_delivery() {
     let dir = tempfile::tempdir().expect("dir");
-    let limits = Limits {
-        command_timeout: Duration::from_millis(300),
-        ..quick()
-    };
-    let list = targets(&[
-        "command:echo no route to chat >&2; exit 3",
-        "command:sleep 20",
-    ]);
-    let started = Instant::now();
-    let deliveries = send_with(
-        &limits,
-        &NotifyConfig::default(),
-        dir.path(),
-        &list,
-        &notification(Status::Failed),
-    );
-    assert!(started.elapsed() < Duration::from_secs(5));
+    let root = dir.path().to_path_buf();
+    // `sleep 600` ends only when stopped: the delivery returning at all,
+    // long before, shows the timeout stopped it.
+    let deliveries = finishes(move || {
+        let limits = Limits {
+            command_timeout: Duration::from_millis(300),
+            ..quick()
+        };
+        let list = targets(&[
+            "command:echo no route to chat >&2; exit 3",
+            "command:sleep 600",
+        ]);
+        send_with(
+            &limits,
+            &NotifyConfig::default(),
+            &root,
+            &list,
+            &notification(Status::Failed),
+        )
+    });
     assert!(!deliveries[0].ok);
     assert_eq!(
         deliveries[0].message,
@@ -385,7 +405,7 @@ fn a_failing_or_hanging_command_is_a_failed_delivery() {
     assert!(!deliveries[1].ok);
     assert_eq!(
         deliveries[1].message,
-        "`sleep 20` did not finish within 300 ms and was stopped"
+        "`sleep 600` did not finish within 300 ms and was stopped"
     );
 }
 
