@@ -8,6 +8,8 @@ use serde::Serialize;
 
 pub mod bump;
 mod history;
+#[cfg(test)]
+mod props;
 
 pub use history::{HistoryReport, RangeSummary, ReleaseEntry, history, history_report};
 
