@@ -125,4 +125,6 @@ const LOCK_FILE: &str = "lock";
 const TMP_DIR: &str = "tmp";
 
 #[cfg(test)]
+mod props;
+#[cfg(test)]
 mod tests;
