@@ -3,7 +3,7 @@
 //! overwrite of a published version; retries; pre-sync validation; and a
 //! planted secret that never shows.
 
-use crate::http_server::Server;
+use crate::http_server::{Logged, Server, etag};
 use crate::support::TestRepo;
 
 const TOKEN: &str = "s3cret-token-4f9a2b";
@@ -12,6 +12,32 @@ fn sync_yaml(id: &str, source: &str, target: &str, options: &str) -> String {
     format!(
         "sync_config:\n  sync_id: {id}\n  name: {id}\n  type: config\n  source: {source}\n  target: {target}\n  options:\n    dry_run_required: true\n    approval_required: true\n    conflict_strategy: theirs\n{options}  filters: {{ include: [], exclude: [] }}\n  schedule: {{ trigger: manual }}\n  notifications: {{ on_success: [], on_failure: [] }}\n"
     )
+}
+
+fn write(method: &str, path: &str, if_match: Option<&str>, if_none_match: Option<&str>) -> Logged {
+    Logged {
+        method: method.to_owned(),
+        path: path.to_owned(),
+        if_match: if_match.map(str::to_owned),
+        if_none_match: if_none_match.map(str::to_owned),
+    }
+}
+
+/// `sync approve` succeeded and says what it approved: the plan (by its
+/// short id), the sync, who, and how many changes.
+fn assert_approved(run: &crate::support::Run, plan: &str, sync: &str, changes: usize) {
+    assert_eq!(run.code(), 0, "{}", run.transcript());
+    assert!(run.stdout().is_empty(), "{}", run.transcript());
+    let first = run.stderr().lines().next().unwrap_or_default().to_owned();
+    assert_eq!(
+        first,
+        format!(
+            "approved: plan {} of {sync} by ops@example.org ({changes} changes)",
+            &plan[..16]
+        ),
+        "{}",
+        run.transcript()
+    );
 }
 
 fn with_token(repo: &TestRepo, args: &[&str]) -> crate::support::Run {
@@ -66,6 +92,8 @@ fn api_fixture() -> (TestRepo, Server) {
 #[test]
 fn an_api_sync_plans_by_key_applies_with_preconditions_and_catches_stale_documents() {
     let (repo, server) = api_fixture();
+    let flags_tag = etag(&server.get("/api/flags").expect("flags"));
+    let retired_tag = etag(&server.get("/api/retired").expect("retired"));
     let mut outputs = Vec::new();
     let validated = with_token(&repo, &["sync", "validate", "flags"]);
     assert_eq!(validated.code(), 0, "{}", validated.transcript());
@@ -88,8 +116,9 @@ fn an_api_sync_plans_by_key_applies_with_preconditions_and_catches_stale_documen
         .expect("id")
         .to_owned();
     let before = server.paths();
-    outputs
-        .push(with_token(&repo, &["sync", "approve", &id, "--by", "ops@example.org"]).transcript());
+    let approved = with_token(&repo, &["sync", "approve", &id, "--by", "ops@example.org"]);
+    assert_approved(&approved, &id, "flags", 3);
+    outputs.push(approved.transcript());
     assert_eq!(
         server.paths(),
         before,
@@ -107,13 +136,22 @@ fn an_api_sync_plans_by_key_applies_with_preconditions_and_catches_stale_documen
     assert_eq!(flags["beta"]["csv"], false);
     assert!(server.get("/api/quotas").is_some());
     assert!(server.get("/api/retired").is_none());
-    // Writes carried their preconditions.
-    let puts: Vec<String> = server
+    // Writes carried their preconditions: the ETag read when planned for
+    // a document replaced or removed, `If-None-Match: *` for a new one.
+    let mut writes: Vec<Logged> = server
         .requests()
         .into_iter()
-        .filter(|r| r.starts_with("PUT") || r.starts_with("DELETE"))
+        .filter(Logged::is_write)
         .collect();
-    assert_eq!(puts.len(), 3, "{puts:?}");
+    writes.sort_by(|a, b| a.path.cmp(&b.path));
+    assert_eq!(
+        writes,
+        [
+            write("PUT", "/api/flags", Some(&flags_tag), None),
+            write("PUT", "/api/quotas", None, Some("*")),
+            write("DELETE", "/api/retired", Some(&retired_tag), None),
+        ],
+    );
 
     // A document changed on the server between plan and apply: stale.
     repo.write("config/quotas.json", "{\"max\": 6}\n");
@@ -121,8 +159,10 @@ fn an_api_sync_plans_by_key_applies_with_preconditions_and_catches_stale_documen
         .as_str()
         .expect("id")
         .to_owned();
-    with_token(&repo, &["sync", "approve", &id, "--by", "ops@example.org"]);
+    let approved = with_token(&repo, &["sync", "approve", &id, "--by", "ops@example.org"]);
+    assert_approved(&approved, &id, "flags", 1);
     server.put("/api/quotas", br#"{"max": 99}"#);
+    let seen = server.requests().len();
     let stale = with_token(&repo, &["sync", "apply", &id]);
     assert_eq!(stale.code(), 2, "{}", stale.transcript());
     assert!(stale.stderr().contains("is stale"), "{}", stale.stderr());
@@ -131,6 +171,11 @@ fn an_api_sync_plans_by_key_applies_with_preconditions_and_catches_stale_documen
         br#"{"max": 99}"#,
         "never overwritten"
     );
+    // The stale document is caught before anything is written: the apply
+    // read the server again and wrote nothing.
+    let during = &server.requests()[seen..];
+    assert!(during.iter().all(|r| !r.is_write()), "{during:?}");
+    assert!(during.iter().any(|r| r.path == "/api/quotas"), "{during:?}");
     outputs.push(stale.transcript());
     assert_secret_absent(&repo, &outputs);
 }
@@ -164,7 +209,12 @@ fn a_registry_sync_uploads_reads_back_and_never_overwrites_a_published_version()
         shown.contains("upload widget/1.1.0/widget.tgz (sha256 "),
         "{shown}"
     );
-    repo.run(&["sync", "approve", &id, "--by", "ops@example.org"]);
+    assert_approved(
+        &repo.run(&["sync", "approve", &id, "--by", "ops@example.org"]),
+        &id,
+        "packages",
+        2,
+    );
     // The registry is briefly unavailable: the client retries.
     server.fail_next(2);
     let applied = repo.run(&["--json", "sync", "apply", &id]);
@@ -183,9 +233,22 @@ fn a_registry_sync_uploads_reads_back_and_never_overwrites_a_published_version()
     let gets = server
         .requests()
         .into_iter()
-        .filter(|r| r == "GET /packages/widget/1.1.0/widget.tgz")
+        .filter(|r| r.method == "GET" && r.path == "/packages/widget/1.1.0/widget.tgz")
         .count();
     assert!(gets >= 1);
+    // Every upload is of a new file, and says so: a published file is
+    // never replaced.
+    let writes: Vec<Logged> = server
+        .requests()
+        .into_iter()
+        .filter(Logged::is_write)
+        .collect();
+    assert!(!writes.is_empty());
+    for logged in &writes {
+        assert_eq!(logged.method, "PUT", "{logged:?}");
+        assert_eq!(logged.if_none_match.as_deref(), Some("*"), "{logged:?}");
+        assert_eq!(logged.if_match, None, "{logged:?}");
+    }
     // A published version with other content is never overwritten.
     repo.write("dist/widget/1.1.0/widget.tgz", "tampered");
     let refused = repo.run(&["sync", "plan", "packages"]);

@@ -2,7 +2,10 @@
 //! tests: documents and files in memory, ETags, `If-Match` and
 //! `If-None-Match` preconditions, JSON listings (an `api` collection as an
 //! array of names, a registry directory as nginx's `autoindex_format
-//! json`), bearer-token checks and injected 503 answers.
+//! json`), bearer-token checks and injected 503 answers. Every request
+//! is logged with its preconditions, and a `PUT` or `DELETE` of a document
+//! that exists is refused (412) unless it carries `If-Match`, so a client
+//! that overwrites blindly fails the test instead of passing unnoticed.
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Read, Write};
@@ -13,7 +16,7 @@ use std::sync::{Arc, Mutex};
 #[derive(Default)]
 struct State {
     files: Mutex<BTreeMap<String, Vec<u8>>>,
-    requests: Mutex<Vec<String>>,
+    requests: Mutex<Vec<Logged>>,
     failures: AtomicUsize,
     token: Mutex<Option<String>>,
 }
@@ -25,7 +28,25 @@ pub struct Server {
     state: Arc<State>,
 }
 
-fn etag(body: &[u8]) -> String {
+/// One request as the server saw it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Logged {
+    pub method: String,
+    /// Percent-decoded.
+    pub path: String,
+    pub if_match: Option<String>,
+    pub if_none_match: Option<String>,
+}
+
+impl Logged {
+    /// A `PUT` or a `DELETE`.
+    pub fn is_write(&self) -> bool {
+        self.method == "PUT" || self.method == "DELETE"
+    }
+}
+
+/// The ETag the server gives a document with this body.
+pub fn etag(body: &[u8]) -> String {
     use std::hash::{Hash, Hasher};
     let mut hasher = std::collections::hash_map::DefaultHasher::new();
     body.hash(&mut hasher);
@@ -91,8 +112,8 @@ impl Server {
         self.state.failures.store(n, Ordering::SeqCst);
     }
 
-    /// `METHOD path` of every request so far.
-    pub fn requests(&self) -> Vec<String> {
+    /// Every request so far, in the order they arrived.
+    pub fn requests(&self) -> Vec<Logged> {
         self.state.requests.lock().expect("lock").clone()
     }
 }
@@ -195,11 +216,12 @@ fn serve(stream: TcpStream, state: &State) {
         return;
     };
     let path = decode(&raw_path);
-    state
-        .requests
-        .lock()
-        .expect("lock")
-        .push(format!("{method} {path}"));
+    state.requests.lock().expect("lock").push(Logged {
+        method: method.clone(),
+        path: path.clone(),
+        if_match: headers.get("if-match").cloned(),
+        if_none_match: headers.get("if-none-match").cloned(),
+    });
     if state
         .failures
         .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
@@ -224,6 +246,8 @@ fn serve(stream: TcpStream, state: &State) {
         (Some(_), _, Some(star)) if star == "*" => true,
         (Some(body), Some(tag), _) => *tag != etag(body),
         (None, Some(_), _) => true,
+        // Replacing or removing a document requires saying which version.
+        (Some(_), None, _) => method == "PUT" || method == "DELETE",
         _ => false,
     };
     match method.as_str() {
