@@ -122,7 +122,11 @@ fn plan(repo: &TestRepo, args: &[&str]) -> String {
 }
 
 fn start(repo: &TestRepo, plan_id: &str, severity: &str, impact: &str) -> Run {
-    repo.run(&[
+    start_with(repo, plan_id, severity, impact, &[])
+}
+
+fn start_with(repo: &TestRepo, plan_id: &str, severity: &str, impact: &str, extra: &[&str]) -> Run {
+    let mut args = vec![
         "--json",
         "rollback",
         "start",
@@ -137,8 +141,13 @@ fn start(repo: &TestRepo, plan_id: &str, severity: &str, impact: &str) -> Run {
         "csv exports corrupt data",
         "--check",
         "grep -q false ../live-config/flags.json",
-    ])
+    ];
+    args.extend(extra);
+    repo.run(&args)
 }
+
+/// Three minutes before the tests' fixed now (`support::NOW`).
+const DETECTED_AT: &str = "2027-01-13T09:57:00Z";
 
 fn approve(repo: &TestRepo, plan_id: &str, role: &str) {
     let run = repo.run(&[
@@ -229,7 +238,13 @@ fn an_immediate_rollback_leaves_everything_as_the_earlier_release_left_it() {
     assert!(!repo.path().join(".trainyard/rollbacks").exists());
 
     // ...and the start carries out exactly those.
-    let run = start(repo, &id, "critical", "widespread");
+    let run = start_with(
+        repo,
+        &id,
+        "critical",
+        "widespread",
+        &["--detected-at", DETECTED_AT],
+    );
     assert_eq!(run.code(), 0, "{}", run.transcript());
     let report = run.json();
     let done: Vec<(String, String)> = report["actions"]
@@ -303,13 +318,37 @@ fn an_immediate_rollback_leaves_everything_as_the_earlier_release_left_it() {
     assert!(yaml.contains("post_mortem_ref: null"), "{yaml}");
     assert!(yaml.contains("smoke_tests: pass"), "{yaml}");
     assert!(yaml.contains("post-hoc approval pending"), "{yaml}");
-    let minutes: f64 = yaml
-        .lines()
-        .find_map(|l| l.trim().strip_prefix("duration_minutes: "))
-        .expect("duration_minutes")
-        .parse()
-        .expect("a number");
-    assert!(minutes >= 0.0);
+    // The times come from the pinned clock: detected three minutes
+    // before now, decided and executed now.
+    let field = |key: &str| {
+        yaml.lines()
+            .find_map(|l| l.trim().strip_prefix(key))
+            .unwrap_or_else(|| panic!("no {key} in {yaml}"))
+            .trim_matches(|c| c == ' ' || c == '\'' || c == '"')
+            .to_owned()
+    };
+    assert_eq!(field("detected_at:"), DETECTED_AT);
+    assert_eq!(field("decided_at:"), crate::support::NOW);
+    assert_eq!(field("executed_at:"), crate::support::NOW);
+    let decide = report["steps"]
+        .as_array()
+        .expect("steps")
+        .iter()
+        .find(|s| s["name"] == "decide")
+        .expect("decide step");
+    assert!(
+        decide["notes"]
+            .as_array()
+            .expect("notes")
+            .iter()
+            .any(|n| n == "decided 3 minute(s) after detection, within the 5-minute target"),
+        "{decide:#}"
+    );
+    // The duration is measured time, not the clock's: a number of
+    // minutes to two decimals.
+    let minutes: f64 = field("duration_minutes:").parse().expect("a number");
+    assert!(minutes >= 0.0, "{minutes}");
+    assert_eq!((minutes * 100.0).round() / 100.0, minutes);
     ok(repo, &["evidence", "verify"]);
     // 1.1.0 is withdrawn: planning from it again is refused by default.
     let again = repo.run(&["rollback", "plan", "--to", "1.0.0"]);
@@ -369,6 +408,8 @@ fn the_matrix_decides_the_procedure_and_the_approval() {
     );
     // ...a planned one waits for the Orchestrator's approval.
     let id = plan(repo, &["--to", "1.0.0", "--type", "planned"]);
+    let before = world(&f);
+    let config_before = std::fs::read(repo.path().join("trainyard.yaml")).expect("config");
     let waiting = start(repo, &id, "medium", "limited");
     assert_eq!(waiting.code(), 1, "{}", waiting.transcript());
     let report = waiting.json();
@@ -380,11 +421,33 @@ fn the_matrix_decides_the_procedure_and_the_approval() {
             .contains("Orchestrator"),
         "{report}"
     );
-    assert_ne!(
-        left(&f).tree,
-        f.after_1_0_0.tree,
-        "nothing done before approval"
+    // Nothing done before approval: every action pending, every step
+    // after the decision pending, and the branch, the channel, the config
+    // target and the configuration as they were.
+    let actions = report["actions"].as_array().expect("actions");
+    assert!(!actions.is_empty(), "{report:#}");
+    for action in actions {
+        assert_eq!(action["status"], "pending", "{action}");
+    }
+    // The one step waiting is the approval's; none after it has begun.
+    let steps = report["steps"].as_array().expect("steps");
+    let waiting: Vec<usize> = (0..steps.len())
+        .filter(|&i| steps[i]["status"] == "waiting")
+        .collect();
+    assert_eq!(waiting.len(), 1, "{report:#}");
+    assert!(waiting[0] + 1 < steps.len(), "{report:#}");
+    for step in &steps[waiting[0] + 1..] {
+        assert_eq!(step["status"], "pending", "{step}");
+    }
+    let after = world(&f);
+    assert_eq!(before.0, after.0, "the branch moved");
+    assert_unchanged(&before.1, &after.1);
+    assert_unchanged(&before.2, &after.2);
+    assert_eq!(
+        std::fs::read(repo.path().join("trainyard.yaml")).expect("config"),
+        config_before
     );
+    assert_ne!(left(&f).tree, f.after_1_0_0.tree);
     let rollback_id = report["rollback_id"].as_str().expect("id").to_owned();
     ok(
         repo,
