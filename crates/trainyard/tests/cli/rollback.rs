@@ -1030,3 +1030,93 @@ fn in_team_mode_the_matrix_approval_is_a_signed_decision_by_a_holder_of_its_role
         "{text}"
     );
 }
+
+#[test]
+fn rollback_signoff_confirms_a_manual_checklist_row_and_refuses_others() {
+    let f = fixture("");
+    let repo = &f.repo;
+    let id = plan(repo, &["--to", "1.0.0"]);
+    let run = start(repo, &id, "critical", "widespread");
+    assert_eq!(run.code(), 0, "{}", run.transcript());
+    let rollback_id = run.json()["rollback_id"].as_str().expect("id").to_owned();
+    let row = |key: &str| {
+        let status = repo.run(&["--json", "rollback", "status", &rollback_id]);
+        assert_eq!(status.code(), 0, "{}", status.transcript());
+        status.json()["checklist"]
+            .as_array()
+            .expect("checklist")
+            .iter()
+            .find(|r| r["key"] == key)
+            .unwrap_or_else(|| panic!("no {key} row"))
+            .clone()
+    };
+    assert_eq!(row("stakeholders-notified")["status"], "pending");
+
+    let signed = repo.run(&[
+        "rollback",
+        "signoff",
+        &rollback_id,
+        "--item",
+        "stakeholders-notified",
+        "--by",
+        "lin@example.org",
+    ]);
+    assert_eq!(signed.code(), 0, "{}", signed.transcript());
+    let line = signed
+        .stdout()
+        .lines()
+        .find(|l| l.starts_with("pre:stakeholders-notified"))
+        .expect("the row")
+        .to_owned();
+    assert_eq!(
+        line.split_whitespace().collect::<Vec<_>>().join(" "),
+        "pre:stakeholders-notified pass Stakeholders notified (signed off by lin@example.org)"
+    );
+    assert_eq!(row("stakeholders-notified")["status"], "pass");
+    // Other manual rows are still to be signed.
+    assert_eq!(row("stakeholders-updated")["status"], "pending");
+
+    // A row trainyard checks itself is not signed off by people.
+    let root_cause = row("root-cause");
+    let automatic = repo.run(&[
+        "rollback",
+        "signoff",
+        &rollback_id,
+        "--item",
+        "root-cause",
+        "--by",
+        "lin@example.org",
+    ]);
+    assert_eq!(automatic.code(), 2, "{}", automatic.transcript());
+    assert!(
+        automatic.stderr().contains(&format!(
+            "`root-cause` is not a manual checklist item of rollback {rollback_id}: use one of "
+        )),
+        "{}",
+        automatic.stderr()
+    );
+    assert!(
+        automatic.stderr().contains("stakeholders-updated"),
+        "{}",
+        automatic.stderr()
+    );
+    let unknown = repo.run(&[
+        "rollback",
+        "signoff",
+        "rb-9.9.9-nope",
+        "--item",
+        "stakeholders-notified",
+    ]);
+    assert_eq!(unknown.code(), 2, "{}", unknown.transcript());
+    assert!(
+        unknown.stderr().contains("rb-9.9.9-nope"),
+        "{}",
+        unknown.stderr()
+    );
+    assert_eq!(
+        row("root-cause"),
+        root_cause,
+        "a refused sign-off changes nothing"
+    );
+    ok(repo, &["evidence", "verify"]);
+}
