@@ -12,6 +12,7 @@ mod demo;
 mod docs;
 mod endpoints;
 mod evidence;
+mod gate;
 mod generated_history;
 mod http_server;
 mod integration;
