@@ -15,6 +15,7 @@ mod evidence;
 mod gate;
 mod generated_history;
 mod http_server;
+mod init;
 mod integration;
 mod lifecycle;
 mod monorepo;
