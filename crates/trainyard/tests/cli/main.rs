@@ -7,6 +7,7 @@ mod support;
 mod bad_input;
 mod calendar;
 mod changelog;
+mod checklist;
 mod config;
 mod demo;
 mod docs;
