@@ -196,6 +196,15 @@ fn undo_channel(
             plan.plan.rolled_back_to
         ));
     }
+    if !channel.actions.is_empty() {
+        // A forge or registry keeps no undo of a demotion, yank or
+        // deprecation that the tool could replay safely.
+        notes.push(format!(
+            "{name}: {} stays withdrawn there; undo it on the channel by hand if it should return ({})",
+            plan.plan.rolled_back_from,
+            channel.actions.join("; ")
+        ));
+    }
     Ok(notes)
 }
 

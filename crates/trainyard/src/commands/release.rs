@@ -57,13 +57,21 @@ pub fn run(ctx: &Context<'_>, command: &ReleaseCommand) -> CmdResult {
         // Released only when the tag and every channel are done; a dry
         // run or a blocked publication says false.
         let released = report.applied && report.passed;
-        let receipts = report.state.publication.channels.values();
+        // In the configuration's order: the first forge's release page.
+        let receipts: Vec<_> = ws
+            .config
+            .release
+            .channels
+            .iter()
+            .filter_map(|c| report.state.publication.channels.get(c.name()))
+            .collect();
         let release_url = receipts
-            .clone()
+            .iter()
             .filter(|r| r.kind.is_forge_release())
             .find_map(|r| r.urls().first().map(|u| (*u).to_owned()))
             .unwrap_or_default();
         let packages: Vec<String> = receipts
+            .iter()
             .filter(|r| r.kind.is_registry())
             .flat_map(|r| r.items.iter().map(move |i| format!("{}: {i}", r.channel)))
             .collect();

@@ -191,9 +191,10 @@ fn a_release_reaches_six_channels_once_resumes_a_failed_upload_and_is_withdrawn(
         "publish to github: create or update the github release v1.1.0 of acme/widget",
         "publish to gitlab: create or update the gitlab release v1.1.0 of acme/widget",
         "publish to gitea: create or update the gitea release v1.1.0 of acme/widget",
-        "publish to crates: cargo publish",
-        "publish to npm: npm publish",
-        "publish to pypi: upload widget-1.1.0.tar.gz (5 bytes, sha256 ",
+        "upload each artifact built and SHA256SUMS",
+        "publish to crates: cargo publish widget 1.1.0 to registry `fake`",
+        "publish to npm: npm publish widget 1.1.0 --tag latest",
+        "upload widget-1.1.0.tar.gz (5 bytes, sha256 714772a9f82b)",
     ] {
         assert!(dry.stdout().contains(line), "{line}: {}", dry.stdout());
     }
@@ -254,20 +255,28 @@ fn a_release_reaches_six_channels_once_resumes_a_failed_upload_and_is_withdrawn(
 
     // What was created, for the workflow's next steps.
     let outputs = std::fs::read_to_string(&f.outputs).expect("outputs");
-    assert!(outputs.contains("released<<"), "{outputs}");
+    assert!(outputs.contains("released=true\n"), "{outputs}");
     assert!(
-        outputs.contains(&format!("{}/", s.github.api_url().trim_end_matches('/'))),
+        outputs.contains(&format!(
+            "release_url={}/acme/widget/releases/tag/v1.1.0\n",
+            s.github.server.url
+        )),
         "{outputs}"
     );
-    assert!(outputs.contains("crates: widget 1.1.0"), "{outputs}");
+    assert!(
+        outputs.contains("packages=crates: widget 1.1.0 published"),
+        "{outputs}"
+    );
 
-    // A third run publishes nothing: no server is written to.
+    // A third run publishes nothing: the release is done, and no server
+    // is written to.
     let writes = s.writes();
-    let again = f.ok(&["release", "publish"]);
+    let again = f.run(&["release", "publish"]);
+    assert_eq!(again.code(), 2, "{}", again.transcript());
     assert!(
         again
             .stderr()
-            .contains("github: already published, skipped"),
+            .contains("release 1.1.0 is already published"),
         "{}",
         again.stderr()
     );

@@ -217,7 +217,10 @@ fn planned_actions(plan: &RollbackPlan) -> Vec<ActionRecord> {
         actions.push(action("code"));
     }
     for channel in &plan.plan.channels {
-        if channel.withdraw.is_some() || !channel.republish.is_empty() {
+        if channel.withdraw.is_some()
+            || !channel.republish.is_empty()
+            || !channel.actions.is_empty()
+        {
             actions.push(action(&format!("channel:{}", channel.channel)));
         }
     }
