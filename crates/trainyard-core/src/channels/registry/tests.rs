@@ -245,7 +245,11 @@ fn crates_publishes_in_dependency_order_once_and_yanks_once() {
     let rel = release(root.path(), "1.2.0");
     assert_eq!(
         plan(&channel, &rel),
-        vec!["cargo publish each publishable workspace crate at 1.2.0 (in dependency order) to registry `fake` (skipped if already there)".to_owned()]
+        vec![
+            "cargo publish core 1.2.0 to registry `fake` (skipped if already there)".to_owned(),
+            "cargo publish app 1.2.0 to registry `fake` (skipped if already there)".to_owned(),
+        ],
+        "the publishable crates, dependencies first"
     );
     assert!(registry.server.log().is_empty(), "plan touches nothing");
 
@@ -278,7 +282,14 @@ fn crates_publishes_in_dependency_order_once_and_yanks_once() {
 
     let back = withdrawal(root.path(), "1.2.0");
     let wd = withdraw_plan(&channel, &back).expect("planned");
-    assert_eq!(wd.automatic.len(), 1, "{wd:?}");
+    assert_eq!(
+        wd.automatic,
+        [
+            "yank app 1.2.0 from registry `fake` (skipped if already yanked)",
+            "yank core 1.2.0 from registry `fake` (skipped if already yanked)"
+        ],
+        "dependents first"
+    );
     assert_eq!(
         withdraw(&channel, &back).expect("yank"),
         vec!["yanked app 1.2.0", "yanked core 1.2.0"]
