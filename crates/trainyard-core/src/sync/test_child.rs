@@ -1,40 +1,55 @@
-//! Runs one `#[ignore]`d test of this test binary as a child process, for
-//! the sync tests that need a process of their own: one to kill at a
-//! journal step, several to race for a lock, one without root's
-//! privileges, one in a mount namespace of its own.
+//! Runs a sync test again as a child process, for the sync tests that
+//! need a process of their own: one to kill at a journal step, several to
+//! race for a lock, one without root's privileges, one in a mount
+//! namespace of its own.
 //!
-//! The child tests are ignored so that a plain `cargo test` does not count
-//! them as passing tests on their own; they panic when run without their
-//! parent.
+//! The parent test re-executes the test binary with `--exact` and its own
+//! full name, and with [`ROLE_ENV`] naming the child's role (parameters go
+//! in further variables). Its first statement asks [`is_child`] and, in
+//! the child, runs the child's body instead of its own and returns. So the
+//! child's body is no test of its own: nothing is ignored, and nothing
+//! passes without its parent.
 #![allow(clippy::disallowed_methods)]
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-/// The child test `name` (its full path, as `--exact` wants it).
-pub(crate) fn command(name: &str) -> Command {
-    command_of(&std::env::current_exe().expect("the test binary"), name)
+/// Names the role of a child process; unset in the parent.
+pub(crate) const ROLE_ENV: &str = "TRAINYARD_TEST_CHILD";
+
+/// Whether this process is a child in `role`, to be asked first thing by
+/// the parent test. Panics in a child of another role: its parent started
+/// the wrong test.
+pub(crate) fn is_child(role: &str) -> bool {
+    match std::env::var(ROLE_ENV) {
+        Ok(own) => {
+            assert_eq!(own, role, "a child in role {own} ran the test of {role}");
+            true
+        }
+        Err(_) => false,
+    }
 }
 
-fn command_of(exe: &Path, name: &str) -> Command {
-    let mut cmd = Command::new(exe);
-    cmd.args([
-        "--ignored",
-        "--exact",
-        name,
-        "--test-threads=1",
-        "--nocapture",
-    ]);
+/// The arguments that make the test binary run only the test `test` (its
+/// full path, as `--exact` wants it), printing its output.
+pub(crate) fn args(test: &str) -> [&str; 4] {
+    ["--exact", test, "--test-threads=1", "--nocapture"]
+}
+
+/// The test `test` again, as a child in `role`.
+pub(crate) fn command(test: &str, role: &str) -> Command {
+    let mut cmd = Command::new(std::env::current_exe().expect("the test binary"));
+    cmd.args(args(test)).env(ROLE_ENV, role);
     cmd
 }
 
 /// Panics unless `output` is that of a child that ran exactly one test and
 /// passed: a misspelt name would otherwise run nothing and succeed.
-pub(crate) fn assert_passed(output: &Output, name: &str) {
+pub(crate) fn assert_passed(output: &Output, test: &str) {
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(
         output.status.success() && stdout.contains("test result: ok. 1 passed"),
-        "child test {name} did not pass ({}):\n{stdout}\n{}",
+        "the child of {test} did not pass ({}):\n{stdout}\n{}",
         output.status,
         String::from_utf8_lossy(&output.stderr)
     );
@@ -54,26 +69,29 @@ pub(crate) fn euid() -> u32 {
 /// The uid and gid a root run drops to (`nobody`).
 const NOBODY: u32 = 65534;
 
-/// A child test run without root's privileges, so that file modes hold:
+/// A child run without root's privileges, so that file modes hold:
 /// as root, through `setpriv` as `nobody`, from a copy of the test binary
 /// in a directory anyone may enter (the build directory may be under a
 /// private home), with a temporary directory `nobody` may write; as
 /// anyone else, as is.
 pub(crate) struct Unprivileged {
     _scratch: Option<tempfile::TempDir>,
+    test: String,
     pub(crate) cmd: Command,
 }
 
 impl Unprivileged {
-    pub(crate) fn new(name: &str) -> Self {
+    /// The test `test` again, as a child in `role`.
+    pub(crate) fn new(test: &str, role: &str) -> Self {
         if euid() != 0 {
             return Unprivileged {
                 _scratch: None,
-                cmd: command(name),
+                test: test.to_owned(),
+                cmd: command(test, role),
             };
         }
         let setpriv = which("setpriv").unwrap_or_else(|| {
-            panic!("{name} must run without root's privileges: setpriv (util-linux) is missing")
+            panic!("{test} must run without root's privileges: setpriv (util-linux) is missing")
         });
         let scratch = tempfile::Builder::new()
             .prefix("trainyard-unprivileged-")
@@ -94,19 +112,21 @@ impl Unprivileged {
             .arg(format!("--regid={NOBODY}"))
             .args(["--clear-groups", "--"])
             .arg(&exe)
-            .args(command_of(&exe, name).get_args())
+            .args(args(test))
+            .env(ROLE_ENV, role)
             .env("TMPDIR", &tmp)
             .current_dir(&tmp);
         Unprivileged {
             _scratch: Some(scratch),
+            test: test.to_owned(),
             cmd,
         }
     }
 
     /// Runs it; panics unless it ran and passed.
-    pub(crate) fn run(mut self, name: &str) {
+    pub(crate) fn run(mut self) {
         let output = self.cmd.output().expect("run the unprivileged child");
-        assert_passed(&output, name);
+        assert_passed(&output, &self.test);
     }
 }
 

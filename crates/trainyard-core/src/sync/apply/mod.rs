@@ -63,10 +63,10 @@
 //!
 //! * `TRAINYARD_SYNC_CRASH_AFTER=<event>[:<n>]` (see
 //!   [`super::journal::CRASH_AFTER_ENV`]) kills the process (SIGKILL) right after
-//!   the `n`-th journaling of `event`. The tests re-run their own test
-//!   binary as a child (the ignored `sync::apply::tests::crash_child`,
-//!   driven by an environment variable naming a request file) with it
-//!   set, once for every journal step of a reference run.
+//!   the `n`-th journaling of `event`. A crash test re-runs itself as a
+//!   child process (`TRAINYARD_TEST_CHILD=crash`, with an environment
+//!   variable naming a request file) with it set, once for every journal
+//!   step of a reference run.
 //! * A full disk is tested for real on a 64 KiB tmpfs that a child mounts
 //!   in a mount namespace of its own, and always with an injected
 //!   `StorageFull` error: a private

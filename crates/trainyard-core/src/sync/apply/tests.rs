@@ -495,10 +495,20 @@ fn output_of(cmd: &mut std::process::Command) -> std::process::Output {
     cmd.output().expect("run a command")
 }
 
-const FULL_DISK_CHILD: &str = "sync::apply::tests::full_disk_child";
+const FULL_DISK_TEST: &str = "sync::apply::tests::apply_undoes_staging_on_a_real_full_disk";
+const FULL_DISK: &str = "full-disk";
 
-/// Set for the full-disk child, whose mount must stay in its namespace.
-const NAMESPACED_ENV: &str = "TRAINYARD_SYNC_TEST_OWN_MOUNTS";
+/// The parent's mount namespace, which the full-disk child must not be
+/// in: its mount must stay in a namespace of its own.
+const PARENT_MOUNTS_ENV: &str = "TRAINYARD_TEST_CHILD_PARENT_MOUNTS";
+
+/// This process's mount namespace, as `mnt:[<inode>]`.
+fn mount_namespace() -> String {
+    std::fs::read_link("/proc/self/ns/mnt")
+        .expect("/proc/self/ns/mnt")
+        .display()
+        .to_string()
+}
 
 /// A real ENOSPC on a 64 KiB tmpfs, mounted by a child in a mount
 /// namespace of its own so that no mount outlives the test, even a
@@ -507,6 +517,9 @@ const NAMESPACED_ENV: &str = "TRAINYARD_SYNC_TEST_OWN_MOUNTS";
 /// test fails saying so).
 #[test]
 fn apply_undoes_staging_on_a_real_full_disk() {
+    if test_child::is_child(FULL_DISK) {
+        return full_disk();
+    }
     let unshare = test_child::which("unshare")
         .expect("a real full disk needs `unshare` (util-linux) for a private tmpfs");
     let mut cmd = std::process::Command::new(unshare);
@@ -515,19 +528,21 @@ fn apply_undoes_staging_on_a_real_full_disk() {
     }
     cmd.args(["--mount", "--propagation", "private", "--"])
         .arg(std::env::current_exe().expect("exe"))
-        .args(test_child::command(FULL_DISK_CHILD).get_args())
-        .env(NAMESPACED_ENV, "1");
-    test_child::assert_passed(&output_of(&mut cmd), FULL_DISK_CHILD);
+        .args(test_child::args(FULL_DISK_TEST))
+        .env(test_child::ROLE_ENV, FULL_DISK)
+        .env(PARENT_MOUNTS_ENV, mount_namespace());
+    test_child::assert_passed(&output_of(&mut cmd), FULL_DISK_TEST);
 }
 
-/// Child of [`apply_undoes_staging_on_a_real_full_disk`], in its own
+/// The child of [`apply_undoes_staging_on_a_real_full_disk`], in its own
 /// mount namespace.
-#[test]
-#[ignore = "run by apply_undoes_staging_on_a_real_full_disk in a mount namespace"]
-fn full_disk_child() {
-    assert!(
-        std::env::var_os(NAMESPACED_ENV).is_some(),
-        "run by apply_undoes_staging_on_a_real_full_disk, in a mount namespace of its own"
+fn full_disk() {
+    let parent = std::env::var(PARENT_MOUNTS_ENV)
+        .unwrap_or_else(|_| panic!("the full-disk child needs {PARENT_MOUNTS_ENV}"));
+    assert_ne!(
+        mount_namespace(),
+        parent,
+        "the full-disk child must run in a mount namespace of its own"
     );
     let f = fixture();
     let small = f.dir.path().join("small");
@@ -594,19 +609,22 @@ impl Drop for ReadOnly {
     }
 }
 
-const READ_ONLY_CHILD: &str = "sync::apply::tests::read_only_directory_child";
+const READ_ONLY_TEST: &str =
+    "sync::apply::tests::apply_into_a_read_only_directory_fails_with_nothing_half_applied";
+const READ_ONLY: &str = "read-only-directory";
 
 /// Root writes into read-only directories, so the case runs in a child
 /// without root's privileges.
 #[test]
 fn apply_into_a_read_only_directory_fails_with_nothing_half_applied() {
-    test_child::Unprivileged::new(READ_ONLY_CHILD).run(READ_ONLY_CHILD);
+    if test_child::is_child(READ_ONLY) {
+        return read_only_directory();
+    }
+    test_child::Unprivileged::new(READ_ONLY_TEST, READ_ONLY).run();
 }
 
-/// Child of [`apply_into_a_read_only_directory_fails_with_nothing_half_applied`].
-#[test]
-#[ignore = "run unprivileged by apply_into_a_read_only_directory_fails_with_nothing_half_applied"]
-fn read_only_directory_child() {
+/// The child of [`apply_into_a_read_only_directory_fails_with_nothing_half_applied`].
+fn read_only_directory() {
     let f = fixture();
     // gone/deep/x.txt is deleted: its directory is probed while staging.
     let changes = plan(&f);
@@ -631,7 +649,10 @@ fn read_only_directory_child() {
 
 // -- crashes ------------------------------------------------------------
 
-const CHILD_ENV: &str = "TRAINYARD_SYNC_TEST_CHILD";
+const CRASH: &str = "crash";
+
+/// The spec file of a crash child.
+const SPEC_ENV: &str = "TRAINYARD_TEST_CHILD_SPEC";
 
 /// What the child process does.
 #[derive(Serialize, Deserialize)]
@@ -644,16 +665,16 @@ struct ChildSpec {
     changes: Vec<Change>,
 }
 
-const CRASH_CHILD: &str = "sync::apply::tests::crash_child";
-
-/// Child of the crash tests: with [`CHILD_ENV`] naming a spec file,
-/// applies (or recovers) as it says; the crash point in
+/// The child of the crash tests, each of which calls this first and
+/// returns when it is true: in a crash child, with [`SPEC_ENV`] naming a
+/// spec file, applies (or recovers) as it says; the crash point in
 /// `TRAINYARD_SYNC_CRASH_AFTER` kills it midway.
-#[test]
-#[ignore = "run by the crash tests, each time with a crash point"]
-fn crash_child() {
-    let spec = std::env::var(CHILD_ENV)
-        .unwrap_or_else(|_| panic!("run by the crash tests, with {CHILD_ENV} naming a spec"));
+fn crash_child() -> bool {
+    if !test_child::is_child(CRASH) {
+        return false;
+    }
+    let spec = std::env::var(SPEC_ENV)
+        .unwrap_or_else(|_| panic!("a crash child needs {SPEC_ENV} naming a spec"));
     let spec: ChildSpec =
         serde_json::from_slice(&std::fs::read(spec).expect("spec")).expect("parse spec");
     if spec.recover {
@@ -669,10 +690,12 @@ fn crash_child() {
         })
         .expect("apply");
     }
+    true
 }
 
-/// Runs the child with a crash point; asserts it aborted.
-fn crash(f: &Fixture, changes: &[Change], id: &str, recover: bool, point: &str) {
+/// Runs the crash test `test` again as a crash child with a crash
+/// point; asserts it was killed there.
+fn crash(test: &str, f: &Fixture, changes: &[Change], id: &str, recover: bool, point: &str) {
     let spec_path = f.dir.path().join(format!("spec-{id}-{recover}.json"));
     let spec = ChildSpec {
         recover,
@@ -683,8 +706,8 @@ fn crash(f: &Fixture, changes: &[Change], id: &str, recover: bool, point: &str) 
         changes: changes.to_vec(),
     };
     std::fs::write(&spec_path, serde_json::to_vec(&spec).expect("json")).expect("spec");
-    let output = test_child::command(CRASH_CHILD)
-        .env(CHILD_ENV, &spec_path)
+    let output = test_child::command(test, CRASH)
+        .env(SPEC_ENV, &spec_path)
         .env(journal::CRASH_AFTER_ENV, point)
         .output()
         .expect("run child");
@@ -713,8 +736,14 @@ fn crash_points(events: &[Event]) -> Vec<(String, bool)> {
         .collect()
 }
 
+const EVERY_STEP_TEST: &str =
+    "sync::apply::tests::apply_crash_at_every_journal_step_then_recover_is_all_or_nothing";
+
 #[test]
 fn apply_crash_at_every_journal_step_then_recover_is_all_or_nothing() {
+    if crash_child() {
+        return;
+    }
     // The reference: the trees before and after a clean apply, and
     // the journal steps it takes.
     let reference = fixture();
@@ -742,7 +771,7 @@ fn apply_crash_at_every_journal_step_then_recover_is_all_or_nothing() {
     for (point, past_commit) in &points {
         let f = fixture();
         assert_eq!(tree(&f.target), before);
-        crash(&f, &changes, "crashy", false, point);
+        crash(EVERY_STEP_TEST, &f, &changes, "crashy", false, point);
         let finished = point.starts_with("committed");
         assert_eq!(
             interrupted(&f.journal).expect("interrupted"),
@@ -775,8 +804,13 @@ fn apply_crash_at_every_journal_step_then_recover_is_all_or_nothing() {
     }
 }
 
+const RECOVER_CRASH_TEST: &str = "sync::apply::tests::recover_survives_a_crash_of_its_own";
+
 #[test]
 fn recover_survives_a_crash_of_its_own() {
+    if crash_child() {
+        return;
+    }
     let reference = fixture();
     let changes = plan(&reference);
     let before = tree(&reference.target);
@@ -787,8 +821,15 @@ fn recover_survives_a_crash_of_its_own() {
     // its third rename.
     for point in ["deleted:1", "renamed:3"] {
         let f = fixture();
-        crash(&f, &changes, "twice", false, "staged_all");
-        crash(&f, &changes, "twice", true, point);
+        crash(
+            RECOVER_CRASH_TEST,
+            &f,
+            &changes,
+            "twice",
+            false,
+            "staged_all",
+        );
+        crash(RECOVER_CRASH_TEST, &f, &changes, "twice", true, point);
         let outcome = recover(&f.target, &f.journal, None).expect("recover");
         assert_eq!(outcome.action, RecoveryAction::RolledForward, "{point}");
         assert_eq!(tree(&f.target), after, "{point}");
@@ -796,16 +837,22 @@ fn recover_survives_a_crash_of_its_own() {
     }
     // Rolling back, interrupted once it journaled `aborted`.
     let f = fixture();
-    crash(&f, &changes, "back", false, "staged:3");
-    crash(&f, &changes, "back", true, "aborted");
+    crash(RECOVER_CRASH_TEST, &f, &changes, "back", false, "staged:3");
+    crash(RECOVER_CRASH_TEST, &f, &changes, "back", true, "aborted");
     let outcome = recover(&f.target, &f.journal, Some("back")).expect("recover");
     assert_eq!(outcome.action, RecoveryAction::AlreadyAborted);
     assert_eq!(tree(&f.target), before);
     assert_eq!(stray_temps(&f.target), Vec::<String>::new());
 }
 
+const NOTHING_INTERRUPTED_TEST: &str =
+    "sync::apply::tests::recover_with_nothing_interrupted_does_nothing";
+
 #[test]
 fn recover_with_nothing_interrupted_does_nothing() {
+    if crash_child() {
+        return;
+    }
     let f = fixture();
     let outcome = recover(&f.target, &f.journal, None).expect("recover");
     assert_eq!(outcome.action, RecoveryAction::NothingToRecover);
@@ -814,7 +861,14 @@ fn recover_with_nothing_interrupted_does_nothing() {
     assert_eq!(err.kind(), ErrorKind::Input);
     // A journal is recovered only against its own target.
     let changes = plan(&f);
-    crash(&f, &changes, "elsewhere", false, "staged:1");
+    crash(
+        NOTHING_INTERRUPTED_TEST,
+        &f,
+        &changes,
+        "elsewhere",
+        false,
+        "staged:1",
+    );
     let other = f.dir.path().join("other");
     std::fs::create_dir_all(&other).expect("mkdir");
     let err = recover(&other, &f.journal, None).expect_err("wrong target");

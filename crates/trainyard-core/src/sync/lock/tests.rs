@@ -379,8 +379,10 @@ fn shell_words_are_quoted_only_when_needed() {
     assert_eq!(shell_word("it's"), "'it'\\''s'");
 }
 
-const CHILD_ENV: &str = "TRAINYARD_LOCK_TEST_CHILD";
-const LOCK_CHILD: &str = "sync::lock::tests::lock_process_child";
+const RACE_TEST: &str = "sync::lock::tests::lock_processes_race_and_exactly_one_wins";
+const CONTENDER: &str = "lock-contender";
+/// The directory a contender takes the lock in and signals through.
+const CONTENDER_DIR_ENV: &str = "TRAINYARD_TEST_CHILD_DIR";
 
 /// How long an awaited event may take before a test gives up: generous,
 /// since the machine may be busy; only a hung test reaches it.
@@ -395,16 +397,14 @@ fn wait_until(what: &str, mut check: impl FnMut() -> bool) {
     }
 }
 
-/// Child of [`lock_processes_race_and_exactly_one_wins`], in the directory
-/// [`CHILD_ENV`] names: takes the lock; the winner writes `held-<pid>`
-/// and holds it until `release` appears; a loser writes the refusal to
-/// `refused-<pid>`. Anything else fails the child.
-#[test]
-#[ignore = "run by lock_processes_race_and_exactly_one_wins, several at once"]
-fn lock_process_child() {
+/// A contender of [`lock_processes_race_and_exactly_one_wins`], in the
+/// directory [`CONTENDER_DIR_ENV`] names: takes the lock; the winner
+/// writes `held-<pid>` and holds it until `release` appears; a loser
+/// writes the refusal to `refused-<pid>`. Anything else fails the child.
+fn contender() {
     let dir = PathBuf::from(
-        std::env::var_os(CHILD_ENV)
-            .unwrap_or_else(|| panic!("run by lock_processes_race_and_exactly_one_wins")),
+        std::env::var_os(CONTENDER_DIR_ENV)
+            .unwrap_or_else(|| panic!("a lock contender needs {CONTENDER_DIR_ENV}")),
     );
     let pid = std::process::id();
     let taken = TargetLock::acquire(
@@ -439,12 +439,15 @@ fn signals(dir: &Path, prefix: &str) -> Vec<String> {
 
 #[test]
 fn lock_processes_race_and_exactly_one_wins() {
+    if crate::sync::test_child::is_child(CONTENDER) {
+        return contender();
+    }
     let dir = tempfile::tempdir().expect("tempdir");
     let contenders = 4;
     let mut children: Vec<_> = (0..contenders)
         .map(|_| {
-            crate::sync::test_child::command(LOCK_CHILD)
-                .env(CHILD_ENV, dir.path())
+            crate::sync::test_child::command(RACE_TEST, CONTENDER)
+                .env(CONTENDER_DIR_ENV, dir.path())
                 .stdout(std::process::Stdio::piped())
                 .stderr(std::process::Stdio::piped())
                 .spawn()
@@ -479,7 +482,7 @@ fn lock_processes_race_and_exactly_one_wins() {
     std::fs::write(dir.path().join("release"), b"").expect("release");
     for child in children.drain(..) {
         let output = child.wait_with_output().expect("wait");
-        crate::sync::test_child::assert_passed(&output, LOCK_CHILD);
+        crate::sync::test_child::assert_passed(&output, RACE_TEST);
     }
     assert!(
         read_lock(&spot(dir.path(), "prod"))

@@ -445,19 +445,22 @@ fn a_missing_root_is_an_empty_snapshot_and_a_file_root_is_refused() {
     assert!(e.to_string().contains(&file.display().to_string()), "{e}");
 }
 
-const UNREADABLE_CHILD: &str = "sync::tree::tests::unreadable_files_child";
+const UNREADABLE_TEST: &str =
+    "sync::tree::tests::unreadable_files_are_input_errors_naming_the_path";
+const UNREADABLE: &str = "unreadable-files";
 
 /// Root reads mode-000 files, so the case runs in a child without root's
 /// privileges.
 #[test]
 fn unreadable_files_are_input_errors_naming_the_path() {
-    crate::sync::test_child::Unprivileged::new(UNREADABLE_CHILD).run(UNREADABLE_CHILD);
+    if crate::sync::test_child::is_child(UNREADABLE) {
+        return unreadable_files();
+    }
+    crate::sync::test_child::Unprivileged::new(UNREADABLE_TEST, UNREADABLE).run();
 }
 
-/// Child of [`unreadable_files_are_input_errors_naming_the_path`].
-#[test]
-#[ignore = "run unprivileged by unreadable_files_are_input_errors_naming_the_path"]
-fn unreadable_files_child() {
+/// The child of [`unreadable_files_are_input_errors_naming_the_path`].
+fn unreadable_files() {
     let dir = tempfile::tempdir().expect("tempdir");
     let path = write(dir.path(), "sub/locked.txt", b"x");
     std::fs::set_permissions(&path, Permissions::from_mode(0o000)).expect("chmod");
