@@ -29,6 +29,7 @@ use crate::{Error, Result};
 pub fn execute(ws: &Workspace, plan: StepPlan) -> Result<StepReport> {
     let _lock = ws.lock()?;
     check_fresh(ws, &plan)?;
+    check_credentials(ws, &plan)?;
     let mut run = Run {
         ws,
         step: plan.step,
@@ -53,6 +54,24 @@ pub fn execute(ws: &Workspace, plan: StepPlan) -> Result<StepReport> {
         messages: run.messages,
         state: run.state,
     })
+}
+
+/// Resolves the credentials of every channel the plan publishes to, so a
+/// missing token stops the publication before the tag is made.
+fn check_credentials(ws: &Workspace, plan: &StepPlan) -> Result<()> {
+    for action in &plan.actions {
+        if let Action::Publish { channel: name, .. } = action
+            && let Some(channel) = ws.config.release.channels.iter().find(|c| c.name() == name)
+        {
+            channel.token(&ws.home).map_err(|e| {
+                e.within(
+                    &format!("channel `{name}`: "),
+                    "; nothing was published, tagged or committed",
+                )
+            })?;
+        }
+    }
+    Ok(())
 }
 
 /// Refuses a plan the release has moved on from.
