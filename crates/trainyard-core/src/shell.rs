@@ -303,20 +303,46 @@ mod tests {
         assert_eq!(stdout, "built\n");
     }
 
+    #[cfg(unix)]
     #[test]
     fn at_the_deadline_the_whole_group_is_killed() {
+        use std::io::BufRead;
+        use std::os::fd::OwnedFd;
         let work = tempfile::tempdir().expect("tempdir");
-        let out = tempfile::tempfile().expect("tempfile");
+        let (reader, writer) = std::io::pipe().expect("pipe");
+        let out = File::from(OwnedFd::from(writer));
         let err = out.try_clone().expect("clone");
-        let started = Instant::now();
-        let mut running = Shell::new("sleep 30 & sleep 30; wait", work.path())
+        // The shell and its background child hold the pipe's write end;
+        // both sleep far longer than any test, so only the kill ends them.
+        let mut running = Shell::new("sleep 600 & echo started; sleep 600", work.path())
             .spawn_grouped(out, err, None)
             .expect("starts");
+        // Each line of the pipe, then an empty one at its end, which comes
+        // once every holder of the write end is gone.
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let mut reader = std::io::BufReader::new(reader);
+            loop {
+                let mut line = String::new();
+                let end = reader.read_line(&mut line).map_or(true, |n| n == 0);
+                if tx.send(line).is_err() || end {
+                    break;
+                }
+            }
+        });
+        let patience = Duration::from_secs(120);
+        // The deadline starts once the background child exists.
+        let line = rx.recv_timeout(patience).expect("the shell started");
+        assert_eq!(line, "started\n");
         let status = running
             .wait_until(Deadline::after(Duration::from_millis(200)))
             .expect("waits");
         assert!(status.is_none());
-        assert!(started.elapsed() < Duration::from_secs(10));
+        // The background child was killed with the shell.
+        let rest = rx
+            .recv_timeout(patience)
+            .expect("the background child outlived the kill");
+        assert_eq!(rest, "");
     }
 
     #[test]

@@ -6,7 +6,7 @@ use super::checksums::hex;
 use super::*;
 use sha2::{Digest, Sha256};
 use std::process::Command;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 fn config(name: &str, run: Option<&str>, paths: &[&str]) -> ArtifactConfig {
     ArtifactConfig {
@@ -117,11 +117,19 @@ fn a_failing_command_is_reported_with_its_output_and_copies_nothing() {
 fn a_command_past_its_timeout_is_stopped() {
     let work = tempfile::tempdir().expect("tempdir");
     let out = tempfile::tempdir().expect("tempdir");
-    let mut slow = config("slow", Some("sleep 30"), &["x"]);
+    // `sleep 600` ends only when stopped: the build returning at all,
+    // long before, shows the timeout stopped it.
+    let mut slow = config("slow", Some("sleep 600"), &["x"]);
     slow.timeout_seconds = Timeout::constant(1);
-    let started = Instant::now();
-    let err = build(&[slow], work.path(), out.path(), &[]).expect_err("times out");
-    assert!(started.elapsed() < Duration::from_secs(10));
+    let (work_dir, out_dir) = (work.path().to_path_buf(), out.path().to_path_buf());
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(build(&[slow], &work_dir, &out_dir, &[]));
+    });
+    let err = rx
+        .recv_timeout(Duration::from_secs(120))
+        .expect("still running long after its timeout")
+        .expect_err("times out");
     assert!(
         err.to_string().contains("did not finish within 1 s"),
         "{err}"
