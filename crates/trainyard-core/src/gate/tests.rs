@@ -379,18 +379,27 @@ fn gate_run_times_out_a_slow_command() {
     let repo = Fixture::new();
     repo.commit("feat: first");
     let ws = repo.ws();
-    let config = gates(
-        "slow:\n  checks:\n    - name: nap\n      run: echo napping; sleep 5\n      timeout_seconds: 1\n",
-    );
-    let result = run_with(&ws, &config, &request("slow")).expect("run");
-    let nap = outcome(&result, "nap");
-    assert_eq!(nap.status, CheckStatus::TimedOut);
-    assert_eq!(nap.exit_code, None);
-    assert_eq!(nap.output, "napping\n");
-    assert_eq!(
-        nap.detail,
-        "timed out after 1 s; its process group was killed"
-    );
+    // `sleep 600` ends only when killed. A busy machine may not let sh
+    // print before the deadline: then it is tried with a longer one.
+    let mut seconds = 1;
+    let result = loop {
+        let config = gates(&format!(
+            "slow:\n  checks:\n    - name: nap\n      run: echo napping; sleep 600\n      timeout_seconds: {seconds}\n",
+        ));
+        let result = run_with(&ws, &config, &request("slow")).expect("run");
+        let nap = outcome(&result, "nap");
+        assert_eq!(nap.status, CheckStatus::TimedOut);
+        assert_eq!(nap.exit_code, None);
+        assert_eq!(
+            nap.detail,
+            format!("timed out after {seconds} s; its process group was killed")
+        );
+        if !nap.output.is_empty() || seconds >= 64 {
+            assert_eq!(nap.output, "napping\n");
+            break result;
+        }
+        seconds *= 2;
+    };
     assert_eq!(result.success_rate, 0.0);
     assert!(
         result
@@ -409,13 +418,13 @@ fn gate_run_parallel_checks_run_together_and_keep_their_output() {
     let meet = tempfile::tempdir().expect("tempdir");
     let m = meet.path().display();
     // Each waits for the other's file: run one after the other, the first
-    // would time out.
+    // would time out (after a time only a hung test reaches).
     let config = gates(&format!(
         "par:\n  checks:\n\
-         \x20   - name: left\n      parallel: true\n      timeout_seconds: 20\n\
-         \x20     run: touch {m}/left; n=0; while [ ! -e {m}/right ] && [ $n -lt 150 ]; do sleep 0.1; n=$((n+1)); done; test -e {m}/right && echo left done\n\
-         \x20   - name: right\n      parallel: true\n      timeout_seconds: 20\n\
-         \x20     run: touch {m}/right; n=0; while [ ! -e {m}/left ] && [ $n -lt 150 ]; do sleep 0.1; n=$((n+1)); done; test -e {m}/left && echo right done >&2\n\
+         \x20   - name: left\n      parallel: true\n      timeout_seconds: 120\n\
+         \x20     run: touch {m}/left; while [ ! -e {m}/right ]; do sleep 0.1; done; echo left done\n\
+         \x20   - name: right\n      parallel: true\n      timeout_seconds: 120\n\
+         \x20     run: touch {m}/right; while [ ! -e {m}/left ]; do sleep 0.1; done; echo right done >&2\n\
          \x20   - name: alone\n      run: echo alone\n"
     ));
     // Two workers whatever the machine's cores: on one core the gate runs
@@ -799,13 +808,13 @@ fn gate_result_serializes_with_snake_case_statuses() {
     let repo = Fixture::new();
     repo.commit("feat: one");
     let config = gates(
-        "G:\n  checks:\n    - run: sleep 3\n      timeout_seconds: 1\n    - builtin: feature_freeze\n",
+        "G:\n  checks:\n    - run: sleep 600\n      timeout_seconds: 1\n    - builtin: feature_freeze\n",
     );
     let result = run_with(&repo.ws(), &config, &request("G")).expect("run");
     let json = serde_json::to_value(&result).expect("json");
     assert_eq!(json["checks"][0]["status"], "timed_out");
     assert_eq!(json["checks"][0]["kind"], "command");
-    assert_eq!(json["checks"][0]["command"], "sleep 3");
+    assert_eq!(json["checks"][0]["command"], "sleep 600");
     assert_eq!(json["checks"][1]["status"], "skipped");
     assert_eq!(json["checks"][1]["builtin"], "feature_freeze");
     assert_eq!(json["thresholds"]["rework_rate"], 20.0);
