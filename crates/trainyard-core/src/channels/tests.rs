@@ -234,7 +234,7 @@ fn command_channel_gets_the_release_environment() {
         run: "printf '%s %s %s %s|%s' \"$TRAINYARD_VERSION\" \"$TRAINYARD_TAG\" \"$TRAINYARD_ARTIFACTS_DIR\" \"$TRAINYARD_TOKEN\" \"$TRAINYARD_ARTIFACTS\" > seen.txt; echo announced"
             .to_owned(),
         credentials: Some("env:T".to_owned()),
-        timeout_seconds: Timeout::constant(30),
+        timeout_seconds: Timeout::constant(120),
     });
     let receipt = publish(&channel, &rel).expect("publish");
     assert_eq!(receipt.kind, ChannelKind::Command);
@@ -249,7 +249,7 @@ fn command_channel_gets_the_release_environment() {
         name: "broken".to_owned(),
         run: "echo upload refused >&2; exit 7".to_owned(),
         credentials: None,
-        timeout_seconds: Timeout::constant(30),
+        timeout_seconds: Timeout::constant(120),
     });
     let err = publish(&failing, &rel).expect_err("fails");
     assert!(err.to_string().contains("exit 7"), "{err}");
