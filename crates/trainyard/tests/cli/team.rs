@@ -472,10 +472,10 @@ fn a_key_held_by_ssh_agent_signs_through_its_public_half() {
     // An agent of its own, holding ada's key; the private key file is
     // then moved away, so only the agent can sign.
     let socket = repo.home().join("agent.sock");
-    let agent = Command::new("ssh-agent")
+    let mut agent = Command::new("ssh-agent")
         .args(["-D", "-a"])
         .arg(&socket)
-        .stdout(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
         .spawn()
         .expect("ssh-agent runs");
     struct Kill(std::process::Child);
@@ -485,24 +485,29 @@ fn a_key_held_by_ssh_agent_signs_through_its_public_half() {
             let _ = self.0.wait();
         }
     }
+    // It prints where its socket is once the socket listens.
+    let stdout = agent.stdout.take().expect("stdout");
     let _agent = Kill(agent);
-    let key = team.key("ada@example.org");
-    let added = (0..100).find_map(|_| {
-        let status = Command::new("ssh-add")
-            .arg(&key)
-            .env("SSH_AUTH_SOCK", &socket)
-            .stderr(std::process::Stdio::null())
-            .status()
-            .expect("ssh-add runs");
-        if status.success() {
-            Some(())
-        } else {
-            // The agent is still starting: its socket is not there yet.
-            std::thread::sleep(std::time::Duration::from_millis(50));
-            None
-        }
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut stdout = std::io::BufReader::new(stdout);
+        let mut line = String::new();
+        let _ = std::io::BufRead::read_line(&mut stdout, &mut line);
+        let _ = tx.send(line);
+        // Read on, so that nothing it prints later meets a closed pipe.
+        let _ = std::io::copy(&mut stdout, &mut std::io::sink());
     });
-    assert!(added.is_some(), "ssh-add could not reach the agent");
+    let line = rx
+        .recv_timeout(std::time::Duration::from_secs(120))
+        .expect("ssh-agent never listened");
+    assert!(line.starts_with("SSH_AUTH_SOCK="), "{line:?}");
+    let key = team.key("ada@example.org");
+    let status = Command::new("ssh-add")
+        .arg(&key)
+        .env("SSH_AUTH_SOCK", &socket)
+        .status()
+        .expect("ssh-add runs");
+    assert!(status.success(), "ssh-add could not reach the agent");
     std::fs::rename(&key, key.with_extension("away")).expect("move the private key");
     let public = key.with_extension("pub");
     let approved = repo.run_env(
