@@ -4,7 +4,6 @@
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
 
 use crate::support::{NOW, TestRepo, ok, sign_everything};
 use crate::sync_locks::{finish, wait_for};
@@ -299,14 +298,7 @@ fn daemon_stops_on_sigterm(interval: &str) {
         .status()
         .expect("kill runs");
     assert!(killed.success());
-    let deadline = Instant::now() + Duration::from_secs(20);
-    let status = loop {
-        if let Some(status) = child.try_wait().expect("wait") {
-            break status;
-        }
-        assert!(Instant::now() < deadline, "the daemon did not stop");
-        std::thread::sleep(Duration::from_millis(50));
-    };
+    let (status, _, _) = finish(child);
     assert_eq!(status.code(), Some(0), "{status:?}");
     let mut rest = String::new();
     std::io::Read::read_to_string(&mut stderr, &mut rest).expect("stderr");
