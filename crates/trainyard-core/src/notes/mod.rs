@@ -438,7 +438,8 @@ impl NotesProblemKind {
 ///
 /// Hand-written values win over generated ones. Deprecations: the item is
 /// the `Deprecated:` footer up to its removal clause (`..., removed in
-/// 3.0.0`, `... will be removed in the next major release`); the timeline
+/// 3.0.0`, `... will be removed in the next major release`), or the
+/// commit's description when the footer is only the clause; the timeline
 /// is the hand-written one (matched by item, ignoring case and backticks),
 /// else a version in the removal clause, else "next major" there resolved
 /// to `(major + 1).0.0` of the later of `version` and `previous`; the
@@ -547,7 +548,7 @@ impl<'a> Assembly<'a> {
     fn read(&mut self, commit: &Commit, conventional: &Conventional) {
         let title = strip_pr_ref(&conventional.description).to_owned();
         let body = first_paragraph(conventional.body.as_deref());
-        self.read_deprecations(commit, conventional);
+        self.read_deprecations(commit, conventional, &title);
         if conventional.security {
             self.read_security(commit, conventional, &title);
         }
@@ -598,11 +599,17 @@ impl<'a> Assembly<'a> {
         }
     }
 
-    fn read_deprecations(&mut self, commit: &Commit, conventional: &Conventional) {
+    fn read_deprecations(&mut self, commit: &Commit, conventional: &Conventional, title: &str) {
         let replacements: Vec<&str> = footer_values(conventional, "Replacement").collect();
         let deprecated: Vec<&str> = footer_values(conventional, "Deprecated").collect();
         for (i, text) in deprecated.iter().enumerate() {
             let (item, removal) = split_deprecation(text);
+            // `Deprecated: removed in 3.0.0` names the item in the header.
+            let item = if item.is_empty() {
+                item_from_title(title)
+            } else {
+                item
+            };
             let key = item_key(&item);
             let hand = self
                 .handwritten
@@ -862,7 +869,8 @@ fn collapse(text: &str) -> String {
 
 /// Splits a `Deprecated:` footer into the item and its removal clause
 /// (from the first word starting `remov`, `dropped`, `deleted`, `until`,
-/// `goes away` or `going away`), if any.
+/// `goes away` or `going away`), if any. The item is empty when the
+/// footer is only the clause (`Deprecated: removed in 3.0.0`).
 fn split_deprecation(text: &str) -> (String, Option<&str>) {
     const MARKERS: [&str; 6] = [
         "remov",
@@ -915,8 +923,37 @@ fn split_deprecation(text: &str) -> (String, Option<&str>) {
             break;
         }
     }
-    let item = if item.is_empty() { text } else { item };
-    (collapse(item), Some(&text[at..]))
+    (collapse(item), Some(removal_clause(&text[at..])))
+}
+
+/// A removal clause without the sentence's end: a final full stop,
+/// comma or semicolon, and the closing parenthesis of a clause that was
+/// written in parentheses (`(to be removed in v4.1)`).
+fn removal_clause(clause: &str) -> &str {
+    let mut clause = clause.trim_end();
+    loop {
+        let before = clause;
+        clause = clause.trim_end_matches(['.', ',', ';']).trim_end();
+        if clause.matches(')').count() > clause.matches('(').count() {
+            clause = clause.strip_suffix(')').unwrap_or(clause).trim_end();
+        }
+        if clause == before {
+            return clause;
+        }
+    }
+}
+
+/// The deprecated item of a commit whose `Deprecated:` footer is only a
+/// removal clause: its description, without a leading "deprecate".
+fn item_from_title(title: &str) -> String {
+    let title = title.trim();
+    let rest = ["deprecates ", "deprecate "].iter().find_map(|word| {
+        title
+            .get(..word.len())
+            .filter(|head| head.eq_ignore_ascii_case(word))
+            .map(|_| &title[word.len()..])
+    });
+    collapse(rest.unwrap_or(title).trim())
 }
 
 /// How a deprecated item is matched with a hand-written key: without

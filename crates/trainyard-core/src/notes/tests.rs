@@ -468,12 +468,53 @@ fn deprecation_footers_split_into_item_and_removal() {
     insta::assert_snapshot!(split.join("\n"), @r#"
     the `sync --fast` flag | Some("removed in 3.0.0") | Some("3.0.0")
     the v1 config format | Some("removed in the next major release") | Some("3.0.0")
-    `config.mode` | Some("removed in v4.1)") | Some("4.1.0")
+    `config.mode` | Some("removed in v4.1") | Some("4.1.0")
     Python 3.8 support | Some("removal in 5.0.0") | Some("5.0.0")
     `--quiet` | None | None
-    removed in 3.0.0 | Some("removed in 3.0.0") | Some("3.0.0")
-    the `old` API | Some("until 3.0.0.") | Some("3.0.0")
+     | Some("removed in 3.0.0") | Some("3.0.0")
+    the `old` API | Some("until 3.0.0") | Some("3.0.0")
     "#);
+}
+
+#[test]
+fn a_deprecation_footer_that_is_only_a_removal_clause_takes_the_item_from_the_header() {
+    let version = Version::new(2, 4, 1);
+    let ada = person("Ada", "ada@example.org");
+    let commits = [
+        commit(
+            '1',
+            &ada,
+            "docs: deprecate `--quiet`\n\nDeprecated: removed in 3.0.0.",
+        ),
+        commit(
+            '2',
+            &ada,
+            "feat: add `config.level`\n\nDeprecated: `config.mode` (to be removed in v4.1)",
+        ),
+    ];
+    let input = NotesInput {
+        version: &version,
+        release_date: "2026-01-02".into(),
+        release_type: Bump::Minor,
+        previous: None,
+        commits: &commits,
+        handwritten: None,
+        provenance: Provenance::default(),
+        policy: NotesPolicy::default(),
+    };
+    let notes = build(&input);
+    let markdown = render_markdown(&notes, "v", None).expect("markdown");
+    let section = markdown
+        .split("## Deprecations\n")
+        .nth(1)
+        .and_then(|rest| rest.split("\n\n").next())
+        .expect("a deprecations section");
+    assert_eq!(
+        section,
+        "- **`--quiet`**: to be removed in v3.0.0\n\
+         - **`config.mode`**: to be removed in v4.1.0",
+        "{markdown}"
+    );
 }
 
 #[test]
