@@ -206,12 +206,89 @@ fn fixture_release_problems() {
 }
 
 #[test]
-fn build_checked_agrees_with_build_and_validate() {
-    let fixture = Fixture::new();
-    let input = fixture.input();
-    let (notes, problems) = build_checked(&input);
-    assert_eq!(notes, build(&input));
-    assert_eq!(problems, validate(&input));
+fn a_small_history_gives_the_notes_and_problems_written_here() {
+    let ada = person("Ada", "ada@example.org");
+    let bea = person("Bea", "bea@example.org");
+    let commits = [
+        commit('1', &ada, "feat(cli): add `--json` (#7)\n\nPrints JSON."),
+        commit('2', &bea, "fix: handle empty tags\n\nFixes #3"),
+        commit(
+            '3',
+            &ada,
+            "feat!: drop the v1 format\n\nBREAKING CHANGE: v1 files are refused",
+        ),
+        commit(
+            '4',
+            &bea,
+            "perf: faster scans\n\nScans read each file once.\n\n\
+             Deprecated: `--slow`, removed in 2.0.0\n\
+             Replacement: `--fast`",
+        ),
+        commit('5', &ada, "docs: explain scans"),
+    ];
+    let version = Version::new(1, 1, 0);
+    let previous = Version::new(1, 0, 0);
+    let input = NotesInput {
+        version: &version,
+        release_date: "2026-03-01".into(),
+        release_type: Bump::Minor,
+        previous: Some(&previous),
+        commits: &commits,
+        handwritten: None,
+        provenance: Provenance::default(),
+        policy: NotesPolicy::default(),
+    };
+    let expected_notes = ReleaseNotes {
+        release_notes: Notes {
+            version: version.clone(),
+            release_date: "2026-03-01".into(),
+            release_type: ReleaseType::Minor,
+            highlights: vec![
+                "1 breaking change, 1 new feature, 1 improvement, 1 bug fix, 1 deprecation".into(),
+            ],
+            changes: Changes {
+                features: vec![Feature {
+                    title: "add `--json`".into(),
+                    description: Some("Prints JSON.".into()),
+                    pr_ref: Some("#7".into()),
+                }],
+                improvements: vec![Improvement {
+                    title: "faster scans".into(),
+                    description: Some("Scans read each file once.".into()),
+                }],
+                bug_fixes: vec![BugFix {
+                    issue_ref: "#3".into(),
+                    description: "handle empty tags".into(),
+                }],
+                breaking_changes: vec![BreakingChange {
+                    title: "drop the v1 format".into(),
+                    description: Some("v1 files are refused".into()),
+                    migration: None,
+                }],
+                deprecations: vec![Deprecation {
+                    item: "`--slow`".into(),
+                    timeline: Some(Version::new(2, 0, 0)),
+                    replacement: Some("`--fast`".into()),
+                }],
+                security: vec![],
+            },
+            known_issues: vec![],
+            upgrade_notes: None,
+            contributors: vec!["Ada".into(), "Bea".into()],
+            provenance: Provenance::default(),
+        },
+    };
+    let expected_problems = vec![NotesProblem {
+        kind: NotesProblemKind::BreakingWithoutMigration,
+        commit: id('3'),
+        title: "drop the v1 format".into(),
+        message: "breaking change `drop the v1 format` has no migration: add a \
+                  `Migration:` footer or a `migrations` entry to the hand-written notes"
+            .into(),
+    }];
+    assert_eq!(build(&input), expected_notes);
+    assert_eq!(validate(&input), expected_problems);
+    assert_eq!(build_checked(&input), (expected_notes, expected_problems));
 }
 
 #[test]
@@ -750,6 +827,88 @@ mod properties {
     use super::*;
     use proptest::prelude::*;
 
+    /// Commit ids for up to 15 commits, one hexadecimal digit each.
+    const DIGITS: &[char] = &[
+        '1', '2', '3', '4', '5', '6', '7', '8', '9', 'a', 'b', 'c', 'd', 'e', 'f',
+    ];
+
+    /// A generated Conventional Commit with what the test knows about it.
+    #[derive(Debug, Clone)]
+    struct Generated {
+        kind: &'static str,
+        breaking: bool,
+        migration: bool,
+        words: String,
+    }
+
+    impl Generated {
+        /// The subject: numbered, so no subject is part of another.
+        fn subject(&self, index: usize) -> String {
+            format!("s{index} {}", self.words)
+        }
+
+        fn message(&self, index: usize) -> String {
+            let bang = if self.breaking { "!" } else { "" };
+            let mut message = format!("{}{bang}: {}", self.kind, self.subject(index));
+            if self.breaking {
+                message.push_str("\n\nBREAKING CHANGE: the old behaviour is gone");
+                if self.migration {
+                    message.push_str("\nMigration: use the new behaviour");
+                }
+            }
+            message
+        }
+
+        /// The section this commit belongs to by the default policy, as
+        /// the Markdown heading names it.
+        fn section(&self) -> Option<&'static str> {
+            if self.breaking {
+                return Some("Breaking Changes");
+            }
+            match self.kind {
+                "feat" => Some("New Features"),
+                "perf" | "refactor" => Some("Improvements"),
+                "fix" => Some("Bug Fixes"),
+                _ => None,
+            }
+        }
+    }
+
+    fn generated() -> impl Strategy<Value = Generated> {
+        (
+            prop::sample::select(vec!["feat", "fix", "perf", "refactor", "docs", "chore"]),
+            any::<bool>(),
+            any::<bool>(),
+            "[a-z]{1,8}( [a-z]{1,8}){0,3}",
+        )
+            .prop_map(|(kind, breaking, migration, words)| Generated {
+                kind,
+                breaking,
+                migration,
+                words,
+            })
+    }
+
+    /// The Markdown's `## ` sections by heading.
+    fn sections(markdown: &str) -> Vec<(&str, &str)> {
+        markdown
+            .split("\n## ")
+            .skip(1)
+            .map(|part| part.split_once('\n').unwrap_or((part, "")))
+            .collect()
+    }
+
+    /// The counts the generated highlight names, by label.
+    fn highlight_counts(highlight: &str) -> Vec<(String, usize)> {
+        highlight
+            .split(", ")
+            .map(|part| {
+                let (n, label) = part.split_once(' ').expect("`N label`");
+                (label.to_owned(), n.parse().expect("a count"))
+            })
+            .collect()
+    }
+
     fn message() -> impl Strategy<Value = String> {
         let header = "(feat|fix|perf|docs|security)(\\(security\\))?!?: \\PC{1,30}";
         let footer = "(Deprecated|Severity|Migration|Replacement|BREAKING CHANGE|Co-authored-by): \\PC{0,40}";
@@ -760,31 +919,125 @@ mod properties {
         ]
     }
 
+    fn input<'a>(version: &'a Version, commits: &'a [ReleaseCommit]) -> NotesInput<'a> {
+        NotesInput {
+            version,
+            release_date: "2026-01-02".into(),
+            release_type: Bump::Minor,
+            previous: None,
+            commits,
+            handwritten: None,
+            provenance: Provenance::default(),
+            policy: NotesPolicy::default(),
+        }
+    }
+
     proptest! {
         #[test]
-        fn any_commits_build_check_and_render(messages in proptest::collection::vec(message(), 0..6)) {
+        fn every_commit_lands_once_in_the_section_of_its_type(
+            generated in proptest::collection::vec(generated(), 0..DIGITS.len()),
+        ) {
+            let author = person("Ada", "ada@example.org");
+            let commits: Vec<ReleaseCommit> = generated
+                .iter()
+                .enumerate()
+                .map(|(i, g)| commit(DIGITS[i], &author, &g.message(i)))
+                .collect();
+            let version = Version::new(1, 2, 3);
+            let input = input(&version, &commits);
+            let (notes, problems) = build_checked(&input);
+            let markdown = render_markdown(&notes, "v", None).expect("markdown");
+            let sections = sections(&markdown);
+            for (i, g) in generated.iter().enumerate() {
+                let subject = g.subject(i);
+                let found: Vec<&str> = sections
+                    .iter()
+                    .filter(|(_, body)| body.contains(&subject))
+                    .map(|(heading, _)| *heading)
+                    .collect();
+                prop_assert_eq!(found, g.section().into_iter().collect::<Vec<_>>(), "{}", markdown);
+                if let Some((_, body)) = sections.iter().find(|(h, _)| Some(*h) == g.section()) {
+                    prop_assert_eq!(body.matches(&subject).count(), 1, "{}", markdown);
+                }
+            }
+            // The breaking commits without a migration, and only they, are problems.
+            let unmigrated: Vec<String> = generated
+                .iter()
+                .enumerate()
+                .filter(|(_, g)| g.breaking && !g.migration)
+                .map(|(i, _)| id(DIGITS[i]))
+                .collect();
+            let problem_commits: Vec<String> = problems.iter().map(|p| p.commit.clone()).collect();
+            prop_assert_eq!(problem_commits, unmigrated);
+            // The highlight counts each section's commits.
+            let count = |section: &str| {
+                generated.iter().filter(|g| g.section() == Some(section)).count()
+            };
+            let expected: Vec<(String, usize)> = [
+                ("breaking change", "breaking changes", count("Breaking Changes")),
+                ("new feature", "new features", count("New Features")),
+                ("improvement", "improvements", count("Improvements")),
+                ("bug fix", "bug fixes", count("Bug Fixes")),
+            ]
+            .into_iter()
+            .filter(|(_, _, n)| *n > 0)
+            .map(|(one, many, n)| ((if n == 1 { one } else { many }).to_owned(), n))
+            .collect();
+            let highlights = &notes.release_notes.highlights;
+            if expected.is_empty() {
+                prop_assert!(highlights.is_empty(), "{:?}", highlights);
+            } else {
+                prop_assert_eq!(highlights.len(), 1);
+                prop_assert_eq!(highlight_counts(&highlights[0]), expected);
+            }
+        }
+
+        #[test]
+        fn any_commits_build_check_and_render(messages in proptest::collection::vec(message(), 0..DIGITS.len())) {
             let author = person("Ada", "ada@example.org");
             let commits: Vec<ReleaseCommit> = messages
                 .iter()
-                .map(|m| commit('a', &author, m))
+                .enumerate()
+                .map(|(i, m)| commit(DIGITS[i], &author, m))
                 .collect();
             let version = Version::new(1, 2, 3);
-            let input = NotesInput {
-                version: &version,
-                release_date: "2026-01-02".into(),
-                release_type: Bump::Minor,
-                previous: None,
-                commits: &commits,
-                handwritten: None,
-                provenance: Provenance::default(),
-                policy: NotesPolicy::default(),
-            };
+            let input = input(&version, &commits);
             let (notes, problems) = build_checked(&input);
+            let ids: Vec<String> = commits.iter().map(|c| c.commit.id.clone()).collect();
             for problem in &problems {
-                prop_assert_eq!(&problem.commit, &id('a'));
+                prop_assert!(ids.contains(&problem.commit), "{:?}", problem);
             }
-            prop_assert!(render_markdown(&notes, "v", None).is_ok());
-            prop_assert!(render_yaml(&notes).is_ok());
+            let markdown = render_markdown(&notes, "v", None).expect("markdown");
+            prop_assert!(
+                markdown.starts_with("# Release Notes: v1.2.3\n\n**Release Date**: 2026-01-02\n**Release Type**: Minor\n"),
+                "{}",
+                markdown
+            );
+            // Every section the notes have is a heading, in the template's order.
+            let changes = &notes.release_notes.changes;
+            let present: Vec<&str> = [
+                ("Highlights", !notes.release_notes.highlights.is_empty()),
+                ("New Features", !changes.features.is_empty()),
+                ("Improvements", !changes.improvements.is_empty()),
+                ("Bug Fixes", !changes.bug_fixes.is_empty()),
+                ("Breaking Changes", !changes.breaking_changes.is_empty()),
+                ("Deprecations", !changes.deprecations.is_empty()),
+                ("Security", !changes.security.is_empty()),
+                ("Contributors", !notes.release_notes.contributors.is_empty()),
+            ]
+            .into_iter()
+            .filter(|(_, present)| *present)
+            .map(|(heading, _)| heading)
+            .collect();
+            let headings: Vec<&str> = markdown
+                .lines()
+                .filter_map(|l| l.strip_prefix("## "))
+                .collect();
+            prop_assert_eq!(headings, present, "{}", markdown);
+            // The YAML reads back as the same notes.
+            let yaml = render_yaml(&notes).expect("yaml");
+            let again: ReleaseNotes = serde_saphyr::from_str(&yaml).expect("reads back");
+            prop_assert_eq!(again, notes);
         }
     }
 }
