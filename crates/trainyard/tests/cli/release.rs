@@ -217,13 +217,21 @@ fn assert_release_evidence_shape(yaml: &str) {
           rework_rate
           all_tasks_passed
         checklist
+        - check
           status
+        - check
           status
+        - check
           status
+        - check
           status
+        - check
           status
+        - check
           status
+        - check
           status
+        - check
           status
       artifacts
         changelog_ref

@@ -368,18 +368,27 @@ impl Run {
 }
 
 /// The key structure of a YAML document: one line per mapping key,
-/// indented as in the document, list items' own keys left out. Used to
-/// check that evidence documents carry the spec's keys exactly.
+/// indented as in the document; a list item's first key keeps its `- `,
+/// so the items of a list and their keys show. Used to check that
+/// evidence documents carry the spec's keys exactly.
 pub fn yaml_keys(yaml: &str) -> String {
     yaml.lines()
-        .filter(|l| !l.trim_start().starts_with("- ") && l.contains(':'))
-        .map(|l| {
+        .filter_map(|l| {
             let indent = l.len() - l.trim_start().len();
-            format!(
-                "{}{}",
-                " ".repeat(indent),
-                l.trim_start().split(':').next().unwrap_or("")
-            )
+            let mut rest = l.trim_start();
+            let mut dashes = String::new();
+            while let Some(after) = rest.strip_prefix("- ") {
+                dashes.push_str("- ");
+                rest = after.trim_start();
+            }
+            let (key, _) = rest.split_once(':')?;
+            // A key is a plain word; a scalar item such as `- https://...`
+            // or a line of a block text is none.
+            let plain = !key.is_empty()
+                && key
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "_-.".contains(c));
+            plain.then(|| format!("{}{dashes}{key}", " ".repeat(indent)))
         })
         .collect::<Vec<_>>()
         .join("\n")
