@@ -15,10 +15,18 @@ type Chain = Vec<(String, String, String)>;
 
 fn chain() -> impl Strategy<Value = Chain> {
     let kind = prop::sample::select(vec!["release_evidence", "sync_log", "gate_result"]);
-    prop::collection::vec((kind, "[a-z]{1,12}: [a-z0-9 ]{0,20}"), 1..7).prop_map(|docs| {
+    // The value is quoted: unquoted, `11e960` would be a float too large
+    // for a YAML document.
+    prop::collection::vec((kind, "[a-z]{1,12}", "[a-z0-9 ]{0,20}"), 1..7).prop_map(|docs| {
         docs.into_iter()
             .enumerate()
-            .map(|(i, (kind, body))| (kind.to_owned(), format!("doc-{i}"), format!("{body}\n")))
+            .map(|(i, (kind, key, value))| {
+                (
+                    kind.to_owned(),
+                    format!("doc-{i}"),
+                    format!("{key}: \"{value}\"\n"),
+                )
+            })
             .collect()
     })
 }
