@@ -421,7 +421,12 @@ impl Run<'_> {
                 ))
             })?;
         let token = channel.token(&ws.home)?;
-        let notes = publish::notes_markdown(ws, &self.state.version)?;
+        // Only a forge release has a body; the notes walk the history.
+        let notes = if channel.kind().is_forge_release() {
+            publish::notes_markdown(ws, &self.state.version)?
+        } else {
+            String::new()
+        };
         let release = publish::release_for(
             ws,
             &self.state.version,
