@@ -311,21 +311,63 @@ fn listed(client: &Client, index: &str, name: &str, version: &str) -> Result<Lis
     Ok(Listed::Absent)
 }
 
+/// What publishing and yanking share: the index, a checkout of the tag
+/// (kept while cargo runs in it), the release's crates there, and how
+/// cargo names the registry.
+struct Session {
+    index: String,
+    tree: crate::git_cli::Worktree,
+    crates: Vec<Crate>,
+    client: Client,
+    registry: Vec<String>,
+    env: Vec<(String, String)>,
+}
+
+impl Session {
+    fn open(
+        channel: &CratesChannel,
+        repo_root: &Path,
+        tag: &str,
+        version: &str,
+        package_dirs: &[PathBuf],
+        token: Option<&str>,
+    ) -> Result<Session> {
+        let index = index_url(channel, repo_root)?;
+        let tree = checkout(&channel.name, repo_root, tag)?;
+        let crates = crates(channel, tree.path(), Some(version), package_dirs)?;
+        let client = Client::new(format!("channel `{}`", channel.name), &index, None);
+        let (registry, env) = registry_args(channel, token);
+        Ok(Session {
+            index,
+            tree,
+            crates,
+            client,
+            registry,
+            env,
+        })
+    }
+}
+
 /// Publishes, in dependency order, the crates the registry lacks.
 pub(in crate::channels) fn publish(
     channel: &CratesChannel,
     release: &PublishRelease,
 ) -> Result<Vec<String>> {
-    let index = index_url(channel, &release.repo_root)?;
-    let tree = checkout(&channel.name, &release.repo_root, &release.tag)?;
-    let crates = crates(
+    let Session {
+        index,
+        tree,
+        crates,
+        client,
+        registry,
+        env,
+    } = Session::open(
         channel,
-        tree.path(),
-        Some(&release.version),
+        &release.repo_root,
+        &release.tag,
+        &release.version,
         &release.package_dirs,
+        release.token.as_deref(),
     )?;
-    let client = Client::new(format!("channel `{}`", channel.name), &index, None);
-    let (registry, env) = registry_args(channel, release.token.as_deref());
     let mut items = Vec::with_capacity(crates.len());
     for krate in &crates {
         let name = &krate.name;
@@ -397,16 +439,21 @@ pub(in crate::channels) fn withdraw(
     channel: &CratesChannel,
     release: &WithdrawRelease,
 ) -> Result<Vec<String>> {
-    let index = index_url(channel, &release.repo_root)?;
-    let tree = checkout(&channel.name, &release.repo_root, &release.tag)?;
-    let crates = crates(
+    let Session {
+        index,
+        tree,
+        crates,
+        client,
+        registry,
+        env,
+    } = Session::open(
         channel,
-        tree.path(),
-        Some(&release.version),
+        &release.repo_root,
+        &release.tag,
+        &release.version,
         &release.package_dirs,
+        release.token.as_deref(),
     )?;
-    let client = Client::new(format!("channel `{}`", channel.name), &index, None);
-    let (registry, env) = registry_args(channel, release.token.as_deref());
     let mut items = Vec::with_capacity(crates.len());
     for krate in crates.iter().rev() {
         let name = &krate.name;
